@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tocsin needs, and only those that are missing.
+# Usage: scripts/install-deps.sh [run|test]
+#   run  (default): what building and running tocsin needs
+#   test: also what the test suite and benchmarks need (Alertmanager, wrk, jsonschema...)
+set -euo pipefail
+want=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
+      libjansson-dev libsqlite3-dev libssl-dev libpq-dev curl)
+if [ "${1:-run}" = test ]; then
+    want+=(libcmocka-dev python3 python3-jsonschema prometheus-alertmanager wrk
+           sqlite3 clang-format)
+fi
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,6 @@
+/* alerts.c: (being written) */
+#include "api/api.h"
+
+const api_route api_alert_routes[] = {
+    {NULL, NULL, API_AUTH_NONE},
+};

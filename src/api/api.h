@@ -1,0 +1,54 @@
+/* api.h: what an API handler is, and the route tables the server serves.
+ *
+ * Every API call is POST + JSON (reference/event-api.md). The HTTP layer
+ * (http/server.c) reads and size-checks the body, parses it, authenticates
+ * the caller, and calls the route's handler with the parsed object. A
+ * handler validates its fields (api/params.h), reads through a reader
+ * connection or changes state through writer_run(), and returns `data`
+ * for the success envelope, or -1 with *err for the failure envelope.
+ *
+ * One file per API family defines a route table; http/routes.c lists the
+ * tables. Paths are unique across all tables. */
+#ifndef TOCSIN_API_H
+#define TOCSIN_API_H
+
+#include <jansson.h>
+
+#include "core/app.h"
+#include "core/events.h"
+#include "util/err.h"
+
+typedef enum {
+    API_AUTH_NONE,
+    API_AUTH_APP_KEY,         /* ?app_key= names a person; ctx->person is set */
+    API_AUTH_INTEGRATION_KEY, /* ?integration_key= is passed through to the handler */
+} api_auth;
+
+typedef struct {
+    tc_app *app;
+    const char *request_id;
+    const char *integration_key; /* API_AUTH_INTEGRATION_KEY routes; may be NULL */
+    tc_person person;            /* API_AUTH_APP_KEY routes */
+    int is_admin;
+} api_ctx;
+
+/* body is a JSON object (never NULL); *data receives a new reference, which
+ * must be a JSON object (use json_object() for an empty `data`). */
+typedef int (*api_handler)(api_ctx *ctx, json_t *body, json_t **data, tc_err *err);
+
+typedef struct {
+    const char *path;
+    api_handler handler;
+    api_auth auth;
+} api_route;
+
+/* Route tables, each ended by an entry whose path is NULL. */
+extern const api_route api_event_routes[];       /* api/events.c */
+extern const api_route api_incident_routes[];    /* api/incidents.c */
+extern const api_route api_alert_routes[];       /* api/alerts.c */
+extern const api_route api_channel_routes[];     /* api/channels.c */
+extern const api_route api_member_routes[];      /* api/members.c */
+extern const api_route api_integration_routes[]; /* api/integrations.c */
+extern const api_route api_history_routes[];     /* api/history.c */
+
+#endif

@@ -1,0 +1,165 @@
+/* auth.c: see auth.h. */
+#include "api/auth.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+int auth_app_key(tc_app *app, const char *key, tc_person *person, int *is_admin, tc_err *err) {
+    if (!key || !*key)
+        return tc_err_set(err, TC_UNAUTHORIZED, "app_key is required (?app_key=...)");
+    if (strlen(key) > 256)
+        return tc_err_set(err, TC_UNAUTHORIZED, "app_key is not valid");
+    char hash[65];
+    ids_sha256_hex(key, strlen(key), hash);
+    store_conn *c = store_reader_acquire(app->st);
+    int rc = -1;
+    store_stmt *q = store_prepare(c,
+                                  "SELECT p.person_id, p.person_name, p.email, p.is_admin"
+                                  " FROM app_keys k JOIN persons p ON p.person_id = k.person_id"
+                                  " WHERE k.key_hash = ? AND p.status = 'enabled'",
+                                  err);
+    if (q) {
+        store_bind_text(q, 1, hash);
+        int step = store_step(q, err);
+        if (step == STORE_ROW) {
+            person->person_id = store_col_int64(q, 0);
+            snprintf(person->person_name, sizeof(person->person_name), "%s", store_col_text(q, 1));
+            snprintf(person->email, sizeof(person->email), "%s", store_col_text(q, 2));
+            *is_admin = (int)store_col_int64(q, 3);
+            rc = 0;
+        } else if (step == STORE_DONE) {
+            tc_err_set(err, TC_UNAUTHORIZED, "app_key is not valid");
+        }
+        store_stmt_done(q);
+    }
+    store_reader_release(app->st, c);
+    return rc;
+}
+
+int auth_new_app_key(char *out, tc_err *err) {
+    if (ids_random_hex(out, 16) != 0)
+        return tc_err_set(err, TC_INTERNAL, "cannot make a random key");
+    return 0;
+}
+
+int auth_store_app_key(writer_txn *txn, int64_t person_id, const char *key, const char *name,
+                       tc_err *err) {
+    char hash[65];
+    ids_sha256_hex(key, strlen(key), hash);
+    store_stmt *st = store_prepare(
+        txn->conn, "INSERT INTO app_keys(key_hash,person_id,name,created_at) VALUES(?,?,?,?)", err);
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, hash);
+    store_bind_int64(st, 2, person_id);
+    store_bind_text(st, 3, name);
+    store_bind_int64(st, 4, txn->now_ms / 1000);
+    return store_run(st, err);
+}
+
+typedef struct {
+    const char *key;
+    int created;
+} bootstrap_arg;
+
+static int bootstrap_cmd(writer_txn *txn, void *argp, tc_err *err) {
+    bootstrap_arg *arg = argp;
+    store_stmt *q = store_prepare(txn->conn, "SELECT COUNT(*) FROM persons", err);
+    if (!q)
+        return -1;
+    int64_t n = store_step(q, err) == STORE_ROW ? store_col_int64(q, 0) : -1;
+    store_stmt_done(q);
+    if (n != 0)
+        return n < 0 ? -1 : 0;
+    int64_t now = txn->now_ms / 1000;
+    store_stmt *ins = store_prepare(txn->conn,
+                                    "INSERT INTO persons(person_name,email,is_admin,status,"
+                                    "created_at,updated_at) VALUES('admin','',1,'enabled',?,?)",
+                                    err);
+    if (!ins)
+        return -1;
+    store_bind_int64(ins, 1, now);
+    store_bind_int64(ins, 2, now);
+    if (store_run(ins, err) != 0)
+        return -1;
+    q = store_prepare(txn->conn, "SELECT MAX(person_id) FROM persons", err);
+    if (!q)
+        return -1;
+    int64_t pid = store_step(q, err) == STORE_ROW ? store_col_int64(q, 0) : 0;
+    store_stmt_done(q);
+    if (auth_store_app_key(txn, pid, arg->key, "admin", err) != 0)
+        return -1;
+    arg->created = 1;
+    return 0;
+}
+
+static int write_key_file(const char *dir, const char *key, tc_err *err) {
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/admin-app-key", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return tc_err_set(err, TC_INTERNAL, "cannot write %s", path);
+    fchmod(fd, 0600);
+    size_t len = strlen(key);
+    int ok = write(fd, key, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+    ok = (fsync(fd) == 0) && ok;
+    close(fd);
+    if (!ok)
+        return tc_err_set(err, TC_INTERNAL, "cannot write %s", path);
+    return 0;
+}
+
+static int count_persons(tc_app *app, int64_t *n, tc_err *err) {
+    store_conn *c = store_reader_acquire(app->st);
+    int rc = -1;
+    store_stmt *q = store_prepare(c, "SELECT COUNT(*) FROM persons", err);
+    if (q) {
+        if (store_step(q, err) == STORE_ROW) {
+            *n = store_col_int64(q, 0);
+            rc = 0;
+        }
+        store_stmt_done(q);
+    }
+    store_reader_release(app->st, c);
+    return rc;
+}
+
+int auth_bootstrap_admin(tc_app *app, int *created, tc_err *err) {
+    *created = 0;
+    int64_t persons = 0;
+    if (count_persons(app, &persons, err) != 0)
+        return -1;
+    if (persons > 0)
+        return 0;
+    char random_key[33];
+    const char *env = getenv("TOCSIN_ADMIN_APP_KEY");
+    if (env && (strlen(env) < 16 || strlen(env) > 256))
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "TOCSIN_ADMIN_APP_KEY must be 16 to 256 characters");
+    bootstrap_arg arg = {.key = env, .created = 0};
+    if (!env) {
+        if (auth_new_app_key(random_key, err) != 0)
+            return -1;
+        arg.key = random_key;
+        /* The file is written before the commit: a crash in between leaves a
+         * key file beside an empty database, and the next start replaces it.
+         * The other order could leave an administrator whose key nobody has. */
+        if (write_key_file(app->cfg.data_dir, random_key, err) != 0)
+            return -1;
+    }
+    if (writer_run(app->w, bootstrap_cmd, &arg, err) != 0)
+        return -1;
+    *created = arg.created;
+    if (arg.created)
+        log_info("msg=\"first start: administrator created\" key_source=%s",
+                 env ? "TOCSIN_ADMIN_APP_KEY" : "random");
+    return 0;
+}

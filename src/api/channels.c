@@ -1,0 +1,6 @@
+/* channels.c: (being written) */
+#include "api/api.h"
+
+const api_route api_channel_routes[] = {
+    {NULL, NULL, API_AUTH_NONE},
+};

@@ -1,0 +1,6 @@
+/* events.c: (being written) */
+#include "api/api.h"
+
+const api_route api_event_routes[] = {
+    {NULL, NULL, API_AUTH_NONE},
+};

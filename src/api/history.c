@@ -1,0 +1,6 @@
+/* history.c: (being written) */
+#include "api/api.h"
+
+const api_route api_history_routes[] = {
+    {NULL, NULL, API_AUTH_NONE},
+};

@@ -1,0 +1,6 @@
+/* incidents.c: (being written) */
+#include "api/api.h"
+
+const api_route api_incident_routes[] = {
+    {NULL, NULL, API_AUTH_NONE},
+};

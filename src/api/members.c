@@ -1,0 +1,6 @@
+/* members.c: (being written) */
+#include "api/api.h"
+
+const api_route api_member_routes[] = {
+    {NULL, NULL, API_AUTH_NONE},
+};

@@ -1,0 +1,62 @@
+/* params.h: reading and validating request fields, one rule per call.
+ *
+ * Each getter looks up `field` in a JSON object body and enforces its rule;
+ * on a violation it fills *err with InvalidParameter and a message naming
+ * the field and the limit, and returns -1. A missing optional field leaves
+ * *out untouched (callers preset defaults) and returns 0; `present` tells
+ * them apart when it matters.
+ *
+ * Lengths are in characters (UTF-8 code points), as the reference counts
+ * them; jansson guarantees strings are valid UTF-8. `cut` selects the
+ * reference's "longer is cut" (truncate at a character boundary, no error)
+ * over "at most" (refuse). */
+#ifndef TOCSIN_PARAMS_H
+#define TOCSIN_PARAMS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef enum { PARAM_OPTIONAL = 0, PARAM_REQUIRED = 1 } param_need;
+typedef enum { PARAM_REFUSE = 0, PARAM_CUT = 1 } param_overflow;
+
+/* Number of characters in a UTF-8 string. */
+size_t params_utf8_len(const char *s);
+/* Byte length of the first max_chars characters of s. */
+size_t params_utf8_prefix(const char *s, size_t max_chars);
+
+/* *out is a new malloc'd string (caller frees), possibly cut. */
+int params_string(json_t *body, const char *field, param_need need, size_t max_chars,
+                  param_overflow overflow, char **out, tc_err *err);
+int params_int64(json_t *body, const char *field, param_need need, int64_t min, int64_t max,
+                 int64_t *out, tc_err *err);
+int params_bool(json_t *body, const char *field, param_need need, int *out, tc_err *err);
+/* A 24-hex object id (incident_id, alert_id); out holds 25 bytes. */
+int params_object_id(json_t *body, const char *field, param_need need, char *out, tc_err *err);
+/* One of the NULL-terminated `allowed` values; *out points into `allowed`. */
+int params_enum(json_t *body, const char *field, param_need need, const char *const *allowed,
+                const char **out, tc_err *err);
+/* A JSON array of at most max_items elements (min_items when present);
+ * *out is borrowed from body. */
+int params_array(json_t *body, const char *field, param_need need, size_t min_items,
+                 size_t max_items, json_t **out, tc_err *err);
+/* An array whose every element is a 24-hex object id. Borrowed. */
+int params_object_id_array(json_t *body, const char *field, param_need need, size_t min_items,
+                           size_t max_items, json_t **out, tc_err *err);
+/* An array whose every element is an integer. Borrowed. */
+int params_int64_array(json_t *body, const char *field, param_need need, size_t max_items,
+                       json_t **out, tc_err *err);
+/* An array whose every element is a string. Borrowed. */
+int params_string_array(json_t *body, const char *field, param_need need, size_t max_items,
+                        json_t **out, tc_err *err);
+/* A JSON object. Borrowed. */
+int params_object(json_t *body, const char *field, param_need need, json_t **out, tc_err *err);
+
+/* Page arguments of list calls: p >= 1 (default 1), limit 1..max (default
+ * def_limit). */
+int params_page(json_t *body, int64_t max_limit, int64_t def_limit, int64_t *p, int64_t *limit,
+                tc_err *err);
+
+#endif

@@ -1,0 +1,17 @@
+/* app.h: the long-lived parts of one running tocsin, created in main and
+ * passed down to every handler: the configuration, the store and the
+ * writer. Nothing else is global. */
+#ifndef TOCSIN_APP_H
+#define TOCSIN_APP_H
+
+#include "core/config.h"
+#include "core/writer.h"
+#include "store/store.h"
+
+typedef struct {
+    tc_config cfg;
+    store *st;
+    writer *w;
+} tc_app;
+
+#endif

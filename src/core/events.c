@@ -1,0 +1,55 @@
+/* events.c: see events.h. */
+#include "core/events.h"
+
+#include <stdlib.h>
+
+#include "util/ids.h"
+
+json_t *person_to_json(const tc_person *p) {
+    if (!p || p->person_id == 0)
+        return NULL;
+    return json_pack("{s:I, s:s, s:s}", "person_id", (json_int_t)p->person_id, "person_name",
+                     p->person_name, "email", p->email);
+}
+
+int events_append(writer_txn *txn, const char *event_type, const char *object_kind,
+                  const char *object_id, int64_t channel_id, const tc_person *person,
+                  json_t *object, char *event_id_out, tc_err *err) {
+    char event_id[IDS_OBJECT_LEN + 1];
+    if (ids_object_new(event_id) != 0)
+        return tc_err_set(err, TC_INTERNAL, "cannot make an event id");
+    json_t *body = json_pack("{s:I, s:s, s:s, s:O}", "event_time", (json_int_t)txn->now_ms,
+                             "event_type", event_type, "event_id", event_id, object_kind, object);
+    if (!body)
+        return tc_err_set(err, TC_INTERNAL, "cannot build the %s event", event_type);
+    json_t *pj = person_to_json(person);
+    if (pj)
+        json_object_set_new(body, "person", pj);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return tc_err_set(err, TC_INTERNAL, "cannot encode the %s event", event_type);
+    int rc = -1;
+    store_stmt *st = store_prepare(
+        txn->conn,
+        "INSERT INTO events(event_id,event_time,event_type,object_kind,object_id,channel_id,"
+        "person_id,body) VALUES(?,?,?,?,?,?,?,?)",
+        err);
+    if (st) {
+        store_bind_text(st, 1, event_id);
+        store_bind_int64(st, 2, txn->now_ms);
+        store_bind_text(st, 3, event_type);
+        store_bind_text(st, 4, object_kind);
+        store_bind_text(st, 5, object_id);
+        store_bind_int64(st, 6, channel_id);
+        store_bind_int64(st, 7, person ? person->person_id : 0);
+        store_bind_text(st, 8, text);
+        rc = store_run(st, err);
+    }
+    free(text);
+    if (rc == 0 && event_id_out) {
+        for (int i = 0; i <= IDS_OBJECT_LEN; i++)
+            event_id_out[i] = event_id[i];
+    }
+    return rc;
+}

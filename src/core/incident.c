@@ -1,0 +1,182 @@
+/* incident.c: see incident.h. */
+#include "core/incident.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/ids.h"
+
+void incident_init(incident *inc) {
+    inc->doc = NULL;
+    inc->meta = NULL;
+}
+
+void incident_clear(incident *inc) {
+    json_decref(inc->doc);
+    json_decref(inc->meta);
+    incident_init(inc);
+}
+
+int incident_severity_rank(const char *severity) {
+    if (!severity)
+        return 0;
+    if (strcmp(severity, "Critical") == 0)
+        return 3;
+    if (strcmp(severity, "Warning") == 0)
+        return 2;
+    if (strcmp(severity, "Info") == 0)
+        return 1;
+    return 0;
+}
+
+static json_t *parse_or_empty(const char *text) {
+    json_t *v = json_loads(text, 0, NULL);
+    return v ? v : json_object();
+}
+
+int incident_load(store_conn *c, const char *incident_id, incident *out, tc_err *err) {
+    incident_init(out);
+    store_stmt *q = store_prepare(
+        c, "SELECT doc, meta FROM incidents WHERE incident_id = ? AND deleted_at = 0", err);
+    if (!q)
+        return -1;
+    store_bind_text(q, 1, incident_id);
+    int step = store_step(q, err);
+    if (step == STORE_ROW) {
+        out->doc = json_loads(store_col_text(q, 0), 0, NULL);
+        out->meta = parse_or_empty(store_col_text(q, 1));
+    }
+    store_stmt_done(q);
+    if (step < 0)
+        return -1;
+    if (step == STORE_DONE)
+        return tc_err_set(err, TC_INVALID_PARAMETER, "incident_id %s does not exist", incident_id);
+    if (!out->doc) {
+        incident_clear(out);
+        return tc_err_set(err, TC_INTERNAL, "incident %s is unreadable", incident_id);
+    }
+    return 0;
+}
+
+static int64_t get_int(json_t *obj, const char *key) {
+    return json_integer_value(json_object_get(obj, key));
+}
+
+static const char *get_str(json_t *obj, const char *key) {
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+int incident_save(writer_txn *txn, incident *inc, tc_err *err) {
+    json_object_set_new(inc->doc, "updated_at", json_integer(txn->now_ms / 1000));
+    char *doc = json_dumps(inc->doc, JSON_COMPACT);
+    char *meta = json_dumps(inc->meta, JSON_COMPACT);
+    int rc = -1;
+    if (!doc || !meta) {
+        tc_err_set(err, TC_INTERNAL, "cannot encode an incident");
+        goto out;
+    }
+    store_stmt *st = store_prepare(
+        txn->conn,
+        "INSERT INTO incidents(incident_id,channel_id,progress,incident_severity,incident_status,"
+        "start_time,last_alert_time,close_time,snoozed_before,creator_id,closer_id,created_at,"
+        "updated_at,doc,meta) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT(incident_id) DO UPDATE SET channel_id=excluded.channel_id,"
+        " progress=excluded.progress, incident_severity=excluded.incident_severity,"
+        " incident_status=excluded.incident_status, start_time=excluded.start_time,"
+        " last_alert_time=excluded.last_alert_time, close_time=excluded.close_time,"
+        " snoozed_before=excluded.snoozed_before, creator_id=excluded.creator_id,"
+        " closer_id=excluded.closer_id, updated_at=excluded.updated_at, doc=excluded.doc,"
+        " meta=excluded.meta",
+        err);
+    if (!st)
+        goto out;
+    store_bind_text(st, 1, get_str(inc->doc, "incident_id"));
+    store_bind_int64(st, 2, get_int(inc->doc, "channel_id"));
+    store_bind_text(st, 3, get_str(inc->doc, "progress"));
+    store_bind_text(st, 4, get_str(inc->doc, "incident_severity"));
+    store_bind_text(st, 5, get_str(inc->doc, "incident_status"));
+    store_bind_int64(st, 6, get_int(inc->doc, "start_time"));
+    store_bind_int64(st, 7, get_int(inc->meta, "last_alert_time"));
+    store_bind_int64(st, 8, get_int(inc->doc, "close_time"));
+    store_bind_int64(st, 9, get_int(inc->doc, "snoozed_before"));
+    store_bind_int64(st, 10, get_int(inc->meta, "creator_id"));
+    store_bind_int64(st, 11, get_int(inc->meta, "closer_id"));
+    store_bind_int64(st, 12, get_int(inc->doc, "created_at"));
+    store_bind_int64(st, 13, get_int(inc->doc, "updated_at"));
+    store_bind_text(st, 14, doc);
+    store_bind_text(st, 15, meta);
+    rc = store_run(st, err);
+out:
+    free(doc);
+    free(meta);
+    return rc;
+}
+
+int incident_feed_add(writer_txn *txn, const char *incident_id, const char *type,
+                      const tc_person *person, json_t *detail, tc_err *err) {
+    char *text = json_dumps(detail ? detail : json_object(), JSON_COMPACT);
+    json_decref(detail);
+    if (!text)
+        return tc_err_set(err, TC_INTERNAL, "cannot encode a feed entry");
+    int rc = -1;
+    store_stmt *st = store_prepare(txn->conn,
+                                   "INSERT INTO incident_feed(incident_id,type,creator_id,"
+                                   "created_at,detail) VALUES(?,?,?,?,?)",
+                                   err);
+    if (st) {
+        store_bind_text(st, 1, incident_id);
+        store_bind_text(st, 2, type);
+        store_bind_int64(st, 3, person ? person->person_id : 0);
+        store_bind_int64(st, 4, txn->now_ms);
+        store_bind_text(st, 5, text);
+        rc = store_run(st, err);
+    }
+    free(text);
+    return rc;
+}
+
+int incident_commit(writer_txn *txn, incident *inc, const char *type, const tc_person *person,
+                    json_t *feed_detail, tc_err *err) {
+    const char *id = get_str(inc->doc, "incident_id");
+    if (incident_save(txn, inc, err) != 0) {
+        json_decref(feed_detail);
+        return -1;
+    }
+    if (incident_feed_add(txn, id, type, person, feed_detail, err) != 0)
+        return -1;
+    return events_append(txn, type, "incident", id, get_int(inc->doc, "channel_id"), person,
+                         inc->doc, NULL, err);
+}
+
+int incident_new(writer_txn *txn, const char *title, const char *severity, int64_t channel_id,
+                 const char *channel_name, incident *out, tc_err *err) {
+    char id[IDS_OBJECT_LEN + 1];
+    if (ids_object_new(id) != 0)
+        return tc_err_set(err, TC_INTERNAL, "cannot make an incident id");
+    int64_t now = txn->now_ms / 1000;
+    char url[1400];
+    snprintf(url, sizeof(url), "%s/#/incidents/%s", txn->cfg->base_url, id);
+    incident_init(out);
+    out->doc = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        " s:{}, s:[], s:I, s:I, s:s, s:s, s:s}",
+        "incident_id", id, "title", title, "description", "", "impact", "", "root_cause", "",
+        "resolution", "", "incident_severity", severity, "incident_status", severity, "progress",
+        "Triggered", "created_at", (json_int_t)now, "updated_at", (json_int_t)now, "start_time",
+        (json_int_t)now, "last_time", (json_int_t)0, "end_time", (json_int_t)0, "ack_time",
+        (json_int_t)0, "close_time", (json_int_t)0, "snoozed_before", (json_int_t)0, "fields",
+        "responders", "alert_cnt", (json_int_t)0, "channel_id", (json_int_t)channel_id,
+        "channel_name", channel_name ? channel_name : "", "detail_url", url, "group_method", "n");
+    out->meta =
+        json_pack("{s:{}, s:[], s:[], s:[], s:I, s:I, s:I, s:I, s:I}", "pins", "storm_fired",
+                  "integration_ids", "integration_types", "creator_id", (json_int_t)0, "closer_id",
+                  (json_int_t)0, "last_alert_time", (json_int_t)0, "active_alert_cnt",
+                  (json_int_t)0, "alert_event_cnt", (json_int_t)0);
+    if (!out->doc || !out->meta) {
+        incident_clear(out);
+        return tc_err_set(err, TC_INTERNAL, "cannot build an incident");
+    }
+    return 0;
+}

@@ -1,0 +1,18 @@
+/* timers.h: work that is due by the clock rather than by a request.
+ *
+ * The writer calls timers_tick in a batch of its own every
+ * TIMERS_INTERVAL_MS: snooze expiry (i_wake) today; due retries, history
+ * pruning and endpoint disabling join it as delivery grows. Each job is a
+ * query on an indexed due-time column, so an idle tick costs a few index
+ * probes and no thread waits per timer. */
+#ifndef TOCSIN_TIMERS_H
+#define TOCSIN_TIMERS_H
+
+#include "core/writer.h"
+
+#define TIMERS_INTERVAL_MS 250
+
+/* arg is the tc_app. */
+int timers_tick(writer_txn *txn, void *arg, tc_err *err);
+
+#endif

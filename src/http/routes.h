@@ -1,0 +1,9 @@
+/* routes.h: finding the API route for a path, across every family's table. */
+#ifndef TOCSIN_HTTP_ROUTES_H
+#define TOCSIN_HTTP_ROUTES_H
+
+#include "api/api.h"
+
+const api_route *routes_find(const char *path);
+
+#endif

@@ -1,0 +1,277 @@
+/* server.c: see server.h.
+ *
+ * The order of checks on every API request is fixed, so a request with
+ * several faults always gets the same answer: route (RouteNotFound), method
+ * (MethodNotAllowed), body size (413 InvalidParameter), key (Unauthorized),
+ * Content-Type (InvalidContentType), JSON (InvalidParameter), then the
+ * handler's own field checks. Nothing reaches a handler before all pass. */
+#include "http/server.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "api/auth.h"
+#include "http/routes.h"
+#include "util/clock.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+struct http_server {
+    tc_app *app;
+    struct MHD_Daemon *daemon;
+    int port;
+};
+
+/* Per-request state, freed by on_completed. */
+typedef struct {
+    char request_id[IDS_OBJECT_LEN + 1];
+    char *body;
+    size_t len, cap;
+    int too_large;
+    int64_t started_ms;
+} request_state;
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, request_state *rs, int status,
+                                 json_t *doc) {
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Flashcat-Request-Id", rs->request_id);
+    enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, request_state *rs, int status,
+                                  const tc_err *err, const char *path) {
+    log_info("msg=request path=%s request_id=%s status=%d code=%s error=\"%s\"", path,
+             rs->request_id, status, tc_code_name(err->code), err->message);
+    json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "request_id", rs->request_id, "error", "code",
+                            tc_code_name(err->code), "message", err->message);
+    return send_json(conn, rs, status, doc);
+}
+
+static enum MHD_Result fail(struct MHD_Connection *conn, request_state *rs, tc_code code,
+                            const char *path, const char *fmt, const char *arg) {
+    tc_err err;
+    tc_err_set(&err, code, fmt, arg);
+    return send_error(conn, rs, tc_code_http_status(code), &err, path);
+}
+
+static int is_json_content_type(const char *ct) {
+    if (!ct)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static enum MHD_Result serve_health(struct MHD_Connection *conn, request_state *rs,
+                                    http_server *srv) {
+    int up = writer_is_running(srv->app->w);
+    json_t *doc = json_pack("{s:s, s:{s:s}}", "request_id", rs->request_id, "data", "status",
+                            up ? "ok" : "starting");
+    return send_json(conn, rs, up ? 200 : 503, doc);
+}
+
+static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, request_state *rs,
+                                const api_route *route, const char *path) {
+    api_ctx ctx = {.app = srv->app, .request_id = rs->request_id};
+    tc_err err;
+    tc_err_clear(&err);
+    if (route->auth == API_AUTH_APP_KEY) {
+        const char *key = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "app_key");
+        if (auth_app_key(srv->app, key, &ctx.person, &ctx.is_admin, &err) != 0)
+            return send_error(conn, rs, tc_code_http_status(err.code), &err, path);
+    } else if (route->auth == API_AUTH_INTEGRATION_KEY) {
+        ctx.integration_key =
+            MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "integration_key");
+        if (!ctx.integration_key || !*ctx.integration_key)
+            return fail(conn, rs, TC_UNAUTHORIZED, path,
+                        "integration_key is required (?integration_key=...)%s", "");
+    }
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (!is_json_content_type(ct))
+        return fail(conn, rs, TC_INVALID_CONTENT_TYPE, path,
+                    "Content-Type must be application/json, not '%s'", ct ? ct : "(none)");
+    json_error_t jerr;
+    json_t *body = json_loadb(rs->body ? rs->body : "", rs->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+        return fail(conn, rs, TC_INVALID_PARAMETER, path, "the body is not valid JSON: %s", msg);
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return fail(conn, rs, TC_INVALID_PARAMETER, path, "the body must be a JSON object%s", "");
+    }
+    json_t *data = NULL;
+    int rc = route->handler(&ctx, body, &data, &err);
+    json_decref(body);
+    if (rc != 0) {
+        json_decref(data);
+        if (err.code == TC_OK)
+            tc_err_set(&err, TC_INTERNAL, "the request failed");
+        return send_error(conn, rs, tc_code_http_status(err.code), &err, path);
+    }
+    if (!data)
+        data = json_object();
+    log_debug("msg=request path=%s request_id=%s status=200 duration_ms=%lld", path, rs->request_id,
+              (long long)(clock_mono_ms() - rs->started_ms));
+    return send_json(conn, rs, 200,
+                     json_pack("{s:s, s:o}", "request_id", rs->request_id, "data", data));
+}
+
+static int append_body(request_state *rs, const char *data, size_t size) {
+    if (rs->too_large || rs->len + size > HTTP_MAX_BODY) {
+        rs->too_large = 1;
+        return 0;
+    }
+    if (rs->len + size + 1 > rs->cap) {
+        size_t cap = rs->cap ? rs->cap : 4096;
+        while (cap < rs->len + size + 1)
+            cap *= 2;
+        char *grown = realloc(rs->body, cap);
+        if (!grown)
+            return -1;
+        rs->body = grown;
+        rs->cap = cap;
+    }
+    memcpy(rs->body + rs->len, data, size);
+    rs->len += size;
+    rs->body[rs->len] = '\0';
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
+    (void)version;
+    http_server *srv = cls;
+    request_state *rs = *con_cls;
+    if (!rs) {
+        rs = calloc(1, sizeof(*rs));
+        if (!rs || ids_object_new(rs->request_id) != 0) {
+            free(rs);
+            return MHD_NO;
+        }
+        rs->started_ms = clock_mono_ms();
+        *con_cls = rs;
+        /* Refuse an announced oversized body before reading any of it. */
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {
+            tc_err err;
+            tc_err_set(&err, TC_INVALID_PARAMETER, "the body is larger than %d bytes (1 MiB)",
+                       HTTP_MAX_BODY);
+            return send_error(conn, rs, 413, &err, url);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (append_body(rs, upload_data, *upload_data_size) != 0)
+            return MHD_NO;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/healthz") == 0)
+        return serve_health(conn, rs, srv);
+    const api_route *route = routes_find(url);
+    if (!route)
+        return fail(conn, rs, TC_ROUTE_NOT_FOUND, url, "no such path: %s", url);
+    if (strcmp(method, "POST") != 0)
+        return fail(conn, rs, TC_METHOD_NOT_ALLOWED, url, "%s only accepts POST", url);
+    if (rs->too_large) {
+        tc_err err;
+        tc_err_set(&err, TC_INVALID_PARAMETER, "the body is larger than %d bytes (1 MiB)",
+                   HTTP_MAX_BODY);
+        return send_error(conn, rs, 413, &err, url);
+    }
+    return dispatch(srv, conn, rs, route, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    request_state *rs = *con_cls;
+    if (rs) {
+        free(rs->body);
+        free(rs);
+    }
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_warn("msg=\"http: %s\"", line);
+}
+
+int http_server_start(tc_app *app, http_server **out, tc_err *err) {
+    http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    srv->app = app;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", app->cfg.listen_port);
+    if (getaddrinfo(app->cfg.listen_host, port, &hints, &ai) != 0 || !ai) {
+        free(srv);
+        return tc_err_set(err, TC_INVALID_PARAMETER, "--listen: cannot resolve host '%s'",
+                          app->cfg.listen_host);
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)app->cfg.listen_port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!srv->daemon) {
+        free(srv);
+        return tc_err_set(err, TC_INTERNAL, "cannot listen on %s:%d (in use?)",
+                          app->cfg.listen_host, app->cfg.listen_port);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : app->cfg.listen_port;
+    *out = srv;
+    return 0;
+}
+
+int http_server_port(http_server *srv) {
+    return srv->port;
+}
+
+void http_server_stop(http_server *srv) {
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}

@@ -1,0 +1,263 @@
+/* main.c: the command line. `tocsin serve` wires the long-lived parts
+ * together (config → store → writer → HTTP front), prints how to reach the
+ * running service, and waits for SIGINT/SIGTERM to stop in reverse order:
+ * the HTTP front first (requests in flight finish), then the writer (its last
+ * batch commits), then the store. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/auth.h"
+#include "core/app.h"
+#include "core/timers.h"
+#include "http/server.h"
+#include "util/log.h"
+
+#define TOCSIN_VERSION "0.1.0"
+
+static void usage_main(FILE *out) {
+    fputs("tocsin " TOCSIN_VERSION ": a self-hosted alert and incident hub\n"
+          "\n"
+          "Usage:\n"
+          "  tocsin serve [options]   run the server (see `tocsin serve --help`)\n"
+          "  tocsin --version         print the version\n"
+          "  tocsin --help            this text\n",
+          out);
+}
+
+static void usage_serve(FILE *out) {
+    fputs("Usage: tocsin serve --listen HOST:PORT --data DIR [options]\n"
+          "\n"
+          "  --listen HOST:PORT     address to serve HTTP on (default 127.0.0.1:8080;\n"
+          "                         port 0 picks a free port, printed at start)\n"
+          "  --data DIR             data folder: DIR/tocsin.db (SQLite, WAL) and, on first\n"
+          "                         start, DIR/admin-app-key (default ./data)\n"
+          "  --base-url URL         public URL of this tocsin, used for detail_url in\n"
+          "                         webhooks (default http://HOST:PORT)\n"
+          "  --log-level LEVEL      debug, info, warn or error (default info)\n"
+          "  --max-connections N    concurrent HTTP connections (default 1024)\n"
+          "  --sync normal          fsync the WAL at checkpoints only, not every commit\n"
+          "                         (faster; a power loss may lose the newest commits)\n"
+          "  --help                 this text\n"
+          "\n"
+          "Environment:\n"
+          "  TOCSIN_ADMIN_APP_KEY   on first start, the administrator's app key (16-256\n"
+          "                         characters) instead of a random one\n",
+          out);
+}
+
+static int parse_listen(const char *arg, tc_config *cfg) {
+    const char *colon = strrchr(arg, ':');
+    if (!colon || colon == arg)
+        return -1;
+    size_t hlen = (size_t)(colon - arg);
+    const char *host = arg;
+    if (host[0] == '[' && hlen >= 2 && host[hlen - 1] == ']') {
+        host++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof(cfg->listen_host))
+        return -1;
+    memcpy(cfg->listen_host, host, hlen);
+    cfg->listen_host[hlen] = '\0';
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (!*(colon + 1) || *end || port < 0 || port > 65535)
+        return -1;
+    cfg->listen_port = (int)port;
+    return 0;
+}
+
+static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"data", required_argument, NULL, 'd'},
+        {"base-url", required_argument, NULL, 'b'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"max-connections", required_argument, NULL, 'c'},
+        {"sync", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->listen_port = 8080;
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data");
+    cfg->sync_full = 1;
+    cfg->max_connections = 1024;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            if (parse_listen(optarg, cfg) != 0) {
+                fprintf(stderr, "tocsin: --listen must be HOST:PORT, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'd':
+            snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg);
+            break;
+        case 'b':
+            if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
+                fprintf(stderr, "tocsin: --base-url must start with http:// or https://\n");
+                return -1;
+            }
+            snprintf(cfg->base_url, sizeof(cfg->base_url), "%s", optarg);
+            break;
+        case 'v': {
+            log_level lv;
+            if (log_parse_level(optarg, &lv) != 0) {
+                fprintf(stderr, "tocsin: --log-level must be debug, info, warn or error\n");
+                return -1;
+            }
+            log_set_level(lv);
+            break;
+        }
+        case 'c':
+            cfg->max_connections = atoi(optarg);
+            if (cfg->max_connections < 1 || cfg->max_connections > 100000) {
+                fprintf(stderr, "tocsin: --max-connections must be 1 to 100000\n");
+                return -1;
+            }
+            break;
+        case 's':
+            if (strcmp(optarg, "normal") != 0 && strcmp(optarg, "full") != 0) {
+                fprintf(stderr, "tocsin: --sync must be full or normal\n");
+                return -1;
+            }
+            cfg->sync_full = strcmp(optarg, "full") == 0;
+            break;
+        case 'h':
+            usage_serve(stdout);
+            exit(0);
+        default:
+            usage_serve(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tocsin: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    size_t n = strlen(cfg->base_url);
+    while (n && cfg->base_url[n - 1] == '/')
+        cfg->base_url[--n] = '\0';
+    return 0;
+}
+
+static void read_admin_key(const tc_config *cfg, char *out, size_t cap) {
+    out[0] = '\0';
+    const char *env = getenv("TOCSIN_ADMIN_APP_KEY");
+    if (env) {
+        snprintf(out, cap, "%s", env);
+        return;
+    }
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/admin-app-key", cfg->data_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (!fgets(out, (int)cap, f))
+        out[0] = '\0';
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+}
+
+static void print_banner(const tc_config *cfg, int port, int first_start) {
+    char key[300];
+    read_admin_key(cfg, key, sizeof(key));
+    char url[1100];
+    snprintf(url, sizeof(url), "http://%s:%d",
+             strcmp(cfg->listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->listen_host, port);
+    printf("\ntocsin %s is running%s\n", TOCSIN_VERSION, first_start ? " (first start)" : "");
+    printf("  console:  %s/\n", url);
+    printf("  data:     %s/tocsin.db\n", cfg->data_dir);
+    if (key[0]) {
+        printf("  app key:  %s%s\n", key,
+               getenv("TOCSIN_ADMIN_APP_KEY") ? "  (from TOCSIN_ADMIN_APP_KEY)"
+                                              : "  (also in admin-app-key in the data folder)");
+        printf("\nTry it:\n"
+               "  curl -s -X POST '%s/channel/list?app_key=%s' \\\n"
+               "       -H 'Content-Type: application/json' -d '{}'\n",
+               url, key);
+    } else {
+        printf("  app key:  (not shown: use the key you were given at first start)\n");
+    }
+    printf("\nStop with Ctrl-C.\n\n");
+    fflush(stdout);
+}
+
+static int serve(int argc, char **argv) {
+    tc_app app = {0};
+    if (parse_serve_args(argc, argv, &app.cfg) != 0)
+        return 2;
+    if (mkdir(app.cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "tocsin: cannot create data folder %s: %s\n", app.cfg.data_dir,
+                strerror(errno));
+        return 1;
+    }
+    /* Block the stop signals before any thread starts, so that every thread
+     * inherits the mask and only sigwait below sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char db_path[1200];
+    snprintf(db_path, sizeof(db_path), "%s/tocsin.db", app.cfg.data_dir);
+    store_options so = {.path = db_path, .readers = 8, .sync_full = app.cfg.sync_full};
+    tc_err err;
+    http_server *srv = NULL;
+    int status = 1, created = 0;
+    if (store_open(&so, &app.st, &err) != 0)
+        goto done;
+    if (writer_new(app.st, &app.cfg, &app.w, &err) != 0)
+        goto done;
+    writer_set_tick(app.w, timers_tick, &app, TIMERS_INTERVAL_MS);
+    if (auth_bootstrap_admin(&app, &created, &err) != 0)
+        goto done;
+    if (http_server_start(&app, &srv, &err) != 0)
+        goto done;
+    if (!app.cfg.base_url[0])
+        snprintf(app.cfg.base_url, sizeof(app.cfg.base_url), "http://%s:%d", app.cfg.listen_host,
+                 http_server_port(srv));
+    log_info("msg=listening address=%s:%d data=%s", app.cfg.listen_host, http_server_port(srv),
+             app.cfg.data_dir);
+    print_banner(&app.cfg, http_server_port(srv), created);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("msg=\"stopping\" signal=%d", sig);
+    status = 0;
+done:
+    if (status != 0)
+        fprintf(stderr, "tocsin: %s\n", err.message);
+    http_server_stop(srv);
+    writer_free(app.w);
+    store_free(app.st);
+    if (status == 0)
+        log_info("msg=stopped");
+    return status;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage_main(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        puts("tocsin " TOCSIN_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return serve(argc - 1, argv + 1);
+    fprintf(stderr, "tocsin: unknown command '%s'\n\n", argv[1]);
+    usage_main(stderr);
+    return 2;
+}

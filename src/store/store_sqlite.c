@@ -1,0 +1,352 @@
+/* store_sqlite.c: the SQLite engine behind store.h.
+ *
+ * WAL mode lets the reader pool read while the writer writes; with
+ * synchronous=FULL each commit is fsync'ed before the writer answers any
+ * request of the batch (that is what "accepted" means). Migrations are
+ * numbered SQL files embedded in the binary (cmake/embed.cmake) and applied
+ * at open, each in its own transaction, recorded in schema_migrations. */
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STMT_CACHE_SLOTS 256
+
+struct store_stmt {
+    sqlite3_stmt *raw;
+    store_conn *conn;
+    int cached; /* 0: finalized by store_stmt_done */
+    int in_use;
+};
+
+struct store_conn {
+    sqlite3 *db;
+    struct {
+        char *sql;
+        store_stmt stmt;
+    } cache[STMT_CACHE_SLOTS];
+};
+
+struct store {
+    store_conn *writer;
+    store_conn **readers;
+    int nreaders;
+    int *reader_free;
+    pthread_mutex_t lock;
+    pthread_cond_t available;
+};
+
+extern const struct {
+    const char *name;
+    const char *data;
+    size_t len;
+} store_migrations[];
+
+static int sqlite_fail(tc_err *err, sqlite3 *db, const char *what) {
+    return tc_err_set(err, TC_INTERNAL, "store: %s: %s", what, db ? sqlite3_errmsg(db) : "?");
+}
+
+static int conn_open(const store_options *opts, int reader, store_conn **out, tc_err *err) {
+    store_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return tc_err_set(err, TC_INTERNAL, "store: out of memory");
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(opts->path, &c->db, flags, NULL) != SQLITE_OK) {
+        sqlite_fail(err, c->db, "open");
+        sqlite3_close(c->db);
+        free(c);
+        return -1;
+    }
+    /* busy_timeout covers the short moments a reader waits on a checkpoint. */
+    char pragmas[256];
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=10000;"
+             "PRAGMA foreign_keys=OFF; PRAGMA cache_size=%d; PRAGMA temp_store=MEMORY;",
+             opts->sync_full ? "FULL" : "NORMAL", reader ? -4096 : -16384);
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        tc_err_set(err, TC_INTERNAL, "store: pragmas: %s", msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(c->db);
+        free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static void conn_close(store_conn *c) {
+    if (!c)
+        return;
+    for (int i = 0; i < STMT_CACHE_SLOTS; i++) {
+        sqlite3_finalize(c->cache[i].stmt.raw);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static int migration_number(const char *name) {
+    return atoi(name);
+}
+
+static int apply_migrations(store_conn *c, tc_err *err) {
+    if (store_exec(c,
+                   "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                   " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                   err) != 0)
+        return -1;
+    int64_t current = 0;
+    store_stmt *q = store_prepare(c, "SELECT COALESCE(MAX(version),0) FROM schema_migrations", err);
+    if (!q)
+        return -1;
+    if (store_step(q, err) == STORE_ROW)
+        current = store_col_int64(q, 0);
+    store_stmt_done(q);
+    for (int i = 0; store_migrations[i].name; i++) {
+        int version = migration_number(store_migrations[i].name);
+        if (version <= current)
+            continue;
+        if (store_begin(c, err) != 0)
+            return -1;
+        if (store_exec(c, store_migrations[i].data, err) != 0)
+            goto fail;
+        store_stmt *rec = store_prepare(
+            c, "INSERT INTO schema_migrations(version,name,applied_at) VALUES(?,?,strftime('%s'))",
+            err);
+        if (!rec)
+            goto fail;
+        store_bind_int64(rec, 1, version);
+        store_bind_text(rec, 2, store_migrations[i].name);
+        if (store_run(rec, err) != 0)
+            goto fail;
+        if (store_commit(c, err) != 0)
+            goto fail;
+        continue;
+    fail:
+        store_rollback(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* The database holds app keys' hashes and integration secrets: never let it
+ * be created world-readable, whatever the umask. */
+static int create_private_file(const char *path, tc_err *err) {
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    if (fd < 0)
+        return tc_err_set(err, TC_INTERNAL, "store: cannot create %s", path);
+    fchmod(fd, 0600);
+    close(fd);
+    return 0;
+}
+
+int store_open(const store_options *opts, store **out, tc_err *err) {
+    store *st = calloc(1, sizeof(*st));
+    if (!st)
+        return tc_err_set(err, TC_INTERNAL, "store: out of memory");
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->available, NULL);
+    if (create_private_file(opts->path, err) != 0)
+        goto fail;
+    if (conn_open(opts, 0, &st->writer, err) != 0)
+        goto fail;
+    if (apply_migrations(st->writer, err) != 0)
+        goto fail;
+    st->nreaders = opts->readers > 0 ? opts->readers : 1;
+    st->readers = calloc((size_t)st->nreaders, sizeof(*st->readers));
+    st->reader_free = calloc((size_t)st->nreaders, sizeof(*st->reader_free));
+    if (!st->readers || !st->reader_free) {
+        tc_err_set(err, TC_INTERNAL, "store: out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < st->nreaders; i++) {
+        if (conn_open(opts, 1, &st->readers[i], err) != 0)
+            goto fail;
+        st->reader_free[i] = 1;
+    }
+    *out = st;
+    return 0;
+fail:
+    store_free(st);
+    return -1;
+}
+
+void store_free(store *st) {
+    if (!st)
+        return;
+    for (int i = 0; i < st->nreaders && st->readers; i++)
+        conn_close(st->readers[i]);
+    free(st->readers);
+    free(st->reader_free);
+    conn_close(st->writer);
+    pthread_mutex_destroy(&st->lock);
+    pthread_cond_destroy(&st->available);
+    free(st);
+}
+
+store_conn *store_writer(store *st) {
+    return st->writer;
+}
+
+store_conn *store_reader_acquire(store *st) {
+    pthread_mutex_lock(&st->lock);
+    for (;;) {
+        for (int i = 0; i < st->nreaders; i++) {
+            if (st->reader_free[i]) {
+                st->reader_free[i] = 0;
+                pthread_mutex_unlock(&st->lock);
+                return st->readers[i];
+            }
+        }
+        pthread_cond_wait(&st->available, &st->lock);
+    }
+}
+
+void store_reader_release(store *st, store_conn *conn) {
+    pthread_mutex_lock(&st->lock);
+    for (int i = 0; i < st->nreaders; i++) {
+        if (st->readers[i] == conn)
+            st->reader_free[i] = 1;
+    }
+    pthread_cond_signal(&st->available);
+    pthread_mutex_unlock(&st->lock);
+}
+
+int store_exec(store_conn *conn, const char *sql, tc_err *err) {
+    char *msg = NULL;
+    if (sqlite3_exec(conn->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        tc_err_set(err, TC_INTERNAL, "store: %s", msg ? msg : sqlite3_errmsg(conn->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int store_begin(store_conn *conn, tc_err *err) {
+    return store_exec(conn, "BEGIN IMMEDIATE", err);
+}
+
+int store_commit(store_conn *conn, tc_err *err) {
+    return store_exec(conn, "COMMIT", err);
+}
+
+void store_rollback(store_conn *conn) {
+    if (!sqlite3_get_autocommit(conn->db))
+        sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static unsigned sql_hash(const char *s) {
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err) {
+    unsigned slot = sql_hash(sql) % STMT_CACHE_SLOTS;
+    store_stmt *st = &conn->cache[slot].stmt;
+    if (conn->cache[slot].sql && strcmp(conn->cache[slot].sql, sql) == 0 && !st->in_use) {
+        st->in_use = 1;
+        return st;
+    }
+    sqlite3_stmt *raw = NULL;
+    if (sqlite3_prepare_v3(conn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, NULL) != SQLITE_OK) {
+        sqlite_fail(err, conn->db, "prepare");
+        return NULL;
+    }
+    if (!st->in_use) {
+        /* Take the slot: the statement it held (another SQL text) is dropped. */
+        sqlite3_finalize(st->raw);
+        free(conn->cache[slot].sql);
+        conn->cache[slot].sql = strdup(sql);
+        if (!conn->cache[slot].sql) {
+            sqlite3_finalize(raw);
+            st->raw = NULL;
+            tc_err_set(err, TC_INTERNAL, "store: out of memory");
+            return NULL;
+        }
+        st->raw = raw;
+        st->conn = conn;
+        st->cached = 1;
+        st->in_use = 1;
+        return st;
+    }
+    /* Slot busy (nested use of a colliding statement): a one-off statement. */
+    store_stmt *once = calloc(1, sizeof(*once));
+    if (!once) {
+        sqlite3_finalize(raw);
+        tc_err_set(err, TC_INTERNAL, "store: out of memory");
+        return NULL;
+    }
+    once->raw = raw;
+    once->conn = conn;
+    once->in_use = 1;
+    return once;
+}
+
+void store_bind_int64(store_stmt *stmt, int idx, int64_t value) {
+    sqlite3_bind_int64(stmt->raw, idx, value);
+}
+
+void store_bind_text(store_stmt *stmt, int idx, const char *text) {
+    if (text)
+        sqlite3_bind_text(stmt->raw, idx, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(stmt->raw, idx);
+}
+
+void store_bind_null(store_stmt *stmt, int idx) {
+    sqlite3_bind_null(stmt->raw, idx);
+}
+
+int store_step(store_stmt *stmt, tc_err *err) {
+    int rc = sqlite3_step(stmt->raw);
+    if (rc == SQLITE_ROW)
+        return STORE_ROW;
+    if (rc == SQLITE_DONE)
+        return STORE_DONE;
+    return sqlite_fail(err, stmt->conn->db, "step");
+}
+
+int64_t store_col_int64(store_stmt *stmt, int col) {
+    return sqlite3_column_int64(stmt->raw, col);
+}
+
+const char *store_col_text(store_stmt *stmt, int col) {
+    const unsigned char *t = sqlite3_column_text(stmt->raw, col);
+    return t ? (const char *)t : "";
+}
+
+int store_col_is_null(store_stmt *stmt, int col) {
+    return sqlite3_column_type(stmt->raw, col) == SQLITE_NULL;
+}
+
+void store_stmt_done(store_stmt *stmt) {
+    if (!stmt)
+        return;
+    if (!stmt->cached) {
+        sqlite3_finalize(stmt->raw);
+        free(stmt);
+        return;
+    }
+    sqlite3_reset(stmt->raw);
+    sqlite3_clear_bindings(stmt->raw);
+    stmt->in_use = 0;
+}
+
+int64_t store_changes(store_conn *conn) {
+    return sqlite3_changes64(conn->db);
+}
+
+int store_run(store_stmt *stmt, tc_err *err) {
+    int rc = store_step(stmt, err);
+    store_stmt_done(stmt);
+    return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,42 @@
+/* err.c: error codes of the API envelope and their HTTP statuses. */
+#include "util/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void tc_err_clear(tc_err *err) {
+    err->code = TC_OK;
+    err->message[0] = '\0';
+}
+
+int tc_err_set(tc_err *err, tc_code code, const char *fmt, ...) {
+    va_list ap;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static const struct {
+    const char *name;
+    int status;
+} codes[] = {
+    [TC_OK] = {"OK", 200},
+    [TC_INVALID_PARAMETER] = {"InvalidParameter", 400},
+    [TC_INVALID_CONTENT_TYPE] = {"InvalidContentType", 400},
+    [TC_METHOD_NOT_ALLOWED] = {"MethodNotAllowed", 400},
+    [TC_UNAUTHORIZED] = {"Unauthorized", 401},
+    [TC_ACCESS_DENIED] = {"AccessDenied", 403},
+    [TC_ROUTE_NOT_FOUND] = {"RouteNotFound", 404},
+    [TC_TOO_FREQUENT] = {"RequestTooFrequently", 429},
+    [TC_INTERNAL] = {"InternalError", 500},
+};
+
+const char *tc_code_name(tc_code code) {
+    return codes[code].name;
+}
+
+int tc_code_http_status(tc_code code) {
+    return codes[code].status;
+}

@@ -1,0 +1,268 @@
+"""tocsin_test.py: the e2e harness: a real tocsin on loopback, real HTTP.
+
+Each test script starts its own tocsin (`Tocsin()`), on a free 127.0.0.1 port
+with a fresh data folder, talks to it with urllib, and stops it with SIGTERM
+(which must exit 0; under ASan a leak or error makes it exit non-zero, and
+the harness fails the test then). `validate(schema_name, data)` checks a
+response's `data` against the 200 schema of reference/oncall-openapi.subset.json.
+
+Run a script alone:  TOCSIN_BIN=build/tocsin /usr/bin/python3 tests/e2e/test_x.py
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+BIN = os.environ.get("TOCSIN_BIN", os.path.join(ROOT, "build", "tocsin"))
+REFERENCE = os.environ.get("TOCSIN_REFERENCE", os.path.join(ROOT, "..", "shared", "reference"))
+ADMIN_KEY = "e2e-admin-key-0123456789abcdef"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.raw = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    @property
+    def data(self):
+        return (self.json or {}).get("data")
+
+    @property
+    def error(self):
+        return (self.json or {}).get("error")
+
+    def __repr__(self):
+        return "Response(%d, %s)" % (self.status, self.raw[:500])
+
+
+class Tocsin:
+    """A running tocsin. Use as a context manager or call stop()."""
+
+    def __init__(self, data_dir=None, env=None, args=(), admin_key=ADMIN_KEY):
+        self.port = free_port()
+        self.own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="tocsin-e2e-")
+        self.admin_key = admin_key
+        self.args = list(args)
+        self.env = dict(os.environ)
+        if admin_key:
+            self.env["TOCSIN_ADMIN_APP_KEY"] = admin_key
+        else:
+            self.env.pop("TOCSIN_ADMIN_APP_KEY", None)
+        self.env.update(env or {})
+        self.proc = None
+        self.start()
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.log = open(os.path.join(self.data_dir, "tocsin.log"), "ab")
+        self.out = open(os.path.join(self.data_dir, "tocsin.out"), "ab")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data", self.data_dir]
+            + self.args,
+            stdout=self.out, stderr=self.log, env=self.env)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("tocsin exited at start (%s):\n%s" % (
+                    self.proc.returncode, self.read_log()))
+            try:
+                r = self.get("/healthz")
+                if r.status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("tocsin did not become healthy:\n" + self.read_log())
+
+    def read_log(self):
+        with open(os.path.join(self.data_dir, "tocsin.log"), "rb") as f:
+            return f.read().decode(errors="replace")[-5000:]
+
+    def read_stdout(self):
+        with open(os.path.join(self.data_dir, "tocsin.out"), "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, expect_clean=True):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("tocsin did not stop on SIGTERM")
+        self.log.close()
+        self.out.close()
+        if expect_clean and self.proc.returncode != 0:
+            raise AssertionError("tocsin exited with %s:\n%s" % (self.proc.returncode,
+                                                               self.read_log()))
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+        self.out.close()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def cleanup(self):
+        if self.own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.stop(expect_clean=exc_type is None)
+        finally:
+            if exc_type is None:
+                self.cleanup()
+            else:
+                print("data folder kept: %s" % self.data_dir)
+        return False
+
+    # HTTP ---------------------------------------------------------------
+    def request(self, method, path, body=None, raw=None, headers=None, timeout=30):
+        url = self.base + path
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        if raw is None and body is not None:
+            raw = json.dumps(body).encode()
+        req = urllib.request.Request(url, data=raw, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return Response(resp.status, dict(resp.headers), resp.read())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, dict(e.headers), e.read())
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def api(self, path, body=None, key=None, expect=200):
+        """POST an Open API call with the admin key; assert the HTTP status."""
+        sep = "&" if "?" in path else "?"
+        r = self.request("POST", "%s%sapp_key=%s" % (path, sep, key or self.admin_key),
+                         body if body is not None else {})
+        if expect is not None and r.status != expect:
+            raise AssertionError("%s -> %d, expected %d: %s" % (path, r.status, expect, r.raw[:800]))
+        return r
+
+    def push(self, key, body, kind="standard", expect=200):
+        r = self.request("POST", "/event/push/alert/%s?integration_key=%s" % (kind, key), body)
+        if expect is not None and r.status != expect:
+            raise AssertionError("push -> %d, expected %d: %s" % (r.status, expect, r.raw[:800]))
+        return r
+
+    # Fixtures -------------------------------------------------------------
+    def make_channel(self, name, group=None, **extra):
+        body = {"channel_name": name, "team_id": 0}
+        if group is not None:
+            body["group"] = group
+        body.update(extra)
+        return self.api("/channel/create", body).data["channel_id"]
+
+    def make_source(self, channel_id, kind="alert_standard", name=None):
+        r = self.api("/integration/create", {
+            "type": kind, "name": name or "src-%d-%s" % (channel_id, time.time_ns()),
+            "channel_id": channel_id})
+        return r.data["integration_id"], r.data["integration_key"]
+
+
+def expect_error(resp, status, code, mentions=None):
+    assert resp.status == status, "expected HTTP %d, got %r" % (status, resp)
+    err = resp.error
+    assert err and err.get("code") == code, "expected %s, got %r" % (code, resp)
+    assert resp.json.get("request_id"), resp
+    assert resp.headers.get("Flashcat-Request-Id") == resp.json["request_id"], resp.headers
+    if mentions:
+        assert mentions in err.get("message", ""), "message %r does not mention %r" % (
+            err.get("message"), mentions)
+
+
+# Schema validation ------------------------------------------------------------
+_spec = None
+
+
+def spec():
+    global _spec
+    if _spec is None:
+        with open(os.path.join(REFERENCE, "oncall-openapi.subset.json")) as f:
+            _spec = json.load(f)
+    return _spec
+
+
+def validate(schema_name, data):
+    """Validate `data` against components.schemas[schema_name], refs resolved."""
+    import jsonschema
+    s = spec()
+    schema = {"$ref": "#/components/schemas/" + schema_name, "components": s["components"]}
+    jsonschema.validate(data, schema, cls=jsonschema.Draft202012Validator,
+                        format_checker=None)
+
+
+def validate_response(path, resp):
+    """Validate a whole success envelope against the path's 200 schema."""
+    import jsonschema
+    s = spec()
+    op = s["paths"][path]["post"]
+    schema = dict(op["responses"]["200"]["content"]["application/json"]["schema"])
+    schema["components"] = s["components"]
+    jsonschema.validate(resp.json, schema, cls=jsonschema.Draft202012Validator)
+
+
+# Runner -----------------------------------------------------------------------
+def run(tests):
+    """Run test functions in order; print 'N passed, N failed'; exit 1 on failure."""
+    passed = failed = 0
+    for t in tests:
+        start = time.time()
+        try:
+            t()
+            passed += 1
+            print("ok   %s (%.1fs)" % (t.__name__, time.time() - start), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % t.__name__, flush=True)
+            traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+def wait_until(fn, timeout=10, interval=0.05, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
