@@ -1,6 +1,139 @@
-/* events.c: (being written) */
+/* events.c: the Event API: monitoring systems push alert events here.
+ *
+ *   POST /event/push/alert/standard?integration_key=KEY    one standard event
+ *   POST /event/push/alert/prometheus?integration_key=KEY  an Alertmanager body
+ *
+ * Every field rule of reference/event-api.md is checked here, in the HTTP
+ * thread, before anything reaches the writer; a refused request changes
+ * nothing. The accepted events then go to the writer as ONE command (all the
+ * alerts of an Alertmanager body together), whose engine_ingest_many
+ * (core/engine.c) checks the key and folds them into alerts and incidents.
+ *
+ * The key is checked in the writer, so a valid request costs no extra read.
+ * When the body is refused, the key is checked first on a reader, so that a
+ * request with a bad key and a bad body is answered Unauthorized, as the
+ * server's fixed order (key before body) promises. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "api/api.h"
+#include "api/params.h"
+#include "core/engine.h"
+#include "core/event_input.h"
+#include "core/prometheus.h"
+
+#define TYPE_STANDARD "alert_standard"
+#define TYPE_PROMETHEUS "alert_prometheus"
+
+static const char *const event_statuses[] = {"Critical", "Warning", "Info", "Ok", NULL};
+
+/* A standard event body to an engine_event, every limit applied. */
+static int standard_parse(json_t *body, engine_event *ev, tc_err *err) {
+    const char *status = NULL;
+    if (params_string(body, "title_rule", PARAM_REQUIRED, EVENT_TITLE_RULE_MAX, PARAM_CUT,
+                      &ev->title_rule, err) != 0 ||
+        params_enum(body, "event_status", PARAM_REQUIRED, event_statuses, &status, err) != 0 ||
+        params_string(body, "alert_key", PARAM_OPTIONAL, EVENT_ALERT_KEY_MAX, PARAM_REFUSE,
+                      &ev->alert_key, err) != 0 ||
+        params_string(body, "description", PARAM_OPTIONAL, EVENT_DESCRIPTION_MAX, PARAM_CUT,
+                      &ev->description, err) != 0 ||
+        event_labels_normalize(json_object_get(body, "labels"), "labels", &ev->labels, err) != 0 ||
+        event_images_normalize(json_object_get(body, "images"), "images", &ev->images, err) != 0)
+        return -1;
+    if (!(ev->event_status = strdup(status)))
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    if (ev->alert_key && !ev->alert_key[0]) { /* "" means not given */
+        free(ev->alert_key);
+        ev->alert_key = NULL;
+    }
+    if (!ev->alert_key && strcmp(status, "Ok") == 0)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "alert_key is required for an Ok event (it names the alert to recover)");
+    if (!ev->alert_key) {
+        char key[EVENT_HASH_LEN + 1];
+        if (event_key_derive(ev->title_rule, ev->labels, key) != 0 ||
+            !(ev->alert_key = strdup(key)))
+            return tc_err_set(err, TC_INTERNAL, "out of memory");
+    }
+    return 0;
+}
+
+/* A refused body: report a bad key instead, when the key is bad too. */
+static int refuse(api_ctx *ctx, const char *type, tc_err *err) {
+    tc_err key_err;
+    tc_err_clear(&key_err);
+    store_conn *c = store_reader_acquire(ctx->app->st);
+    int key_ok = engine_source_check(c, ctx->integration_key, type, &key_err) == 0;
+    store_reader_release(ctx->app->st, c);
+    if (!key_ok && (key_err.code == TC_UNAUTHORIZED || key_err.code == TC_ACCESS_DENIED))
+        *err = key_err;
+    return -1;
+}
+
+typedef struct {
+    const char *key;
+    const char *type;
+    engine_event *evs;
+    size_t n;
+    engine_result *results;
+} ingest_arg;
+
+static int ingest_cmd(writer_txn *txn, void *argp, tc_err *err) {
+    ingest_arg *a = argp;
+    return engine_ingest_many(txn, a->key, a->type, a->evs, a->n, a->results, err);
+}
+
+static int push_standard(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    engine_event ev;
+    engine_result res;
+    engine_event_init(&ev);
+    int rc = -1;
+    if (standard_parse(body, &ev, err) != 0) {
+        refuse(ctx, TYPE_STANDARD, err);
+        goto out;
+    }
+    ingest_arg arg = {ctx->integration_key, TYPE_STANDARD, &ev, 1, &res};
+    if (writer_run(ctx->app->w, ingest_cmd, &arg, err) != 0)
+        goto out;
+    *data = json_pack("{s:s}", "alert_key", res.alert_key);
+    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+out:
+    engine_event_clear(&ev);
+    return rc;
+}
+
+static int push_prometheus(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    engine_event *evs = NULL;
+    engine_result *res = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (prometheus_map(body, &evs, &n, err) != 0) {
+        refuse(ctx, TYPE_PROMETHEUS, err);
+        goto out;
+    }
+    res = calloc(n ? n : 1, sizeof(*res));
+    if (!res) {
+        tc_err_set(err, TC_INTERNAL, "out of memory");
+        goto out;
+    }
+    ingest_arg arg = {ctx->integration_key, TYPE_PROMETHEUS, evs, n, res};
+    if (writer_run(ctx->app->w, ingest_cmd, &arg, err) != 0)
+        goto out;
+    json_t *keys = json_array();
+    for (size_t i = 0; keys && i < n; i++)
+        json_array_append_new(keys, json_string(res[i].alert_key));
+    *data = keys ? json_pack("{s:o}", "alert_keys", keys) : NULL;
+    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+out:
+    for (size_t i = 0; i < n; i++)
+        engine_event_clear(&evs[i]);
+    free(evs);
+    free(res);
+    return rc;
+}
 
 const api_route api_event_routes[] = {
+    {"/event/push/alert/standard", push_standard, API_AUTH_INTEGRATION_KEY},
+    {"/event/push/alert/prometheus", push_prometheus, API_AUTH_INTEGRATION_KEY},
     {NULL, NULL, API_AUTH_NONE},
 };

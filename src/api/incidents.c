@@ -1,6 +1,1180 @@
-/* incidents.c: (being written) */
+/* incidents.c: the /incident/... paths of the Open API.
+ *
+ * Each handler reads and checks its fields (api/params.h), then either reads
+ * through a reader connection and renders (api/incident_view.h), or hands
+ * one writer command the checked request. The command loads the incidents,
+ * resolves people, and applies the transitions of core/incident_actions.h.
+ *
+ * Batch calls (incident_ids, at most 100) are all-or-nothing: the command
+ * first loads every incident (an unknown or removed id fails the call,
+ * "incident_ids X does not exist"), then applies the change to each in turn
+ * and stops at the first refused transition. The writer runs a command in
+ * its own SAVEPOINT, so a refusal undoes the incidents already changed by
+ * the same call: the answer names the refused incident and nothing changed.
+ *
+ * The app key's person is the `person` of every change. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/alert_view.h"
 #include "api/api.h"
+#include "api/incident_view.h"
+#include "api/listing.h"
+#include "api/params.h"
+#include "core/channel.h"
+#include "core/incident_actions.h"
+#include "util/ids.h"
+
+#define BATCH_MAX 100
+#define PERSONS_MAX 100
+#define LIST_WINDOW_MAX_S (31 * 86400)
+
+static const char *const SEVERITIES[] = {"Info", "Warning", "Critical", NULL};
+
+/* --- request pieces ------------------------------------------------------------ */
+
+typedef struct {
+    char ids[BATCH_MAX][IDS_OBJECT_LEN + 1];
+    size_t n;
+    const char *field; /* what an unknown id is reported as */
+} id_list;
+
+static void id_list_add(id_list *l, const char *id) {
+    char low[IDS_OBJECT_LEN + 1];
+    size_t i = 0;
+    for (; id[i] && i < IDS_OBJECT_LEN; i++)
+        low[i] = (char)tolower((unsigned char)id[i]);
+    low[i] = '\0';
+    for (size_t k = 0; k < l->n; k++) {
+        if (strcmp(l->ids[k], low) == 0)
+            return; /* a repeat changes nothing twice */
+    }
+    if (l->n < BATCH_MAX)
+        memcpy(l->ids[l->n++], low, sizeof(low));
+}
+
+/* incident_ids: 1..100 hex ids, lowered, without repeats. */
+static int read_ids(json_t *body, const char *field, id_list *out, tc_err *err) {
+    json_t *arr = NULL;
+    out->n = 0;
+    out->field = field;
+    if (params_object_id_array(body, field, PARAM_REQUIRED, 1, BATCH_MAX, &arr, err) != 0)
+        return -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        id_list_add(out, json_string_value(v));
+    }
+    return 0;
+}
+
+/* incident_id: one id, as a list of one. */
+static int read_one_id(json_t *body, const char *field, id_list *out, tc_err *err) {
+    char id[IDS_OBJECT_LEN + 1];
+    out->n = 0;
+    out->field = field;
+    if (params_object_id(body, field, PARAM_REQUIRED, id, err) != 0)
+        return -1;
+    id_list_add(out, id);
+    return 0;
+}
+
+/* Prefixes a nested object's name to a field error: "assigned_to.person_ids ...". */
+static int nested_err(tc_err *err, const char *parent) {
+    char msg[sizeof(err->message)];
+    snprintf(msg, sizeof(msg), "%s", err->message);
+    return tc_err_set(err, err->code, "%s.%s", parent, msg);
+}
+
+/* A string field with the spec's minimum and maximum length (refused). */
+static int read_text(json_t *body, const char *field, param_need need, size_t min_chars,
+                     size_t max_chars, char **out, tc_err *err) {
+    if (params_string(body, field, need, max_chars, PARAM_REFUSE, out, err) != 0)
+        return -1;
+    if (*out && params_utf8_len(*out) < min_chars) {
+        free(*out);
+        *out = NULL;
+        return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be at least %zu characters", field,
+                          min_chars);
+    }
+    return 0;
+}
+
+/* People named in a request, checked to exist inside the command. */
+typedef struct {
+    json_t *ids; /* borrowed int array, or NULL */
+    const char *field;
+    tc_person *persons;
+    size_t n;
+} person_list;
+
+static void person_list_clear(person_list *pl) {
+    free(pl->persons);
+    pl->persons = NULL;
+    pl->n = 0;
+}
+
+static int person_list_resolve(store_conn *c, person_list *pl, tc_err *err) {
+    size_t count = json_array_size(pl->ids);
+    pl->n = 0;
+    if (count == 0)
+        return 0;
+    pl->persons = calloc(count, sizeof(*pl->persons));
+    if (!pl->persons)
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    size_t i;
+    json_t *v;
+    json_array_foreach(pl->ids, i, v) {
+        int64_t id = json_integer_value(v);
+        int seen = 0;
+        for (size_t k = 0; k < pl->n; k++)
+            seen |= pl->persons[k].person_id == id;
+        if (seen)
+            continue;
+        if (incident_person_find(c, id, pl->field, &pl->persons[pl->n], err) != 0)
+            return -1;
+        pl->n++;
+    }
+    return 0;
+}
+
+/* assigned_to: {person_ids (1..100), type, ...}. Escalation rules are not a
+ * tocsin feature, so person_ids is what an assignment needs. */
+static int read_assigned_to(json_t *body, json_t **person_ids, const char **type, tc_err *err) {
+    static const char *const types[] = {"assign", "reassign", "escalate", "reopen", NULL};
+    json_t *at = NULL;
+    *person_ids = NULL;
+    *type = "assign";
+    if (params_object(body, "assigned_to", PARAM_OPTIONAL, &at, err) != 0)
+        return -1;
+    if (!at)
+        return 0;
+    if (params_int64_array(at, "person_ids", PARAM_OPTIONAL, PERSONS_MAX, person_ids, err) != 0 ||
+        params_enum(at, "type", PARAM_OPTIONAL, types, type, err) != 0)
+        return nested_err(err, "assigned_to");
+    if (json_array_size(*person_ids) == 0)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "assigned_to.person_ids is required and must not be empty (tocsin "
+                          "assigns to people; it has no escalation rules)");
+    return 0;
+}
+
+/* --- the batch command ---------------------------------------------------------- */
+
+typedef struct batch_cmd batch_cmd;
+typedef int (*batch_step)(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err);
+
+struct batch_cmd {
+    const id_list *ids;
+    const tc_person *who;
+    batch_step step;
+    /* the arguments the steps use */
+    int64_t minutes;
+    const char *text1, *text2; /* reason | comment | root_cause, resolution */
+    int flag;                  /* mute_reply */
+    const char *assign_type;
+    person_list people;
+    json_t *reset; /* /incident/reset: the request body */
+    const char *field_name;
+    json_t *field_value;
+};
+
+/* Loads an incident, reporting an unknown id under the request's field. */
+static int load_for(store_conn *c, const char *field, const char *id, incident *inc, tc_err *err) {
+    if (incident_load(c, id, inc, err) == 0)
+        return 0;
+    if (err->code == TC_INVALID_PARAMETER)
+        tc_err_set(err, TC_INVALID_PARAMETER, "%s %s does not exist", field, id);
+    return -1;
+}
+
+static int run_batch(writer_txn *txn, void *arg, tc_err *err) {
+    batch_cmd *b = arg;
+    incident incs[BATCH_MAX];
+    size_t loaded = 0;
+    int rc = -1;
+    for (; loaded < b->ids->n; loaded++) {
+        if (load_for(txn->conn, b->ids->field, b->ids->ids[loaded], &incs[loaded], err) != 0)
+            goto out;
+    }
+    if (person_list_resolve(txn->conn, &b->people, err) != 0)
+        goto out;
+    for (size_t i = 0; i < loaded; i++) {
+        if (b->step(txn, &incs[i], b, err) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < loaded; i++)
+        incident_clear(&incs[i]);
+    person_list_clear(&b->people);
+    return rc;
+}
+
+static int run_batch_cmd(api_ctx *ctx, batch_cmd *b, json_t **data, tc_err *err) {
+    b->who = &ctx->person;
+    if (writer_run(ctx->app->w, run_batch, b, err) != 0)
+        return -1;
+    *data = json_object();
+    return 0;
+}
+
+/* --- progress ------------------------------------------------------------------- */
+
+static int step_ack(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_ack(txn, inc, b->who, err);
+}
+
+static int step_unack(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_unack(txn, inc, b->who, err);
+}
+
+static int step_snooze(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_snooze(txn, inc, b->who, b->minutes, err);
+}
+
+static int step_wake(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_wake(txn, inc, b->who, err);
+}
+
+static int step_resolve(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_resolve(txn, inc, b->who, b->text1, b->text2, err);
+}
+
+static int step_reopen(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_reopen(txn, inc, b->who, b->text1, err);
+}
+
+static int step_comment(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_comment(txn, inc, b->who, b->text1, b->flag, err);
+}
+
+static int step_remove(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    (void)b;
+    return incident_act_remove(txn, inc, err);
+}
+
+static int step_assign(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_assign(txn, inc, b->who, b->people.persons, b->people.n, b->assign_type,
+                               err);
+}
+
+static int step_add_responders(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    return incident_act_add_responders(txn, inc, b->who, b->people.persons, b->people.n, err);
+}
+
+/* A call that takes only incident_ids. */
+static int simple_batch(api_ctx *ctx, json_t *body, batch_step step, json_t **data, tc_err *err) {
+    id_list ids;
+    if (read_ids(body, "incident_ids", &ids, err) != 0)
+        return -1;
+    batch_cmd b = {.ids = &ids, .step = step};
+    return run_batch_cmd(ctx, &b, data, err);
+}
+
+static int h_ack(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    return simple_batch(ctx, body, step_ack, data, err);
+}
+
+static int h_unack(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    return simple_batch(ctx, body, step_unack, data, err);
+}
+
+static int h_wake(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    return simple_batch(ctx, body, step_wake, data, err);
+}
+
+static int h_remove(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    return simple_batch(ctx, body, step_remove, data, err);
+}
+
+static int h_snooze(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    batch_cmd b = {.ids = &ids, .step = step_snooze};
+    if (read_ids(body, "incident_ids", &ids, err) != 0 ||
+        params_int64(body, "minutes", PARAM_REQUIRED, INCIDENT_SNOOZE_MIN, INCIDENT_SNOOZE_MAX,
+                     &b.minutes, err) != 0)
+        return -1;
+    return run_batch_cmd(ctx, &b, data, err);
+}
+
+static int h_resolve(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    char *root_cause = NULL, *resolution = NULL;
+    int rc = -1;
+    if (read_ids(body, "incident_ids", &ids, err) != 0 ||
+        params_string(body, "root_cause", PARAM_OPTIONAL, 1024, PARAM_REFUSE, &root_cause, err) !=
+            0 ||
+        params_string(body, "resolution", PARAM_OPTIONAL, 1024, PARAM_REFUSE, &resolution, err) !=
+            0)
+        goto out;
+    batch_cmd b = {.ids = &ids, .step = step_resolve, .text1 = root_cause, .text2 = resolution};
+    rc = run_batch_cmd(ctx, &b, data, err);
+out:
+    free(root_cause);
+    free(resolution);
+    return rc;
+}
+
+static int h_reopen(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    char *reason = NULL;
+    int rc = -1;
+    /* The schema marks reason optional; tocsin requires one (event-api.md). */
+    if (read_ids(body, "incident_ids", &ids, err) != 0 ||
+        params_string(body, "reason", PARAM_REQUIRED, 1024, PARAM_REFUSE, &reason, err) != 0)
+        goto out;
+    batch_cmd b = {.ids = &ids, .step = step_reopen, .text1 = reason};
+    rc = run_batch_cmd(ctx, &b, data, err);
+out:
+    free(reason);
+    return rc;
+}
+
+static int h_comment(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    char *comment = NULL;
+    int mute_reply = 0, rc = -1;
+    if (read_ids(body, "incident_ids", &ids, err) != 0 ||
+        params_string(body, "comment", PARAM_REQUIRED, 1024, PARAM_REFUSE, &comment, err) != 0 ||
+        params_bool(body, "mute_reply", PARAM_OPTIONAL, &mute_reply, err) != 0)
+        goto out;
+    batch_cmd b = {.ids = &ids, .step = step_comment, .text1 = comment, .flag = mute_reply};
+    rc = run_batch_cmd(ctx, &b, data, err);
+out:
+    free(comment);
+    return rc;
+}
+
+/* --- people -------------------------------------------------------------------- */
+
+static int h_assign(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    batch_cmd b = {.ids = &ids, .step = step_assign};
+    /* incident_ids wins when both are given (the schema says so). */
+    if (json_object_get(body, "incident_ids")) {
+        if (read_ids(body, "incident_ids", &ids, err) != 0)
+            return -1;
+    } else if (json_object_get(body, "incident_id")) {
+        if (read_one_id(body, "incident_id", &ids, err) != 0)
+            return -1;
+    } else {
+        return tc_err_set(err, TC_INVALID_PARAMETER, "incident_id or incident_ids is required");
+    }
+    json_t *assigned_to = NULL;
+    if (params_object(body, "assigned_to", PARAM_REQUIRED, &assigned_to, err) != 0 ||
+        read_assigned_to(body, &b.people.ids, &b.assign_type, err) != 0)
+        return -1;
+    b.people.field = "assigned_to.person_ids";
+    return run_batch_cmd(ctx, &b, data, err);
+}
+
+static int h_responder_add(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    batch_cmd b = {.ids = &ids, .step = step_add_responders};
+    if (read_one_id(body, "incident_id", &ids, err) != 0 ||
+        params_int64_array(body, "person_ids", PARAM_REQUIRED, PERSONS_MAX, &b.people.ids, err) !=
+            0)
+        return -1;
+    if (json_array_size(b.people.ids) == 0)
+        return tc_err_set(err, TC_INVALID_PARAMETER, "person_ids must have at least 1 item");
+    b.people.field = "person_ids";
+    return run_batch_cmd(ctx, &b, data, err);
+}
+
+/* --- edits ------------------------------------------------------------------------ */
+
+/* The fields of UpdateIncidentFieldsRequest, in the order their events go. */
+typedef struct {
+    const char *field;
+    incident_field which;
+    size_t min_chars, max_chars; /* 0 max: an enum */
+} reset_rule;
+
+static const reset_rule RESET_RULES[] = {
+    {"title", INCIDENT_FIELD_TITLE, 3, 200},
+    {"description", INCIDENT_FIELD_DESCRIPTION, 3, 6144},
+    {"impact", INCIDENT_FIELD_IMPACT, 3, 6144},
+    {"root_cause", INCIDENT_FIELD_ROOT_CAUSE, 3, 6144},
+    {"resolution", INCIDENT_FIELD_RESOLUTION, 3, 6144},
+    {"incident_severity", INCIDENT_FIELD_SEVERITY, 0, 0},
+};
+#define RESET_N (sizeof(RESET_RULES) / sizeof(RESET_RULES[0]))
+
+static int step_reset(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    for (size_t i = 0; i < RESET_N; i++) {
+        const char *value = json_string_value(json_object_get(b->reset, RESET_RULES[i].field));
+        if (value && incident_act_reset(txn, inc, b->who, RESET_RULES[i].which, value, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int h_reset(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    if (read_one_id(body, "incident_id", &ids, err) != 0)
+        return -1;
+    json_t *checked = json_object();
+    int rc = -1;
+    for (size_t i = 0; i < RESET_N; i++) {
+        const reset_rule *r = &RESET_RULES[i];
+        char *s = NULL;
+        const char *sev = NULL;
+        if (r->max_chars == 0) {
+            if (params_enum(body, r->field, PARAM_OPTIONAL, SEVERITIES, &sev, err) != 0)
+                goto out;
+            if (sev)
+                json_object_set_new(checked, r->field, json_string(sev));
+            continue;
+        }
+        if (read_text(body, r->field, PARAM_OPTIONAL, r->min_chars, r->max_chars, &s, err) != 0)
+            goto out;
+        if (s)
+            json_object_set_new(checked, r->field, json_string(s));
+        free(s);
+    }
+    if (json_object_size(checked) == 0) {
+        tc_err_set(err, TC_INVALID_PARAMETER,
+                   "at least one of title, description, impact, root_cause, resolution, "
+                   "incident_severity is required");
+        goto out;
+    }
+    batch_cmd b = {.ids = &ids, .step = step_reset, .reset = checked};
+    rc = run_batch_cmd(ctx, &b, data, err);
+out:
+    json_decref(checked);
+    return rc;
+}
+
+static int step_set_field(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+    json_t *value = b->field_value ? json_deep_copy(b->field_value) : NULL;
+    return incident_act_set_field(txn, inc, b->who, b->field_name, value, err);
+}
+
+static int h_field_reset(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    char *name = NULL;
+    int rc = -1;
+    if (read_one_id(body, "incident_id", &ids, err) != 0 ||
+        params_string(body, "field_name", PARAM_REQUIRED, 128, PARAM_REFUSE, &name, err) != 0)
+        goto out;
+    /* field_value may be any JSON value; absent or null clears the field. */
+    json_t *value = json_object_get(body, "field_value");
+    batch_cmd b = {.ids = &ids,
+                   .step = step_set_field,
+                   .field_name = name,
+                   .field_value = json_is_null(value) ? NULL : value};
+    rc = run_batch_cmd(ctx, &b, data, err);
+out:
+    free(name);
+    return rc;
+}
+
+/* --- create ------------------------------------------------------------------------ */
+
+typedef struct {
+    const tc_person *who;
+    const char *title, *description, *severity;
+    int64_t channel_id;
+    person_list people;
+    char incident_id[IDS_OBJECT_LEN + 1];
+} create_cmd;
+
+static int run_create(writer_txn *txn, void *arg, tc_err *err) {
+    create_cmd *c = arg;
+    json_t *channel = NULL;
+    incident inc;
+    incident_init(&inc);
+    int rc = -1;
+    if (c->channel_id != 0 && channel_load_live(txn->conn, c->channel_id,
+                                                "cannot take new incidents", &channel, err) != 0)
+        goto out;
+    if (person_list_resolve(txn->conn, &c->people, err) != 0)
+        goto out;
+    const char *channel_name = json_string_value(json_object_get(channel, "channel_name"));
+    if (incident_new(txn, c->title, c->severity, c->channel_id, channel_name, &inc, err) != 0)
+        goto out;
+    if (c->description)
+        json_object_set_new(inc.doc, "description", json_string(c->description));
+    json_object_set_new(inc.doc, "creator", person_to_json(c->who));
+    json_object_set_new(inc.meta, "creator_id", json_integer(c->who->person_id));
+    if (incident_commit(txn, &inc, "i_new", c->who,
+                        json_pack("{s:s, s:s}", "severity", c->severity, "title", c->title),
+                        err) != 0)
+        goto out;
+    if (c->people.n &&
+        incident_act_assign(txn, &inc, c->who, c->people.persons, c->people.n, "assign", err) != 0)
+        goto out;
+    snprintf(c->incident_id, sizeof(c->incident_id), "%s",
+             json_string_value(json_object_get(inc.doc, "incident_id")));
+    rc = 0;
+out:
+    json_decref(channel);
+    incident_clear(&inc);
+    person_list_clear(&c->people);
+    return rc;
+}
+
+static int h_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    create_cmd c = {.who = &ctx->person, .people.field = "assigned_to.person_ids"};
+    char *title = NULL, *description = NULL;
+    const char *type = NULL;
+    int rc = -1;
+    /* title is optional in the schema, but an incident without one cannot
+     * be told apart from others anywhere: tocsin requires it. */
+    if (params_enum(body, "incident_severity", PARAM_REQUIRED, SEVERITIES, &c.severity, err) != 0 ||
+        params_string(body, "title", PARAM_REQUIRED, 512, PARAM_REFUSE, &title, err) != 0 ||
+        params_string(body, "description", PARAM_OPTIONAL, 1024, PARAM_REFUSE, &description, err) !=
+            0 ||
+        params_int64(body, "channel_id", PARAM_OPTIONAL, 0, INT64_MAX, &c.channel_id, err) != 0 ||
+        read_assigned_to(body, &c.people.ids, &type, err) != 0)
+        goto out;
+    c.title = title;
+    c.description = description;
+    if (writer_run(ctx->app->w, run_create, &c, err) != 0)
+        goto out;
+    *data = json_pack("{s:s, s:s}", "incident_id", c.incident_id, "title", title);
+    rc = 0;
+out:
+    free(title);
+    free(description);
+    return rc;
+}
+
+/* --- merge -------------------------------------------------------------------------- */
+
+typedef struct {
+    const tc_person *who;
+    id_list sources;
+    char target[IDS_OBJECT_LEN + 1];
+    incident_merge_opts opts;
+} merge_cmd;
+
+static int run_merge(writer_txn *txn, void *arg, tc_err *err) {
+    merge_cmd *m = arg;
+    incident target, sources[BATCH_MAX];
+    size_t loaded = 0;
+    int rc = -1;
+    incident_init(&target);
+    if (load_for(txn->conn, "target_incident_id", m->target, &target, err) != 0)
+        goto out;
+    for (; loaded < m->sources.n; loaded++) {
+        if (load_for(txn->conn, m->sources.field, m->sources.ids[loaded], &sources[loaded], err) !=
+            0)
+            goto out;
+    }
+    tc_person owner;
+    if (m->opts.owner_id &&
+        incident_person_find(txn->conn, m->opts.owner_id, "owner_id", &owner, err) != 0)
+        goto out;
+    rc = incident_act_merge(txn, &target, sources, loaded, m->who, &m->opts, err);
+out:
+    incident_clear(&target);
+    for (size_t i = 0; i < loaded; i++)
+        incident_clear(&sources[i]);
+    return rc;
+}
+
+static int h_merge(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    merge_cmd m = {.who = &ctx->person};
+    char *title = NULL, *comment = NULL;
+    int rc = -1;
+    if (read_ids(body, "source_incident_ids", &m.sources, err) != 0 ||
+        params_object_id(body, "target_incident_id", PARAM_REQUIRED, m.target, err) != 0 ||
+        params_string(body, "title", PARAM_OPTIONAL, 512, PARAM_REFUSE, &title, err) != 0 ||
+        params_string(body, "comment", PARAM_OPTIONAL, 1024, PARAM_REFUSE, &comment, err) != 0 ||
+        params_int64(body, "owner_id", PARAM_OPTIONAL, 0, INT64_MAX, &m.opts.owner_id, err) != 0 ||
+        params_bool(body, "remove_source_incidents", PARAM_OPTIONAL, &m.opts.remove_sources, err) !=
+            0)
+        goto out;
+    if (title && !*title) {
+        tc_err_set(err, TC_INVALID_PARAMETER, "title must not be empty");
+        goto out;
+    }
+    /* "The target incident is removed from this set automatically." */
+    size_t keep = 0;
+    for (size_t i = 0; i < m.sources.n; i++) {
+        if (strcmp(m.sources.ids[i], m.target) != 0)
+            memmove(m.sources.ids[keep++], m.sources.ids[i], sizeof(m.sources.ids[0]));
+    }
+    m.sources.n = keep;
+    if (keep == 0) {
+        tc_err_set(err, TC_INVALID_PARAMETER,
+                   "source_incident_ids must name at least one incident other than "
+                   "target_incident_id");
+        goto out;
+    }
+    m.opts.title = title;
+    m.opts.comment = comment;
+    if (writer_run(ctx->app->w, run_merge, &m, err) != 0)
+        goto out;
+    *data = json_object();
+    rc = 0;
+out:
+    free(title);
+    free(comment);
+    return rc;
+}
+
+/* --- reads ---------------------------------------------------------------------------- */
+
+static int h_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    char id[IDS_OBJECT_LEN + 1];
+    if (params_object_id(body, "incident_id", PARAM_REQUIRED, id, err) != 0)
+        return -1;
+    store_conn *c = store_reader_acquire(ctx->app->st);
+    incident inc;
+    int rc = incident_load(c, id, &inc, err);
+    if (rc == 0)
+        rc = incident_view_render(c, &inc, data, err);
+    incident_clear(&inc);
+    store_reader_release(ctx->app->st, c);
+    return rc;
+}
+
+static int h_list_by_ids(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    id_list ids;
+    if (read_ids(body, "incident_ids", &ids, err) != 0)
+        return -1;
+    json_t *items = json_array();
+    store_conn *c = store_reader_acquire(ctx->app->st);
+    int rc = 0;
+    for (size_t i = 0; i < ids.n && rc == 0; i++) {
+        incident inc;
+        json_t *item = NULL;
+        if (incident_load(c, ids.ids[i], &inc, err) != 0) {
+            /* an unknown id is simply not in the answer */
+            rc = err->code == TC_INVALID_PARAMETER ? 0 : -1;
+            continue;
+        }
+        rc = incident_view_render(c, &inc, &item, err);
+        incident_clear(&inc);
+        if (rc == 0)
+            json_array_append_new(items, item);
+    }
+    store_reader_release(ctx->app->st, c);
+    if (rc != 0) {
+        json_decref(items);
+        return -1;
+    }
+    *data = json_pack("{s:o, s:I, s:b}", "items", items, "total",
+                      (json_int_t)json_array_size(items), "has_next_page", 0);
+    return 0;
+}
+
+/* /incident/list: the SQL filters on the indexed columns; the few filters
+ * that need the document (query, acker_ids, responder_ids, nums) are
+ * applied while scanning, so total and paging count exactly what matches. */
+typedef struct {
+    int64_t start, end, p, limit;
+    const char *progress[3], *severity[4];
+    int nprogress, nseverity;
+    json_t *channel_ids, *creator_ids, *closer_ids, *acker_ids, *responder_ids, *nums;
+    json_t *incident_ids; /* owned: lowered copies */
+    char *query;
+    int is_snoozed, asc, none;
+    int has_cursor;
+    int64_t cursor_key;
+    char cursor_id[IDS_OBJECT_LEN + 1];
+} list_req;
+
+static void list_req_clear(list_req *r) {
+    json_decref(r->incident_ids);
+    free(r->query);
+}
+
+static int read_list_req(json_t *body, list_req *r, tc_err *err) {
+    static const char *const progress[] = {"Triggered", "Processing", "Closed", NULL};
+    static const char *const severity[] = {"Critical", "Warning", "Info", "Ok", NULL};
+    char *prog = NULL, *sev = NULL, *cursor = NULL;
+    json_t *ids = NULL, *team_ids = NULL;
+    int ever_muted = 0, is_rare = 0, rc = -1;
+    if (params_int64(body, "start_time", PARAM_REQUIRED, 0, INT64_MAX / 2, &r->start, err) != 0 ||
+        params_int64(body, "end_time", PARAM_REQUIRED, 0, INT64_MAX / 2, &r->end, err) != 0)
+        goto out;
+    if (r->end <= r->start) {
+        tc_err_set(err, TC_INVALID_PARAMETER, "end_time must be greater than start_time");
+        goto out;
+    }
+    if (r->end - r->start > LIST_WINDOW_MAX_S) {
+        tc_err_set(err, TC_INVALID_PARAMETER,
+                   "the window from start_time to end_time must be at most 31 days");
+        goto out;
+    }
+    if (params_page(body, 100, 20, &r->p, &r->limit, err) != 0 ||
+        params_bool(body, "asc", PARAM_OPTIONAL, &r->asc, err) != 0 ||
+        params_bool(body, "is_snoozed", PARAM_OPTIONAL, &r->is_snoozed, err) != 0 ||
+        params_bool(body, "ever_muted", PARAM_OPTIONAL, &ever_muted, err) != 0 ||
+        params_bool(body, "is_rare", PARAM_OPTIONAL, &is_rare, err) != 0 ||
+        params_string(body, "progress", PARAM_OPTIONAL, 256, PARAM_REFUSE, &prog, err) != 0 ||
+        params_string(body, "incident_severity", PARAM_OPTIONAL, 256, PARAM_REFUSE, &sev, err) !=
+            0 ||
+        params_string(body, "query", PARAM_OPTIONAL, 512, PARAM_REFUSE, &r->query, err) != 0 ||
+        params_string(body, "search_after_ctx", PARAM_OPTIONAL, 128, PARAM_REFUSE, &cursor, err) !=
+            0 ||
+        params_int64_array(body, "channel_ids", PARAM_OPTIONAL, 1000, &r->channel_ids, err) != 0 ||
+        params_int64_array(body, "creator_ids", PARAM_OPTIONAL, 1000, &r->creator_ids, err) != 0 ||
+        params_int64_array(body, "closer_ids", PARAM_OPTIONAL, 1000, &r->closer_ids, err) != 0 ||
+        params_int64_array(body, "acker_ids", PARAM_OPTIONAL, 1000, &r->acker_ids, err) != 0 ||
+        params_int64_array(body, "responder_ids", PARAM_OPTIONAL, 1000, &r->responder_ids, err) !=
+            0 ||
+        params_int64_array(body, "team_ids", PARAM_OPTIONAL, 1000, &team_ids, err) != 0 ||
+        params_string_array(body, "nums", PARAM_OPTIONAL, 1000, &r->nums, err) != 0 ||
+        params_string_array(body, "incident_ids", PARAM_OPTIONAL, 1000, &ids, err) != 0)
+        goto out;
+    if (prog &&
+        (r->nprogress = listing_csv_enum("progress", prog, progress, r->progress, 3, err)) < 0)
+        goto out;
+    if (sev && (r->nseverity =
+                    listing_csv_enum("incident_severity", sev, severity, r->severity, 4, err)) < 0)
+        goto out;
+    if (cursor && *cursor) {
+        if (listing_cursor_decode("search_after_ctx", cursor, &r->cursor_key, r->cursor_id, err) !=
+            0)
+            goto out;
+        r->has_cursor = 1;
+    }
+    if (ids) {
+        r->incident_ids = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(ids, i, v) {
+            char *low = strdup(json_string_value(v));
+            for (char *q = low; q && *q; q++)
+                *q = (char)tolower((unsigned char)*q);
+            json_array_append_new(r->incident_ids, json_string(low ? low : ""));
+            free(low);
+        }
+    }
+    /* tocsin never silences incidents nor rates them rare. */
+    r->none = ever_muted || is_rare;
+    rc = 0;
+out:
+    free(prog);
+    free(sev);
+    free(cursor);
+    return rc;
+}
+
+static void build_list_sql(const list_req *r, listing_query *q) {
+    listing_sql(q, "SELECT incident_id, start_time, doc FROM incidents WHERE deleted_at = 0"
+                   " AND start_time >= ");
+    listing_int(q, r->start);
+    listing_sql(q, " AND start_time <= ");
+    listing_int(q, r->end);
+    listing_in_strs(q, "progress", r->progress, (size_t)r->nprogress);
+    listing_in_strs(q, "incident_severity", r->severity, (size_t)r->nseverity);
+    listing_in_ints(q, "channel_id", r->channel_ids);
+    listing_in_ints(q, "creator_id", r->creator_ids);
+    listing_in_ints(q, "closer_id", r->closer_ids);
+    listing_in_texts(q, "incident_id", r->incident_ids);
+    if (r->is_snoozed)
+        listing_sql(q, " AND snoozed_before > 0");
+    listing_sql(q, r->asc ? " ORDER BY start_time ASC, incident_id ASC"
+                          : " ORDER BY start_time DESC, incident_id DESC");
+}
+
+static int has_int(json_t *arr, int64_t v) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x) {
+        if (json_integer_value(x) == v)
+            return 1;
+    }
+    return 0;
+}
+
+/* Case-insensitive (ASCII) substring test. */
+static int contains_nocase(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        if (strncasecmp(hay, needle, n) == 0)
+            return 1;
+    }
+    return n == 0;
+}
+
+/* The filters that look inside the document. */
+static int doc_matches(const list_req *r, const char *id, const char *doc_text) {
+    if (json_array_size(r->nums)) {
+        char num[7];
+        incident_view_num(id, num);
+        int hit = 0;
+        size_t i;
+        json_t *v;
+        json_array_foreach(r->nums, i, v) {
+            hit |= strcasecmp(json_string_value(v), num) == 0;
+        }
+        if (!hit)
+            return 0;
+    }
+    int need_doc = (r->query && *r->query) || json_array_size(r->acker_ids) ||
+                   json_array_size(r->responder_ids);
+    if (!need_doc)
+        return 1;
+    json_t *doc = json_loads(doc_text, 0, NULL);
+    int ok = doc != NULL;
+    if (ok && r->query && *r->query) {
+        const char *title = json_string_value(json_object_get(doc, "title"));
+        ok = contains_nocase(title ? title : "", r->query);
+    }
+    if (ok && (json_array_size(r->acker_ids) || json_array_size(r->responder_ids))) {
+        int acker = !json_array_size(r->acker_ids), responder = !json_array_size(r->responder_ids);
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(doc, "responders"), i, p) {
+            int64_t pid = json_integer_value(json_object_get(p, "person_id"));
+            responder |= has_int(r->responder_ids, pid);
+            if (json_integer_value(json_object_get(p, "acknowledged_at")) > 0)
+                acker |= has_int(r->acker_ids, pid);
+        }
+        ok = acker && responder;
+    }
+    json_decref(doc);
+    return ok;
+}
+
+static int after_cursor(const list_req *r, int64_t key, const char *id) {
+    int cmp = key < r->cursor_key ? -1 : key > r->cursor_key ? 1 : strcmp(id, r->cursor_id);
+    return r->asc ? cmp > 0 : cmp < 0;
+}
+
+typedef struct {
+    char ids[100][IDS_OBJECT_LEN + 1];
+    int64_t last_key;
+    size_t n;
+    int64_t total;
+    int has_next;
+} list_page;
+
+static int scan_list(store_conn *c, const list_req *r, list_page *pg, tc_err *err) {
+    listing_query q;
+    listing_query_init(&q);
+    build_list_sql(r, &q);
+    store_stmt *st = listing_prepare(c, &q, err);
+    int rc = -1, step;
+    if (!st)
+        goto out;
+    int64_t skip = r->has_cursor ? 0 : (r->p - 1) * r->limit;
+    while ((step = store_step(st, err)) == STORE_ROW) {
+        const char *id = store_col_text(st, 0);
+        int64_t key = store_col_int64(st, 1);
+        if (!doc_matches(r, id, store_col_text(st, 2)))
+            continue;
+        pg->total++;
+        if (r->has_cursor ? !after_cursor(r, key, id) : pg->total <= skip)
+            continue;
+        if (pg->n == (size_t)r->limit) {
+            pg->has_next = 1;
+            continue;
+        }
+        snprintf(pg->ids[pg->n++], sizeof(pg->ids[0]), "%s", id);
+        pg->last_key = key;
+    }
+    store_stmt_done(st);
+    rc = step < 0 ? -1 : 0;
+out:
+    listing_query_clear(&q);
+    return rc;
+}
+
+static int h_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    list_req r;
+    memset(&r, 0, sizeof(r));
+    list_page *pg = calloc(1, sizeof(*pg));
+    json_t *items = json_array();
+    store_conn *c = NULL;
+    int rc = -1;
+    if (!pg || !items) {
+        tc_err_set(err, TC_INTERNAL, "out of memory");
+        goto out;
+    }
+    if (read_list_req(body, &r, err) != 0)
+        goto out;
+    c = store_reader_acquire(ctx->app->st);
+    if (!r.none && scan_list(c, &r, pg, err) != 0)
+        goto out;
+    for (size_t i = 0; i < pg->n; i++) {
+        incident inc;
+        json_t *item = NULL;
+        if (incident_load(c, pg->ids[i], &inc, err) != 0)
+            goto out;
+        int vrc = incident_view_render(c, &inc, &item, err);
+        incident_clear(&inc);
+        if (vrc != 0)
+            goto out;
+        json_array_append_new(items, item);
+    }
+    *data = json_pack("{s:O, s:I, s:b}", "items", items, "total", (json_int_t)pg->total,
+                      "has_next_page", pg->has_next);
+    if (pg->has_next && pg->n) {
+        char cursor[LISTING_CURSOR_MAX];
+        listing_cursor_encode(pg->last_key, pg->ids[pg->n - 1], cursor);
+        json_object_set_new(*data, "search_after_ctx", json_string(cursor));
+    }
+    rc = 0;
+out:
+    if (c)
+        store_reader_release(ctx->app->st, c);
+    json_decref(items);
+    free(pg);
+    list_req_clear(&r);
+    return rc;
+}
+
+/* /incident/feed: the timeline, newest first unless asc. */
+static const char *const FEED_TYPES[] = {
+    "i_new",        "i_assign",       "i_a_rspd",     "i_notify",   "i_storm",  "i_snooze",
+    "i_wake",       "i_ack",          "i_unack",      "i_comm",     "i_rslv",   "i_reopen",
+    "i_merge",      "i_r_title",      "i_r_desc",     "i_r_impact", "i_r_rc",   "i_r_rsltn",
+    "i_r_severity", "i_r_field",      "i_m_flapping", "i_m_reply",  "i_custom", "i_wr_create",
+    "i_wr_delete",  "i_auto_refresh", "a_merge",      NULL};
+
+static int read_feed_types(json_t *body, json_t **types, tc_err *err) {
+    if (params_string_array(body, "types", PARAM_OPTIONAL, 64, types, err) != 0)
+        return -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(*types, i, v) {
+        int known = 0;
+        for (int k = 0; FEED_TYPES[k]; k++)
+            known |= strcmp(FEED_TYPES[k], json_string_value(v)) == 0;
+        if (!known)
+            return tc_err_set(err, TC_INVALID_PARAMETER,
+                              "types[%zu] \"%.64s\" is not an incident feed type", i,
+                              json_string_value(v));
+    }
+    return 0;
+}
+
+static int h_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    char id[IDS_OBJECT_LEN + 1];
+    int64_t p = 1, limit = 20;
+    int asc = 0;
+    json_t *types = NULL;
+    if (params_object_id(body, "incident_id", PARAM_REQUIRED, id, err) != 0 ||
+        params_page(body, 100, 20, &p, &limit, err) != 0 ||
+        params_bool(body, "asc", PARAM_OPTIONAL, &asc, err) != 0 ||
+        read_feed_types(body, &types, err) != 0)
+        return -1;
+    listing_query q;
+    listing_query_init(&q);
+    json_t *items = json_array();
+    store_conn *c = store_reader_acquire(ctx->app->st);
+    store_stmt *st = NULL;
+    incident inc;
+    int rc = -1, step, more = 0;
+    if (incident_load(c, id, &inc, err) != 0)
+        goto out;
+    incident_clear(&inc);
+    listing_sql(&q, "SELECT type, creator_id, created_at, detail FROM incident_feed"
+                    " WHERE incident_id = ");
+    listing_text(&q, id);
+    listing_in_texts(&q, "type", types);
+    listing_sql(&q, asc ? " ORDER BY feed_id ASC LIMIT " : " ORDER BY feed_id DESC LIMIT ");
+    listing_int(&q, limit + 1);
+    listing_sql(&q, " OFFSET ");
+    listing_int(&q, (p - 1) * limit);
+    if (!(st = listing_prepare(c, &q, err)))
+        goto out;
+    while ((step = store_step(st, err)) == STORE_ROW) {
+        if ((int64_t)json_array_size(items) == limit) {
+            more = 1;
+            continue;
+        }
+        json_array_append_new(
+            items, incident_view_feed_item(id, store_col_text(st, 0), store_col_int64(st, 1),
+                                           store_col_int64(st, 2), store_col_text(st, 3)));
+    }
+    store_stmt_done(st);
+    if (step < 0)
+        goto out;
+    *data = json_pack("{s:b, s:O}", "has_next_page", more, "items", items);
+    rc = 0;
+out:
+    store_reader_release(ctx->app->st, c);
+    listing_query_clear(&q);
+    json_decref(items);
+    return rc;
+}
+
+/* /incident/alert/list: the incident's alerts, oldest first, as AlertInfo;
+ * include_events adds each alert's newest events (at most 100 each: the
+ * full history is /alert/event/list's, paged). */
+
+static int alert_events_of(store_conn *c, const char *alert_id, json_t **out, tc_err *err) {
+    store_stmt *q = store_prepare(c,
+                                  "SELECT doc FROM alert_events WHERE alert_id = ?"
+                                  " ORDER BY event_time DESC, event_id DESC LIMIT 100",
+                                  err);
+    if (!q)
+        return -1;
+    json_t *list = json_array();
+    store_bind_text(q, 1, alert_id);
+    int step;
+    while ((step = store_step(q, err)) == STORE_ROW) {
+        json_t *doc = json_loads(store_col_text(q, 0), 0, NULL);
+        if (doc)
+            json_array_append_new(list, alert_view_event(doc));
+        json_decref(doc);
+    }
+    store_stmt_done(q);
+    if (step < 0) {
+        json_decref(list);
+        return -1;
+    }
+    *out = list;
+    return 0;
+}
+
+static void alerts_where(listing_query *q, const char *incident_id, int is_active) {
+    listing_sql(q, " FROM alerts WHERE incident_id = ");
+    listing_text(q, incident_id);
+    if (is_active == 1)
+        listing_sql(q, " AND alert_status <> 'Ok'");
+    else if (is_active == 0)
+        listing_sql(q, " AND alert_status = 'Ok'");
+}
+
+static int count_alerts(store_conn *c, const char *incident_id, int is_active, int64_t *total,
+                        tc_err *err) {
+    listing_query q;
+    listing_query_init(&q);
+    listing_sql(&q, "SELECT COUNT(*)");
+    alerts_where(&q, incident_id, is_active);
+    store_stmt *st = listing_prepare(c, &q, err);
+    int rc = -1;
+    if (st) {
+        int step = store_step(st, err);
+        *total = step == STORE_ROW ? store_col_int64(st, 0) : 0;
+        rc = step < 0 ? -1 : 0;
+        store_stmt_done(st);
+    }
+    listing_query_clear(&q);
+    return rc;
+}
+
+static int page_alerts(store_conn *c, const char *incident_id, int is_active, int with_events,
+                       int64_t p, int64_t limit, json_t *items, tc_err *err) {
+    listing_query q;
+    listing_query_init(&q);
+    listing_sql(&q, "SELECT doc");
+    alerts_where(&q, incident_id, is_active);
+    listing_sql(&q, " ORDER BY start_time ASC, alert_id ASC LIMIT ");
+    listing_int(&q, limit);
+    listing_sql(&q, " OFFSET ");
+    listing_int(&q, (p - 1) * limit);
+    json_t *docs = json_array();
+    store_stmt *st = listing_prepare(c, &q, err);
+    int rc = -1, step = -1;
+    if (st) {
+        while ((step = store_step(st, err)) == STORE_ROW) {
+            json_t *doc = json_loads(store_col_text(st, 0), 0, NULL);
+            if (doc)
+                json_array_append_new(docs, doc);
+        }
+        store_stmt_done(st);
+    }
+    if (step < 0)
+        goto out;
+    /* Rendered after the scan: rendering runs queries of its own. */
+    size_t i;
+    json_t *doc;
+    json_array_foreach(docs, i, doc) {
+        json_t *item = NULL, *events = NULL;
+        if (alert_view_load(c, doc, &item, err) != 0)
+            goto out;
+        json_array_append_new(items, item);
+        const char *alert_id = json_string_value(json_object_get(doc, "alert_id"));
+        if (with_events && alert_events_of(c, alert_id ? alert_id : "", &events, err) != 0)
+            goto out;
+        if (events)
+            json_object_set_new(item, "events", events);
+    }
+    rc = 0;
+out:
+    json_decref(docs);
+    listing_query_clear(&q);
+    return rc;
+}
+
+static int h_alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    char id[IDS_OBJECT_LEN + 1];
+    int64_t p = 1, limit = 1000, total = 0;
+    int is_active = -1, with_events = 0;
+    if (params_object_id(body, "incident_id", PARAM_REQUIRED, id, err) != 0 ||
+        params_page(body, 1000, 1000, &p, &limit, err) != 0 ||
+        params_bool(body, "is_active", PARAM_OPTIONAL, &is_active, err) != 0 ||
+        params_bool(body, "include_events", PARAM_OPTIONAL, &with_events, err) != 0)
+        return -1;
+    store_conn *c = store_reader_acquire(ctx->app->st);
+    json_t *items = json_array();
+    incident inc;
+    int rc = incident_load(c, id, &inc, err);
+    if (rc == 0) {
+        incident_clear(&inc);
+        rc = count_alerts(c, id, is_active, &total, err);
+    }
+    if (rc == 0)
+        rc = page_alerts(c, id, is_active, with_events, p, limit, items, err);
+    store_reader_release(ctx->app->st, c);
+    if (rc != 0) {
+        json_decref(items);
+        return -1;
+    }
+    *data = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);
+    return 0;
+}
+
+/* --- custom actions ----------------------------------------------------------------- */
+
+static int h_custom_action(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    char id[IDS_OBJECT_LEN + 1];
+    int64_t integration_id = 0;
+    if (params_object_id(body, "incident_id", PARAM_REQUIRED, id, err) != 0 ||
+        params_int64(body, "integration_id", PARAM_REQUIRED, 1, INT64_MAX, &integration_id, err) !=
+            0)
+        return -1;
+    store_conn *c = store_reader_acquire(ctx->app->st);
+    incident inc;
+    incident_custom_action ca;
+    int rc = incident_load(c, id, &inc, err);
+    if (rc == 0) {
+        rc = incident_custom_action_find(c, &inc, integration_id, &ca, err);
+        incident_clear(&inc);
+    }
+    store_reader_release(ctx->app->st, c);
+    if (rc != 0)
+        return -1;
+    incident_custom_action_clear(&ca);
+    (void)data;
+    /* Sending (i_custom, the request, its outcome on the timeline) is the
+     * delivery's part; until it exists, say so rather than pretend. */
+    return tc_err_set(err, TC_INTERNAL, "custom actions cannot be sent yet");
+}
 
 const api_route api_incident_routes[] = {
+    {"/incident/create", h_create, API_AUTH_APP_KEY},
+    {"/incident/info", h_info, API_AUTH_APP_KEY},
+    {"/incident/list", h_list, API_AUTH_APP_KEY},
+    {"/incident/list-by-ids", h_list_by_ids, API_AUTH_APP_KEY},
+    {"/incident/ack", h_ack, API_AUTH_APP_KEY},
+    {"/incident/unack", h_unack, API_AUTH_APP_KEY},
+    {"/incident/snooze", h_snooze, API_AUTH_APP_KEY},
+    {"/incident/wake", h_wake, API_AUTH_APP_KEY},
+    {"/incident/resolve", h_resolve, API_AUTH_APP_KEY},
+    {"/incident/reopen", h_reopen, API_AUTH_APP_KEY},
+    {"/incident/assign", h_assign, API_AUTH_APP_KEY},
+    {"/incident/responder/add", h_responder_add, API_AUTH_APP_KEY},
+    {"/incident/comment", h_comment, API_AUTH_APP_KEY},
+    {"/incident/reset", h_reset, API_AUTH_APP_KEY},
+    {"/incident/field/reset", h_field_reset, API_AUTH_APP_KEY},
+    {"/incident/merge", h_merge, API_AUTH_APP_KEY},
+    {"/incident/remove", h_remove, API_AUTH_APP_KEY},
+    {"/incident/feed", h_feed, API_AUTH_APP_KEY},
+    {"/incident/alert/list", h_alert_list, API_AUTH_APP_KEY},
+    {"/incident/custom-action/do", h_custom_action, API_AUTH_APP_KEY},
     {NULL, NULL, API_AUTH_NONE},
 };

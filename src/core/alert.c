@@ -59,6 +59,11 @@ static const char *get_str(json_t *obj, const char *key) {
 }
 
 int alert_save(writer_txn *txn, json_t *doc, const char *event_hash, tc_err *err) {
+    return alert_store(txn, doc, event_hash, NULL, err);
+}
+
+int alert_store(writer_txn *txn, json_t *doc, const char *event_hash, char **text_out,
+                tc_err *err) {
     json_object_set_new(doc, "updated_at", json_integer(txn->now_ms / 1000));
     char *text = json_dumps(doc, JSON_COMPACT);
     if (!text)
@@ -96,13 +101,18 @@ int alert_save(writer_txn *txn, json_t *doc, const char *event_hash, tc_err *err
         store_bind_text(st, 16, event_hash);
         rc = store_run(st, err);
     }
-    free(text);
+    if (rc == 0 && text_out)
+        *text_out = text;
+    else
+        free(text);
     return rc;
 }
 
 int alert_feed_add(writer_txn *txn, const char *alert_id, const char *type, const tc_person *person,
                    json_t *detail, tc_err *err) {
-    char *text = json_dumps(detail ? detail : json_object(), JSON_COMPACT);
+    if (!detail)
+        detail = json_object();
+    char *text = json_dumps(detail, JSON_COMPACT);
     json_decref(detail);
     if (!text)
         return tc_err_set(err, TC_INTERNAL, "cannot encode a feed entry");

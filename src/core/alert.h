@@ -21,6 +21,10 @@ int alert_find_open(store_conn *c, int64_t integration_id, const char *alert_key
                     char *event_hash_out, tc_err *err);
 /* Inserts or updates; sets updated_at. event_hash may be NULL (unchanged). */
 int alert_save(writer_txn *txn, json_t *doc, const char *event_hash, tc_err *err);
+/* alert_save that also hands back the saved doc encoded (*text_out, caller
+ * frees), for events_append_encoded: the engine saves and announces an alert
+ * with one encoding. */
+int alert_store(writer_txn *txn, json_t *doc, const char *event_hash, char **text_out, tc_err *err);
 int alert_feed_add(writer_txn *txn, const char *alert_id, const char *type, const tc_person *person,
                    json_t *detail, tc_err *err);
 /* Appends the domain event `type` (a_*) carrying doc. */

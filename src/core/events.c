@@ -1,6 +1,7 @@
 /* events.c: see events.h. */
 #include "core/events.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "util/ids.h"
@@ -15,18 +16,43 @@ json_t *person_to_json(const tc_person *p) {
 int events_append(writer_txn *txn, const char *event_type, const char *object_kind,
                   const char *object_id, int64_t channel_id, const tc_person *person,
                   json_t *object, char *event_id_out, tc_err *err) {
+    char *text = json_dumps(object, JSON_COMPACT);
+    if (!text)
+        return tc_err_set(err, TC_INTERNAL, "cannot encode the %s event", event_type);
+    int rc = events_append_encoded(txn, event_type, object_kind, object_id, channel_id, person,
+                                   text, event_id_out, err);
+    free(text);
+    return rc;
+}
+
+/* {"event_time":T,"event_type":"X","event_id":"I","<kind>":OBJECT[,"person":P]}: the
+ * default webhook body. event_type and object_kind are tocsin's own constant
+ * names (never request input), so they need no escaping. */
+static char *compose_body(writer_txn *txn, const char *event_type, const char *object_kind,
+                          const char *event_id, const tc_person *person, const char *object_json) {
+    json_t *pj = person_to_json(person);
+    char *person_text = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
+    int failed = pj && !person_text;
+    json_decref(pj);
+    char *body = NULL;
+    if (failed)
+        return NULL;
+    if (asprintf(&body,
+                 "{\"event_time\":%lld,\"event_type\":\"%s\",\"event_id\":\"%s\",\"%s\":%s%s%s}",
+                 (long long)txn->now_ms, event_type, event_id, object_kind, object_json,
+                 person_text ? ",\"person\":" : "", person_text ? person_text : "") < 0)
+        body = NULL;
+    free(person_text);
+    return body;
+}
+
+int events_append_encoded(writer_txn *txn, const char *event_type, const char *object_kind,
+                          const char *object_id, int64_t channel_id, const tc_person *person,
+                          const char *object_json, char *event_id_out, tc_err *err) {
     char event_id[IDS_OBJECT_LEN + 1];
     if (ids_object_new(event_id) != 0)
         return tc_err_set(err, TC_INTERNAL, "cannot make an event id");
-    json_t *body = json_pack("{s:I, s:s, s:s, s:O}", "event_time", (json_int_t)txn->now_ms,
-                             "event_type", event_type, "event_id", event_id, object_kind, object);
-    if (!body)
-        return tc_err_set(err, TC_INTERNAL, "cannot build the %s event", event_type);
-    json_t *pj = person_to_json(person);
-    if (pj)
-        json_object_set_new(body, "person", pj);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
+    char *text = compose_body(txn, event_type, object_kind, event_id, person, object_json);
     if (!text)
         return tc_err_set(err, TC_INTERNAL, "cannot encode the %s event", event_type);
     int rc = -1;

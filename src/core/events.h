@@ -30,4 +30,11 @@ int events_append(writer_txn *txn, const char *event_type, const char *object_ki
                   const char *object_id, int64_t channel_id, const tc_person *person,
                   json_t *object, char *event_id_out, tc_err *err);
 
+/* events_append for an object already encoded as compact JSON text: the body
+ * is composed around object_json, so a document that is saved and announced
+ * in the same change is encoded once. Same body, byte for byte. */
+int events_append_encoded(writer_txn *txn, const char *event_type, const char *object_kind,
+                          const char *object_id, int64_t channel_id, const tc_person *person,
+                          const char *object_json, char *event_id_out, tc_err *err);
+
 #endif

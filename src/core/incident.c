@@ -69,6 +69,10 @@ static const char *get_str(json_t *obj, const char *key) {
 }
 
 int incident_save(writer_txn *txn, incident *inc, tc_err *err) {
+    return incident_store(txn, inc, NULL, err);
+}
+
+int incident_store(writer_txn *txn, incident *inc, char **doc_text_out, tc_err *err) {
     json_object_set_new(inc->doc, "updated_at", json_integer(txn->now_ms / 1000));
     char *doc = json_dumps(inc->doc, JSON_COMPACT);
     char *meta = json_dumps(inc->meta, JSON_COMPACT);
@@ -109,14 +113,19 @@ int incident_save(writer_txn *txn, incident *inc, tc_err *err) {
     store_bind_text(st, 15, meta);
     rc = store_run(st, err);
 out:
-    free(doc);
+    if (rc == 0 && doc_text_out)
+        *doc_text_out = doc;
+    else
+        free(doc);
     free(meta);
     return rc;
 }
 
 int incident_feed_add(writer_txn *txn, const char *incident_id, const char *type,
                       const tc_person *person, json_t *detail, tc_err *err) {
-    char *text = json_dumps(detail ? detail : json_object(), JSON_COMPACT);
+    if (!detail)
+        detail = json_object();
+    char *text = json_dumps(detail, JSON_COMPACT);
     json_decref(detail);
     if (!text)
         return tc_err_set(err, TC_INTERNAL, "cannot encode a feed entry");
@@ -140,14 +149,17 @@ int incident_feed_add(writer_txn *txn, const char *incident_id, const char *type
 int incident_commit(writer_txn *txn, incident *inc, const char *type, const tc_person *person,
                     json_t *feed_detail, tc_err *err) {
     const char *id = get_str(inc->doc, "incident_id");
-    if (incident_save(txn, inc, err) != 0) {
+    char *text = NULL; /* the saved doc, encoded once for the save and the event */
+    if (incident_store(txn, inc, &text, err) != 0) {
         json_decref(feed_detail);
         return -1;
     }
-    if (incident_feed_add(txn, id, type, person, feed_detail, err) != 0)
-        return -1;
-    return events_append(txn, type, "incident", id, get_int(inc->doc, "channel_id"), person,
-                         inc->doc, NULL, err);
+    int rc = incident_feed_add(txn, id, type, person, feed_detail, err);
+    if (rc == 0)
+        rc = events_append_encoded(txn, type, "incident", id, get_int(inc->doc, "channel_id"),
+                                   person, text, NULL, err);
+    free(text);
+    return rc;
 }
 
 int incident_new(writer_txn *txn, const char *title, const char *severity, int64_t channel_id,

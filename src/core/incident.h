@@ -36,6 +36,9 @@ void incident_clear(incident *inc);
 int incident_load(store_conn *c, const char *incident_id, incident *out, tc_err *err);
 /* Inserts or updates; sets doc.updated_at to the batch time. */
 int incident_save(writer_txn *txn, incident *inc, tc_err *err);
+/* incident_save that also hands back the saved doc encoded (*doc_text_out,
+ * caller frees), so that its event reuses the encoding. */
+int incident_store(writer_txn *txn, incident *inc, char **doc_text_out, tc_err *err);
 
 /* Appends a timeline entry (type i_*; detail is stolen, NULL means {}). */
 int incident_feed_add(writer_txn *txn, const char *incident_id, const char *type,

@@ -16,6 +16,8 @@ CREATE TABLE persons (
     is_admin     INTEGER NOT NULL DEFAULT 0,
     status       TEXT NOT NULL DEFAULT 'enabled',   -- enabled | deleted
     ref_id       TEXT NOT NULL DEFAULT '',
+    locale       TEXT NOT NULL DEFAULT '',
+    time_zone    TEXT NOT NULL DEFAULT '',
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL
 );
@@ -87,9 +89,15 @@ CREATE TABLE alerts (
 CREATE UNIQUE INDEX alerts_open_key ON alerts(integration_id, alert_key) WHERE progress <> 'Closed';
 CREATE INDEX alerts_incident ON alerts(incident_id);
 CREATE INDEX alerts_start ON alerts(start_time);
+-- /alert/list: by_updated_at windows, and a channel's alerts in a window.
+CREATE INDEX alerts_updated ON alerts(updated_at);
+CREATE INDEX alerts_channel ON alerts(channel_id, start_time);
 
+-- seq is arrival order: event_time has one-second steps (and may be the
+-- sender's), so events of the same second are ordered by seq.
 CREATE TABLE alert_events (
-    event_id       TEXT PRIMARY KEY,
+    seq            INTEGER PRIMARY KEY,
+    event_id       TEXT NOT NULL UNIQUE,
     alert_id       TEXT NOT NULL,
     integration_id INTEGER NOT NULL,
     channel_id     INTEGER NOT NULL,
@@ -97,8 +105,8 @@ CREATE TABLE alert_events (
     event_time     INTEGER NOT NULL,
     doc            TEXT NOT NULL                    -- AlertEventItem
 );
-CREATE INDEX alert_events_alert ON alert_events(alert_id, event_time);
-CREATE INDEX alert_events_time ON alert_events(event_time);
+CREATE INDEX alert_events_alert ON alert_events(alert_id, event_time, seq);
+CREATE INDEX alert_events_time ON alert_events(event_time, seq);
 
 CREATE TABLE incidents (
     incident_id       TEXT PRIMARY KEY,
@@ -120,6 +128,8 @@ CREATE TABLE incidents (
 );
 CREATE INDEX incidents_start ON incidents(start_time);
 CREATE INDEX incidents_snoozed ON incidents(snoozed_before) WHERE snoozed_before > 0;
+-- A channel's incidents: its counts and newest incident (/channel/info, list).
+CREATE INDEX incidents_channel ON incidents(channel_id, start_time);
 
 -- Rule-based grouping: an open incident is findable by the values its first
 -- alert had for each `equals` key list. Rows are removed when it closes.

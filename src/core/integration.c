@@ -1,0 +1,159 @@
+/* integration.c: see integration.h. */
+#include "core/integration.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void integration_init(integration *in) {
+    memset(in, 0, sizeof(*in));
+    snprintf(in->status, sizeof(in->status), "enabled");
+}
+
+void integration_clear(integration *in) {
+    free(in->name);
+    free(in->description);
+    free(in->disabled_reason);
+    free(in->integration_key);
+    json_decref(in->config);
+    integration_init(in);
+}
+
+int integration_set_str(char **field, const char *value, tc_err *err) {
+    char *copy = NULL;
+    if (value && !(copy = strdup(value)))
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int read_row(store_stmt *q, integration *out, tc_err *err) {
+    out->integration_id = store_col_int64(q, 0);
+    snprintf(out->type, sizeof(out->type), "%s", store_col_text(q, 1));
+    snprintf(out->status, sizeof(out->status), "%s", store_col_text(q, 4));
+    out->channel_id = store_col_int64(q, 6);
+    out->created_at = store_col_int64(q, 9);
+    out->updated_at = store_col_int64(q, 10);
+    out->deleted_at = store_col_int64(q, 11);
+    out->config = json_loads(store_col_text(q, 8), 0, NULL);
+    if (!out->config)
+        return tc_err_set(err, TC_INTERNAL, "integration %lld has an unreadable config",
+                          (long long)out->integration_id);
+    if (integration_set_str(&out->name, store_col_text(q, 2), err) != 0 ||
+        integration_set_str(&out->description, store_col_text(q, 3), err) != 0 ||
+        integration_set_str(&out->disabled_reason, store_col_text(q, 5), err) != 0 ||
+        integration_set_str(&out->integration_key,
+                            store_col_is_null(q, 7) ? NULL : store_col_text(q, 7), err) != 0)
+        return -1;
+    return 0;
+}
+
+int integration_load(store_conn *c, int64_t integration_id, integration *out, tc_err *err) {
+    integration_init(out);
+    store_stmt *q = store_prepare(c,
+                                  "SELECT integration_id, type, name, description, status,"
+                                  " disabled_reason, channel_id, integration_key, config,"
+                                  " created_at, updated_at, deleted_at"
+                                  " FROM integrations WHERE integration_id = ?",
+                                  err);
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, integration_id);
+    int rc = -1;
+    int step = store_step(q, err);
+    if (step == STORE_ROW)
+        rc = read_row(q, out, err);
+    else if (step == STORE_DONE)
+        tc_err_set(err, TC_INVALID_PARAMETER, "integration_id %lld does not exist",
+                   (long long)integration_id);
+    store_stmt_done(q);
+    if (rc != 0)
+        integration_clear(out);
+    return rc;
+}
+
+int integration_name_free(store_conn *c, const char *type, const char *name, int64_t except_id,
+                          tc_err *err) {
+    store_stmt *q = store_prepare(c,
+                                  "SELECT integration_id FROM integrations WHERE type = ?"
+                                  " AND lower(name) = lower(?) AND status <> 'deleted'"
+                                  " AND integration_id <> ?",
+                                  err);
+    if (!q)
+        return -1;
+    store_bind_text(q, 1, type);
+    store_bind_text(q, 2, name);
+    store_bind_int64(q, 3, except_id);
+    int step = store_step(q, err);
+    int64_t other = step == STORE_ROW ? store_col_int64(q, 0) : 0;
+    store_stmt_done(q);
+    if (step < 0)
+        return -1;
+    if (step == STORE_ROW)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "name '%s' is already used by %s integration %lld", name, type,
+                          (long long)other);
+    return 0;
+}
+
+static void bind_fields(store_stmt *st, const integration *in, const char *config) {
+    store_bind_text(st, 1, in->type);
+    store_bind_text(st, 2, in->name ? in->name : "");
+    store_bind_text(st, 3, in->description ? in->description : "");
+    store_bind_text(st, 4, in->status);
+    store_bind_text(st, 5, in->disabled_reason ? in->disabled_reason : "");
+    store_bind_int64(st, 6, in->channel_id);
+    store_bind_text(st, 7, in->integration_key); /* NULL binds NULL */
+    store_bind_text(st, 8, config);
+    store_bind_int64(st, 9, in->created_at);
+    store_bind_int64(st, 10, in->updated_at);
+    store_bind_int64(st, 11, in->deleted_at);
+}
+
+static int insert_row(writer_txn *txn, integration *in, const char *config, tc_err *err) {
+    store_stmt *st = store_prepare(
+        txn->conn,
+        "INSERT INTO integrations(type, name, description, status, disabled_reason, channel_id,"
+        " integration_key, config, created_at, updated_at, deleted_at)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?) RETURNING integration_id",
+        err);
+    if (!st)
+        return -1;
+    bind_fields(st, in, config);
+    int step = store_step(st, err);
+    if (step == STORE_ROW)
+        in->integration_id = store_col_int64(st, 0);
+    store_stmt_done(st);
+    if (step != STORE_ROW)
+        return step < 0 ? -1 : tc_err_set(err, TC_INTERNAL, "integration insert returned no id");
+    return 0;
+}
+
+static int update_row(writer_txn *txn, const integration *in, const char *config, tc_err *err) {
+    store_stmt *st = store_prepare(
+        txn->conn,
+        "UPDATE integrations SET type=?, name=?, description=?, status=?, disabled_reason=?,"
+        " channel_id=?, integration_key=?, config=?, created_at=?, updated_at=?, deleted_at=?"
+        " WHERE integration_id=?",
+        err);
+    if (!st)
+        return -1;
+    bind_fields(st, in, config);
+    store_bind_int64(st, 12, in->integration_id);
+    return store_run(st, err);
+}
+
+int integration_save(writer_txn *txn, integration *in, tc_err *err) {
+    int64_t now = txn->now_ms / 1000;
+    if (in->integration_id == 0)
+        in->created_at = now;
+    in->updated_at = now;
+    char *config = in->config ? json_dumps(in->config, JSON_COMPACT) : strdup("{}");
+    if (!config)
+        return tc_err_set(err, TC_INTERNAL, "cannot encode an integration's config");
+    int rc = in->integration_id == 0 ? insert_row(txn, in, config, err)
+                                     : update_row(txn, in, config, err);
+    free(config);
+    return rc;
+}

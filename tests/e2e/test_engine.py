@@ -1,0 +1,335 @@
+"""test_engine.py: from event to alert to incident (core/engine.c): dedupe
+(a_new, a_update, identical events dropped, Ok recovers), grouping (n, p, i
+on i_keys), storm warnings, automatic recovery (i_rslv without a person),
+manually closed incidents, restarts; and the domain event log (the events
+table) holding the right i_*/a_* sequence with full objects.
+
+State is read from the SQLite file after tocsin has stopped (sqlite3), and
+through /incident/info where that shows the engine's work."""
+import json
+import os
+import sqlite3
+
+from tocsin_test import Tocsin, run, validate_response
+
+ALERT_ALWAYS = ["alert_id", "data_source_id", "data_source_name", "data_source_type",
+                "channel_id", "channel_name", "title", "alert_key", "alert_severity",
+                "alert_status", "progress", "created_at", "updated_at", "start_time",
+                "last_time"]
+INCIDENT_ALWAYS = ["incident_id", "title", "incident_severity", "incident_status", "progress",
+                   "created_at", "updated_at", "start_time", "detail_url"]
+
+
+class Store:
+    """The stopped tocsin's SQLite file."""
+
+    def __init__(self, t):
+        self.con = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
+
+    def rows(self, sql, args=()):
+        return self.con.execute(sql, args).fetchall()
+
+    def events(self):
+        """[(event_type, body)] in commit order."""
+        return [(ty, json.loads(b)) for ty, b in
+                self.rows("SELECT event_type, body FROM events ORDER BY seq")]
+
+    def types(self):
+        return [ty for ty, _ in self.events()]
+
+    def alerts(self):
+        return {json.loads(d)["alert_key"] + ("" if p != "Closed" else "#" + a): json.loads(d)
+                for a, p, d in self.rows("SELECT alert_id, progress, doc FROM alerts")}
+
+    def alert(self, alert_id):
+        return json.loads(self.rows("SELECT doc FROM alerts WHERE alert_id = ?", (alert_id,))[0][0])
+
+    def open_alert(self, key):
+        r = self.rows("SELECT doc FROM alerts WHERE alert_key = ? AND progress <> 'Closed'", (key,))
+        return json.loads(r[0][0]) if r else None
+
+    def incident(self, incident_id):
+        doc, meta = self.rows("SELECT doc, meta FROM incidents WHERE incident_id = ?",
+                              (incident_id,))[0]
+        return json.loads(doc), json.loads(meta)
+
+    def incidents(self):
+        return [json.loads(d) for (d,) in self.rows("SELECT doc FROM incidents ORDER BY rowid")]
+
+    def feed(self, incident_id):
+        return [(ty, c, json.loads(d)) for ty, c, d in self.rows(
+            "SELECT type, creator_id, detail FROM incident_feed WHERE incident_id = ?"
+            " ORDER BY feed_id", (incident_id,))]
+
+    def count(self, table):
+        return self.rows("SELECT COUNT(*) FROM " + table)[0][0]
+
+
+def ev(status, key, title="$host down", **extra):
+    body = {"title_rule": title, "event_status": status, "alert_key": key}
+    body.update(extra)
+    return body
+
+
+def setup(t, group=None, name="ops"):
+    cid = t.make_channel(name, group=group)
+    iid, key = t.make_source(cid)
+    return cid, iid, key
+
+
+def test_alert_lifecycle_and_event_log():
+    with Tocsin() as t:
+        cid, iid, key = setup(t)
+        labels = {"host": "h1", "dc": "eu"}
+        t.push(key, ev("Critical", "k1", labels=labels, description="cpu"))
+        t.push(key, ev("Critical", "k1", labels=labels, description="cpu"))  # identical: dropped
+        t.push(key, ev("Warning", "k1", labels=labels, description="cpu"))
+        t.push(key, ev("Warning", "k1", labels=labels, description="cpu 2"))
+        t.push(key, ev("Ok", "k1"))  # recovers (keeps labels and description)
+        t.push(key, ev("Ok", "k1"))  # nothing open any more: dropped
+        t.push(key, ev("Ok", "never-seen"))  # nothing to recover: dropped
+        t.push(key, ev("Critical", "k1", labels=labels))  # a closed alert's key: a new alert
+        t.stop()
+        s = Store(t)
+        assert s.types() == ["a_new", "i_new", "a_merge", "a_update", "a_update", "a_update",
+                             "i_rslv", "a_new", "i_new", "a_merge"], s.types()
+        events = s.events()
+        for ty, body in events:
+            assert body["event_type"] == ty and len(body["event_id"]) == 24
+            assert body["event_time"] > 10 ** 12, "event_time is in milliseconds"
+            assert "person" not in body, "automatic changes carry no person"
+            obj = body["alert"] if ty.startswith("a_") else body["incident"]
+            for f in (ALERT_ALWAYS if ty.startswith("a_") else INCIDENT_ALWAYS):
+                assert f in obj, (ty, f, obj)
+        a_new = events[0][1]["alert"]
+        assert a_new["title"] == "h1 down" and a_new["alert_severity"] == "Critical"
+        assert a_new["data_source_id"] == iid and a_new["channel_id"] == cid
+        assert a_new["data_source_type"] == "standard" and a_new["channel_name"] == "ops"
+        assert a_new["labels"] == labels and a_new["event_cnt"] == 1
+        i_new = events[1][1]["incident"]
+        assert a_new["incident"]["incident_id"] == i_new["incident_id"]
+        assert i_new["title"] == "h1 down" and i_new["labels"] == labels
+        assert i_new["incident_severity"] == "Critical" and i_new["progress"] == "Triggered"
+        assert i_new["alert_cnt"] == 1 and i_new["group_method"] == "n"
+        assert i_new["channel_id"] == cid and i_new["detail_url"].endswith(i_new["incident_id"])
+        assert events[2][1]["alert"]["incident"]["incident_id"] == i_new["incident_id"]
+        upd = [b["alert"] for ty, b in events if ty == "a_update"]
+        assert [u["alert_status"] for u in upd] == ["Warning", "Warning", "Ok"]
+        assert upd[1]["description"] == "cpu 2"
+        ok = upd[2]
+        assert ok["progress"] == "Closed" and ok["end_time"] > 0 and ok["close_time"] > 0
+        assert ok["alert_severity"] == "Warning" and ok["event_cnt"] == 4
+        assert ok["labels"] == labels and ok["title"] == "h1 down"
+        rslv = events[6][1]["incident"]
+        assert rslv["progress"] == "Closed" and rslv["incident_status"] == "Ok"
+        assert rslv["end_time"] > 0 and rslv["close_time"] > 0
+        assert rslv["incident_severity"] == "Critical", "severity keeps the highest seen"
+        feed = s.feed(i_new["incident_id"])
+        assert feed == [("i_new", 0, {"severity": "Critical", "title": "h1 down"}),
+                        ("i_rslv", 0, {"from": "event"})], feed
+        first_id = a_new["alert_id"]
+        assert s.rows("SELECT type, detail FROM alert_feed WHERE alert_id = ?", (first_id,)) == \
+            [("a_new", '{"severity":"Critical","status":"Critical"}')]
+        # Four events stored for the first alert, one for the second; drops stored nothing.
+        assert s.rows("SELECT event_status FROM alert_events WHERE alert_id = ? ORDER BY rowid",
+                      (first_id,)) == [("Critical",), ("Warning",), ("Warning",), ("Ok",)]
+        assert s.count("alert_events") == 5
+        item = json.loads(s.rows("SELECT doc FROM alert_events WHERE alert_id = ? ORDER BY rowid",
+                                 (first_id,))[0][0])
+        for f, want in (("alert_id", first_id), ("channel_id", cid), ("integration_id", iid),
+                        ("integration_type", "standard"), ("title", "h1 down"),
+                        ("title_rule", "$host down"), ("description", "cpu"), ("alert_key", "k1"),
+                        ("event_severity", "Critical"), ("event_status", "Critical"),
+                        ("labels", labels), ("images", [])):
+            assert item[f] == want, (f, item)
+        assert len(item["event_id"]) == 24 and 10 ** 9 < item["event_time"] < 10 ** 11
+        second = events[7][1]["alert"]
+        assert second["alert_id"] != first_id and second["event_cnt"] == 1
+        assert events[8][1]["incident"]["incident_id"] != i_new["incident_id"]
+        # The incident's bookkeeping.
+        doc, meta = s.incident(i_new["incident_id"])
+        assert meta["integration_ids"] == [iid] and meta["integration_types"] == ["standard"]
+        assert meta["active_alert_cnt"] == 0 and meta["alert_event_cnt"] == 4
+        assert doc["last_time"] > 0
+
+
+def test_grouping_n_gives_each_alert_its_incident():
+    with Tocsin() as t:
+        _, _, key = setup(t, group={"method": "n"})
+        for k in ("a", "b", "c"):
+            t.push(key, ev("Info", k, labels={"host": "same"}))
+        t.stop()
+        s = Store(t)
+        incs = s.incidents()
+        assert len(incs) == 3 and all(i["alert_cnt"] == 1 for i in incs)
+        assert all(i["group_method"] == "n" for i in incs)
+        assert s.types() == ["a_new", "i_new", "a_merge"] * 3
+        assert s.count("incident_groups") == 0
+
+
+def test_grouping_p():
+    group = {"method": "p", "equals": [["service"], ["host", "dc"]], "time_window": 10}
+    with Tocsin() as t:
+        cid, _, key = setup(t, group=group)
+        t.push(key, ev("Warning", "A", title="$service slow", labels={"service": "api",
+                                                                       "host": "h9"}))
+        t.push(key, ev("Critical", "B", labels={"service": "api", "host": "h8"}))
+        t.push(key, ev("Info", "C", labels={"service": "db", "host": "h1", "dc": "eu"}))
+        t.push(key, ev("Info", "D", labels={"service": "mq", "host": "h1", "dc": "eu"}))
+        t.push(key, ev("Info", "E", title="bare"))  # no labels: service "" and host/dc ""
+        t.push(key, ev("Info", "F", title="bare too"))
+        t.stop()
+        s = Store(t)
+        al = s.alerts()
+        inc = {k: al[k]["incident"]["incident_id"] for k in "ABCDEF"}
+        assert inc["A"] == inc["B"] and inc["C"] == inc["D"] and inc["E"] == inc["F"], inc
+        assert len({inc["A"], inc["C"], inc["E"]}) == 3, inc
+        doc, meta = s.incident(inc["A"])
+        assert doc["title"] == "api slow" and doc["labels"] == {"service": "api", "host": "h9"}
+        assert doc["alert_cnt"] == 2 and doc["group_method"] == "p"
+        assert doc["incident_severity"] == "Critical" and doc["incident_status"] == "Critical"
+        assert meta["active_alert_cnt"] == 2
+        feed = s.feed(inc["A"])
+        assert [f[0] for f in feed] == ["i_new", "a_merge"], feed
+        assert feed[1][2]["alert_id"] == al["B"]["alert_id"]
+        # Rows: one per applicable list of each incident's first alert.
+        assert s.count("incident_groups") == 6
+        assert s.types() == (["a_new", "i_new", "a_merge", "a_new", "a_merge"] * 3)
+
+        # Recovery of one alert lowers the status, not the severity; the last
+        # closes the incident and frees its bucket.
+        t.start()
+        t.push(key, ev("Ok", "B"))
+        t.stop()
+        doc, meta = Store(t).incident(inc["A"])
+        assert doc["incident_status"] == "Warning" and doc["incident_severity"] == "Critical"
+        assert doc["progress"] == "Triggered" and meta["active_alert_cnt"] == 1
+        t.start()
+        r = t.api("/incident/info", {"incident_id": inc["A"]})
+        validate_response("/incident/info", r)
+        assert r.data["alert_cnt"] == 2 and r.data["group_method"] == "p"
+        t.push(key, ev("Ok", "A"))
+        # A's incident is closed now: a new one, with buckets of its own.
+        t.push(key, ev("Info", "G", labels={"service": "api", "host": "h7", "dc": "us"}))
+        t.stop()
+        s = Store(t)
+        doc, _ = s.incident(inc["A"])
+        assert doc["progress"] == "Closed" and doc["incident_status"] == "Ok"
+        assert s.feed(inc["A"])[-1] == ("i_rslv", 0, {"from": "event"})
+        g = s.open_alert("G")["incident"]["incident_id"]
+        assert g != inc["A"]
+        assert s.rows("SELECT COUNT(*) FROM incident_groups WHERE incident_id = ?",
+                      (inc["A"],))[0][0] == 0
+        assert s.rows("SELECT channel_id FROM incident_groups WHERE incident_id = ?",
+                      (g,)) == [(cid,)] * 2
+
+
+def test_all_equals_required_and_method_i():
+    with Tocsin() as t:
+        _, _, key = setup(t, group={"method": "p", "equals": [["service", "env"]],
+                                    "all_equals_required": True})
+        _, _, ikey = setup(t, group={"method": "i", "i_keys": ["host"]}, name="intel")
+        t.push(key, ev("Info", "1", labels={"service": "api"}))
+        t.push(key, ev("Info", "2", labels={"service": "api"}))
+        t.push(key, ev("Info", "3", labels={"service": "api", "env": "prod"}))
+        t.push(key, ev("Info", "4", labels={"service": "api", "env": "prod", "x": "y"}))
+        t.push(ikey, ev("Info", "i1", labels={"host": "h1", "a": "1"}))
+        t.push(ikey, ev("Info", "i2", labels={"host": "h1", "a": "2"}))
+        t.stop()
+        al = Store(t).alerts()
+        inc = {k: al[k]["incident"]["incident_id"] for k in al}
+        assert inc["1"] != inc["2"], "a missing required key groups nothing"
+        assert inc["3"] == inc["4"] and inc["3"] not in (inc["1"], inc["2"])
+        assert inc["i1"] == inc["i2"]
+        doc, _ = Store(t).incident(inc["i1"])
+        assert doc["group_method"] == "i" and doc["alert_cnt"] == 2
+
+
+def test_storm_fires_once_per_threshold():
+    group = {"method": "p", "equals": [["svc"]], "storm_threshold": 2,
+             "storm_thresholds": [3, 5]}
+    with Tocsin() as t:
+        _, _, key = setup(t, group=group)
+        for i in range(7):
+            t.push(key, ev("Warning", "s%d" % i, labels={"svc": "api"}))
+        t.stop()
+        s = Store(t)
+        storms = [b["incident"]["alert_cnt"] for ty, b in s.events() if ty == "i_storm"]
+        assert storms == [2, 3, 5], storms
+        iid = s.incidents()[0]["incident_id"]
+        assert [d for ty, _, d in s.feed(iid) if ty == "i_storm"] == \
+            [{"threshold": 2}, {"threshold": 3}, {"threshold": 5}]
+        _, meta = s.incident(iid)
+        assert sorted(meta["storm_fired"]) == [2, 3, 5]
+        # The warning follows the a_merge of the alert that reached it.
+        types = s.types()
+        at = types.index("i_storm")
+        assert types[at - 1] == "a_merge" and types[at - 2] == "a_new"
+
+
+def test_manually_closed_incident_takes_no_events():
+    with Tocsin() as t:
+        _, _, key = setup(t)
+        t.push(key, ev("Critical", "m", labels={"host": "h1"}))
+        t.stop()
+        first = Store(t).open_alert("m")
+        inc1 = first["incident"]["incident_id"]
+        t.start()
+        t.api("/incident/resolve", {"incident_ids": [inc1]})
+        t.push(key, ev("Warning", "m", labels={"host": "h1"}))
+        t.stop()
+        s = Store(t)
+        old = s.alert(first["alert_id"])
+        assert old["progress"] == "Closed" and old["close_time"] > 0
+        assert old["alert_status"] == "Critical" and old["end_time"] == 0, "closed, not recovered"
+        new = s.open_alert("m")
+        assert new["alert_id"] != first["alert_id"] and new["alert_severity"] == "Warning"
+        assert new["incident"]["incident_id"] != inc1
+        types = s.types()
+        assert types[-5:] == ["i_rslv", "a_close", "a_new", "i_new", "a_merge"], types
+        closed_body = s.events()[-4][1]
+        assert "person" not in closed_body
+        assert s.rows("SELECT type FROM alert_feed WHERE alert_id = ? ORDER BY feed_id",
+                      (first["alert_id"],)) == [("a_new",), ("a_close",)]
+        # The old incident stays closed, its event log untouched by the event.
+        doc, _ = s.incident(inc1)
+        assert doc["progress"] == "Closed"
+        # An Ok for an alert of a hand-closed incident closes it and recovers nothing.
+        inc2 = new["incident"]["incident_id"]
+        t.start()
+        t.api("/incident/resolve", {"incident_ids": [inc2]})
+        t.push(key, ev("Ok", "m"))
+        t.stop()
+        s = Store(t)
+        assert s.open_alert("m") is None
+        assert s.alert(new["alert_id"])["progress"] == "Closed"
+        assert s.types()[-2:] == ["i_rslv", "a_close"]
+
+
+def test_restart_keeps_alerts_incidents_events():
+    with Tocsin() as t:
+        _, _, key = setup(t, group={"method": "p", "equals": [["svc"]]})
+        t.push(key, ev("Critical", "r1", labels={"svc": "a"}))
+        t.push(key, ev("Critical", "r2", labels={"svc": "a"}))
+        t.restart()
+        t.push(key, ev("Critical", "r1", labels={"svc": "a"}))  # identical across a restart
+        t.push(key, ev("Warning", "r1", labels={"svc": "a"}))
+        t.push(key, ev("Info", "r3", labels={"svc": "a"}))  # still groups into the same
+        t.restart()
+        t.push(key, ev("Ok", "r1"))
+        t.push(key, ev("Ok", "r2"))
+        t.push(key, ev("Ok", "r3"))
+        t.stop()
+        s = Store(t)
+        assert s.types() == ["a_new", "i_new", "a_merge", "a_new", "a_merge", "a_update",
+                             "a_new", "a_merge", "a_update", "a_update", "a_update", "i_rslv"]
+        incs = s.incidents()
+        assert len(incs) == 1 and incs[0]["alert_cnt"] == 3 and incs[0]["progress"] == "Closed"
+        assert s.count("alert_events") == 7
+
+
+if __name__ == "__main__":
+    run([test_alert_lifecycle_and_event_log, test_grouping_n_gives_each_alert_its_incident,
+         test_grouping_p, test_all_equals_required_and_method_i,
+         test_storm_fires_once_per_threshold, test_manually_closed_incident_takes_no_events,
+         test_restart_keeps_alerts_incidents_events])

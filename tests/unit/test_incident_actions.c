@@ -1,0 +1,122 @@
+/* test_incident_actions.c: the pure parts of incident changes and views:
+ * responders and acknowledgement marks (core/incident_actions.c), the short
+ * display id and manual overrides (api/incident_view.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/incident_view.h"
+#include "core/incident_actions.h"
+
+static tc_person person(int64_t id, const char *name) {
+    tc_person p = {.person_id = id};
+    strcpy(p.person_name, name);
+    strcpy(p.email, "x@example.com");
+    return p;
+}
+
+static void responders_are_added_once(void **state) {
+    (void)state;
+    json_t *doc = json_object(); /* no responders list yet */
+    tc_person a = person(7, "alice"), b = person(8, "bob");
+    assert_null(incident_responder_get(doc, 7));
+    assert_int_equal(incident_responder_add(doc, &a, 100), 1);
+    assert_int_equal(incident_responder_add(doc, &a, 200), 0);
+    assert_int_equal(incident_responder_add(doc, &b, 300), 1);
+    json_t *r = incident_responder_get(doc, 7);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "person_name")), "alice");
+    assert_int_equal(json_integer_value(json_object_get(r, "assigned_at")), 100);
+    assert_int_equal(json_integer_value(json_object_get(r, "acknowledged_at")), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "responders")), 2);
+    json_decref(doc);
+}
+
+static void ack_marks_are_counted_and_cleared(void **state) {
+    (void)state;
+    json_t *doc = json_object();
+    tc_person a = person(1, "a"), b = person(2, "b");
+    incident_responder_add(doc, &a, 1);
+    incident_responder_add(doc, &b, 1);
+    assert_int_equal(incident_ack_count(doc), 0);
+    json_object_set_new(incident_responder_get(doc, 1), "acknowledged_at", json_integer(50));
+    json_object_set_new(incident_responder_get(doc, 2), "acknowledged_at", json_integer(60));
+    assert_int_equal(incident_ack_count(doc), 2);
+    incident_acks_clear(doc);
+    assert_int_equal(incident_ack_count(doc), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "responders")), 2);
+    json_decref(doc);
+}
+
+static void closed_is_read_from_progress(void **state) {
+    (void)state;
+    json_t *doc = json_pack("{s:s}", "progress", "Closed");
+    assert_true(incident_is_closed(doc));
+    json_object_set_new(doc, "progress", json_string("Processing"));
+    assert_false(incident_is_closed(doc));
+    json_object_del(doc, "progress");
+    assert_false(incident_is_closed(doc));
+    json_decref(doc);
+}
+
+static void num_is_the_last_six_hex_upper_case(void **state) {
+    (void)state;
+    char num[7];
+    incident_view_num("69da451ef77b1b51f40e83ee", num);
+    assert_string_equal(num, "0E83EE");
+    incident_view_num("abc", num);
+    assert_string_equal(num, "ABC");
+}
+
+static void overrides_list_the_true_pins(void **state) {
+    (void)state;
+    json_t *meta = json_pack("{s:{s:b, s:b, s:b}}", "pins", "title", 1, "description", 0,
+                             "incident_severity", 1);
+    json_t *o = incident_view_overrides(meta);
+    assert_int_equal(json_array_size(o), 2);
+    assert_string_equal(json_string_value(json_array_get(o, 0)), "title");
+    assert_string_equal(json_string_value(json_array_get(o, 1)), "incident_severity");
+    json_decref(o);
+    json_decref(meta);
+    json_t *none = json_object();
+    o = incident_view_overrides(none);
+    assert_int_equal(json_array_size(o), 0);
+    json_decref(o);
+    json_decref(none);
+}
+
+static void feed_item_has_every_required_field(void **state) {
+    (void)state;
+    json_t *it = incident_view_feed_item("69da451ef77b1b51f40e83ee", "i_comm", 3, 1712000000123,
+                                         "{\"comment\":\"hi\"}");
+    assert_string_equal(json_string_value(json_object_get(it, "ref_id")),
+                        "69da451ef77b1b51f40e83ee");
+    assert_string_equal(json_string_value(json_object_get(it, "type")), "i_comm");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(it, "detail"), "comment")), "hi");
+    assert_int_equal(json_integer_value(json_object_get(it, "creator_id")), 3);
+    assert_int_equal(json_integer_value(json_object_get(it, "created_at")), 1712000000123);
+    assert_int_equal(json_integer_value(json_object_get(it, "updated_at")), 1712000000123);
+    assert_int_equal(json_integer_value(json_object_get(it, "account_id")), 0);
+    json_decref(it);
+    /* an unreadable detail still gives an object */
+    it = incident_view_feed_item("69da451ef77b1b51f40e83ee", "i_ack", 0, 1, "not json");
+    assert_true(json_is_object(json_object_get(it, "detail")));
+    json_decref(it);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(responders_are_added_once),
+        cmocka_unit_test(ack_marks_are_counted_and_cleared),
+        cmocka_unit_test(closed_is_read_from_progress),
+        cmocka_unit_test(num_is_the_last_six_hex_upper_case),
+        cmocka_unit_test(overrides_list_the_true_pins),
+        cmocka_unit_test(feed_item_has_every_required_field),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
