@@ -211,7 +211,7 @@ static int serve(int argc, char **argv) {
 
     char db_path[1200];
     snprintf(db_path, sizeof(db_path), "%s/tocsin.db", app.cfg.data_dir);
-    store_options so = {.path = db_path, .readers = 8, .sync_full = app.cfg.sync_full};
+    store_options so = {.path = db_path, .readers = 4, .sync_full = app.cfg.sync_full};
     tc_err err;
     http_server *srv = NULL;
     int status = 1, created = 0;

@@ -98,12 +98,19 @@ int channel_save(writer_txn *txn, json_t *doc, tc_err *err) {
         return -1;
     json_object_set_new(doc, "updated_at", json_integer(txn->now_ms / 1000));
     char *text = json_dumps(doc, JSON_COMPACT);
-    if (!text)
-        return tc_err_set(err, TC_INTERNAL, "cannot encode a channel");
+    json_t *rules_doc =
+        json_pack("{s:O?, s:b}", "group", json_object_get(doc, "group"), "disable_auto_close",
+                  json_is_true(json_object_get(doc, "disable_auto_close")));
+    char *rules = rules_doc ? json_dumps(rules_doc, JSON_COMPACT) : NULL;
+    json_decref(rules_doc);
     int rc = -1;
+    if (!text || !rules) {
+        tc_err_set(err, TC_INTERNAL, "cannot encode a channel");
+        goto out;
+    }
     store_stmt *st = store_prepare(txn->conn,
                                    "UPDATE channels SET channel_name=?, status=?, created_at=?,"
-                                   " updated_at=?, deleted_at=?, doc=? WHERE channel_id=?",
+                                   " updated_at=?, deleted_at=?, doc=?, rules=? WHERE channel_id=?",
                                    err);
     if (st) {
         store_bind_text(st, 1, get_str(doc, "channel_name"));
@@ -112,9 +119,12 @@ int channel_save(writer_txn *txn, json_t *doc, tc_err *err) {
         store_bind_int64(st, 4, get_int(doc, "updated_at"));
         store_bind_int64(st, 5, get_int(doc, "deleted_at"));
         store_bind_text(st, 6, text);
-        store_bind_int64(st, 7, get_int(doc, "channel_id"));
+        store_bind_text(st, 7, rules);
+        store_bind_int64(st, 8, get_int(doc, "channel_id"));
         rc = store_run(st, err);
     }
+out:
     free(text);
+    free(rules);
     return rc;
 }

@@ -125,7 +125,7 @@ static int source_find(store_conn *c, const char *key, const char *expected_type
     store_stmt *q = store_prepare(
         c,
         "SELECT i.integration_id, i.type, i.name, i.channel_id, ch.channel_name, ch.status,"
-        " ch.doc FROM integrations i LEFT JOIN channels ch ON ch.channel_id = i.channel_id"
+        " ch.rules FROM integrations i LEFT JOIN channels ch ON ch.channel_id = i.channel_id"
         " WHERE i.integration_key = ? AND i.status = 'enabled'",
         err);
     if (!q)
@@ -176,7 +176,7 @@ static int channel_rules(store_conn *c, int64_t channel_id, group_rules *rules, 
     group_rules_init(rules);
     if (channel_id == 0)
         return 0;
-    store_stmt *q = store_prepare(c, "SELECT doc FROM channels WHERE channel_id = ?", err);
+    store_stmt *q = store_prepare(c, "SELECT rules FROM channels WHERE channel_id = ?", err);
     if (!q)
         return -1;
     store_bind_int64(q, 1, channel_id);

@@ -34,7 +34,8 @@ typedef struct {
 void group_rules_init(group_rules *g);
 void group_rules_clear(group_rules *g);
 
-/* Reads the rules from a channel doc (may be NULL). A missing or malformed
+/* Reads the rules from a channel doc, or from its `rules` column (the same
+ * keys: group, disable_auto_close); may be NULL. A missing or malformed
  * group means method n; method i falls back to p on i_keys (one list), and to
  * n when it has no i_keys. Never fails. */
 void group_rules_from_channel(json_t *channel_doc, group_rules *g);

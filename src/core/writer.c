@@ -39,24 +39,29 @@ struct writer {
     _Atomic int64_t batches, commands;
 };
 
-static void run_one(writer *w, writer_txn *txn, writer_cmd *c) {
+/* Savepoint statements run for every command: prepared once and cached by
+ * the store, because parsing them per command cost as much as a row insert. */
+static int exec_cached(store_conn *conn, const char *sql, tc_err *err) {
+    store_stmt *st = store_prepare(conn, sql, err);
+    return st ? store_run(st, err) : -1;
+}
+
+static void run_one(writer_txn *txn, writer_cmd *c) {
     tc_err_clear(&c->err);
     c->failed = 0;
-    if (store_exec(txn->conn, "SAVEPOINT cmd", &c->err) != 0) {
+    if (exec_cached(txn->conn, "SAVEPOINT cmd", &c->err) != 0) {
         c->failed = 1;
         return;
     }
+    tc_err scratch;
     if (c->fn(txn, c->arg, &c->err) != 0) {
         c->failed = 1;
-        tc_err scratch;
-        store_exec(txn->conn, "ROLLBACK TO cmd", &scratch);
+        exec_cached(txn->conn, "ROLLBACK TO cmd", &scratch);
     }
-    tc_err scratch;
-    if (store_exec(txn->conn, "RELEASE cmd", &scratch) != 0 && !c->failed) {
+    if (exec_cached(txn->conn, "RELEASE cmd", &scratch) != 0 && !c->failed) {
         c->failed = 1;
         c->err = scratch;
     }
-    (void)w;
 }
 
 /* Runs a batch in one transaction; on a failed BEGIN or COMMIT, every
@@ -67,7 +72,7 @@ static void run_batch(writer *w, writer_cmd *batch) {
     int ok = store_begin(txn.conn, &err) == 0;
     int n = 0;
     for (writer_cmd *c = batch; ok && c; c = c->next, n++)
-        run_one(w, &txn, c);
+        run_one(&txn, c);
     if (ok && store_commit(txn.conn, &err) != 0) {
         store_rollback(txn.conn);
         ok = 0;

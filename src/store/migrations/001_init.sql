@@ -39,7 +39,10 @@ CREATE TABLE channels (
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL,
     deleted_at   INTEGER NOT NULL DEFAULT 0,
-    doc          TEXT NOT NULL                      -- ChannelItem, with its `group`
+    doc          TEXT NOT NULL,                     -- ChannelItem, with its `group`
+    -- What the engine reads for every event ({"group", "disable_auto_close"}),
+    -- kept apart so ingest parses ~100 bytes instead of the whole ChannelItem.
+    rules        TEXT NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX channels_name ON channels(channel_name) WHERE status <> 'deleted';
 
@@ -97,7 +100,7 @@ CREATE INDEX alerts_channel ON alerts(channel_id, start_time);
 -- sender's), so events of the same second are ordered by seq.
 CREATE TABLE alert_events (
     seq            INTEGER PRIMARY KEY,
-    event_id       TEXT NOT NULL UNIQUE,
+    event_id       TEXT NOT NULL,                   -- random 24-hex; not looked up by itself
     alert_id       TEXT NOT NULL,
     integration_id INTEGER NOT NULL,
     channel_id     INTEGER NOT NULL,
@@ -177,7 +180,6 @@ CREATE TABLE events (
     person_id   INTEGER NOT NULL DEFAULT 0,
     body        TEXT NOT NULL
 );
-CREATE INDEX events_object ON events(object_id, seq);
 
 -- Invocation history: one row per delivery attempt (written by delivery,
 -- read by /webhook/history/*), kept 7 days. Times in milliseconds.
