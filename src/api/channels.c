@@ -264,6 +264,62 @@ static int take_int(json_t *body, const char *field, param_need need, int64_t mi
 /* The settable fields of CreateChannelRequest / UpdateChannelRequest, each
  * validated; only the given ones land in patch. `creating` makes team_id
  * and channel_name required. */
+/* escalate_rule: tocsin does no escalation of its own, so the rule is kept
+ * and echoed, but only in the reference's shape (CreateChannelRequest):
+ * template_id and target required, every known field of its type. */
+static int escalate_target_check(json_t *target, tc_err *err) {
+    static const param_typed fields[] = {
+        {"person_ids", PARAM_TYPE_INT_ARRAY},
+        {"team_ids", PARAM_TYPE_INT_ARRAY},
+        {"emails", PARAM_TYPE_STRING_ARRAY},
+        {"schedule_to_role_ids", PARAM_TYPE_OBJECT},
+        {"by", PARAM_TYPE_OBJECT},
+        {NULL, PARAM_TYPE_STRING},
+    };
+    static const param_typed by_fields[] = {
+        {"follow_preference", PARAM_TYPE_BOOL},
+        {"critical", PARAM_TYPE_STRING_ARRAY},
+        {"warning", PARAM_TYPE_STRING_ARRAY},
+        {"info", PARAM_TYPE_STRING_ARRAY},
+        {NULL, PARAM_TYPE_STRING},
+    };
+    json_t *webhooks = NULL, *by = json_object_get(target, "by");
+    if (params_check_types(target, fields, err) != 0)
+        return -1;
+    if (by && params_check_types(by, by_fields, err) != 0)
+        return params_err_nest(err, "by");
+    if (params_array(target, "webhooks", PARAM_OPTIONAL, 0, 0, &webhooks, err) != 0)
+        return -1;
+    size_t i;
+    json_t *hook;
+    json_array_foreach(webhooks, i, hook) {
+        char name[32];
+        char *type = NULL;
+        json_t *settings = NULL;
+        snprintf(name, sizeof(name), "webhooks[%zu]", i);
+        if (!json_is_object(hook))
+            return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be an object", name);
+        int rc = params_string(hook, "type", PARAM_REQUIRED, 0, PARAM_REFUSE, &type, err);
+        free(type);
+        if (rc != 0 || params_object(hook, "settings", PARAM_REQUIRED, &settings, err) != 0)
+            return params_err_nest(err, name);
+    }
+    return 0;
+}
+
+static int escalate_rule_check(json_t *rule, tc_err *err) {
+    char id[25];
+    int64_t aggr = 0;
+    json_t *target = NULL;
+    if (params_int64(rule, "aggr_window", PARAM_OPTIONAL, 0, 3600, &aggr, err) != 0 ||
+        params_object_id(rule, "template_id", PARAM_REQUIRED, id, err) != 0 ||
+        params_object(rule, "target", PARAM_REQUIRED, &target, err) != 0)
+        return params_err_nest(err, "escalate_rule");
+    if (escalate_target_check(target, err) != 0)
+        return params_err_nest(err, "escalate_rule.target");
+    return 0;
+}
+
 static int read_channel_fields(json_t *body, int creating, json_t *patch, tc_err *err) {
     static const char *const modes[] = {"trigger", "update", NULL};
     static const char *const flags[] = {"is_private", "disable_outlier_detection",
@@ -291,6 +347,8 @@ static int read_channel_fields(json_t *body, int creating, json_t *patch, tc_err
     }
     json_t *obj = NULL, *norm = NULL;
     if (params_object(body, "escalate_rule", PARAM_OPTIONAL, &obj, err) != 0)
+        return -1;
+    if (obj && escalate_rule_check(obj, err) != 0)
         return -1;
     if (obj)
         json_object_set_new(patch, "escalate_rule", json_deep_copy(obj));

@@ -81,13 +81,6 @@ static int read_one_id(json_t *body, const char *field, id_list *out, tc_err *er
     return 0;
 }
 
-/* Prefixes a nested object's name to a field error: "assigned_to.person_ids ...". */
-static int nested_err(tc_err *err, const char *parent) {
-    char msg[sizeof(err->message)];
-    snprintf(msg, sizeof(msg), "%s", err->message);
-    return tc_err_set(err, err->code, "%s.%s", parent, msg);
-}
-
 /* A string field with the spec's minimum and maximum length (refused). */
 static int read_text(json_t *body, const char *field, param_need need, size_t min_chars,
                      size_t max_chars, char **out, tc_err *err) {
@@ -140,10 +133,38 @@ static int person_list_resolve(store_conn *c, person_list *pl, tc_err *err) {
     return 0;
 }
 
+/* notify: {follow_preference, personal_channels, template_id}. tocsin sends
+ * no notifications of its own, so a notify of the reference's shape is
+ * accepted and ignored; one of another shape is refused. */
+static int check_notify(json_t *body, tc_err *err) {
+    static const param_typed fields[] = {
+        {"follow_preference", PARAM_TYPE_BOOL},
+        {"personal_channels", PARAM_TYPE_STRING_ARRAY},
+        {"template_id", PARAM_TYPE_STRING},
+        {NULL, PARAM_TYPE_STRING},
+    };
+    json_t *notify = NULL;
+    if (params_object(body, "notify", PARAM_OPTIONAL, &notify, err) != 0)
+        return -1;
+    if (notify && params_check_types(notify, fields, err) != 0)
+        return params_err_nest(err, "notify");
+    return 0;
+}
+
 /* assigned_to: {person_ids (1..100), type, ...}. Escalation rules are not a
- * tocsin feature, so person_ids is what an assignment needs. */
+ * tocsin feature, so person_ids is what an assignment needs; the other
+ * fields of AssignedTo are type-checked and ignored. */
 static int read_assigned_to(json_t *body, json_t **person_ids, const char **type, tc_err *err) {
     static const char *const types[] = {"assign", "reassign", "escalate", "reopen", NULL};
+    static const param_typed ignored[] = {
+        {"escalate_rule_id", PARAM_TYPE_STRING},
+        {"escalate_rule_name", PARAM_TYPE_STRING},
+        {"layer_idx", PARAM_TYPE_INT},
+        {"emails", PARAM_TYPE_STRING_ARRAY},
+        {"assigned_at", PARAM_TYPE_INT},
+        {"id", PARAM_TYPE_STRING},
+        {NULL, PARAM_TYPE_STRING},
+    };
     json_t *at = NULL;
     *person_ids = NULL;
     *type = "assign";
@@ -152,8 +173,9 @@ static int read_assigned_to(json_t *body, json_t **person_ids, const char **type
     if (!at)
         return 0;
     if (params_int64_array(at, "person_ids", PARAM_OPTIONAL, PERSONS_MAX, person_ids, err) != 0 ||
-        params_enum(at, "type", PARAM_OPTIONAL, types, type, err) != 0)
-        return nested_err(err, "assigned_to");
+        params_enum(at, "type", PARAM_OPTIONAL, types, type, err) != 0 ||
+        params_check_types(at, ignored, err) != 0 || check_notify(at, err) != 0)
+        return params_err_nest(err, "assigned_to");
     if (json_array_size(*person_ids) == 0)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "assigned_to.person_ids is required and must not be empty (tocsin "
@@ -376,7 +398,8 @@ static int h_responder_add(api_ctx *ctx, json_t *body, json_t **data, tc_err *er
     batch_cmd b = {.ids = &ids, .step = step_add_responders};
     if (read_one_id(body, "incident_id", &ids, err) != 0 ||
         params_int64_array(body, "person_ids", PARAM_REQUIRED, PERSONS_MAX, &b.people.ids, err) !=
-            0)
+            0 ||
+        check_notify(body, err) != 0)
         return -1;
     if (json_array_size(b.people.ids) == 0)
         return tc_err_set(err, TC_INVALID_PARAMETER, "person_ids must have at least 1 item");
@@ -690,7 +713,7 @@ static int read_list_req(json_t *body, list_req *r, tc_err *err) {
     static const char *const severity[] = {"Critical", "Warning", "Info", "Ok", NULL};
     char *prog = NULL, *sev = NULL, *cursor = NULL;
     json_t *ids = NULL, *team_ids = NULL;
-    int ever_muted = 0, is_rare = 0, rc = -1;
+    int ever_muted = 0, is_rare = 0, my_team = 0, my_channel = 0, rc = -1;
     if (params_int64(body, "start_time", PARAM_REQUIRED, 0, INT64_MAX / 2, &r->start, err) != 0 ||
         params_int64(body, "end_time", PARAM_REQUIRED, 0, INT64_MAX / 2, &r->end, err) != 0)
         goto out;
@@ -708,6 +731,8 @@ static int read_list_req(json_t *body, list_req *r, tc_err *err) {
         params_bool(body, "is_snoozed", PARAM_OPTIONAL, &r->is_snoozed, err) != 0 ||
         params_bool(body, "ever_muted", PARAM_OPTIONAL, &ever_muted, err) != 0 ||
         params_bool(body, "is_rare", PARAM_OPTIONAL, &is_rare, err) != 0 ||
+        params_bool(body, "is_my_team", PARAM_OPTIONAL, &my_team, err) != 0 ||
+        params_bool(body, "is_my_channel", PARAM_OPTIONAL, &my_channel, err) != 0 ||
         params_string(body, "progress", PARAM_OPTIONAL, 256, PARAM_REFUSE, &prog, err) != 0 ||
         params_string(body, "incident_severity", PARAM_OPTIONAL, 256, PARAM_REFUSE, &sev, err) !=
             0 ||
@@ -748,8 +773,10 @@ static int read_list_req(json_t *body, list_req *r, tc_err *err) {
             free(low);
         }
     }
-    /* tocsin never silences incidents nor rates them rare. */
-    r->none = ever_muted || is_rare;
+    /* tocsin never silences incidents nor rates them rare, and has no teams
+     * nor channel owners (as /channel/list's is_my_team): these filters
+     * match nothing. */
+    r->none = ever_muted || is_rare || my_team || my_channel;
     rc = 0;
 out:
     free(prog);

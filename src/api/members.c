@@ -201,8 +201,12 @@ static int read_invitee(json_t *item, invitee *m, tc_err *err) {
 }
 
 static int read_invite(json_t *body, invite_request *r, tc_err *err) {
+    /* `from` (where the invitation came from) only matters to a console
+     * that sends invitation mail; tocsin checks its type and ignores it. */
+    static const param_typed ignored[] = {{"from", PARAM_TYPE_STRING}, {NULL, PARAM_TYPE_STRING}};
     json_t *members = NULL;
-    if (params_array(body, "members", PARAM_REQUIRED, 1, INVITE_MAX, &members, err) != 0)
+    if (params_array(body, "members", PARAM_REQUIRED, 1, INVITE_MAX, &members, err) != 0 ||
+        params_check_types(body, ignored, err) != 0)
         return -1;
     size_t i;
     json_t *item;
@@ -517,9 +521,17 @@ static int delete_cmd(writer_txn *txn, void *argp, tc_err *err) {
 
 static int read_delete(json_t *body, delete_request *r, tc_err *err) {
     static const char *const text_fields[] = {"member_name", "email", "phone", "ref_id", NULL};
+    static const param_typed lookups[] = {
+        {"member_name", PARAM_TYPE_STRING}, {"email", PARAM_TYPE_STRING},
+        {"phone", PARAM_TYPE_STRING},       {"ref_id", PARAM_TYPE_STRING},
+        {NULL, PARAM_TYPE_STRING},
+    };
+    /* Every lookup field given is checked, even those member_id (or an
+     * earlier one) makes unused, so a malformed request is refused whole. */
     if (params_int64(body, "member_id", PARAM_OPTIONAL, 1, INT64_MAX, &r->member_id, err) != 0 ||
         params_string(body, "country_code", PARAM_OPTIONAL, 8, PARAM_REFUSE, &r->country_code,
-                      err) != 0)
+                      err) != 0 ||
+        params_check_types(body, lookups, err) != 0)
         return -1;
     if (r->member_id) {
         r->field = "member_id";

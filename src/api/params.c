@@ -1,6 +1,7 @@
 /* params.c: see params.h. */
 #include "api/params.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,4 +214,44 @@ int params_page(json_t *body, int64_t max_limit, int64_t def_limit, int64_t *p, 
     if (*limit == 0)
         *limit = def_limit;
     return 0;
+}
+
+int params_check_types(json_t *body, const param_typed *fields, tc_err *err) {
+    for (const param_typed *f = fields; f->field; f++) {
+        json_t *unused = NULL;
+        int64_t number = 0;
+        int flag = 0;
+        char *text = NULL;
+        int rc = 0;
+        switch (f->type) {
+        case PARAM_TYPE_STRING:
+            rc = params_string(body, f->field, PARAM_OPTIONAL, 0, PARAM_REFUSE, &text, err);
+            free(text);
+            break;
+        case PARAM_TYPE_INT:
+            rc = params_int64(body, f->field, PARAM_OPTIONAL, INT64_MIN, INT64_MAX, &number, err);
+            break;
+        case PARAM_TYPE_BOOL:
+            rc = params_bool(body, f->field, PARAM_OPTIONAL, &flag, err);
+            break;
+        case PARAM_TYPE_OBJECT:
+            rc = params_object(body, f->field, PARAM_OPTIONAL, &unused, err);
+            break;
+        case PARAM_TYPE_STRING_ARRAY:
+            rc = params_string_array(body, f->field, PARAM_OPTIONAL, 0, &unused, err);
+            break;
+        case PARAM_TYPE_INT_ARRAY:
+            rc = params_int64_array(body, f->field, PARAM_OPTIONAL, 0, &unused, err);
+            break;
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int params_err_nest(tc_err *err, const char *parent) {
+    char msg[sizeof(err->message)];
+    snprintf(msg, sizeof(msg), "%s", err->message);
+    return tc_err_set(err, err->code, "%s.%s", parent, msg);
 }

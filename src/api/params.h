@@ -54,6 +54,30 @@ int params_string_array(json_t *body, const char *field, param_need need, size_t
 /* A JSON object. Borrowed. */
 int params_object(json_t *body, const char *field, param_need need, json_t **out, tc_err *err);
 
+/* The JSON type a field must have, for params_check_types. */
+typedef enum {
+    PARAM_TYPE_STRING,
+    PARAM_TYPE_INT,
+    PARAM_TYPE_BOOL,
+    PARAM_TYPE_OBJECT,
+    PARAM_TYPE_STRING_ARRAY,
+    PARAM_TYPE_INT_ARRAY,
+} param_type;
+
+typedef struct {
+    const char *field;
+    param_type type;
+} param_typed;
+
+/* Fields of features tocsin lacks are accepted and ignored, but only with
+ * the type the reference gives them: checks each present field of `fields`
+ * (ended by a NULL field) and fails naming the first of the wrong type. */
+int params_check_types(json_t *body, const param_typed *fields, tc_err *err);
+
+/* Prefixes the field named in err's message with its parent object, so a
+ * check of a nested object reports "parent.field must be ...". Returns -1. */
+int params_err_nest(tc_err *err, const char *parent);
+
 /* Page arguments of list calls: p >= 1 (default 1), limit 1..max (default
  * def_limit). */
 int params_page(json_t *body, int64_t max_limit, int64_t def_limit, int64_t *p, int64_t *limit,

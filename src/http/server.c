@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "api/auth.h"
 #include "http/routes.h"
@@ -24,7 +26,14 @@ struct http_server {
     tc_app *app;
     struct MHD_Daemon *daemon;
     int port;
+    /* Requests begun and not yet completed (response sent or connection
+     * gone). Stopping waits for it to reach 0, so that a change committed
+     * during shutdown is also answered. */
+    _Atomic int inflight;
+    _Atomic int stopping;
 };
+
+#define HTTP_DRAIN_TIMEOUT_MS 15000
 
 /* Per-request state, freed by on_completed. */
 typedef struct {
@@ -32,6 +41,7 @@ typedef struct {
     char *body;
     size_t len, cap;
     int too_large;
+    int responded; /* a response is queued: later calls must not dispatch */
     int64_t started_ms;
 } request_state;
 
@@ -51,6 +61,8 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, request_state *rs,
     MHD_add_response_header(resp, "Flashcat-Request-Id", rs->request_id);
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
+    if (r == MHD_YES)
+        rs->responded = 1;
     return r;
 }
 
@@ -171,6 +183,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         rs->started_ms = clock_mono_ms();
         *con_cls = rs;
+        srv->inflight++;
+        if (srv->stopping) {
+            /* A new request on a kept-alive connection during shutdown. */
+            tc_err err;
+            tc_err_set(&err, TC_INTERNAL, "tocsin is shutting down; retry on another node");
+            return send_error(conn, rs, 503, &err, url);
+        }
         /* Refuse an announced oversized body before reading any of it. */
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -180,6 +199,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                        HTTP_MAX_BODY);
             return send_error(conn, rs, 413, &err, url);
         }
+        return MHD_YES;
+    }
+    if (rs->responded) {
+        /* Answered early (413, 503): whatever else arrives is discarded,
+         * never dispatched, so the answer the client gets is the truth. */
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -206,13 +231,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)cls;
+    http_server *srv = cls;
     (void)conn;
     (void)toe;
     request_state *rs = *con_cls;
     if (rs) {
         free(rs->body);
         free(rs);
+        srv->inflight--;
     }
     *con_cls = NULL;
 }
@@ -243,8 +269,9 @@ int http_server_start(tc_app *app, http_server **out, tc_err *err) {
         return tc_err_set(err, TC_INVALID_PARAMETER, "--listen: cannot resolve host '%s'",
                           app->cfg.listen_host);
     }
+    /* ITC: needed to quiesce (stop accepting) before stopping. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->daemon = MHD_start_daemon(
@@ -269,9 +296,26 @@ int http_server_port(http_server *srv) {
     return srv->port;
 }
 
+/* Stop in three steps: stop accepting connections; answer any new request
+ * on an open connection with 503 and close; wait (bounded) until every
+ * request in flight has been answered. Only then tear the connections down:
+ * MHD_stop_daemon closes their sockets, so a request still waiting for its
+ * batch would commit but never be answered, and a client retrying it would
+ * apply it twice. */
 void http_server_stop(http_server *srv) {
     if (!srv)
         return;
+    srv->stopping = 1;
+    MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    int64_t deadline = clock_mono_ms() + HTTP_DRAIN_TIMEOUT_MS;
+    while (srv->inflight > 0 && clock_mono_ms() < deadline) {
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 5 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    if (srv->inflight > 0)
+        log_warn("msg=\"stopping with requests unanswered\" inflight=%d", (int)srv->inflight);
     MHD_stop_daemon(srv->daemon);
     free(srv);
 }

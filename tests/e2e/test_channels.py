@@ -298,8 +298,38 @@ def test_restart_keeps_channels():
         assert c not in (a, b)
 
 
+def test_escalate_rule_shape():
+    """tocsin does no escalation, but keeps an escalate_rule only in the
+    reference's shape: template_id and target required, fields typed."""
+    with Tocsin() as t:
+        good = {"template_id": "65a1b2c3d4e5f60718293a4b", "aggr_window": 60,
+                "target": {"person_ids": [1], "by": {"critical": ["email"]},
+                           "webhooks": [{"type": "custom", "settings": {"url": "x"}}]}}
+        cid = t.make_channel("esc-ok", escalate_rule=good)
+        info = t.api("/channel/info", {"channel_id": cid}).data
+        assert info["channel_id"] == cid
+        bad = [
+            (dict(good, aggr_window="1"), "escalate_rule.aggr_window"),
+            (dict(good, aggr_window=4000), "escalate_rule.aggr_window"),
+            (dict(good, template_id=12345), "escalate_rule.template_id"),
+            ({"target": good["target"]}, "escalate_rule.template_id"),
+            (dict(good, target=["x"]), "escalate_rule.target"),
+            (dict(good, target={"person_ids": ["a"]}), "escalate_rule.target.person_ids[0]"),
+            (dict(good, target={"by": {"critical": "email"}}),
+             "escalate_rule.target.by.critical"),
+            (dict(good, target={"webhooks": [{"type": "custom"}]}),
+             "escalate_rule.target.webhooks[0].settings"),
+        ]
+        before = t.api("/channel/list", {}).data["total"]
+        for rule, field in bad:
+            expect_error(t.api("/channel/create", {"channel_name": "esc-bad", "team_id": 0,
+                                                   "escalate_rule": rule}, expect=None),
+                         400, "InvalidParameter", field)
+        assert t.api("/channel/list", {}).data["total"] == before, "a refused create changed nothing"
+
+
 if __name__ == "__main__":
     run([test_create_info_list, test_group_normalized, test_group_rejected, test_fields_rejected,
          test_name_unique, test_update, test_status_and_delete, test_delete_with_sources,
          test_list_filters_and_pages, test_members_read_admins_write,
-         test_restart_keeps_channels])
+         test_restart_keeps_channels, test_escalate_rule_shape])
