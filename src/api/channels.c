@@ -45,7 +45,7 @@ static int check_label_key(json_t *v, const char *path, tc_err *err) {
     const char *s = json_string_value(v);
     if (!s || !*s)
         return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be a non-empty string", path);
-    if (params_utf8_len(s) > LABEL_KEY_MAX)
+    if (utf8_len(s) > LABEL_KEY_MAX)
         return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be at most %d characters", path,
                           LABEL_KEY_MAX);
     return 0;

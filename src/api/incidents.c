@@ -86,7 +86,7 @@ static int read_text(json_t *body, const char *field, param_need need, size_t mi
                      size_t max_chars, char **out, tc_err *err) {
     if (params_string(body, field, need, max_chars, PARAM_REFUSE, out, err) != 0)
         return -1;
-    if (*out && params_utf8_len(*out) < min_chars) {
+    if (*out && utf8_len(*out) < min_chars) {
         free(*out);
         *out = NULL;
         return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be at least %zu characters", field,

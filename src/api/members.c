@@ -178,7 +178,7 @@ static int read_invitee(json_t *item, invitee *m, tc_err *err) {
         params_enum(item, "locale", PARAM_OPTIONAL, locales, &m->locale, err) != 0 ||
         params_int64_array(item, "role_ids", PARAM_OPTIONAL, 10, &roles, err) != 0)
         return -1;
-    if (params_utf8_len(m->name) < MEMBER_NAME_MIN)
+    if (utf8_len(m->name) < MEMBER_NAME_MIN)
         return tc_err_set(err, TC_INVALID_PARAMETER, "member_name must be at least %d characters",
                           MEMBER_NAME_MIN);
     if (m->email) {

@@ -6,25 +6,7 @@
 #include <string.h>
 
 #include "util/ids.h"
-
-size_t params_utf8_len(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-size_t params_utf8_prefix(const char *s, size_t max_chars) {
-    size_t chars = 0, i = 0;
-    for (; s[i]; i++) {
-        if (((unsigned char)s[i] & 0xC0) != 0x80) {
-            if (chars == max_chars)
-                break;
-            chars++;
-        }
-    }
-    return i;
-}
+#include "util/utf8.h"
 
 static int missing(param_need need, const char *field, tc_err *err) {
     if (need == PARAM_REQUIRED)
@@ -51,11 +33,11 @@ int params_string(json_t *body, const char *field, param_need need, size_t max_c
     if (need == PARAM_REQUIRED && s[0] == '\0')
         return tc_err_set(err, TC_INVALID_PARAMETER, "%s must not be empty", field);
     size_t keep = strlen(s);
-    if (max_chars && params_utf8_len(s) > max_chars) {
+    if (max_chars && utf8_len(s) > max_chars) {
         if (overflow == PARAM_REFUSE)
             return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be at most %zu characters", field,
                               max_chars);
-        keep = params_utf8_prefix(s, max_chars);
+        keep = utf8_prefix(s, max_chars);
     }
     char *copy = strndup(s, keep);
     if (!copy)

@@ -18,14 +18,10 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/utf8.h"
 
 typedef enum { PARAM_OPTIONAL = 0, PARAM_REQUIRED = 1 } param_need;
 typedef enum { PARAM_REFUSE = 0, PARAM_CUT = 1 } param_overflow;
-
-/* Number of characters in a UTF-8 string. */
-size_t params_utf8_len(const char *s);
-/* Byte length of the first max_chars characters of s. */
-size_t params_utf8_prefix(const char *s, size_t max_chars);
 
 /* *out is a new malloc'd string (caller frees), possibly cut. */
 int params_string(json_t *body, const char *field, param_need need, size_t max_chars,

@@ -4,35 +4,17 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
-
-size_t event_utf8_len(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-size_t event_utf8_prefix(const char *s, size_t max_chars) {
-    size_t chars = 0, i = 0;
-    for (; s[i]; i++) {
-        if (((unsigned char)s[i] & 0xC0) != 0x80) {
-            if (chars == max_chars)
-                break;
-            chars++;
-        }
-    }
-    return i;
-}
+#include "util/utf8.h"
 
 /* A new JSON string of s cut to max_chars characters. */
 static json_t *cut_string(const char *s, size_t max_chars) {
-    return json_stringn(s, event_utf8_prefix(s, max_chars));
+    return json_stringn(s, utf8_prefix(s, max_chars));
 }
 
 /* Shortens a long label key for an error message (the whole key could be
  * kilobytes). */
 static void key_excerpt(const char *key, char *out, size_t cap) {
-    size_t keep = event_utf8_prefix(key, 40);
+    size_t keep = utf8_prefix(key, 40);
     if (keep >= cap)
         keep = cap - 1;
     memcpy(out, key, keep);
@@ -60,7 +42,7 @@ int event_labels_normalize(json_t *value, const char *field, json_t **out, tc_er
             tc_err_set(err, TC_INVALID_PARAMETER, "%s: a label key must not be empty", field);
             goto fail;
         }
-        if (event_utf8_len(key) > EVENT_LABEL_KEY_MAX) {
+        if (utf8_len(key) > EVENT_LABEL_KEY_MAX) {
             tc_err_set(err, TC_INVALID_PARAMETER,
                        "%s: label key '%s' must be at most %d characters", field, excerpt,
                        EVENT_LABEL_KEY_MAX);
@@ -125,12 +107,12 @@ int event_images_normalize(json_t *value, const char *field, json_t **out, tc_er
             tc_err_set(err, TC_INVALID_PARAMETER, "%s[%zu].src is required", field, i);
             goto fail;
         }
-        if (event_utf8_len(src) > EVENT_IMAGE_SRC_MAX)
+        if (utf8_len(src) > EVENT_IMAGE_SRC_MAX)
             continue; /* the reference: dropped if longer */
         json_t *norm = json_pack("{s:s}", "src", src);
         if (norm && alt)
             json_object_set_new(norm, "alt", cut_string(alt, EVENT_IMAGE_ALT_MAX));
-        if (norm && href && event_utf8_len(href) <= EVENT_IMAGE_HREF_MAX)
+        if (norm && href && utf8_len(href) <= EVENT_IMAGE_HREF_MAX)
             json_object_set_new(norm, "href", json_string(href));
         if (!norm || json_array_append_new(images, norm) != 0) {
             tc_err_set(err, TC_INTERNAL, "out of memory");

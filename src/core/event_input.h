@@ -24,11 +24,10 @@
 #define EVENT_HASH_LEN 64          /* hex characters of a derived key or hash */
 
 #include "util/err.h"
+#include "util/utf8.h"
 
 /* Characters (UTF-8 code points) in s, and the byte length of its first
  * max_chars characters. */
-size_t event_utf8_len(const char *s);
-size_t event_utf8_prefix(const char *s, size_t max_chars);
 
 /* Checks a labels value (a JSON object of strings) under the limits and
  * returns in *out a new object with values cut to EVENT_LABEL_VALUE_MAX.

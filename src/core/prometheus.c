@@ -64,7 +64,7 @@ int64_t prometheus_parse_time(const char *s) {
 }
 
 static char *dup_cut(const char *s, size_t max_chars) {
-    return strndup(s, event_utf8_prefix(s, max_chars));
+    return strndup(s, utf8_prefix(s, max_chars));
 }
 
 /* A non-empty string member of obj, or NULL. */
@@ -95,7 +95,7 @@ static int map_alert(json_t *a, size_t i, const char *body_status, engine_event 
     if (fp && !json_is_null(fp) && !json_is_string(fp))
         return tc_err_set(err, TC_INVALID_PARAMETER, "alerts[%zu].fingerprint must be a string", i);
     const char *fingerprint = nonempty(a, "fingerprint");
-    if (fingerprint && event_utf8_len(fingerprint) > EVENT_ALERT_KEY_MAX)
+    if (fingerprint && utf8_len(fingerprint) > EVENT_ALERT_KEY_MAX)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "alerts[%zu].fingerprint must be at most %d characters", i,
                           EVENT_ALERT_KEY_MAX);

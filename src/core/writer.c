@@ -146,6 +146,7 @@ static void wait_for_work(writer *w) {
 
 static void *writer_main(void *arg) {
     writer *w = arg;
+    pthread_setname_np(pthread_self(), "tocsin-writer");
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->head && !w->stopping && !(w->tick_fn && clock_mono_ms() >= w->next_tick_ms))

@@ -35,13 +35,20 @@ struct http_server {
 
 #define HTTP_DRAIN_TIMEOUT_MS 15000
 
+/* An oversized body up to this size is read and thrown away before the 413
+ * is sent, so that every client (which is still sending) reads the answer;
+ * past it, the 413 goes out at once and the connection closes, so a hostile
+ * sender cannot make tocsin read without end. */
+#define HTTP_DISCARD_MAX (16 * 1024 * 1024)
+
 /* Per-request state, freed by on_completed. */
 typedef struct {
     char request_id[IDS_OBJECT_LEN + 1];
     char *body;
     size_t len, cap;
     int too_large;
-    int responded; /* a response is queued: later calls must not dispatch */
+    size_t discarded; /* bytes of an oversized body read and dropped */
+    int responded;    /* a response is queued: later calls must not dispatch */
     int64_t started_ms;
 } request_state;
 
@@ -148,9 +155,18 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, r
                      json_pack("{s:s, s:o}", "request_id", rs->request_id, "data", data));
 }
 
+static enum MHD_Result send_too_large(struct MHD_Connection *conn, request_state *rs,
+                                      const char *path) {
+    tc_err err;
+    tc_err_set(&err, TC_INVALID_PARAMETER, "the body is larger than %d bytes (1 MiB)",
+               HTTP_MAX_BODY);
+    return send_error(conn, rs, 413, &err, path);
+}
+
 static int append_body(request_state *rs, const char *data, size_t size) {
     if (rs->too_large || rs->len + size > HTTP_MAX_BODY) {
         rs->too_large = 1;
+        rs->discarded += size;
         return 0;
     }
     if (rs->len + size + 1 > rs->cap) {
@@ -193,12 +209,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* Refuse an announced oversized body before reading any of it. */
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {
-            tc_err err;
-            tc_err_set(&err, TC_INVALID_PARAMETER, "the body is larger than %d bytes (1 MiB)",
-                       HTTP_MAX_BODY);
-            return send_error(conn, rs, 413, &err, url);
-        }
+        unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+        if (announced > HTTP_DISCARD_MAX)
+            return send_too_large(conn, rs, url);
+        rs->too_large = announced > HTTP_MAX_BODY;
         return MHD_YES;
     }
     if (rs->responded) {
@@ -210,6 +224,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         if (append_body(rs, upload_data, *upload_data_size) != 0)
             return MHD_NO;
+        if (rs->too_large && rs->discarded > HTTP_DISCARD_MAX) {
+            *upload_data_size = 0;
+            return send_too_large(conn, rs, url);
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -220,12 +238,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return fail(conn, rs, TC_ROUTE_NOT_FOUND, url, "no such path: %s", url);
     if (strcmp(method, "POST") != 0)
         return fail(conn, rs, TC_METHOD_NOT_ALLOWED, url, "%s only accepts POST", url);
-    if (rs->too_large) {
-        tc_err err;
-        tc_err_set(&err, TC_INVALID_PARAMETER, "the body is larger than %d bytes (1 MiB)",
-                   HTTP_MAX_BODY);
-        return send_error(conn, rs, 413, &err, url);
-    }
+    if (rs->too_large)
+        return send_too_large(conn, rs, url);
     return dispatch(srv, conn, rs, route, url);
 }
 

@@ -167,6 +167,7 @@ static int create_private_file(const char *path, tc_err *err) {
 
 static void *checkpoint_main(void *arg) {
     store *st = arg;
+    pthread_setname_np(pthread_self(), "tocsin-ckpt");
     pthread_mutex_lock(&st->lock);
     while (!st->checkpoint_stop) {
         struct timespec ts;

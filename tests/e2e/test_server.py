@@ -71,6 +71,33 @@ def test_help():
     assert out.returncode == 2 and "--listen" in out.stderr
 
 
+def test_oversized_bodies():
+    """Up to 16 MiB the rest of an oversized body is read and dropped, so the
+    client reads its 413 and the kept-alive connection goes on; an announced
+    larger body is answered at once, before it is sent."""
+    import http.client
+    import socket
+    with Tocsin() as t:
+        conn = http.client.HTTPConnection("127.0.0.1", t.port, timeout=30)
+        big = b'{"x":"' + b"a" * (2 * 1024 * 1024) + b'"}'
+        path = "/member/list?app_key=" + t.admin_key
+        conn.request("POST", path, big, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        body = r.read()
+        assert r.status == 413 and b"InvalidParameter" in body, (r.status, body[:200])
+        conn.request("POST", path, b"{}", {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        assert r.status == 200, (r.status, r.read()[:200])
+        r.read()
+        conn.close()
+        s = socket.create_connection(("127.0.0.1", t.port), timeout=30)
+        s.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 20000000\r\n\r\n")
+        head = s.recv(4096)
+        s.close()
+        assert head.startswith(b"HTTP/1.1 413"), head[:200]
+
+
 if __name__ == "__main__":
     run([test_health_and_envelope, test_unknown_route_and_method, test_keys, test_body_checks,
-         test_first_start_random_key_file, test_help])
+         test_first_start_random_key_file, test_help, test_oversized_bodies])

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# bench/profile-ingest.sh: where the writer's time goes, per ingested event.
+#
+# Runs tocsin under callgrind (instruction counts: repeatable, unlike wall
+# time on a shared machine), pushes standard events with distinct keys for
+# DURATION_S seconds, and prints instructions per event for the writer
+# thread and for the library calls that dominate it. Exported symbols of
+# libsqlite3 and libjansson are visible without debug packages.
+#
+# Usage: bench/profile-ingest.sh [DURATION_S]   (default 15)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-15}
+scripts/install-deps.sh test >/dev/null
+command -v valgrind >/dev/null || { apt-get install -y -qq valgrind >/dev/null; }
+make -s build >/dev/null
+KEY=bench-admin-key-0123456789abcdef
+DATA=$(mktemp -d /tmp/tocsin-prof-XXXXXX)
+OUT=$(mktemp /tmp/tocsin-callgrind-XXXXXX)
+trap 'rm -rf "$DATA" "$OUT"' EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+TOCSIN_ADMIN_APP_KEY=$KEY valgrind --tool=callgrind --callgrind-out-file="$OUT" \
+    ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$DATA" --log-level warn >/dev/null 2>&1 &
+PID=$!
+for _ in $(seq 1 150); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.2; done
+api() { curl -fsS -X POST "http://127.0.0.1:$PORT$1?app_key=$KEY" -H 'Content-Type: application/json' -d "$2"; }
+CH=$(api /channel/create '{"channel_name":"bench","team_id":0}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["channel_id"])')
+IKEY=$(api /integration/create "{\"type\":\"alert_standard\",\"name\":\"bench\",\"channel_id\":$CH}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["integration_key"])')
+wrk -t1 -c16 -d${DURATION}s -s bench/ingest.lua \
+    "http://127.0.0.1:$PORT/event/push/alert/standard?integration_key=$IKEY" >/dev/null
+kill -INT $PID; wait $PID || true
+N=$(sqlite3 "$DATA/tocsin.db" "SELECT COUNT(*) FROM alert_events")
+echo "events ingested under callgrind: $N"
+echo "instructions per event (inclusive):"
+callgrind_annotate --inclusive=yes "$OUT" 2>/dev/null |
+    grep -E 'writer.c:writer_main \[|engine_ingest_many \[|\?\?\?:sqlite3_step \[|\?\?\?:json_dumps \[|\?\?\?:json_pack \[|\?\?\?:json_loads \[|store_commit \[|\?\?\?:sqlite3_prepare_v3 \[' |
+    sed -E 's/^ *([0-9,]+) *\([ 0-9.]+%\) *([^ ]+).*/\1 \2/' |
+    awk -v n="$N" '{gsub(",","",$1); printf "  %9d  %s\n", $1/n, $2}' | sort -k1 -n -r
