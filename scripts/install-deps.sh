@@ -9,6 +9,10 @@ want=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
 if [ "${1:-run}" = test ]; then
     want+=(libcmocka-dev python3 python3-jsonschema prometheus-alertmanager wrk
            sqlite3 clang-format)
+    # node and npm: tests/e2e/test_signature_interop.py checks signatures with
+    # the npm package standardwebhooks. A node that already brings its own npm
+    # (NodeSource's nodejs) is left alone: Debian's npm would conflict with it.
+    command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 fi
 missing=()
 for p in "${want[@]}"; do

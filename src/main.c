@@ -11,9 +11,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <curl/curl.h>
+
 #include "api/auth.h"
 #include "core/app.h"
 #include "core/timers.h"
+#include "delivery/dispatcher.h"
+#include "delivery/guard.h"
 #include "http/server.h"
 #include "util/log.h"
 
@@ -42,6 +46,12 @@ static void usage_serve(FILE *out) {
           "  --max-connections N    concurrent HTTP connections (default 1024)\n"
           "  --sync normal          fsync the WAL at checkpoints only, not every commit\n"
           "                         (faster; a power loss may lose the newest commits)\n"
+          "  --allow-private-targets  let webhooks and custom actions push to loopback,\n"
+          "                         private, link-local and other reserved addresses\n"
+          "                         (refused by default: checked on the resolved address)\n"
+          "  --allow-cidr CIDR      allow pushes to this range only (repeatable), e.g.\n"
+          "                         10.1.0.0/16 or fd00::/8\n"
+          "  --egress-address ADDR  send every push from this local address\n"
           "  --help                 this text\n"
           "\n"
           "Environment:\n"
@@ -81,6 +91,9 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         {"max-connections", required_argument, NULL, 'c'},
         {"sync", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
+        {"allow-private-targets", no_argument, NULL, 'P'},
+        {"allow-cidr", required_argument, NULL, 'C'},
+        {"egress-address", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
@@ -130,6 +143,24 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
                 return -1;
             }
             cfg->sync_full = strcmp(optarg, "full") == 0;
+            break;
+        case 'P':
+            cfg->allow_private_targets = 1;
+            break;
+        case 'C':
+            if (cfg->nallow_cidrs ==
+                (int)(sizeof(cfg->allow_cidrs) / sizeof(cfg->allow_cidrs[0]))) {
+                fprintf(stderr, "tocsin: at most 32 --allow-cidr\n");
+                return -1;
+            }
+            cfg->allow_cidrs[cfg->nallow_cidrs++] = optarg;
+            break;
+        case 'E':
+            if (strlen(optarg) >= sizeof(cfg->egress_address)) {
+                fprintf(stderr, "tocsin: --egress-address is too long\n");
+                return -1;
+            }
+            snprintf(cfg->egress_address, sizeof(cfg->egress_address), "%s", optarg);
             break;
         case 'h':
             usage_serve(stdout);
@@ -214,6 +245,7 @@ static int serve(int argc, char **argv) {
     store_options so = {.path = db_path, .readers = 4, .sync_full = app.cfg.sync_full};
     tc_err err;
     http_server *srv = NULL;
+    guard *g = NULL;
     int status = 1, created = 0;
     if (store_open(&so, &app.st, &err) != 0)
         goto done;
@@ -222,6 +254,14 @@ static int serve(int argc, char **argv) {
     writer_set_tick(app.w, timers_tick, &app, TIMERS_INTERVAL_MS);
     if (auth_bootstrap_admin(&app, &created, &err) != 0)
         goto done;
+    if (guard_new(app.cfg.allow_private_targets, app.cfg.allow_cidrs, (size_t)app.cfg.nallow_cidrs,
+                  &g, &err) != 0)
+        goto done;
+    push_network net = {
+        .g = g, .egress_address = app.cfg.egress_address[0] ? app.cfg.egress_address : NULL};
+    if (dispatcher_new(&app, &net, &app.d, &err) != 0)
+        goto done;
+    writer_set_after_commit(app.w, dispatcher_wake, app.d);
     if (http_server_start(&app, &srv, &err) != 0)
         goto done;
     if (!app.cfg.base_url[0])
@@ -238,6 +278,12 @@ done:
     if (status != 0)
         fprintf(stderr, "tocsin: %s\n", err.message);
     http_server_stop(srv);
+    /* After the HTTP front (no new changes), before the writer (the
+     * dispatcher records its last outcomes through it). */
+    if (app.w)
+        writer_set_after_commit(app.w, NULL, NULL);
+    dispatcher_free(app.d);
+    guard_free(g);
     writer_free(app.w);
     store_free(app.st);
     if (status == 0)
@@ -246,6 +292,8 @@ done:
 }
 
 int main(int argc, char **argv) {
+    /* Before any thread: libcurl's global state is not thread-safe to set up. */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage_main(argc < 2 ? stderr : stdout);

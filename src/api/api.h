@@ -50,5 +50,6 @@ extern const api_route api_channel_routes[];     /* api/channels.c */
 extern const api_route api_member_routes[];      /* api/members.c */
 extern const api_route api_integration_routes[]; /* api/integrations.c */
 extern const api_route api_history_routes[];     /* api/history.c */
+extern const api_route api_delivery_routes[];    /* api/delivery.c */
 
 #endif

@@ -23,6 +23,7 @@
 #include "api/incident_view.h"
 #include "api/listing.h"
 #include "api/params.h"
+#include "delivery/sync_send.h"
 #include "core/channel.h"
 #include "core/incident_actions.h"
 #include "util/ids.h"
@@ -1157,6 +1158,8 @@ static int h_alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
 
 /* --- custom actions ----------------------------------------------------------------- */
 
+/* The checks (incident exists, the integration is an enabled custom action
+ * of its channel) and the push live in delivery/sync_send.c. */
 static int h_custom_action(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     char id[IDS_OBJECT_LEN + 1];
     int64_t integration_id = 0;
@@ -1164,22 +1167,7 @@ static int h_custom_action(api_ctx *ctx, json_t *body, json_t **data, tc_err *er
         params_int64(body, "integration_id", PARAM_REQUIRED, 1, INT64_MAX, &integration_id, err) !=
             0)
         return -1;
-    store_conn *c = store_reader_acquire(ctx->app->st);
-    incident inc;
-    incident_custom_action ca;
-    int rc = incident_load(c, id, &inc, err);
-    if (rc == 0) {
-        rc = incident_custom_action_find(c, &inc, integration_id, &ca, err);
-        incident_clear(&inc);
-    }
-    store_reader_release(ctx->app->st, c);
-    if (rc != 0)
-        return -1;
-    incident_custom_action_clear(&ca);
-    (void)data;
-    /* Sending (i_custom, the request, its outcome on the timeline) is the
-     * delivery's part; until it exists, say so rather than pretend. */
-    return tc_err_set(err, TC_INTERNAL, "custom actions cannot be sent yet");
+    return custom_action_do(ctx->app, id, integration_id, &ctx->person, data, err);
 }
 
 const api_route api_incident_routes[] = {

@@ -1,18 +1,28 @@
 /* integrations.c: the integration calls (reference/integrations.md):
- * /integration/create, update, delete, info, list, enable, disable.
+ * /integration/create, update, delete, info, list, enable, disable and
+ * rotate-secret.
  *
  * Every kind lives in one table (core/integration.h). What a kind needs is
  * decided in one place, read_kind_fields(), a switch on the kind's family:
  * alert sources (alert_standard, alert_prometheus) take one channel_id and
  * get a random integration_key for their push URL; the pushing kinds
- * (webhook_incident, webhook_alert, custom_action) will take their
- * endpoint, headers, channel_ids, event_types and policy into `config` and
- * a signing secret, and are refused until then.
+ * (webhook_incident, webhook_alert, custom_action) take their endpoint,
+ * headers, channels, event types and delivery policy into the normalized
+ * `config` (validated by api/push_config.c) and get a Standard Webhooks
+ * signing secret, shown once by create and afterwards to administrators.
+ *
+ * What needs the store is checked inside the writer command, so that two
+ * requests at once cannot both pass: unique names, live channels, and at
+ * most 3 custom actions per channel. integration_save rewrites a webhook's
+ * subscriptions in the same command; after the commit the dispatcher is
+ * told to reload the integration's settings.
  *
  * Changing integrations is for administrators only; any key may read them,
  * but only an administrator sees the integration_key (it lets anyone push
- * alerts). The key of a disabled or deleted integration is refused at push
- * time because the ingest engine accepts only status 'enabled'. */
+ * alerts) and the signing secrets. Header values that look secret are
+ * masked for everyone. The key of a disabled or deleted alert source is
+ * refused at push time because the ingest engine accepts only status
+ * 'enabled'. */
 #include "api/api.h"
 
 #include <stdio.h>
@@ -20,9 +30,15 @@
 #include <string.h>
 
 #include "api/params.h"
+#include "api/push_config.h"
 #include "core/channel.h"
 #include "core/integration.h"
+#include "delivery/dispatcher.h"
+#include "delivery/signature.h"
+#include "util/clock.h"
 #include "util/ids.h"
+
+#define CUSTOM_ACTIONS_PER_CHANNEL 3
 
 typedef enum { FAMILY_ALERT_SOURCE, FAMILY_PUSHING } kind_family;
 
@@ -59,12 +75,20 @@ static int require_admin(api_ctx *ctx, const char *what, tc_err *err) {
     return 0;
 }
 
+/* The dispatcher keeps each pushing integration's settings in memory; it
+ * rereads them after any committed change. */
+static void notify_dispatcher(api_ctx *ctx, const char *type) {
+    if (integration_is_pushing(type) && ctx->app->d)
+        dispatcher_reload(ctx->app->d);
+}
+
 /* What a create or update asks for, validated. */
 typedef struct {
     int64_t integration_id; /* update, enable... */
     const integration_kind *kind;
     char *name, *description; /* NULL: not given (update) */
-    int64_t channel_id;       /* 0: not given */
+    int64_t channel_id;       /* alert sources; 0: not given */
+    json_t *patch;            /* pushing kinds: the config fields given */
     const char *status;       /* set_status_cmd: the target */
     tc_person person;         /* who asks (disabled_reason) */
     integration result;       /* what was saved */
@@ -73,6 +97,7 @@ typedef struct {
 static void request_clear(integration_request *r) {
     free(r->name);
     free(r->description);
+    json_decref(r->patch);
     integration_clear(&r->result);
 }
 
@@ -84,7 +109,7 @@ static int read_kind_fields(const integration_kind *kind, json_t *body, int crea
         return params_int64(body, "channel_id", creating ? PARAM_REQUIRED : PARAM_OPTIONAL, 1,
                             INT64_MAX, &r->channel_id, err);
     case FAMILY_PUSHING:
-        return tc_err_set(err, TC_INVALID_PARAMETER, "type %s is not supported yet", kind->type);
+        return push_config_read(kind->type, body, creating, &r->patch, err);
     }
     return tc_err_set(err, TC_INTERNAL, "integration kind %s has no rules", kind->type);
 }
@@ -124,7 +149,137 @@ static int load_live(writer_txn *txn, int64_t id, const char *action, integratio
     return 0;
 }
 
+/* Pushing kinds: store checks ------------------------------------------- */
+
+static int ids_contain(json_t *ids, int64_t id) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v) {
+        if (json_integer_value(v) == id)
+            return 1;
+    }
+    return 0;
+}
+
+/* Every channel newly named in channel_ids must exist and be kept; those
+ * already there before (old_ids) may have been deleted since, and an
+ * update that leaves them is not refused for it. */
+static int check_push_channels(writer_txn *txn, json_t *config, json_t *old_ids, tc_err *err) {
+    json_t *ids = json_object_get(config, "channel_ids");
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v) {
+        if (ids_contain(old_ids, json_integer_value(v)))
+            continue;
+        if (check_channel(txn, json_integer_value(v), err) != 0) {
+            char why[sizeof(err->message)];
+            snprintf(why, sizeof(why), "%s", err->message);
+            return tc_err_set(err, TC_INVALID_PARAMETER, "channel_ids[%zu]: %s", i, why);
+        }
+    }
+    return 0;
+}
+
+/* Adds, for each of `mine`, whether the stored config `other` names it. */
+static int count_shared_channels(const char *other, json_t *mine, int *counts, tc_err *err) {
+    json_t *cfg = json_loads(other, 0, NULL);
+    if (!cfg)
+        return tc_err_set(err, TC_INTERNAL, "a custom action has an unreadable config");
+    json_t *theirs = json_object_get(cfg, "channel_ids");
+    size_t i;
+    json_t *v;
+    json_array_foreach(mine, i, v) {
+        counts[i] += ids_contain(theirs, json_integer_value(v));
+    }
+    json_decref(cfg);
+    return 0;
+}
+
+/* A channel holds at most 3 custom actions (disabled ones included: they
+ * may be enabled again without a check). Counted here, in the command, so
+ * two creates at once cannot both take the last place. */
+static int check_custom_action_limit(writer_txn *txn, const integration *in, tc_err *err) {
+    if (strcmp(in->type, "custom_action") != 0)
+        return 0;
+    json_t *mine = json_object_get(in->config, "channel_ids");
+    size_t n = json_array_size(mine);
+    int *counts = calloc(n ? n : 1, sizeof(*counts));
+    int rc = -1, step;
+    store_stmt *q = NULL;
+    if (!counts)
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    q = store_prepare(txn->conn,
+                      "SELECT config FROM integrations WHERE type = 'custom_action'"
+                      " AND status <> 'deleted' AND integration_id <> ?",
+                      err);
+    if (!q)
+        goto out;
+    store_bind_int64(q, 1, in->integration_id);
+    while ((step = store_step(q, err)) == STORE_ROW) {
+        if (count_shared_channels(store_col_text(q, 0), mine, counts, err) != 0)
+            goto out;
+    }
+    if (step < 0)
+        goto out;
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (counts[i] >= CUSTOM_ACTIONS_PER_CHANNEL)
+            rc = tc_err_set(err, TC_INVALID_PARAMETER,
+                            "channel_ids[%zu]: channel %lld already has %d custom actions (at "
+                            "most %d per channel)",
+                            i, (long long)json_integer_value(json_array_get(mine, i)), counts[i],
+                            CUSTOM_ACTIONS_PER_CHANNEL);
+    }
+out:
+    if (q)
+        store_stmt_done(q);
+    free(counts);
+    return rc;
+}
+
+/* Lays the request's patch over base into in->config and checks it against
+ * the store. old_ids: the channels the integration had (update), or NULL. */
+static int apply_push_config(writer_txn *txn, integration_request *r, json_t *base, json_t *old_ids,
+                             integration *in, tc_err *err) {
+    json_t *config = push_config_apply(base, r->patch);
+    if (!config)
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    json_decref(in->config);
+    in->config = config;
+    if (check_push_channels(txn, config, old_ids, err) != 0 ||
+        check_custom_action_limit(txn, in, err) != 0)
+        return -1;
+    return 0;
+}
+
+static int new_secret(char **field, tc_err *err) {
+    char secret[SIGNATURE_SECRET_MAX];
+    if (signature_secret_new(secret, err) != 0)
+        return -1;
+    return integration_set_str(field, secret, err);
+}
+
 /* Commands -------------------------------------------------------------- */
+
+static int create_alert_source(writer_txn *txn, integration_request *r, integration *in,
+                               tc_err *err) {
+    char key[2 * INTEGRATION_KEY_BYTES + 1];
+    if (check_channel(txn, r->channel_id, err) != 0)
+        return -1;
+    if (ids_random_hex(key, INTEGRATION_KEY_BYTES) != 0)
+        return tc_err_set(err, TC_INTERNAL, "cannot make an integration key");
+    in->channel_id = r->channel_id;
+    return integration_set_str(&in->integration_key, key, err);
+}
+
+static int create_pushing(writer_txn *txn, integration_request *r, integration *in, tc_err *err) {
+    json_t *defaults = push_config_defaults(in->type);
+    int rc = apply_push_config(txn, r, defaults, NULL, in, err);
+    json_decref(defaults);
+    if (rc == 0)
+        rc = new_secret(&in->signing_secret, err);
+    return rc;
+}
 
 static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
     integration_request *r = argp;
@@ -135,17 +290,18 @@ static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
         integration_set_str(&in->name, r->name, err) != 0 ||
         integration_set_str(&in->description, r->description ? r->description : "", err) != 0)
         return -1;
-    if (r->kind->family == FAMILY_ALERT_SOURCE) {
-        char key[2 * INTEGRATION_KEY_BYTES + 1];
-        if (check_channel(txn, r->channel_id, err) != 0)
-            return -1;
-        if (ids_random_hex(key, INTEGRATION_KEY_BYTES) != 0)
-            return tc_err_set(err, TC_INTERNAL, "cannot make an integration key");
-        in->channel_id = r->channel_id;
-        if (integration_set_str(&in->integration_key, key, err) != 0)
-            return -1;
-    }
+    int rc = r->kind->family == FAMILY_ALERT_SOURCE ? create_alert_source(txn, r, in, err)
+                                                    : create_pushing(txn, r, in, err);
+    if (rc != 0)
+        return -1;
     return integration_save(txn, in, err);
+}
+
+static int update_pushing(writer_txn *txn, integration_request *r, integration *in, tc_err *err) {
+    json_t *stored = json_incref(in->config);
+    int rc = apply_push_config(txn, r, stored, json_object_get(stored, "channel_ids"), in, err);
+    json_decref(stored);
+    return rc;
 }
 
 static int update_cmd(writer_txn *txn, void *argp, tc_err *err) {
@@ -166,6 +322,8 @@ static int update_cmd(writer_txn *txn, void *argp, tc_err *err) {
             return -1;
         in->channel_id = r->channel_id;
     }
+    if (r->kind->family == FAMILY_PUSHING && update_pushing(txn, r, in, err) != 0)
+        return -1;
     return integration_save(txn, in, err);
 }
 
@@ -194,6 +352,29 @@ static int set_status_cmd(writer_txn *txn, void *argp, tc_err *err) {
     return integration_save(txn, in, err);
 }
 
+/* The old secret keeps signing for 24 hours, so receivers can switch
+ * without losing a push; a second rotation within them drops the oldest. */
+static int rotate_secret_cmd(writer_txn *txn, void *argp, tc_err *err) {
+    integration_request *r = argp;
+    integration *in = &r->result;
+    integration_clear(in);
+    if (load_live(txn, r->integration_id, "has no secret to rotate", in, err) != 0)
+        return -1;
+    if (!integration_is_pushing(in->type))
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "integration_id %lld is %s, which has no signing secret (only "
+                          "webhook_incident, webhook_alert and custom_action do)",
+                          (long long)in->integration_id, in->type);
+    char *old = in->signing_secret;
+    in->signing_secret = NULL;
+    free(in->prev_signing_secret);
+    in->prev_signing_secret = old;
+    in->prev_secret_expires_at = old ? txn->now_ms / 1000 + INTEGRATION_PREV_SECRET_TTL_S : 0;
+    if (new_secret(&in->signing_secret, err) != 0)
+        return -1;
+    return integration_save(txn, in, err);
+}
+
 /* Responses ------------------------------------------------------------- */
 
 /* The push URL of an alert source, or NULL for other kinds. */
@@ -207,17 +388,54 @@ static json_t *push_url(api_ctx *ctx, const integration *in) {
     return json_string(url);
 }
 
+static void set_config_field(json_t *o, json_t *config, const char *field) {
+    json_object_set(o, field, json_object_get(config, field));
+}
+
+/* The secrets, for administrators: the current one, and the previous one
+ * while it still signs. */
+static void add_secrets(json_t *o, const integration *in) {
+    if (in->signing_secret)
+        json_object_set_new(o, "signing_secret", json_string(in->signing_secret));
+    if (in->prev_signing_secret && in->prev_secret_expires_at > clock_now_s()) {
+        json_object_set_new(o, "prev_signing_secret", json_string(in->prev_signing_secret));
+        json_object_set_new(o, "prev_secret_expires_at", json_integer(in->prev_secret_expires_at));
+    }
+}
+
+/* A pushing integration: its config laid over the defaults (so a field is
+ * never missing), secret-looking header values masked. */
+static json_t *pushing_json(api_ctx *ctx, const integration *in, json_t *o) {
+    static const char *const fields[] = {
+        "endpoint",      "headers", "tls_verify", "timeout_ms", "channel_ids", "event_types",
+        "body_template", "retry",   "ordered",    "signing",    NULL};
+    json_t *config = push_config_defaults(in->type);
+    json_object_update(config, in->config);
+    json_object_set_new(config, "headers",
+                        push_config_shown_headers(json_object_get(config, "headers")));
+    for (int i = 0; fields[i]; i++)
+        set_config_field(o, config, fields[i]);
+    json_decref(config);
+    if (ctx->is_admin)
+        add_secrets(o, in);
+    return o;
+}
+
 /* One integration as info and list show it. The key (and the URL holding
- * it) is shown to administrators only. */
+ * it) and the signing secrets are shown to administrators only. */
 static json_t *integration_json(api_ctx *ctx, const integration *in) {
-    json_t *o =
-        json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "integration_id",
-                  (json_int_t)in->integration_id, "type", in->type, "name",
-                  in->name ? in->name : "", "description", in->description ? in->description : "",
-                  "status", in->status, "channel_id", (json_int_t)in->channel_id, "created_at",
-                  (json_int_t)in->created_at, "updated_at", (json_int_t)in->updated_at,
-                  "disabled_reason", in->disabled_reason ? in->disabled_reason : "");
-    if (o && ctx->is_admin && in->integration_key) {
+    json_t *o = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "integration_id",
+        (json_int_t)in->integration_id, "type", in->type, "name", in->name ? in->name : "",
+        "description", in->description ? in->description : "", "status", in->status, "created_at",
+        (json_int_t)in->created_at, "updated_at", (json_int_t)in->updated_at, "disabled_reason",
+        in->disabled_reason ? in->disabled_reason : "");
+    if (!o)
+        return NULL;
+    if (integration_is_pushing(in->type))
+        return pushing_json(ctx, in, o);
+    json_object_set_new(o, "channel_id", json_integer(in->channel_id));
+    if (ctx->is_admin && in->integration_key) {
         json_object_set_new(o, "integration_key", json_string(in->integration_key));
         json_t *url = push_url(ctx, in);
         if (url)
@@ -246,6 +464,9 @@ static int integration_create(api_ctx *ctx, json_t *body, json_t **data, tc_err 
         json_object_set_new(d, "integration_key", json_string(r.result.integration_key));
         json_object_set_new(d, "push_url", push_url(ctx, &r.result));
     }
+    if (r.result.signing_secret)
+        json_object_set_new(d, "signing_secret", json_string(r.result.signing_secret));
+    notify_dispatcher(ctx, r.result.type);
     *data = d;
     rc = 0;
 out:
@@ -294,6 +515,7 @@ static int integration_update(api_ctx *ctx, json_t *body, json_t **data, tc_err 
         goto out;
     if (writer_run(ctx->app->w, update_cmd, &r, err) != 0)
         goto out;
+    notify_dispatcher(ctx, r.result.type);
     *data = integration_json(ctx, &r.result);
     rc = 0;
 out:
@@ -310,6 +532,7 @@ static int change_status(api_ctx *ctx, json_t *body, const char *status, const c
         read_integration_id(body, &r.integration_id, err) != 0 ||
         writer_run(ctx->app->w, set_status_cmd, &r, err) != 0)
         goto out;
+    notify_dispatcher(ctx, r.result.type);
     *data = json_object();
     rc = 0;
 out:
@@ -327,6 +550,22 @@ static int integration_enable(api_ctx *ctx, json_t *body, json_t **data, tc_err 
 
 static int integration_disable(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     return change_status(ctx, body, "disabled", "disable", data, err);
+}
+
+static int integration_rotate_secret(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    integration_request r = {0};
+    int rc = -1;
+    integration_init(&r.result);
+    if (require_admin(ctx, "rotate the secrets of", err) != 0 ||
+        read_integration_id(body, &r.integration_id, err) != 0 ||
+        writer_run(ctx->app->w, rotate_secret_cmd, &r, err) != 0)
+        goto out;
+    notify_dispatcher(ctx, r.result.type);
+    *data = json_pack("{s:s}", "signing_secret", r.result.signing_secret);
+    rc = 0;
+out:
+    request_clear(&r);
+    return rc;
 }
 
 static int integration_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -366,42 +605,21 @@ static int read_list_filter(json_t *body, list_filter *f, tc_err *err) {
     return 0;
 }
 
-/* The filter as SQL: each condition is off when its argument is empty, so
- * one statement (prepared once) serves every combination. */
-#define LIST_WHERE                                                                                 \
-    " WHERE (? = '' OR type = ?) AND (? = 0 OR channel_id = ?)"                                    \
-    " AND ((? = '' AND status <> 'deleted') OR status = ?)"
-
-static void bind_filter(store_stmt *q, const list_filter *f) {
-    store_bind_text(q, 1, f->type);
-    store_bind_text(q, 2, f->type);
-    store_bind_int64(q, 3, f->channel_id);
-    store_bind_int64(q, 4, f->channel_id);
-    store_bind_text(q, 5, f->status);
-    store_bind_text(q, 6, f->status);
-}
-
-static int count_matching(store_conn *c, const list_filter *f, int64_t *total, tc_err *err) {
-    store_stmt *q = store_prepare(c, "SELECT COUNT(*) FROM integrations" LIST_WHERE, err);
-    if (!q)
-        return -1;
-    bind_filter(q, f);
-    int step = store_step(q, err);
-    *total = step == STORE_ROW ? store_col_int64(q, 0) : 0;
-    store_stmt_done(q);
-    return step == STORE_ROW ? 0 : -1;
-}
-
-static int page_ids(store_conn *c, const list_filter *f, json_t *ids, tc_err *err) {
+/* Type and status are filtered in SQL: each condition is off when its
+ * argument is empty, so one statement serves every combination. */
+static int matching_ids(store_conn *c, const list_filter *f, json_t *ids, tc_err *err) {
     store_stmt *q = store_prepare(c,
-                                  "SELECT integration_id FROM integrations" LIST_WHERE
-                                  " ORDER BY integration_id LIMIT ? OFFSET ?",
+                                  "SELECT integration_id FROM integrations"
+                                  " WHERE (? = '' OR type = ?)"
+                                  " AND ((? = '' AND status <> 'deleted') OR status = ?)"
+                                  " ORDER BY integration_id",
                                   err);
     if (!q)
         return -1;
-    bind_filter(q, f);
-    store_bind_int64(q, 7, f->limit);
-    store_bind_int64(q, 8, (f->p - 1) * f->limit);
+    store_bind_text(q, 1, f->type);
+    store_bind_text(q, 2, f->type);
+    store_bind_text(q, 3, f->status);
+    store_bind_text(q, 4, f->status);
     int step;
     while ((step = store_step(q, err)) == STORE_ROW)
         json_array_append_new(ids, json_integer(store_col_int64(q, 0)));
@@ -409,27 +627,54 @@ static int page_ids(store_conn *c, const list_filter *f, json_t *ids, tc_err *er
     return step < 0 ? -1 : 0;
 }
 
+/* The channel filter: an alert source sends into its channel; a pushing
+ * integration serves the channels of its config, and a webhook with no
+ * channels serves them all. */
+static int serves_channel(const integration *in, int64_t channel_id) {
+    if (channel_id == 0)
+        return 1;
+    if (!integration_is_pushing(in->type))
+        return in->channel_id == channel_id;
+    json_t *ids = json_object_get(in->config, "channel_ids");
+    if (json_array_size(ids) == 0)
+        return strcmp(in->type, "custom_action") != 0;
+    return ids_contain(ids, channel_id);
+}
+
+/* Walks the matches in id order, counting those that serve the channel and
+ * showing the ones on the requested page. */
+static int list_page(api_ctx *ctx, store_conn *c, const list_filter *f, json_t *items,
+                     int64_t *total, tc_err *err) {
+    json_t *ids = json_array();
+    int64_t first = (f->p - 1) * f->limit;
+    int rc = matching_ids(c, f, ids, err);
+    size_t i;
+    json_t *id;
+    *total = 0;
+    json_array_foreach(ids, i, id) {
+        integration in;
+        if (rc != 0 || (rc = integration_load(c, json_integer_value(id), &in, err)) != 0)
+            break;
+        if (serves_channel(&in, f->channel_id)) {
+            if (*total >= first && *total < first + f->limit)
+                json_array_append_new(items, integration_json(ctx, &in));
+            (*total)++;
+        }
+        integration_clear(&in);
+    }
+    json_decref(ids);
+    return rc;
+}
+
 static int integration_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     list_filter f;
     if (read_list_filter(body, &f, err) != 0)
         return -1;
     int64_t total = 0;
-    json_t *ids = json_array(), *items = json_array();
+    json_t *items = json_array();
     store_conn *c = store_reader_acquire(ctx->app->st);
-    int rc = count_matching(c, &f, &total, err);
-    if (rc == 0)
-        rc = page_ids(c, &f, ids, err);
-    size_t i;
-    json_t *id;
-    json_array_foreach(ids, i, id) {
-        integration in;
-        if (rc != 0 || (rc = integration_load(c, json_integer_value(id), &in, err)) != 0)
-            break;
-        json_array_append_new(items, integration_json(ctx, &in));
-        integration_clear(&in);
-    }
+    int rc = list_page(ctx, c, &f, items, &total, err);
     store_reader_release(ctx->app->st, c);
-    json_decref(ids);
     if (rc != 0) {
         json_decref(items);
         return -1;
@@ -447,5 +692,6 @@ const api_route api_integration_routes[] = {
     {"/integration/list", integration_list, API_AUTH_APP_KEY},
     {"/integration/enable", integration_enable, API_AUTH_APP_KEY},
     {"/integration/disable", integration_disable, API_AUTH_APP_KEY},
+    {"/integration/rotate-secret", integration_rotate_secret, API_AUTH_APP_KEY},
     {NULL, NULL, API_AUTH_NONE},
 };

@@ -1,6 +1,6 @@
 /* app.h: the long-lived parts of one running tocsin, created in main and
  * passed down to every handler: the configuration, the store and the
- * writer. Nothing else is global. */
+ * writer, and the delivery dispatcher. Nothing else is global. */
 #ifndef TOCSIN_APP_H
 #define TOCSIN_APP_H
 
@@ -8,10 +8,13 @@
 #include "core/writer.h"
 #include "store/store.h"
 
+struct dispatcher;
+
 typedef struct {
     tc_config cfg;
     store *st;
     writer *w;
+    struct dispatcher *d; /* delivery; NULL until started */
 } tc_app;
 
 #endif

@@ -11,6 +11,11 @@ typedef struct {
     char base_url[1024]; /* detail_url prefix, no trailing slash */
     int sync_full;       /* synchronous=FULL: every commit fsync'ed */
     int max_connections;
+    /* Delivery's address guard and source address (delivery/guard.h). */
+    int allow_private_targets;
+    const char *allow_cidrs[32];
+    int nallow_cidrs;
+    char egress_address[64]; /* "" = the system's choice */
 } tc_config;
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/outbox.h"
 #include "util/ids.h"
 
 json_t *person_to_json(const tc_person *p) {
@@ -56,10 +57,11 @@ int events_append_encoded(writer_txn *txn, const char *event_type, const char *o
     if (!text)
         return tc_err_set(err, TC_INTERNAL, "cannot encode the %s event", event_type);
     int rc = -1;
+    int64_t seq = 0;
     store_stmt *st = store_prepare(
         txn->conn,
         "INSERT INTO events(event_id,event_time,event_type,object_kind,object_id,channel_id,"
-        "person_id,body) VALUES(?,?,?,?,?,?,?,?)",
+        "person_id,body) VALUES(?,?,?,?,?,?,?,?) RETURNING seq",
         err);
     if (st) {
         store_bind_text(st, 1, event_id);
@@ -70,7 +72,14 @@ int events_append_encoded(writer_txn *txn, const char *event_type, const char *o
         store_bind_int64(st, 6, channel_id);
         store_bind_int64(st, 7, person ? person->person_id : 0);
         store_bind_text(st, 8, text);
-        rc = store_run(st, err);
+        int step = store_step(st, err);
+        if (step == STORE_ROW)
+            seq = store_col_int64(st, 0);
+        store_stmt_done(st);
+        if (step == STORE_ROW)
+            rc = outbox_fan_out(txn, seq, event_type, object_kind, object_id, channel_id, err);
+        else if (step == STORE_DONE)
+            tc_err_set(err, TC_INTERNAL, "event insert returned no seq");
     }
     free(text);
     if (rc == 0 && event_id_out) {

@@ -1,4 +1,6 @@
-/* integration.c: see integration.h. */
+/* integration.c: see integration.h. Loading and saving integration rows,
+ * and keeping a webhook's `subscriptions` rows (what the outbox fan-out
+ * matches events against) in step with its config on every save. */
 #include "core/integration.h"
 
 #include <stdio.h>
@@ -15,6 +17,8 @@ void integration_clear(integration *in) {
     free(in->description);
     free(in->disabled_reason);
     free(in->integration_key);
+    free(in->signing_secret);
+    free(in->prev_signing_secret);
     json_decref(in->config);
     integration_init(in);
 }
@@ -36,6 +40,7 @@ static int read_row(store_stmt *q, integration *out, tc_err *err) {
     out->created_at = store_col_int64(q, 9);
     out->updated_at = store_col_int64(q, 10);
     out->deleted_at = store_col_int64(q, 11);
+    out->prev_secret_expires_at = store_col_int64(q, 14);
     out->config = json_loads(store_col_text(q, 8), 0, NULL);
     if (!out->config)
         return tc_err_set(err, TC_INTERNAL, "integration %lld has an unreadable config",
@@ -44,7 +49,11 @@ static int read_row(store_stmt *q, integration *out, tc_err *err) {
         integration_set_str(&out->description, store_col_text(q, 3), err) != 0 ||
         integration_set_str(&out->disabled_reason, store_col_text(q, 5), err) != 0 ||
         integration_set_str(&out->integration_key,
-                            store_col_is_null(q, 7) ? NULL : store_col_text(q, 7), err) != 0)
+                            store_col_is_null(q, 7) ? NULL : store_col_text(q, 7), err) != 0 ||
+        integration_set_str(&out->signing_secret,
+                            store_col_is_null(q, 12) ? NULL : store_col_text(q, 12), err) != 0 ||
+        integration_set_str(&out->prev_signing_secret,
+                            store_col_is_null(q, 13) ? NULL : store_col_text(q, 13), err) != 0)
         return -1;
     return 0;
 }
@@ -54,7 +63,8 @@ int integration_load(store_conn *c, int64_t integration_id, integration *out, tc
     store_stmt *q = store_prepare(c,
                                   "SELECT integration_id, type, name, description, status,"
                                   " disabled_reason, channel_id, integration_key, config,"
-                                  " created_at, updated_at, deleted_at"
+                                  " created_at, updated_at, deleted_at, signing_secret,"
+                                  " prev_signing_secret, prev_secret_expires_at"
                                   " FROM integrations WHERE integration_id = ?",
                                   err);
     if (!q)
@@ -109,14 +119,18 @@ static void bind_fields(store_stmt *st, const integration *in, const char *confi
     store_bind_int64(st, 9, in->created_at);
     store_bind_int64(st, 10, in->updated_at);
     store_bind_int64(st, 11, in->deleted_at);
+    store_bind_text(st, 12, in->signing_secret); /* NULL binds NULL */
+    store_bind_text(st, 13, in->prev_signing_secret);
+    store_bind_int64(st, 14, in->prev_secret_expires_at);
 }
 
 static int insert_row(writer_txn *txn, integration *in, const char *config, tc_err *err) {
     store_stmt *st = store_prepare(
         txn->conn,
         "INSERT INTO integrations(type, name, description, status, disabled_reason, channel_id,"
-        " integration_key, config, created_at, updated_at, deleted_at)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?) RETURNING integration_id",
+        " integration_key, config, created_at, updated_at, deleted_at, signing_secret,"
+        " prev_signing_secret, prev_secret_expires_at)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING integration_id",
         err);
     if (!st)
         return -1;
@@ -134,14 +148,96 @@ static int update_row(writer_txn *txn, const integration *in, const char *config
     store_stmt *st = store_prepare(
         txn->conn,
         "UPDATE integrations SET type=?, name=?, description=?, status=?, disabled_reason=?,"
-        " channel_id=?, integration_key=?, config=?, created_at=?, updated_at=?, deleted_at=?"
+        " channel_id=?, integration_key=?, config=?, created_at=?, updated_at=?, deleted_at=?,"
+        " signing_secret=?, prev_signing_secret=?, prev_secret_expires_at=?"
         " WHERE integration_id=?",
         err);
     if (!st)
         return -1;
     bind_fields(st, in, config);
-    store_bind_int64(st, 12, in->integration_id);
+    store_bind_int64(st, 15, in->integration_id);
     return store_run(st, err);
+}
+
+/* Subscriptions ---------------------------------------------------------- */
+
+static const char *const incident_event_types[] = {
+    "i_new",    "i_assign",   "i_a_rspd", "i_snooze",  "i_wake",       "i_ack",     "i_unack",
+    "i_storm",  "i_custom",   "i_rslv",   "i_reopen",  "i_merge",      "i_comm",    "i_r_title",
+    "i_r_desc", "i_r_impact", "i_r_rc",   "i_r_rsltn", "i_r_severity", "i_r_field", NULL};
+static const char *const alert_event_types[] = {"a_new", "a_update", "a_merge", "a_close", NULL};
+static const char *const custom_event_types[] = {"i_custom", NULL};
+
+int integration_is_pushing(const char *type) {
+    return integration_event_types(type) != NULL;
+}
+
+const char *integration_subscription_kind(const char *type) {
+    if (strcmp(type, "webhook_incident") == 0)
+        return "incident";
+    if (strcmp(type, "webhook_alert") == 0)
+        return "alert";
+    return NULL;
+}
+
+const char *const *integration_event_types(const char *type) {
+    if (strcmp(type, "webhook_incident") == 0)
+        return incident_event_types;
+    if (strcmp(type, "webhook_alert") == 0)
+        return alert_event_types;
+    if (strcmp(type, "custom_action") == 0)
+        return custom_event_types;
+    return NULL;
+}
+
+static int subscription_insert(writer_txn *txn, int64_t integration_id, const char *kind,
+                               int64_t channel_id, const char *event_type, tc_err *err) {
+    store_stmt *st = store_prepare(txn->conn,
+                                   "INSERT INTO subscriptions(integration_id, kind, channel_id,"
+                                   " event_type) VALUES(?,?,?,?) ON CONFLICT DO NOTHING",
+                                   err);
+    if (!st)
+        return -1;
+    store_bind_int64(st, 1, integration_id);
+    store_bind_text(st, 2, kind);
+    store_bind_int64(st, 3, channel_id);
+    store_bind_text(st, 4, event_type);
+    return store_run(st, err);
+}
+
+/* One row per (channel, event type) of the config; an empty list stands
+ * for "all" (channel 0, type ''), so it still yields one row per pair. */
+static int subscriptions_insert(writer_txn *txn, const integration *in, const char *kind,
+                                tc_err *err) {
+    json_t *channels = json_object_get(in->config, "channel_ids");
+    json_t *types = json_object_get(in->config, "event_types");
+    size_t nc = json_array_size(channels), nt = json_array_size(types);
+    for (size_t c = 0; c < (nc ? nc : 1); c++) {
+        int64_t channel_id = nc ? json_integer_value(json_array_get(channels, c)) : 0;
+        for (size_t t = 0; t < (nt ? nt : 1); t++) {
+            const char *type = nt ? json_string_value(json_array_get(types, t)) : "";
+            if (subscription_insert(txn, in->integration_id, kind, channel_id, type ? type : "",
+                                    err) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Delete, then insert what the config says now: cheaper to reason about
+ * than a diff, and an integration holds few rows. */
+static int subscriptions_rewrite(writer_txn *txn, const integration *in, tc_err *err) {
+    store_stmt *st =
+        store_prepare(txn->conn, "DELETE FROM subscriptions WHERE integration_id = ?", err);
+    if (!st)
+        return -1;
+    store_bind_int64(st, 1, in->integration_id);
+    if (store_run(st, err) != 0)
+        return -1;
+    const char *kind = integration_subscription_kind(in->type);
+    if (!kind || strcmp(in->status, "deleted") == 0 || !in->config)
+        return 0;
+    return subscriptions_insert(txn, in, kind, err);
 }
 
 int integration_save(writer_txn *txn, integration *in, tc_err *err) {
@@ -155,5 +251,7 @@ int integration_save(writer_txn *txn, integration *in, tc_err *err) {
     int rc = in->integration_id == 0 ? insert_row(txn, in, config, err)
                                      : update_row(txn, in, config, err);
     free(config);
+    if (rc == 0)
+        rc = subscriptions_rewrite(txn, in, err);
     return rc;
 }

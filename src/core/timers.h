@@ -1,8 +1,9 @@
 /* timers.h: work that is due by the clock rather than by a request.
  *
  * The writer calls timers_tick in a batch of its own every
- * TIMERS_INTERVAL_MS: snooze expiry (i_wake) today; due retries, history
- * pruning and endpoint disabling join it as delivery grows. Each job is a
+ * TIMERS_INTERVAL_MS: snooze expiry (i_wake) and pruning of invocation
+ * history and finished deliveries older than 7 days. (Due retries are the
+ * dispatcher's own timer heap.) Each job is a
  * query on an indexed due-time column, so an idle tick costs a few index
  * probes and no thread waits per timer. */
 #ifndef TOCSIN_TIMERS_H

@@ -32,6 +32,8 @@ struct writer {
     writer_cmd *head, *tail;
     int stopping;
     int running;
+    void (*after_commit)(void *arg);
+    void *after_commit_arg;
     writer_fn tick_fn;
     void *tick_arg;
     int tick_interval_ms;
@@ -86,6 +88,8 @@ static void run_batch(writer *w, writer_cmd *batch) {
     }
     w->batches++;
     w->commands += n;
+    if (ok && txn.outbox_written && w->after_commit)
+        w->after_commit(w->after_commit_arg);
     /* Read next before posting: the poster's stack frame owns the command. */
     for (writer_cmd *c = batch, *next; c; c = next) {
         next = c->next;
@@ -229,6 +233,13 @@ void writer_set_tick(writer *w, writer_fn fn, void *arg, int interval_ms) {
     w->tick_interval_ms = interval_ms;
     w->next_tick_ms = clock_mono_ms() + interval_ms;
     pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void writer_set_after_commit(writer *w, void (*fn)(void *arg), void *arg) {
+    pthread_mutex_lock(&w->lock);
+    w->after_commit = fn;
+    w->after_commit_arg = arg;
     pthread_mutex_unlock(&w->lock);
 }
 

@@ -26,7 +26,8 @@ typedef struct writer writer;
 typedef struct {
     store_conn *conn;
     const tc_config *cfg;
-    int64_t now_ms; /* one clock reading per batch: all its changes share it */
+    int64_t now_ms;     /* one clock reading per batch: all its changes share it */
+    int outbox_written; /* set by the fan-out: wake delivery after the commit */
 } writer_txn;
 
 typedef int (*writer_fn)(writer_txn *txn, void *arg, tc_err *err);
@@ -43,6 +44,11 @@ int writer_run(writer *w, writer_fn fn, void *arg, tc_err *err);
 /* A function the writer calls in a batch of its own every `interval_ms`
  * (snooze expiry, and later retries and pruning). Set before any command. */
 void writer_set_tick(writer *w, writer_fn fn, void *arg, int interval_ms);
+
+/* Called on the writer thread after a batch that wrote outbox rows has
+ * committed (never for a failed batch): how delivery learns of new work.
+ * Must be quick and must not call writer_run. Set before any command. */
+void writer_set_after_commit(writer *w, void (*fn)(void *arg), void *arg);
 
 /* True once the thread runs and the store is open: what /healthz reports. */
 int writer_is_running(writer *w);

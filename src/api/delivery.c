@@ -1,0 +1,193 @@
+/* delivery.c: the calls that push on demand (reference/integrations.md):
+ *   /integration/test        a sample event sent at once; answers its outcome
+ *   /webhook/history/resend  a recorded event queued again for one integration
+ *                            (new attempt, same event_id, through the outbox)
+ * Both are for administrators: they make tocsin call out. */
+#include "api/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/params.h"
+#include "core/outbox.h"
+#include "delivery/sync_send.h"
+#include "util/clock.h"
+#include "util/ids.h"
+
+#define TEST_RESPONSE_MAX 4096
+
+static int require_admin(api_ctx *ctx, const char *what, tc_err *err) {
+    if (!ctx->is_admin)
+        return tc_err_set(err, TC_ACCESS_DENIED, "only an administrator may %s", what);
+    return 0;
+}
+
+static const char *const incident_types[] = {
+    "i_new",    "i_assign",   "i_a_rspd", "i_snooze",  "i_wake",       "i_ack",     "i_unack",
+    "i_storm",  "i_custom",   "i_rslv",   "i_reopen",  "i_merge",      "i_comm",    "i_r_title",
+    "i_r_desc", "i_r_impact", "i_r_rc",   "i_r_rsltn", "i_r_severity", "i_r_field", NULL,
+};
+static const char *const alert_types[] = {"a_new", "a_update", "a_merge", "a_close", NULL};
+static const char *const custom_types[] = {"i_custom", NULL};
+
+/* A sample object in the shape of the real ones, marked as a test. */
+static json_t *sample_incident(const char *id, int64_t now) {
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:{s:s}, s:[], s:I, s:s,"
+                     " s:s, s:s, s:[]}",
+                     "incident_id", id, "title", "tocsin test event", "description",
+                     "sent by /integration/test", "incident_severity", "Warning", "incident_status",
+                     "Warning", "progress", "Triggered", "created_at", (json_int_t)now,
+                     "updated_at", (json_int_t)now, "start_time", (json_int_t)now, "labels",
+                     "tocsin_test", "true", "responders", "alert_cnt", (json_int_t)0,
+                     "channel_name", "", "detail_url", "", "group_method", "n", "alerts");
+}
+
+static json_t *sample_alert(const char *id, int64_t now) {
+    return json_pack("{s:s, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I,"
+                     " s:I, s:{s:s}}",
+                     "alert_id", id, "data_source_id", (json_int_t)0, "data_source_name",
+                     "tocsin test", "data_source_type", "standard", "channel_id", (json_int_t)0,
+                     "channel_name", "", "title", "tocsin test event", "alert_key", "tocsin-test",
+                     "alert_severity", "Warning", "alert_status", "Warning", "progress",
+                     "Triggered", "created_at", (json_int_t)now, "updated_at", (json_int_t)now,
+                     "start_time", (json_int_t)now, "last_time", (json_int_t)now, "labels",
+                     "tocsin_test", "true");
+}
+
+static int test_body(const push_target *t, const char *event_type, const tc_person *who,
+                     history_subject *s, char **out, tc_err *err) {
+    char object_id[IDS_OBJECT_LEN + 1];
+    if (ids_object_new(s->event_id) != 0 || ids_object_new(object_id) != 0)
+        return tc_err_set(err, TC_INTERNAL, "cannot make an id");
+    int is_alert = strcmp(t->type, "webhook_alert") == 0;
+    int64_t now_ms = clock_now_ms();
+    json_t *object = is_alert ? sample_alert(object_id, now_ms / 1000)
+                              : sample_incident(object_id, now_ms / 1000);
+    json_t *body = object ? json_pack("{s:I, s:s, s:s, s:o}", "event_time", (json_int_t)now_ms,
+                                      "event_type", event_type, "event_id", s->event_id,
+                                      is_alert ? "alert" : "incident", object)
+                          : NULL;
+    if (!body)
+        return tc_err_set(err, TC_INTERNAL, "cannot build the sample event");
+    json_t *person = person_to_json(who);
+    if (person)
+        json_object_set_new(body, "person", person);
+    *out = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    s->integration_id = t->integration_id;
+    s->event_time_ms = now_ms;
+    snprintf(s->event_type, sizeof(s->event_type), "%s", event_type);
+    snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", is_alert ? "alert" : "incident");
+    snprintf(s->ref_id, sizeof(s->ref_id), "%s", object_id);
+    return *out ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+}
+
+static json_t *result_json(const history_subject *s, const sync_result *r) {
+    json_t *data = json_pack("{s:b, s:I, s:I, s:s}", "success", r->delivered, "status_code",
+                             (json_int_t)r->status_code, "duration_ms", (json_int_t)r->duration_ms,
+                             "event_id", s->event_id);
+    if (data && r->message[0])
+        json_object_set_new(data, "message", json_string(r->message));
+    if (data && r->response_body) {
+        size_t keep = utf8_prefix(r->response_body, TEST_RESPONSE_MAX);
+        json_object_set_new(data, "response_body", json_stringn(r->response_body, keep));
+    }
+    return data;
+}
+
+static int integration_test(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    int64_t id = 0;
+    const char *event_type = NULL;
+    push_target t;
+    char *text = NULL;
+    sync_result r = {0};
+    history_subject s = {0};
+    int rc = -1;
+    push_target_init(&t);
+    if (require_admin(ctx, "send a test event", err) != 0 ||
+        params_int64(body, "integration_id", PARAM_REQUIRED, 1, INT64_MAX, &id, err) != 0)
+        return -1;
+    store_conn *c = store_reader_acquire(ctx->app->st);
+    int loaded = push_target_load(c, id, clock_now_s(), &t, err);
+    store_reader_release(ctx->app->st, c);
+    if (loaded != 0)
+        goto out;
+    const char *const *allowed = strcmp(t.type, "webhook_alert") == 0   ? alert_types
+                                 : strcmp(t.type, "custom_action") == 0 ? custom_types
+                                                                        : incident_types;
+    event_type = allowed[0];
+    if (params_enum(body, "event_type", PARAM_OPTIONAL, allowed, &event_type, err) != 0 ||
+        test_body(&t, event_type, &ctx->person, &s, &text, err) != 0 ||
+        sync_send(ctx->app, &t, &s, text, 0, &r, err) != 0)
+        goto out;
+    *data = result_json(&s, &r);
+    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+out:
+    sync_result_clear(&r);
+    free(text);
+    push_target_clear(&t);
+    return rc;
+}
+
+typedef struct {
+    const char *event_id;
+    int64_t integration_id;
+} resend_arg;
+
+static int resend_cmd(writer_txn *txn, void *argp, tc_err *err) {
+    resend_arg *arg = argp;
+    push_target t;
+    int64_t seq = 0;
+    char lane[IDS_OBJECT_LEN + 1] = "";
+    if (push_target_load(txn->conn, arg->integration_id, txn->now_ms / 1000, &t, err) != 0)
+        return -1;
+    int custom = strcmp(t.type, "custom_action") == 0;
+    push_target_clear(&t);
+    if (custom)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "integration_id %lld is a custom action: press it again with "
+                          "/incident/custom-action/do",
+                          (long long)arg->integration_id);
+    store_stmt *q = store_prepare(txn->conn,
+                                  "SELECT e.seq, e.object_id FROM events e WHERE e.event_id = ?"
+                                  " AND EXISTS (SELECT 1 FROM webhook_history h WHERE"
+                                  " h.event_id = e.event_id AND h.integration_id = ?)",
+                                  err);
+    if (!q)
+        return -1;
+    store_bind_text(q, 1, arg->event_id);
+    store_bind_int64(q, 2, arg->integration_id);
+    int step = store_step(q, err);
+    if (step == STORE_ROW) {
+        seq = store_col_int64(q, 0);
+        snprintf(lane, sizeof(lane), "%s", store_col_text(q, 1));
+    }
+    store_stmt_done(q);
+    if (step < 0)
+        return -1;
+    if (step == STORE_DONE)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "event_id %s has no recorded delivery to integration_id %lld",
+                          arg->event_id, (long long)arg->integration_id);
+    return outbox_add(txn, arg->integration_id, seq, lane, err);
+}
+
+static int history_resend(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    char event_id[IDS_OBJECT_LEN + 1];
+    resend_arg arg = {.event_id = event_id};
+    if (require_admin(ctx, "resend an event", err) != 0 ||
+        params_object_id(body, "event_id", PARAM_REQUIRED, event_id, err) != 0 ||
+        params_int64(body, "integration_id", PARAM_REQUIRED, 1, INT64_MAX, &arg.integration_id,
+                     err) != 0 ||
+        writer_run(ctx->app->w, resend_cmd, &arg, err) != 0)
+        return -1;
+    *data = json_object();
+    return 0;
+}
+
+const api_route api_delivery_routes[] = {
+    {"/integration/test", integration_test, API_AUTH_APP_KEY},
+    {"/webhook/history/resend", history_resend, API_AUTH_APP_KEY},
+    {NULL, NULL, API_AUTH_NONE},
+};

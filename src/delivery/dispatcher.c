@@ -1,0 +1,790 @@
+/* dispatcher.c: see dispatcher.h.
+ *
+ * Where a lane is. A lane exists while it has pending deliveries and is in
+ * exactly one of these places:
+ *   - the heap, waiting for its head's next_at (due now, or a retry later);
+ *   - its target's blocked list, waiting for a free slot or for the
+ *     integration to be enabled again;
+ *   - in flight: its head is being sent (ordered lanes: one at a time).
+ * Every state change of a lane happens on the dispatcher thread; the only
+ * things other threads touch are the wake/reload flags and the recorder
+ * queue, each under its own synchronisation.
+ *
+ * Unordered integrations (ordered: false) give each delivery a lane of its
+ * own, so nothing waits on anything else. */
+#include "delivery/dispatcher.h"
+
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/history.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define LANE_BUCKETS 65536
+#define LOAD_BATCH 5000
+#define FAILING_DISABLE_MS (24LL * 3600 * 1000)
+#define IDLE_POLL_MS 1000
+
+typedef struct pending {
+    int64_t delivery_id, event_seq, sequence;
+    int64_t next_at;         /* ms */
+    int64_t first_failed_at; /* ms; 0 while no attempt failed */
+    int attempts;
+    struct pending *next;
+} pending;
+
+typedef struct lane {
+    int64_t integration_id;
+    char *key;
+    pending *head, *tail;
+    int in_flight;
+    struct lane *hnext; /* hash chain */
+    struct lane *bnext; /* target's blocked list */
+} lane;
+
+typedef struct target_state {
+    push_target t;
+    int present;       /* found at the last reload (not deleted) */
+    int disabled_here; /* disabled by an outcome (410, 24 h); cleared by a reload */
+    int in_flight;
+    int64_t failing_since_ms;
+    lane *blocked_head, *blocked_tail;
+    struct target_state *next;
+} target_state;
+
+typedef struct transfer {
+    push_attempt a; /* first: CURLOPT_PRIVATE points at it */
+    lane *ln;
+    target_state *ts;
+    history_subject subj;
+    struct transfer *prev, *next; /* the dispatcher's in-flight list */
+} transfer;
+
+/* An outcome on its way to the store. Owns its attempt's buffers. */
+typedef struct record {
+    history_subject subj;
+    char *endpoint;
+    push_attempt a;
+    int64_t delivery_id;
+    const char *status; /* pending | delivered | failed */
+    int attempts;
+    int64_t next_at, first_failed_at;
+    char disable_reason[300]; /* non-empty: disable the integration */
+    struct record *next;
+} record;
+
+struct dispatcher {
+    tc_app *app;
+    push_network net;
+    CURLM *multi;
+    store_conn *reader;
+    pthread_t thread;
+    int thread_running, recorder_running;
+    atomic_int stop, wake, reload;
+    transfer *transfers; /* in flight */
+    lane *buckets[LANE_BUCKETS];
+    lane **heap;
+    size_t nheap, capheap;
+    target_state *targets;
+    int64_t last_loaded_id;
+    int in_flight;
+    unsigned short rand_state[3];
+    /* recorder */
+    pthread_t recorder;
+    pthread_mutex_t rec_lock;
+    pthread_cond_t rec_wake;
+    record *rec_head, *rec_tail;
+    int rec_stop;
+};
+
+/* ---- lanes ----------------------------------------------------------------- */
+
+static unsigned lane_hash(int64_t integration_id, const char *key) {
+    unsigned h = 2166136261u ^ (unsigned)integration_id;
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 16777619u;
+    return h % LANE_BUCKETS;
+}
+
+static lane *lane_get(dispatcher *d, int64_t integration_id, const char *key, int create) {
+    unsigned b = lane_hash(integration_id, key);
+    for (lane *ln = d->buckets[b]; ln; ln = ln->hnext) {
+        if (ln->integration_id == integration_id && strcmp(ln->key, key) == 0)
+            return ln;
+    }
+    if (!create)
+        return NULL;
+    lane *ln = calloc(1, sizeof(*ln));
+    if (!ln || !(ln->key = strdup(key))) {
+        free(ln);
+        return NULL;
+    }
+    ln->integration_id = integration_id;
+    ln->hnext = d->buckets[b];
+    d->buckets[b] = ln;
+    return ln;
+}
+
+static void lane_free(dispatcher *d, lane *ln) {
+    lane **pp = &d->buckets[lane_hash(ln->integration_id, ln->key)];
+    while (*pp && *pp != ln)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = ln->hnext;
+    for (pending *p = ln->head, *next; p; p = next) {
+        next = p->next;
+        free(p);
+    }
+    free(ln->key);
+    free(ln);
+}
+
+/* ---- the heap of waiting lanes, keyed by their head's next_at ---------- */
+
+static int64_t due(const lane *ln) {
+    return ln->head->next_at;
+}
+
+static void heap_swap(dispatcher *d, size_t i, size_t j) {
+    lane *tmp = d->heap[i];
+    d->heap[i] = d->heap[j];
+    d->heap[j] = tmp;
+}
+
+static int heap_push(dispatcher *d, lane *ln) {
+    if (d->nheap == d->capheap) {
+        size_t cap = d->capheap ? d->capheap * 2 : 1024;
+        lane **grown = realloc(d->heap, cap * sizeof(*grown));
+        if (!grown)
+            return -1;
+        d->heap = grown;
+        d->capheap = cap;
+    }
+    size_t i = d->nheap++;
+    d->heap[i] = ln;
+    while (i > 0 && due(d->heap[(i - 1) / 2]) > due(d->heap[i])) {
+        heap_swap(d, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+static lane *heap_pop(dispatcher *d) {
+    lane *top = d->heap[0];
+    d->heap[0] = d->heap[--d->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < d->nheap && due(d->heap[l]) < due(d->heap[m]))
+            m = l;
+        if (r < d->nheap && due(d->heap[r]) < due(d->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        heap_swap(d, i, m);
+        i = m;
+    }
+    return top;
+}
+
+/* ---- targets ---------------------------------------------------------------- */
+
+static target_state *target_find(dispatcher *d, int64_t integration_id) {
+    for (target_state *ts = d->targets; ts; ts = ts->next) {
+        if (ts->t.integration_id == integration_id)
+            return ts->present ? ts : NULL;
+    }
+    return NULL;
+}
+
+static int target_open(const target_state *ts) {
+    return ts->t.enabled && !ts->disabled_here;
+}
+
+static void block(target_state *ts, lane *ln) {
+    ln->bnext = NULL;
+    if (ts->blocked_tail)
+        ts->blocked_tail->bnext = ln;
+    else
+        ts->blocked_head = ln;
+    ts->blocked_tail = ln;
+}
+
+/* Moves up to n blocked lanes of ts back to the heap (n < 0: all). */
+static void unblock(dispatcher *d, target_state *ts, int n) {
+    while (ts->blocked_head && n-- != 0) {
+        lane *ln = ts->blocked_head;
+        ts->blocked_head = ln->bnext;
+        if (!ts->blocked_head)
+            ts->blocked_tail = NULL;
+        if (heap_push(d, ln) != 0)
+            log_error("msg=\"dispatcher: out of memory; a lane waits for the next start\"");
+    }
+}
+
+static void targets_reload(dispatcher *d) {
+    tc_err err;
+    int64_t now_s = clock_now_s();
+    for (target_state *ts = d->targets; ts; ts = ts->next)
+        ts->present = 0;
+    store_stmt *q = store_prepare(d->reader,
+                                  "SELECT " PUSH_TARGET_COLUMNS " FROM integrations WHERE type IN"
+                                  " ('webhook_incident','webhook_alert','custom_action')"
+                                  " AND status <> 'deleted'",
+                                  &err);
+    if (!q) {
+        log_error("msg=\"dispatcher: cannot read integrations\" error=\"%s\"", err.message);
+        return;
+    }
+    int step;
+    while ((step = store_step(q, &err)) == STORE_ROW) {
+        push_target t;
+        if (push_target_from_row(q, now_s, &t, &err) != 0) {
+            log_error("msg=\"dispatcher: skipping an integration\" error=\"%s\"", err.message);
+            continue;
+        }
+        target_state *ts = d->targets;
+        while (ts && ts->t.integration_id != t.integration_id)
+            ts = ts->next;
+        if (!ts) {
+            if (!(ts = calloc(1, sizeof(*ts)))) {
+                push_target_clear(&t);
+                continue;
+            }
+            ts->next = d->targets;
+            d->targets = ts;
+        } else {
+            push_target_clear(&ts->t);
+        }
+        ts->t = t;
+        ts->present = 1;
+        ts->disabled_here = 0;
+    }
+    store_stmt_done(q);
+    for (target_state *ts = d->targets; ts; ts = ts->next) {
+        if (ts->present && target_open(ts))
+            unblock(d, ts, DISPATCHER_MAX_PER_TARGET);
+    }
+}
+
+/* ---- recording ------------------------------------------------------------ */
+
+static void record_free(record *r) {
+    free(r->endpoint);
+    push_attempt_clear(&r->a);
+    free(r);
+}
+
+static int record_one(writer_txn *txn, record *r, tc_err *err) {
+    if (history_insert(txn, &r->subj, r->endpoint, &r->a, err) != 0)
+        return -1;
+    store_stmt *st = store_prepare(txn->conn,
+                                   "UPDATE deliveries SET status=?, attempts=?, next_at=?,"
+                                   " first_failed_at=?, last_error=?, updated_at=?"
+                                   " WHERE delivery_id=?",
+                                   err);
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, r->status);
+    store_bind_int64(st, 2, r->attempts);
+    store_bind_int64(st, 3, r->next_at);
+    store_bind_int64(st, 4, r->first_failed_at);
+    store_bind_text(st, 5, r->a.error);
+    store_bind_int64(st, 6, txn->now_ms);
+    store_bind_int64(st, 7, r->delivery_id);
+    if (store_run(st, err) != 0)
+        return -1;
+    if (!r->disable_reason[0])
+        return 0;
+    st = store_prepare(txn->conn,
+                       "UPDATE integrations SET status='disabled', disabled_reason=?, updated_at=?"
+                       " WHERE integration_id=? AND status='enabled'",
+                       err);
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, r->disable_reason);
+    store_bind_int64(st, 2, txn->now_ms / 1000);
+    store_bind_int64(st, 3, r->subj.integration_id);
+    return store_run(st, err);
+}
+
+static int record_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    for (record *r = arg; r; r = r->next) {
+        if (record_one(txn, r, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void *recorder_main(void *arg) {
+    dispatcher *d = arg;
+    pthread_setname_np(pthread_self(), "tocsin-record");
+    pthread_mutex_lock(&d->rec_lock);
+    for (;;) {
+        while (!d->rec_head && !d->rec_stop)
+            pthread_cond_wait(&d->rec_wake, &d->rec_lock);
+        record *batch = d->rec_head;
+        d->rec_head = d->rec_tail = NULL;
+        if (!batch && d->rec_stop)
+            break;
+        pthread_mutex_unlock(&d->rec_lock);
+        tc_err err;
+        /* A failed batch leaves its deliveries pending in the store: they
+         * are sent again after a restart, and only their history is lost. */
+        if (writer_run(d->app->w, record_cmd, batch, &err) != 0)
+            log_error("msg=\"cannot record delivery outcomes\" error=\"%s\"", err.message);
+        for (record *r = batch, *next; r; r = next) {
+            next = r->next;
+            record_free(r);
+        }
+        pthread_mutex_lock(&d->rec_lock);
+    }
+    pthread_mutex_unlock(&d->rec_lock);
+    return NULL;
+}
+
+static void record_push(dispatcher *d, record *r) {
+    pthread_mutex_lock(&d->rec_lock);
+    if (d->rec_tail)
+        d->rec_tail->next = r;
+    else
+        d->rec_head = r;
+    d->rec_tail = r;
+    pthread_cond_signal(&d->rec_wake);
+    pthread_mutex_unlock(&d->rec_lock);
+}
+
+/* ---- loading the outbox -------------------------------------------------- */
+
+static int add_pending(dispatcher *d, int64_t integration_id, const char *lane_key, pending *p) {
+    target_state *ts = target_find(d, integration_id);
+    char own[32];
+    if (ts && !ts->t.ordered) {
+        snprintf(own, sizeof(own), "#%lld", (long long)p->delivery_id);
+        lane_key = own;
+    }
+    lane *ln = lane_get(d, integration_id, lane_key, 1);
+    if (!ln)
+        return -1;
+    int idle = !ln->head;
+    if (ln->tail)
+        ln->tail->next = p;
+    else
+        ln->head = p;
+    ln->tail = p;
+    /* A lane that already had work is in the heap, blocked or in flight. */
+    return idle ? heap_push(d, ln) : 0;
+}
+
+/* Loads pending deliveries newer than the last loaded one, in order. */
+static void load_new(dispatcher *d) {
+    tc_err err;
+    for (;;) {
+        int n = 0, step;
+        store_stmt *q = store_prepare(
+            d->reader,
+            "SELECT delivery_id, integration_id, event_seq, lane, sequence, attempts, next_at,"
+            " first_failed_at FROM deliveries WHERE status = 'pending' AND delivery_id > ?"
+            " ORDER BY delivery_id LIMIT ?",
+            &err);
+        if (!q) {
+            log_error("msg=\"dispatcher: cannot read the outbox\" error=\"%s\"", err.message);
+            return;
+        }
+        store_bind_int64(q, 1, d->last_loaded_id);
+        store_bind_int64(q, 2, LOAD_BATCH);
+        while ((step = store_step(q, &err)) == STORE_ROW) {
+            pending *p = calloc(1, sizeof(*p));
+            if (!p)
+                break;
+            p->delivery_id = store_col_int64(q, 0);
+            p->event_seq = store_col_int64(q, 2);
+            p->sequence = store_col_int64(q, 4);
+            p->attempts = (int)store_col_int64(q, 5);
+            p->next_at = store_col_int64(q, 6);
+            p->first_failed_at = store_col_int64(q, 7);
+            d->last_loaded_id = p->delivery_id;
+            if (add_pending(d, store_col_int64(q, 1), store_col_text(q, 3), p) != 0) {
+                free(p);
+                log_error("msg=\"dispatcher: out of memory loading the outbox\"");
+            }
+            n++;
+        }
+        store_stmt_done(q);
+        if (step < 0)
+            log_error("msg=\"dispatcher: reading the outbox failed\" error=\"%s\"", err.message);
+        if (n < LOAD_BATCH)
+            return;
+    }
+}
+
+/* ---- sending ---------------------------------------------------------------- */
+
+/* Reads the event a delivery pushes: its id, type, kind, channel, time, body. */
+static char *read_event(dispatcher *d, int64_t seq, history_subject *s, tc_err *err) {
+    store_stmt *q = store_prepare(d->reader,
+                                  "SELECT event_id, event_type, object_kind, object_id, channel_id,"
+                                  " event_time, body FROM events WHERE seq = ?",
+                                  err);
+    if (!q)
+        return NULL;
+    store_bind_int64(q, 1, seq);
+    char *body = NULL;
+    int step = store_step(q, err);
+    if (step == STORE_ROW) {
+        snprintf(s->event_id, sizeof(s->event_id), "%s", store_col_text(q, 0));
+        snprintf(s->event_type, sizeof(s->event_type), "%s", store_col_text(q, 1));
+        snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", store_col_text(q, 2));
+        snprintf(s->ref_id, sizeof(s->ref_id), "%s", store_col_text(q, 3));
+        s->channel_id = store_col_int64(q, 4);
+        s->event_time_ms = store_col_int64(q, 5);
+        body = strdup(store_col_text(q, 6));
+    } else if (step == STORE_DONE) {
+        tc_err_set(err, TC_INTERNAL, "event %lld is gone", (long long)seq);
+    }
+    store_stmt_done(q);
+    return body;
+}
+
+static void lane_advance(dispatcher *d, lane *ln, target_state *ts);
+
+/* Records a delivery that cannot even be attempted (its event or template
+ * is broken) as failed, and moves the lane on. */
+static void fail_unsendable(dispatcher *d, lane *ln, target_state *ts, history_subject *s,
+                            const char *why) {
+    pending *p = ln->head;
+    record *r = calloc(1, sizeof(*r));
+    if (r) {
+        push_attempt_init(&r->a);
+        r->subj = *s;
+        r->endpoint = strdup(ts->t.endpoint);
+        r->delivery_id = p->delivery_id;
+        r->status = "failed";
+        r->attempts = p->attempts + 1;
+        r->subj.attempt = r->attempts;
+        r->a.outcome = OUTCOME_FAILED;
+        snprintf(r->a.error, sizeof(r->a.error), "not sent: %.480s", why);
+        record_push(d, r);
+    }
+    log_warn("msg=\"delivery not sent\" delivery_id=%lld error=\"%s\"", (long long)p->delivery_id,
+             why);
+    ln->head = p->next;
+    if (!ln->head)
+        ln->tail = NULL;
+    free(p);
+    lane_advance(d, ln, ts);
+}
+
+static void start_transfer(dispatcher *d, lane *ln, target_state *ts) {
+    pending *p = ln->head;
+    transfer *x = calloc(1, sizeof(*x));
+    tc_err err;
+    history_subject s = {.integration_id = ts->t.integration_id,
+                         .delivery_id = p->delivery_id,
+                         .sequence = p->sequence,
+                         .attempt = p->attempts + 1};
+    if (!x) {
+        heap_push(d, ln); /* try again on the next turn */
+        return;
+    }
+    char *body = read_event(d, p->event_seq, &s, &err);
+    if (!body || push_attempt_prepare(&x->a, &ts->t, &d->net, s.event_id, p->sequence, body,
+                                      clock_now_s(), &err) != 0) {
+        free(body);
+        free(x);
+        fail_unsendable(d, ln, ts, &s, err.message);
+        return;
+    }
+    free(body);
+    x->ln = ln;
+    x->ts = ts;
+    x->subj = s;
+    if (curl_multi_add_handle(d->multi, x->a.easy) != CURLM_OK) {
+        push_attempt_clear(&x->a);
+        free(x);
+        heap_push(d, ln);
+        return;
+    }
+    x->next = d->transfers;
+    if (d->transfers)
+        d->transfers->prev = x;
+    d->transfers = x;
+    ln->in_flight = 1;
+    ts->in_flight++;
+    d->in_flight++;
+}
+
+static void transfer_unlink(dispatcher *d, transfer *x) {
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        d->transfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+}
+
+/* Starts every lane that is due, as far as the limits allow. */
+static void start_due(dispatcher *d) {
+    int64_t now = clock_now_ms();
+    while (d->nheap > 0 && due(d->heap[0]) <= now && d->in_flight < DISPATCHER_MAX_IN_FLIGHT) {
+        lane *ln = heap_pop(d);
+        target_state *ts = target_find(d, ln->integration_id);
+        if (!ts) {
+            /* The integration was deleted: its deliveries are dropped from
+             * memory; the rows stay pending and are skipped the same way
+             * at the next start. */
+            lane_free(d, ln);
+            continue;
+        }
+        if (!target_open(ts) || ts->in_flight >= DISPATCHER_MAX_PER_TARGET) {
+            block(ts, ln);
+            continue;
+        }
+        start_transfer(d, ln, ts);
+    }
+}
+
+/* After the head of a lane changed: where the lane goes next. */
+static void lane_advance(dispatcher *d, lane *ln, target_state *ts) {
+    if (!ln->head) {
+        lane_free(d, ln);
+        return;
+    }
+    if (!target_open(ts))
+        block(ts, ln);
+    else if (heap_push(d, ln) != 0)
+        log_error("msg=\"dispatcher: out of memory; a lane waits for the next start\"");
+}
+
+static void disable_target(target_state *ts, record *r, const char *why) {
+    ts->disabled_here = 1;
+    snprintf(r->disable_reason, sizeof(r->disable_reason), "%s", why);
+    log_warn("msg=\"integration disabled\" integration_id=%lld reason=\"%s\"",
+             (long long)ts->t.integration_id, why);
+}
+
+/* Applies one finished attempt to its lane and queues its record. */
+static void settle(dispatcher *d, transfer *x, int64_t now) {
+    lane *ln = x->ln;
+    target_state *ts = x->ts;
+    pending *p = ln->head;
+    push_attempt *a = &x->a;
+    record *r = calloc(1, sizeof(*r));
+    p->attempts++;
+    int done = 0;
+    const char *status = "pending";
+    char why[300] = "";
+    if (a->outcome != OUTCOME_DELIVERED && p->first_failed_at == 0)
+        p->first_failed_at = now;
+    switch (a->outcome) {
+    case OUTCOME_DELIVERED:
+        ts->failing_since_ms = 0;
+        status = "delivered";
+        done = 1;
+        break;
+    case OUTCOME_FAILED:
+        status = "failed";
+        done = 1;
+        break;
+    case OUTCOME_GONE:
+        /* Kept pending: it goes out when the integration is enabled again. */
+        p->next_at = now;
+        snprintf(why, sizeof(why), "the endpoint answered 410 Gone");
+        break;
+    case OUTCOME_RETRY: {
+        double r01 = erand48(d->rand_state);
+        int64_t delay = retry_delay_ms(&ts->t.retry, p->attempts, a->retry_after_s, r01);
+        if (delay < 0) {
+            status = "failed";
+            done = 1;
+            size_t len = strlen(a->error);
+            snprintf(a->error + len, sizeof(a->error) - len, " (gave up after %d attempts)",
+                     p->attempts);
+        } else {
+            p->next_at = now + delay;
+        }
+        break;
+    }
+    }
+    if (a->outcome != OUTCOME_DELIVERED) {
+        if (ts->failing_since_ms == 0)
+            ts->failing_since_ms = now;
+        else if (!why[0] && now - ts->failing_since_ms >= FAILING_DISABLE_MS)
+            snprintf(why, sizeof(why), "every attempt failed for 24 hours");
+    }
+    if (r) {
+        r->subj = x->subj;
+        r->endpoint = strdup(ts->t.endpoint);
+        r->delivery_id = p->delivery_id;
+        r->status = status;
+        r->attempts = p->attempts;
+        r->next_at = p->next_at;
+        r->first_failed_at = p->first_failed_at;
+        if (why[0])
+            disable_target(ts, r, why);
+        curl_multi_remove_handle(d->multi, a->easy);
+        curl_easy_cleanup(a->easy);
+        a->easy = NULL;
+        r->a = *a; /* the record takes the attempt's buffers */
+        record_push(d, r);
+    } else {
+        curl_multi_remove_handle(d->multi, a->easy);
+        push_attempt_clear(a);
+        log_error("msg=\"dispatcher: out of memory; an outcome is not recorded\"");
+    }
+    transfer_unlink(d, x);
+    free(x);
+    ln->in_flight = 0;
+    ts->in_flight--;
+    d->in_flight--;
+    if (done) {
+        ln->head = p->next;
+        if (!ln->head)
+            ln->tail = NULL;
+        free(p);
+    }
+    lane_advance(d, ln, ts);
+    if (target_open(ts))
+        unblock(d, ts, 1);
+}
+
+static void collect_done(dispatcher *d) {
+    CURLMsg *msg;
+    int left;
+    int64_t now = clock_now_ms();
+    while ((msg = curl_multi_info_read(d->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        transfer *x = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        push_attempt_finish(&x->a, msg->data.result, now / 1000);
+        log_debug("msg=attempt integration_id=%lld event_id=%s sequence=%lld status=%ld "
+                  "duration_ms=%lld error=\"%s\"",
+                  (long long)x->subj.integration_id, x->subj.event_id, (long long)x->subj.sequence,
+                  x->a.status, (long long)x->a.duration_ms, x->a.error);
+        settle(d, x, now);
+    }
+}
+
+static int poll_timeout(dispatcher *d) {
+    if (d->nheap == 0)
+        return IDLE_POLL_MS;
+    int64_t wait = due(d->heap[0]) - clock_now_ms();
+    if (wait < 0)
+        return 0;
+    return wait > IDLE_POLL_MS ? IDLE_POLL_MS : (int)wait;
+}
+
+static void *dispatcher_main(void *arg) {
+    dispatcher *d = arg;
+    pthread_setname_np(pthread_self(), "tocsin-deliver");
+    while (!d->stop) {
+        if (atomic_exchange(&d->reload, 0))
+            targets_reload(d);
+        if (atomic_exchange(&d->wake, 0))
+            load_new(d);
+        start_due(d);
+        int running = 0;
+        curl_multi_perform(d->multi, &running);
+        collect_done(d);
+        curl_multi_poll(d->multi, NULL, 0, poll_timeout(d), NULL);
+        curl_multi_perform(d->multi, &running);
+        collect_done(d);
+    }
+    return NULL;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+int dispatcher_new(tc_app *app, const push_network *net, dispatcher **out, tc_err *err) {
+    dispatcher *d = calloc(1, sizeof(*d));
+    if (!d)
+        return tc_err_set(err, TC_INTERNAL, "dispatcher: out of memory");
+    d->app = app;
+    d->net = *net;
+    pthread_mutex_init(&d->rec_lock, NULL);
+    pthread_cond_init(&d->rec_wake, NULL);
+    if (RAND_bytes((unsigned char *)d->rand_state, sizeof(d->rand_state)) != 1 ||
+        !(d->multi = curl_multi_init())) {
+        dispatcher_free(d);
+        return tc_err_set(err, TC_INTERNAL, "dispatcher: cannot start libcurl");
+    }
+    d->reader = store_reader_acquire(app->st);
+    targets_reload(d);
+    load_new(d);
+    if (pthread_create(&d->recorder, NULL, recorder_main, d) != 0) {
+        dispatcher_free(d);
+        return tc_err_set(err, TC_INTERNAL, "dispatcher: cannot start the recorder thread");
+    }
+    d->recorder_running = 1;
+    if (pthread_create(&d->thread, NULL, dispatcher_main, d) != 0) {
+        dispatcher_free(d);
+        return tc_err_set(err, TC_INTERNAL, "dispatcher: cannot start its thread");
+    }
+    d->thread_running = 1;
+    *out = d;
+    return 0;
+}
+
+void dispatcher_free(dispatcher *d) {
+    if (!d)
+        return;
+    if (d->thread_running) {
+        d->stop = 1;
+        curl_multi_wakeup(d->multi);
+        pthread_join(d->thread, NULL);
+    }
+    /* Transfers still in flight are abandoned: their rows stay pending. */
+    while (d->transfers) {
+        transfer *x = d->transfers;
+        d->transfers = x->next;
+        curl_multi_remove_handle(d->multi, x->a.easy);
+        push_attempt_clear(&x->a);
+        free(x);
+    }
+    for (lane **b = d->buckets; b < d->buckets + LANE_BUCKETS; b++) {
+        while (*b)
+            lane_free(d, *b);
+    }
+    if (d->recorder_running) {
+        pthread_mutex_lock(&d->rec_lock);
+        d->rec_stop = 1;
+        pthread_cond_signal(&d->rec_wake);
+        pthread_mutex_unlock(&d->rec_lock);
+        pthread_join(d->recorder, NULL);
+    }
+    for (target_state *ts = d->targets, *next; ts; ts = next) {
+        next = ts->next;
+        push_target_clear(&ts->t);
+        free(ts);
+    }
+    if (d->reader)
+        store_reader_release(d->app->st, d->reader);
+    if (d->multi)
+        curl_multi_cleanup(d->multi);
+    free(d->heap);
+    pthread_mutex_destroy(&d->rec_lock);
+    pthread_cond_destroy(&d->rec_wake);
+    free(d);
+}
+
+void dispatcher_wake(void *arg) {
+    dispatcher *d = arg;
+    d->wake = 1;
+    curl_multi_wakeup(d->multi);
+}
+
+void dispatcher_reload(dispatcher *d) {
+    d->reload = 1;
+    d->wake = 1; /* rows queued while it was disabled may be newer */
+    curl_multi_wakeup(d->multi);
+}
+
+const push_network *dispatcher_network(dispatcher *d) {
+    return &d->net;
+}

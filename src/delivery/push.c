@@ -1,0 +1,269 @@
+/* push.c: see push.h. */
+#include "delivery/push.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "delivery/signature.h"
+#include "delivery/template.h"
+#include "util/clock.h"
+
+void push_attempt_init(push_attempt *a) {
+    memset(a, 0, sizeof(*a));
+    a->retry_after_s = -1;
+}
+
+void push_attempt_clear(push_attempt *a) {
+    if (a->easy)
+        curl_easy_cleanup(a->easy);
+    curl_slist_free_all(a->headers);
+    free(a->body);
+    free(a->headers_text);
+    free(a->resp_headers);
+    free(a->resp_body);
+    push_attempt_init(a);
+}
+
+int push_header_is_sensitive(const char *name) {
+    static const char *const words[] = {"authorization", "token",  "key", "secret",
+                                        "password",      "cookie", NULL};
+    for (int i = 0; words[i]; i++) {
+        if (strcasestr(name, words[i]))
+            return 1;
+    }
+    return 0;
+}
+
+/* Appends "name: value" to the request and its masked copy to the text
+ * history shows. */
+static int add_header(push_attempt *a, const char *name, const char *value, int mask) {
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (!line)
+        return -1;
+    snprintf(line, n, "%s: %s", name, value);
+    struct curl_slist *grown = curl_slist_append(a->headers, line);
+    free(line);
+    if (!grown)
+        return -1;
+    a->headers = grown;
+    const char *shown = mask ? "***" : value;
+    size_t old = a->headers_text ? strlen(a->headers_text) : 0;
+    size_t add = strlen(name) + strlen(shown) + 3;
+    char *text = realloc(a->headers_text, old + add + 1);
+    if (!text)
+        return -1;
+    snprintf(text + old, add + 1, "%s: %s\n", name, shown);
+    a->headers_text = text;
+    return 0;
+}
+
+static int build_body(push_attempt *a, const push_target *t, const char *default_body,
+                      tc_err *err) {
+    if (!t->body_template) {
+        a->body = strdup(default_body);
+        return a->body ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    }
+    json_t *parsed = json_loads(default_body, 0, NULL);
+    if (!parsed)
+        return tc_err_set(err, TC_INTERNAL, "the stored event body is unreadable");
+    int rc = template_render(t->body_template, parsed, &a->body, err);
+    json_decref(parsed);
+    return rc;
+}
+
+static int sign_headers(push_attempt *a, const push_target *t, const char *event_id,
+                        int64_t timestamp_s, tc_err *err) {
+    char ts[24], one[SIGNATURE_ONE_MAX], two[SIGNATURE_ONE_MAX];
+    char both[2 * SIGNATURE_ONE_MAX + 1];
+    snprintf(ts, sizeof(ts), "%lld", (long long)timestamp_s);
+    if (add_header(a, "webhook-id", event_id, 0) != 0 ||
+        add_header(a, "webhook-timestamp", ts, 0) != 0)
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    if (!t->signing || !t->secret)
+        return 0;
+    size_t len = strlen(a->body);
+    if (signature_sign(t->secret, event_id, timestamp_s, a->body, len, one, err) != 0)
+        return -1;
+    snprintf(both, sizeof(both), "%s", one);
+    if (t->prev_secret) {
+        if (signature_sign(t->prev_secret, event_id, timestamp_s, a->body, len, two, err) != 0)
+            return -1;
+        snprintf(both, sizeof(both), "%s %s", one, two);
+    }
+    if (add_header(a, "webhook-signature", both, 0) != 0)
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    return 0;
+}
+
+static int build_headers(push_attempt *a, const push_target *t, const char *event_id,
+                         int64_t sequence, int64_t timestamp_s, tc_err *err) {
+    /* "Expect:" turns off libcurl's 100-continue wait on larger bodies. */
+    if (add_header(a, "Content-Type", "application/json", 0) != 0 ||
+        add_header(a, "User-Agent", "tocsin/0.1", 0) != 0 ||
+        !(a->headers = curl_slist_append(a->headers, "Expect:")))
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    const char *name;
+    json_t *value;
+    json_object_foreach(t->headers, name, value) {
+        const char *v = json_string_value(value);
+        if (v && add_header(a, name, v, push_header_is_sensitive(name)) != 0)
+            return tc_err_set(err, TC_INTERNAL, "out of memory");
+    }
+    if (sign_headers(a, t, event_id, timestamp_s, err) != 0)
+        return -1;
+    if (sequence > 0) {
+        char seq[24];
+        snprintf(seq, sizeof(seq), "%lld", (long long)sequence);
+        if (add_header(a, "tocsin-sequence", seq, 0) != 0)
+            return tc_err_set(err, TC_INTERNAL, "out of memory");
+    }
+    return 0;
+}
+
+/* Keeps at most PUSH_CAPTURE_MAX bytes; the rest is read and dropped so
+ * the transfer completes. */
+static size_t capture(char **buf, size_t *len, const char *data, size_t n) {
+    size_t room = *len < PUSH_CAPTURE_MAX ? PUSH_CAPTURE_MAX - *len : 0;
+    size_t take = n < room ? n : room;
+    if (take) {
+        char *grown = realloc(*buf, *len + take + 1);
+        if (!grown)
+            return 0; /* curl then fails the transfer: out of memory */
+        memcpy(grown + *len, data, take);
+        *len += take;
+        grown[*len] = '\0';
+        *buf = grown;
+    }
+    return n;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
+    push_attempt *a = arg;
+    return capture(&a->resp_body, &a->resp_body_len, data, size * nmemb);
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
+    push_attempt *a = arg;
+    /* A new status line (after a 1xx) starts the headers afresh. */
+    if (size * nmemb >= 5 && strncmp(data, "HTTP/", 5) == 0)
+        a->resp_headers_len = 0;
+    return capture(&a->resp_headers, &a->resp_headers_len, data, size * nmemb);
+}
+
+static int setup_easy(push_attempt *a, const push_target *t, const push_network *net, tc_err *err) {
+    CURL *e = a->easy = curl_easy_init();
+    if (!e)
+        return tc_err_set(err, TC_INTERNAL, "cannot start an HTTP request");
+    char iface[300];
+    int ok = curl_easy_setopt(e, CURLOPT_URL, t->endpoint) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_POSTFIELDS, a->body) == CURLE_OK;
+    ok = ok &&
+         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(a->body)) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_HTTPHEADER, a->headers) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->timeout_ms) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+    /* No proxy from the environment: the guard must judge the endpoint's
+     * own address, not a proxy's. */
+    ok = ok && curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->tls_verify ? 1L : 0L) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->tls_verify ? 2L : 0L) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_WRITEDATA, a) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_HEADERDATA, a) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a->curl_error) == CURLE_OK;
+    ok = ok && curl_easy_setopt(e, CURLOPT_PRIVATE, a) == CURLE_OK;
+    if (net && net->g) {
+        a->guard.g = net->g;
+        ok = ok && curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, guard_opensocket) == CURLE_OK;
+        ok = ok && curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &a->guard) == CURLE_OK;
+    }
+    if (net && net->egress_address) {
+        snprintf(iface, sizeof(iface), "host!%s", net->egress_address);
+        ok = ok && curl_easy_setopt(e, CURLOPT_INTERFACE, iface) == CURLE_OK;
+    }
+    if (!ok)
+        return tc_err_set(err, TC_INTERNAL, "cannot set up the HTTP request");
+    return 0;
+}
+
+int push_attempt_prepare(push_attempt *a, const push_target *t, const push_network *net,
+                         const char *event_id, int64_t sequence, const char *default_body,
+                         int64_t timestamp_s, tc_err *err) {
+    push_attempt_init(a);
+    if (build_body(a, t, default_body, err) != 0 ||
+        build_headers(a, t, event_id, sequence, timestamp_s, err) != 0 ||
+        setup_easy(a, t, net, err) != 0) {
+        push_attempt_clear(a);
+        return -1;
+    }
+    a->started_ms = clock_mono_ms();
+    return 0;
+}
+
+/* The value of header `name` in the captured response headers, or NULL.
+ * Writes into out. */
+static const char *find_header(const push_attempt *a, const char *name, char *out, size_t cap) {
+    if (!a->resp_headers)
+        return NULL;
+    size_t nlen = strlen(name);
+    for (const char *line = a->resp_headers; line && *line;) {
+        const char *end = strpbrk(line, "\r\n");
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+            const char *v = line + nlen + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            size_t vlen = len - (size_t)(v - line);
+            if (vlen >= cap)
+                vlen = cap - 1;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
+            return out;
+        }
+        line = end ? end + strspn(end, "\r\n") : NULL;
+    }
+    return NULL;
+}
+
+void push_attempt_finish(push_attempt *a, CURLcode rc, int64_t now_s) {
+    a->duration_ms = clock_mono_ms() - a->started_ms;
+    long code = 0;
+    curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
+    a->error[0] = '\0';
+    if (rc != CURLE_OK) {
+        /* No complete response within the timeout is a failed attempt,
+         * whatever status line may have arrived. */
+        if (a->guard.refused[0])
+            snprintf(a->error, sizeof(a->error), "refused by the address guard: %s",
+                     a->guard.refused);
+        else
+            snprintf(a->error, sizeof(a->error), "%s%s%s", curl_easy_strerror(rc),
+                     a->curl_error[0] ? ": " : "", a->curl_error);
+        a->status = code;
+        /* A refused address will be refused again: failed for good (it can
+         * be resent once the guard allows it), not retried. */
+        a->outcome = a->guard.refused[0] ? OUTCOME_FAILED : outcome_classify(0);
+        return;
+    }
+    a->status = code;
+    a->outcome = outcome_classify(code);
+    if (code == 429 || code == 503) {
+        char value[128];
+        if (find_header(a, "Retry-After", value, sizeof(value)))
+            a->retry_after_s = retry_after_parse(value, now_s);
+    }
+    if (a->outcome != OUTCOME_DELIVERED)
+        snprintf(a->error, sizeof(a->error), "the endpoint answered HTTP %ld", code);
+}
+
+void push_attempt_perform(push_attempt *a, int64_t now_s) {
+    CURLcode rc = curl_easy_perform(a->easy);
+    push_attempt_finish(a, rc, now_s);
+}

@@ -1,0 +1,106 @@
+/* target.c: see target.h. */
+#include "delivery/target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void push_target_init(push_target *t) {
+    memset(t, 0, sizeof(*t));
+    retry_policy_default(&t->retry);
+}
+
+void push_target_clear(push_target *t) {
+    free(t->name);
+    free(t->endpoint);
+    free(t->body_template);
+    free(t->secret);
+    free(t->prev_secret);
+    json_decref(t->headers);
+    json_decref(t->channel_ids);
+    push_target_init(t);
+}
+
+static char *dup_or_null(const char *s) {
+    return s && *s ? strdup(s) : NULL;
+}
+
+static void read_retry(json_t *retry, retry_policy *p) {
+    json_t *max = json_object_get(retry, "max_attempts");
+    json_t *schedule = json_object_get(retry, "schedule_s");
+    if (json_is_integer(max) && json_integer_value(max) > 0)
+        p->max_attempts = (int)json_integer_value(max);
+    if (json_is_array(schedule) && json_array_size(schedule) > 0) {
+        p->nschedule = 0;
+        size_t i;
+        json_t *v;
+        json_array_foreach(schedule, i, v) {
+            if (p->nschedule < RETRY_MAX_SCHEDULE && json_is_integer(v))
+                p->schedule_s[p->nschedule++] = json_integer_value(v);
+        }
+    }
+}
+
+static int flag(json_t *config, const char *key, int dflt) {
+    json_t *v = json_object_get(config, key);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+int push_target_from_row(store_stmt *row, int64_t now_s, push_target *t, tc_err *err) {
+    push_target_init(t);
+    t->integration_id = store_col_int64(row, 0);
+    snprintf(t->type, sizeof(t->type), "%s", store_col_text(row, 1));
+    t->enabled = strcmp(store_col_text(row, 3), "enabled") == 0;
+    json_t *config = json_loads(store_col_text(row, 4), 0, NULL);
+    if (!config) {
+        return tc_err_set(err, TC_INTERNAL, "integration %lld has an unreadable config",
+                          (long long)t->integration_id);
+    }
+    const char *tmpl = json_string_value(json_object_get(config, "body_template"));
+    json_t *headers = json_object_get(config, "headers");
+    json_t *timeout = json_object_get(config, "timeout_ms");
+    t->name = strdup(store_col_text(row, 2));
+    t->endpoint = dup_or_null(json_string_value(json_object_get(config, "endpoint")));
+    t->body_template = dup_or_null(tmpl);
+    t->headers = json_is_object(headers) ? json_incref(headers) : json_object();
+    t->channel_ids = json_incref(json_object_get(config, "channel_ids"));
+    t->tls_verify = flag(config, "tls_verify", 1);
+    t->timeout_ms = json_is_integer(timeout) ? json_integer_value(timeout) : 1000;
+    t->ordered = flag(config, "ordered", 1);
+    t->signing = flag(config, "signing", 1);
+    read_retry(json_object_get(config, "retry"), &t->retry);
+    t->secret = dup_or_null(store_col_text(row, 5));
+    t->prev_secret_expires_at = store_col_int64(row, 7);
+    if (t->prev_secret_expires_at > now_s)
+        t->prev_secret = dup_or_null(store_col_text(row, 6));
+    json_decref(config);
+    if (!t->name || !t->endpoint || !t->headers) {
+        push_target_clear(t);
+        return tc_err_set(err, TC_INTERNAL, "integration %lld has no endpoint",
+                          (long long)store_col_int64(row, 0));
+    }
+    return 0;
+}
+
+int push_target_load(store_conn *c, int64_t integration_id, int64_t now_s, push_target *out,
+                     tc_err *err) {
+    push_target_init(out);
+    store_stmt *q =
+        store_prepare(c,
+                      "SELECT " PUSH_TARGET_COLUMNS " FROM integrations"
+                      " WHERE integration_id = ? AND status <> 'deleted'"
+                      " AND type IN ('webhook_incident','webhook_alert','custom_action')",
+                      err);
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, integration_id);
+    int step = store_step(q, err), rc = -1;
+    if (step == STORE_ROW)
+        rc = push_target_from_row(q, now_s, out, err);
+    else if (step == STORE_DONE)
+        tc_err_set(err, TC_INVALID_PARAMETER,
+                   "integration_id %lld is not a webhook or custom action that exists",
+                   (long long)integration_id);
+    store_stmt_done(q);
+    return rc;
+}

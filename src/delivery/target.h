@@ -1,0 +1,52 @@
+/* target.h: a pushing integration as delivery sees it.
+ *
+ * Parsed from one integrations row (its normalized `config`, see
+ * core/integration.h, and its secrets). The dispatcher keeps one per
+ * integration and reloads them all when an integration changes; the
+ * synchronous sends (custom actions, tests, resends) load one at a time. */
+#ifndef TOCSIN_TARGET_H
+#define TOCSIN_TARGET_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "delivery/retry.h"
+#include "store/store.h"
+#include "util/err.h"
+
+typedef struct {
+    int64_t integration_id;
+    char type[32]; /* webhook_incident | webhook_alert | custom_action */
+    char *name;
+    int enabled; /* status 'enabled' (a disabled target keeps its pushes waiting) */
+    char *endpoint;
+    json_t *headers; /* object of string values */
+    int tls_verify;
+    int64_t timeout_ms;
+    char *body_template; /* NULL: the default body */
+    json_t *channel_ids;
+    retry_policy retry;
+    int ordered;
+    int signing;
+    char *secret;
+    char *prev_secret; /* NULL when none or expired */
+    int64_t prev_secret_expires_at;
+} push_target;
+
+void push_target_init(push_target *t);
+void push_target_clear(push_target *t);
+
+/* A pushing integration that is not deleted. InvalidParameter when the id
+ * is unknown, deleted, or an alert source. */
+int push_target_load(store_conn *c, int64_t integration_id, int64_t now_s, push_target *out,
+                     tc_err *err);
+
+/* Columns, in this order, that push_target_from_row reads. */
+#define PUSH_TARGET_COLUMNS                                                                        \
+    "integration_id, type, name, status, config, signing_secret, prev_signing_secret,"             \
+    " prev_secret_expires_at"
+
+/* Fills t from a row of SELECT PUSH_TARGET_COLUMNS FROM integrations. */
+int push_target_from_row(store_stmt *row, int64_t now_s, push_target *t, tc_err *err);
+
+#endif
