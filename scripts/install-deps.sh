@@ -2,13 +2,13 @@
 # Installs the Debian packages tocsin needs, and only those that are missing.
 # Usage: scripts/install-deps.sh [run|test]
 #   run  (default): what building and running tocsin needs
-#   test: also what the test suite and benchmarks need (Alertmanager, wrk, jsonschema...)
+#   test: also what the test suite and benchmarks need (Alertmanager, wrk, nginx, jsonschema...)
 set -euo pipefail
 want=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
       libjansson-dev libsqlite3-dev libssl-dev libpq-dev curl)
 if [ "${1:-run}" = test ]; then
     want+=(libcmocka-dev python3 python3-jsonschema prometheus-alertmanager wrk
-           sqlite3 clang-format)
+           sqlite3 clang-format nginx)
     # node and npm: tests/e2e/test_signature_interop.py checks signatures with
     # the npm package standardwebhooks. A node that already brings its own npm
     # (NodeSource's nodejs) is left alone: Debian's npm would conflict with it.

@@ -75,6 +75,7 @@ typedef struct record {
     int attempts;
     int64_t next_at, first_failed_at;
     char disable_reason[300]; /* non-empty: disable the integration */
+    int no_history;           /* only the deliveries row changes */
     struct record *next;
 } record;
 
@@ -227,6 +228,8 @@ static void unblock(dispatcher *d, target_state *ts, int n) {
     }
 }
 
+static void drop_lane(dispatcher *d, lane *ln);
+
 static void targets_reload(dispatcher *d) {
     tc_err err;
     int64_t now_s = clock_now_s();
@@ -269,6 +272,13 @@ static void targets_reload(dispatcher *d) {
     for (target_state *ts = d->targets; ts; ts = ts->next) {
         if (ts->present && target_open(ts))
             unblock(d, ts, DISPATCHER_MAX_PER_TARGET);
+        while (!ts->present && ts->blocked_head) {
+            lane *ln = ts->blocked_head;
+            ts->blocked_head = ln->bnext;
+            if (!ts->blocked_head)
+                ts->blocked_tail = NULL;
+            drop_lane(d, ln);
+        }
     }
 }
 
@@ -281,7 +291,7 @@ static void record_free(record *r) {
 }
 
 static int record_one(writer_txn *txn, record *r, tc_err *err) {
-    if (history_insert(txn, &r->subj, r->endpoint, &r->a, err) != 0)
+    if (!r->no_history && history_insert(txn, &r->subj, r->endpoint, &r->a, err) != 0)
         return -1;
     store_stmt *st = store_prepare(txn->conn,
                                    "UPDATE deliveries SET status=?, attempts=?, next_at=?,"
@@ -528,17 +538,42 @@ static void transfer_unlink(dispatcher *d, transfer *x) {
         x->next->prev = x->prev;
 }
 
+/* A lane whose integration is gone: its deliveries end as failed. */
+static void drop_lane(dispatcher *d, lane *ln) {
+    for (pending *p = ln->head; p; p = p->next) {
+        record *r = calloc(1, sizeof(*r));
+        if (!r)
+            break;
+        push_attempt_init(&r->a);
+        r->no_history = 1;
+        r->delivery_id = p->delivery_id;
+        r->status = "failed";
+        r->attempts = p->attempts;
+        r->next_at = p->next_at;
+        r->first_failed_at = p->first_failed_at;
+        snprintf(r->a.error, sizeof(r->a.error), "not sent: the integration was deleted");
+        record_push(d, r);
+    }
+    lane_free(d, ln);
+}
+
 /* Starts every lane that is due, as far as the limits allow. */
 static void start_due(dispatcher *d) {
     int64_t now = clock_now_ms();
+    int reloaded = 0;
     while (d->nheap > 0 && due(d->heap[0]) <= now && d->in_flight < DISPATCHER_MAX_IN_FLIGHT) {
         lane *ln = heap_pop(d);
         target_state *ts = target_find(d, ln->integration_id);
+        if (!ts && !reloaded) {
+            /* Deliveries can reach the outbox before the reload that an
+             * integration's creation asks for: look again before deciding
+             * it is gone. */
+            targets_reload(d);
+            reloaded = 1;
+            ts = target_find(d, ln->integration_id);
+        }
         if (!ts) {
-            /* The integration was deleted: its deliveries are dropped from
-             * memory; the rows stay pending and are skipped the same way
-             * at the next start. */
-            lane_free(d, ln);
+            drop_lane(d, ln);
             continue;
         }
         if (!target_open(ts) || ts->in_flight >= DISPATCHER_MAX_PER_TARGET) {

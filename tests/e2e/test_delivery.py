@@ -387,10 +387,36 @@ def test_integration_test_and_resend():
                      400, "InvalidParameter", "event_id")
 
 
+def test_deleted_integration_ends_its_pending_deliveries():
+    """Deleting an integration ends its waiting deliveries as failed (they
+    are not kept pending for ever), whether they wait for a retry or behind
+    a disabled integration."""
+    with Receiver() as rx, start() as t:
+        ch, key = setup_source(t)
+        retrying, _ = make_webhook(t, rx.url("fail/x"),
+                                   retry={"max_attempts": 20, "schedule_s": [1]})
+        waiting, _ = make_webhook(t, rx.url("ok/later"))
+        t.api("/integration/disable", {"integration_id": waiting})
+        push(t, key, "del1")
+        rx.wait_for(1, prefix="/fail/", timeout=10)
+        for hook in (retrying, waiting):
+            t.api("/integration/delete", {"integration_id": hook})
+        time.sleep(2.5)
+        t.stop()
+        db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
+        rows = db.execute("SELECT integration_id, status, last_error FROM deliveries"
+                          " ORDER BY integration_id").fetchall()
+        db.close()
+        assert [(r[0], r[1]) for r in rows] == [(retrying, "failed"), (waiting, "failed")], rows
+        assert all("deleted" in r[2] for r in rows), rows
+        assert rx.records("/ok/later") == []
+
+
 if __name__ == "__main__":
     run([test_body_headers_signature_sequence, test_subscriptions_filter_channels_and_types,
          test_per_lane_order_under_load, test_retry_then_delivered_in_order,
          test_gives_up_after_max_attempts_and_lane_goes_on, test_outcome_table,
          test_429_retry_after_and_timeout, test_dead_endpoint_does_not_delay_others,
          test_address_guard, test_tls_verification, test_restart_sends_pending_with_same_ids,
-         test_custom_action, test_integration_test_and_resend])
+         test_custom_action, test_integration_test_and_resend,
+         test_deleted_integration_ends_its_pending_deliveries])
