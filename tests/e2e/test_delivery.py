@@ -412,6 +412,33 @@ def test_deleted_integration_ends_its_pending_deliveries():
         assert rx.records("/ok/later") == []
 
 
+def test_egress_address():
+    """--egress-address pins the source address of every push."""
+    with Receiver() as rx, start(args=("--allow-private-targets",
+                                       "--egress-address", "127.0.0.2")) as t:
+        ch, key = setup_source(t)
+        make_webhook(t, rx.url("ok/egress"))
+        push(t, key, "eg1")
+        [got] = rx.wait_for(1, prefix="/ok/egress", timeout=10)
+        assert got["peer"] == "127.0.0.2", got["peer"]
+
+
+def test_in_flight_at_a_crash_is_sent_again():
+    """kill -9 while an attempt is in flight: after the restart the same
+    event goes out again with the same event_id and sequence."""
+    with Receiver() as rx, start() as t:
+        ch, key = setup_source(t)
+        make_webhook(t, rx.url("slow/3000/crash"), timeout_ms=5000)
+        push(t, key, "crash1")
+        [first] = rx.wait_for(1, prefix="/slow/", timeout=10)
+        t.kill()
+        t.start()
+        again = rx.wait_for(2, prefix="/slow/", timeout=15)[1]
+        for h in ("webhook-id", "tocsin-sequence"):
+            assert again["headers"][h] == first["headers"][h], (h, first["headers"], again["headers"])
+        assert again["body"] == first["body"]
+
+
 if __name__ == "__main__":
     run([test_body_headers_signature_sequence, test_subscriptions_filter_channels_and_types,
          test_per_lane_order_under_load, test_retry_then_delivered_in_order,
@@ -419,4 +446,5 @@ if __name__ == "__main__":
          test_429_retry_after_and_timeout, test_dead_endpoint_does_not_delay_others,
          test_address_guard, test_tls_verification, test_restart_sends_pending_with_same_ids,
          test_custom_action, test_integration_test_and_resend,
-         test_deleted_integration_ends_its_pending_deliveries])
+         test_deleted_integration_ends_its_pending_deliveries, test_egress_address,
+         test_in_flight_at_a_crash_is_sent_again])

@@ -53,6 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -234,6 +236,23 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
+/* The client's address as text ("" when unknown): lets tests see which
+ * source address a push came from (tocsin's --egress-address). */
+static const char *peer_address(struct MHD_Connection *conn, char *text, size_t cap) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    text[0] = '\0';
+    if (info && info->client_addr) {
+        const struct sockaddr *sa = info->client_addr;
+        const void *addr = sa->sa_family == AF_INET6
+                               ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                               : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+        if (!inet_ntop(sa->sa_family, addr, text, (socklen_t)cap))
+            text[0] = '\0';
+    }
+    return text;
+}
+
 /* Appends the request's line to the record file. The counter and the write
  * share the lock, so lines appear in n order. */
 static void record_request(receiver *rx, struct MHD_Connection *conn, const char *method,
@@ -253,6 +272,8 @@ static void record_request(receiver *rx, struct MHD_Connection *conn, const char
         json_object_set_new(line, "body_encoding", json_string("latin1"));
     json_object_set_new(line, "mode", json_string(plan->mode));
     json_object_set_new(line, "status", json_integer(plan->status));
+    char peer[INET6_ADDRSTRLEN];
+    json_object_set_new(line, "peer", json_string(peer_address(conn, peer, sizeof(peer))));
 
     pthread_mutex_lock(&rx->lock);
     json_object_set_new(line, "n", json_integer(++rx->received));
