@@ -439,6 +439,29 @@ def test_in_flight_at_a_crash_is_sent_again():
         assert again["body"] == first["body"]
 
 
+def test_reset_and_no_answer_are_retried():
+    """A reset connection and an endpoint that never answers are transport
+    failures: retried on the schedule, each attempt in history with its
+    error, then given up."""
+    with Receiver() as rx, start() as t:
+        ch, key = setup_source(t)
+        policy = {"max_attempts": 2, "schedule_s": [1]}
+        reset, _ = make_webhook(t, rx.url("reset/x"), retry=policy)
+        hang, _ = make_webhook(t, rx.url("hang/x"), retry=policy, timeout_ms=500)
+        push(t, key, "rh1")
+        rx.wait_for(2, prefix="/reset/", timeout=15)
+        rx.wait_for(2, prefix="/hang/", timeout=15)
+        for hook, words in ((reset, ("reset", "recv", "empty", "connection")),
+                            (hang, ("timed out", "timeout"))):
+            items = wait_until(lambda: (lambda h: h if len(h) == 2 else None)(history(t, hook)),
+                               timeout=10, what="two attempts")
+            assert [(i["attempt"], i["status"], i["status_code"]) for i in items] == [
+                (1, "failed", 0), (2, "failed", 0)], items
+            msg = items[0].get("error_message", "").lower()
+            assert any(w in msg for w in words), msg
+            assert "gave up after 2 attempts" in items[1]["error_message"]
+
+
 if __name__ == "__main__":
     run([test_body_headers_signature_sequence, test_subscriptions_filter_channels_and_types,
          test_per_lane_order_under_load, test_retry_then_delivered_in_order,
@@ -447,4 +470,4 @@ if __name__ == "__main__":
          test_address_guard, test_tls_verification, test_restart_sends_pending_with_same_ids,
          test_custom_action, test_integration_test_and_resend,
          test_deleted_integration_ends_its_pending_deliveries, test_egress_address,
-         test_in_flight_at_a_crash_is_sent_again])
+         test_in_flight_at_a_crash_is_sent_again, test_reset_and_no_answer_are_retried])
