@@ -101,7 +101,7 @@ def push_burst(port, ikey, n, prefix, threads=16):
     print(json.dumps({"n": n, "seconds": round(dt, 3), "per_s": round(n / dt, 1)}))
 
 
-def paced(port, rate, seconds, out, send_one, threads=8):
+def paced(port, rate, seconds, out, send_one, threads=32):
     """Calls send_one(client, i) for i in 0..rate*seconds-1, each at
     start + i/rate; writes {"key", "send_ms", "done_ms"} lines to out."""
     total = int(rate * seconds)

@@ -12,13 +12,19 @@ the recording receiver's records; every wait is bounded.
       row's updated_at, the writer's clock of the batch that recorded it)
       and seconds from T0_MS, deliveries/s, history rows and their statuses,
       and what was left if the wait timed out.
-      Polls a covering index (webhook_history by integration) every 50 ms,
-      which costs well under a millisecond, so the poll does not compete
-      with the run it measures.
-  arrivals LOG N T0_MS TIMEOUT_S
-      Waits until nginx's access log (format '$msec $connection') has N
-      lines; prints JSON: first and last arrival, seconds from T0_MS,
+      Polls every 100 ms, counting only history rows added since the last
+      poll (a range of the index on integration_id), so the poll costs next
+      to nothing beside the run it measures; the end time comes from the
+      rows themselves, not from when the poll saw them.
+  arrivals LOG MATCH N T0_MS TIMEOUT_S
+      Waits until nginx's access log (format '$msec $connection $request_uri')
+      has N lines whose URI contains MATCH; prints JSON: first and last arrival, seconds from T0_MS,
       distinct connections.
+  threads PID [BEFORE_JSON SECONDS]
+      CPU time of each thread of PID (by thread name, from /proc). With a
+      snapshot taken earlier and the seconds between, prints each thread's
+      share of one core over that span ("share", %) and its CPU seconds
+      ("cpu_s") instead.
   latency SENT RECORDS PREFIX KIND
       Joins the pusher's send times (SENT, from delivery_load.py *-paced)
       with the receiver's records under PREFIX (KIND tocsin: the key is in
@@ -58,8 +64,16 @@ def drain(db, integration, n, t0_ms, timeout):
     c = connect(db)
     deadline = time.time() + timeout
     timed_out = False
+    hist, last_id = 0, 0
     while True:
-        hist = one(c, "SELECT COUNT(*) FROM webhook_history WHERE integration_id=?", integration)
+        # Reads only the rows added since the last poll (a rowid range;
+        # "+" keeps SQLite off the integration index), so a poll costs what
+        # is new, not what is there.
+        got, top, mine = c.execute(
+            "SELECT COUNT(*), MAX(attempt_id), SUM(+integration_id=?) FROM webhook_history"
+            " WHERE attempt_id>?", (integration, last_id)).fetchone()
+        if got:
+            hist, last_id = hist + mine, top
         if hist >= n:
             done = one(c, "SELECT COUNT(*) FROM deliveries WHERE integration_id=?"
                           " AND status='delivered'", integration)
@@ -68,7 +82,7 @@ def drain(db, integration, n, t0_ms, timeout):
         if time.time() > deadline:
             timed_out = True
             break
-        time.sleep(0.05)
+        time.sleep(0.1)
     seen_ms = time.time() * 1000
     status = dict(c.execute("SELECT status, COUNT(*) FROM deliveries WHERE integration_id=?"
                             " GROUP BY status", (integration,)).fetchall())
@@ -99,12 +113,13 @@ def drain(db, integration, n, t0_ms, timeout):
     return 1 if timed_out else 0
 
 
-def arrivals(log, n, t0_ms, timeout):
+def arrivals(log, match, n, t0_ms, timeout):
     deadline = time.time() + timeout
+    match = match.encode()
     while True:
         with open(log, "rb") as f:
             lines = f.read().split(b"\n")
-        lines = [ln for ln in lines if ln.strip()]
+        lines = [ln for ln in lines if ln.strip() and match in ln]
         if len(lines) >= n or time.time() > deadline:
             break
         time.sleep(0.1)
@@ -123,6 +138,33 @@ def arrivals(log, n, t0_ms, timeout):
     return 1 if out["timed_out"] else 0
 
 
+def threads(pid, before=None, seconds=None):
+    import glob
+    import os
+    hz = os.sysconf("SC_CLK_TCK")
+    now = {}
+    for stat in glob.glob("/proc/%d/task/*/stat" % pid):
+        try:
+            with open(stat) as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        now[name] = now.get(name, 0) + ticks / hz
+    if before is None:
+        print(json.dumps(now))
+        return 0
+    old = json.loads(before)
+    used = {k: v - old.get(k, 0) for k, v in now.items()}
+    share = {k: round(100.0 * v / seconds, 1) for k, v in used.items()}
+    print(json.dumps({"share": {k: v for k, v in sorted(share.items(), key=lambda kv: -kv[1])
+                                if v >= 1},
+                      "cpu_s": {k: round(v, 3) for k, v in used.items() if v > 0}}))
+    return 0
+
+
 def pct(sorted_vals, p):
     if not sorted_vals:
         return None
@@ -135,32 +177,47 @@ def summary(vals):
     return {"p50": pct(vals, 50), "p99": pct(vals, 99), "max": round(vals[-1], 2) if vals else None}
 
 
-def latency(sent_path, records_path, prefix, kind):
+def read_records(records_path, prefix):
+    out = []
+    with open(records_path, "rb") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a line still being written
+            if rec["path"].startswith(prefix):
+                out.append(rec)
+    return out
+
+
+def latency(sent_path, records_path, prefix, kind, timeout=30):
     sent = {}
     with open(sent_path) as f:
         for line in f:
             r = json.loads(line)
             sent[r["key"]] = r
+    deadline = time.time() + timeout
+    while True:
+        recs = read_records(records_path, prefix)
+        if len(recs) >= len(sent) or time.time() > deadline:
+            break
+        time.sleep(0.1)
     arrivals = {}
     dupes = 0
-    with open(records_path, "rb") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            if not rec["path"].startswith(prefix):
-                continue
-            body = json.loads(rec["body"])
-            if kind == "tocsin":
-                key = body["incident"]["title"].split(" ", 1)[1]
-                ev_ms = body.get("event_time")
-            else:
-                key = body["alerts"][0]["labels"]["key"]
-                ev_ms = None
-            if key in arrivals:
-                dupes += 1
-                continue
-            arrivals[key] = (rec["t_ms"], ev_ms)
+    for rec in recs:
+        body = json.loads(rec["body"])
+        if kind == "tocsin":
+            key = body["incident"]["title"].split(" ", 1)[1]
+            ev_ms = body.get("event_time")
+        else:
+            key = body["alerts"][0]["labels"]["key"]
+            ev_ms = None
+        if key in arrivals:
+            dupes += 1
+            continue
+        arrivals[key] = (rec["t_ms"], ev_ms)
     from_send, from_done, from_event = [], [], []
     for key, s in sent.items():
         if key not in arrivals:
@@ -189,7 +246,9 @@ def main(argv):
     if mode == "drain":
         return drain(a[0], int(a[1]), int(a[2]), float(a[3]), float(a[4]))
     if mode == "arrivals":
-        return arrivals(a[0], int(a[1]), float(a[2]), float(a[3]))
+        return arrivals(a[0], a[1], int(a[2]), float(a[3]), float(a[4]))
+    if mode == "threads":
+        return threads(int(a[0]), *(a[1:2] + [float(x) for x in a[2:3]]))
     if mode == "latency":
         return latency(a[0], a[1], a[2], a[3])
     sys.exit(__doc__)
