@@ -163,3 +163,9 @@ int auth_bootstrap_admin(tc_app *app, int *created, tc_err *err) {
                  env ? "TOCSIN_ADMIN_APP_KEY" : "random");
     return 0;
 }
+
+int api_require_admin(const api_ctx *ctx, const char *what, tc_err *err) {
+    if (!ctx->is_admin)
+        return tc_err_set(err, TC_ACCESS_DENIED, "only an administrator may %s", what);
+    return 0;
+}

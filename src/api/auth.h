@@ -6,6 +6,7 @@
 #ifndef TOCSIN_AUTH_H
 #define TOCSIN_AUTH_H
 
+#include "api/api.h"
 #include "core/app.h"
 #include "core/events.h"
 
@@ -21,6 +22,11 @@ int auth_bootstrap_admin(tc_app *app, int *created, tc_err *err);
 /* Stores a new app key for person_id (hash only). Runs inside a command. */
 int auth_store_app_key(writer_txn *txn, int64_t person_id, const char *key, const char *name,
                        tc_err *err);
+
+/* AccessDenied "only an administrator may <what>" unless the caller is an
+ * administrator: the one rule for every call that changes configuration
+ * or makes tocsin call out. */
+int api_require_admin(const api_ctx *ctx, const char *what, tc_err *err);
 
 /* A fresh random app key: 32 hex characters. out holds 33 bytes. */
 int auth_new_app_key(char *out, tc_err *err);

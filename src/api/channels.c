@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/params.h"
 #include "core/channel.h"
 #include "util/clock.h"
@@ -208,12 +209,6 @@ static int flapping_normalize(json_t *flapping, json_t **out, tc_err *err) {
 }
 
 /* Request fields -------------------------------------------------------- */
-
-static int require_admin(api_ctx *ctx, const char *what, tc_err *err) {
-    if (!ctx->is_admin)
-        return tc_err_set(err, TC_ACCESS_DENIED, "only an administrator may %s", what);
-    return 0;
-}
 
 /* True when the request sets `field` (JSON null counts as not set). */
 static int is_given(json_t *body, const char *field) {
@@ -534,7 +529,7 @@ static int read_channel_id(json_t *body, int64_t *id, tc_err *err) {
 
 static int channel_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     channel_change a = {0};
-    if (require_admin(ctx, "create channels", err) != 0 ||
+    if (api_require_admin(ctx, "create channels", err) != 0 ||
         new_channel_doc(body, ctx->person.person_id, &a.doc, err) != 0)
         return -1;
     int rc = writer_run(ctx->app->w, create_cmd, &a, err);
@@ -547,7 +542,7 @@ static int channel_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
 
 static int channel_update(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     channel_change a = {0};
-    if (require_admin(ctx, "update channels", err) != 0 ||
+    if (api_require_admin(ctx, "update channels", err) != 0 ||
         read_channel_id(body, &a.channel_id, err) != 0)
         return -1;
     a.doc = json_object();
@@ -563,7 +558,7 @@ static int channel_update(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
 static int change_status(api_ctx *ctx, json_t *body, const char *status, const char *what,
                          json_t **data, tc_err *err) {
     channel_change a = {.status = status};
-    if (require_admin(ctx, what, err) != 0 || read_channel_id(body, &a.channel_id, err) != 0 ||
+    if (api_require_admin(ctx, what, err) != 0 || read_channel_id(body, &a.channel_id, err) != 0 ||
         writer_run(ctx->app->w, set_status_cmd, &a, err) != 0)
         return -1;
     *data = json_object();

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/params.h"
 #include "core/outbox.h"
 #include "delivery/sync_send.h"
@@ -16,12 +17,6 @@
 #include "util/ids.h"
 
 #define TEST_RESPONSE_MAX 4096
-
-static int require_admin(api_ctx *ctx, const char *what, tc_err *err) {
-    if (!ctx->is_admin)
-        return tc_err_set(err, TC_ACCESS_DENIED, "only an administrator may %s", what);
-    return 0;
-}
 
 static const char *const incident_types[] = {
     "i_new",    "i_assign",   "i_a_rspd", "i_snooze",  "i_wake",       "i_ack",     "i_unack",
@@ -105,7 +100,7 @@ static int integration_test(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
     history_subject s = {0};
     int rc = -1;
     push_target_init(&t);
-    if (require_admin(ctx, "send a test event", err) != 0 ||
+    if (api_require_admin(ctx, "send a test event", err) != 0 ||
         params_int64(body, "integration_id", PARAM_REQUIRED, 1, INT64_MAX, &id, err) != 0)
         return -1;
     store_conn *c = store_reader_acquire(ctx->app->st);
@@ -176,7 +171,7 @@ static int resend_cmd(writer_txn *txn, void *argp, tc_err *err) {
 static int history_resend(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     char event_id[IDS_OBJECT_LEN + 1];
     resend_arg arg = {.event_id = event_id};
-    if (require_admin(ctx, "resend an event", err) != 0 ||
+    if (api_require_admin(ctx, "resend an event", err) != 0 ||
         params_object_id(body, "event_id", PARAM_REQUIRED, event_id, err) != 0 ||
         params_int64(body, "integration_id", PARAM_REQUIRED, 1, INT64_MAX, &arg.integration_id,
                      err) != 0 ||

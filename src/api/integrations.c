@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/params.h"
 #include "api/push_config.h"
 #include "core/channel.h"
@@ -67,12 +68,6 @@ static const integration_kind *kind_find(const char *type) {
             return &kinds[i];
     }
     return NULL;
-}
-
-static int require_admin(api_ctx *ctx, const char *what, tc_err *err) {
-    if (!ctx->is_admin)
-        return tc_err_set(err, TC_ACCESS_DENIED, "only an administrator may %s integrations", what);
-    return 0;
 }
 
 /* The dispatcher keeps each pushing integration's settings in memory; it
@@ -451,7 +446,7 @@ static int integration_create(api_ctx *ctx, json_t *body, json_t **data, tc_err 
     const char *type = NULL;
     int rc = -1;
     integration_init(&r.result);
-    if (require_admin(ctx, "create", err) != 0 ||
+    if (api_require_admin(ctx, "create integrations", err) != 0 ||
         params_enum(body, "type", PARAM_REQUIRED, kind_names, &type, err) != 0)
         goto out;
     r.kind = kind_find(type);
@@ -496,7 +491,7 @@ static int integration_update(api_ctx *ctx, json_t *body, json_t **data, tc_err 
     const char *type = NULL;
     int rc = -1;
     integration_init(&r.result);
-    if (require_admin(ctx, "update", err) != 0 ||
+    if (api_require_admin(ctx, "update integrations", err) != 0 ||
         read_integration_id(body, &r.integration_id, err) != 0 ||
         params_enum(body, "type", PARAM_OPTIONAL, kind_names, &type, err) != 0 ||
         read_common_fields(body, 0, &r, err) != 0)
@@ -528,7 +523,7 @@ static int change_status(api_ctx *ctx, json_t *body, const char *status, const c
     integration_request r = {.status = status, .person = ctx->person};
     int rc = -1;
     integration_init(&r.result);
-    if (require_admin(ctx, what, err) != 0 ||
+    if (api_require_admin(ctx, what, err) != 0 ||
         read_integration_id(body, &r.integration_id, err) != 0 ||
         writer_run(ctx->app->w, set_status_cmd, &r, err) != 0)
         goto out;
@@ -541,22 +536,22 @@ out:
 }
 
 static int integration_delete(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
-    return change_status(ctx, body, "deleted", "delete", data, err);
+    return change_status(ctx, body, "deleted", "delete integrations", data, err);
 }
 
 static int integration_enable(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
-    return change_status(ctx, body, "enabled", "enable", data, err);
+    return change_status(ctx, body, "enabled", "enable integrations", data, err);
 }
 
 static int integration_disable(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
-    return change_status(ctx, body, "disabled", "disable", data, err);
+    return change_status(ctx, body, "disabled", "disable integrations", data, err);
 }
 
 static int integration_rotate_secret(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     integration_request r = {0};
     int rc = -1;
     integration_init(&r.result);
-    if (require_admin(ctx, "rotate the secrets of", err) != 0 ||
+    if (api_require_admin(ctx, "rotate the secrets of integrations", err) != 0 ||
         read_integration_id(body, &r.integration_id, err) != 0 ||
         writer_run(ctx->app->w, rotate_secret_cmd, &r, err) != 0)
         goto out;

@@ -95,12 +95,6 @@ static json_t *person_item(const person_row *p) {
                      "email_verified", 0, "as", "member", "status", p->status);
 }
 
-static int require_admin(api_ctx *ctx, const char *what, tc_err *err) {
-    if (!ctx->is_admin)
-        return tc_err_set(err, TC_ACCESS_DENIED, "only an administrator may %s", what);
-    return 0;
-}
-
 /* Messages of a field inside members[i] name it in full. */
 static int in_item(tc_err *err, size_t i) {
     char msg[sizeof(err->message)];
@@ -290,7 +284,7 @@ static int invite_cmd(writer_txn *txn, void *argp, tc_err *err) {
 static int member_invite(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     invite_request r = {.n = 0};
     int rc = -1;
-    if (require_admin(ctx, "invite members", err) != 0 || read_invite(body, &r, err) != 0 ||
+    if (api_require_admin(ctx, "invite members", err) != 0 || read_invite(body, &r, err) != 0 ||
         writer_run(ctx->app->w, invite_cmd, &r, err) != 0)
         goto out;
     json_t *items = json_array();
@@ -555,7 +549,7 @@ static int read_delete(json_t *body, delete_request *r, tc_err *err) {
 static int member_delete(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     delete_request r = {0};
     int rc = -1;
-    if (require_admin(ctx, "delete members", err) != 0 || read_delete(body, &r, err) != 0 ||
+    if (api_require_admin(ctx, "delete members", err) != 0 || read_delete(body, &r, err) != 0 ||
         writer_run(ctx->app->w, delete_cmd, &r, err) != 0)
         goto out;
     *data = json_object();
