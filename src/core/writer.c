@@ -88,8 +88,15 @@ static void run_batch(writer *w, writer_cmd *batch) {
     }
     w->batches++;
     w->commands += n;
-    if (ok && txn.outbox_written && w->after_commit)
-        w->after_commit(w->after_commit_arg);
+    if (ok && txn.outbox_written) {
+        /* Under the lock, so writer_set_after_commit(NULL) returns only
+         * once no call is running: main relies on that to free the
+         * dispatcher the hook points at. */
+        pthread_mutex_lock(&w->lock);
+        if (w->after_commit)
+            w->after_commit(w->after_commit_arg);
+        pthread_mutex_unlock(&w->lock);
+    }
     /* Read next before posting: the poster's stack frame owns the command. */
     for (writer_cmd *c = batch, *next; c; c = next) {
         next = c->next;

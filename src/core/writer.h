@@ -47,7 +47,8 @@ void writer_set_tick(writer *w, writer_fn fn, void *arg, int interval_ms);
 
 /* Called on the writer thread after a batch that wrote outbox rows has
  * committed (never for a failed batch): how delivery learns of new work.
- * Must be quick and must not call writer_run. Set before any command. */
+ * It runs under the writer's queue lock: it must be quick and must not
+ * call writer_run. Setting NULL waits for a call in progress to end. */
 void writer_set_after_commit(writer *w, void (*fn)(void *arg), void *arg);
 
 /* True once the thread runs and the store is open: what /healthz reports. */
