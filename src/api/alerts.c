@@ -829,7 +829,7 @@ static int merge_one(writer_txn *txn, merge_cmd *m, size_t i, incident *target, 
     if (strcmp(from, m->incident_id) != 0) {
         char old[25];
         snprintf(old, sizeof(old), "%s", from);
-        rc = engine_alert_join(txn, doc, target, err);
+        rc = engine_alert_join(txn, doc, target, m->who, err);
         if (rc == 0)
             id_set_add(left, old);
     }

@@ -101,9 +101,9 @@ static const char *short_type(const char *type) {
 /* Appends the a_* event of an alert whose saved doc is `text` (the encoding
  * alert_store handed back: the doc is encoded once per change). */
 static int alert_announce(writer_txn *txn, json_t *doc, const char *text, const char *type,
-                          tc_err *err) {
+                          const tc_person *who, tc_err *err) {
     return events_append_encoded(txn, type, "alert", jstr(doc, "alert_id"), jint(doc, "channel_id"),
-                                 NULL, text, NULL, err);
+                                 who, text, NULL, err);
 }
 
 /* ---- the alert source ---------------------------------------------------- */
@@ -358,7 +358,8 @@ int engine_incident_refresh(writer_txn *txn, const char *incident_id, tc_err *er
     return refresh(txn, incident_id, NULL, 0, err);
 }
 
-int engine_alert_join(writer_txn *txn, json_t *alert_doc, incident *inc, tc_err *err) {
+int engine_alert_join(writer_txn *txn, json_t *alert_doc, incident *inc, const tc_person *who,
+                      tc_err *err) {
     group_rules rules;
     int rc = -1;
     if (channel_rules(txn->conn, jint(inc->doc, "channel_id"), &rules, err) != 0)
@@ -367,11 +368,11 @@ int engine_alert_join(writer_txn *txn, json_t *alert_doc, incident *inc, tc_err 
     const char *incident_id = jstr(inc->doc, "incident_id");
     char *text = NULL;
     if (alert_store(txn, alert_doc, NULL, &text, err) != 0 || incident_save(txn, inc, err) != 0 ||
-        incident_feed_add(txn, incident_id, "a_merge", NULL,
+        incident_feed_add(txn, incident_id, "a_merge", who,
                           json_pack("{s:s, s:s}", "alert_id", jstr(alert_doc, "alert_id"), "title",
                                     jstr(alert_doc, "title")),
                           err) != 0 ||
-        alert_announce(txn, alert_doc, text, "a_merge", err) != 0 ||
+        alert_announce(txn, alert_doc, text, "a_merge", who, err) != 0 ||
         storm_fire(txn, inc, &rules, err) != 0)
         goto out;
     rc = 0;
@@ -480,7 +481,7 @@ static int alert_retire(writer_txn *txn, json_t *doc, const group_rules *rules, 
     int rc = alert_store(txn, doc, NULL, &text, err) != 0 ||
                      alert_feed_add(txn, jstr(doc, "alert_id"), "a_close", NULL, json_object(),
                                     err) != 0 ||
-                     alert_announce(txn, doc, text, "a_close", err) != 0
+                     alert_announce(txn, doc, text, "a_close", NULL, err) != 0
                  ? -1
                  : 0;
     free(text);
@@ -513,7 +514,7 @@ static int alert_update(writer_txn *txn, event_ctx *x, json_t *doc, tc_err *err)
     char *text = NULL;
     int rc = alert_store(txn, doc, x->hash, &text, err) != 0 ||
                      event_store(txn, x, alert_id, err) != 0 ||
-                     (changed && alert_announce(txn, doc, text, "a_update", err) != 0)
+                     (changed && alert_announce(txn, doc, text, "a_update", NULL, err) != 0)
                  ? -1
                  : 0;
     free(text);
@@ -632,7 +633,7 @@ static int alert_begin(writer_txn *txn, event_ctx *x, json_t *doc, char **text, 
                                   json_pack("{s:s, s:s}", "severity", x->ev->event_status, "status",
                                             x->ev->event_status),
                                   err) != 0 ||
-                   alert_announce(txn, doc, *text, "a_new", err) != 0
+                   alert_announce(txn, doc, *text, "a_new", NULL, err) != 0
                ? -1
                : 0;
 }
@@ -659,7 +660,7 @@ static int incident_open(writer_txn *txn, event_ctx *x, json_t *doc, const bucke
                         json_pack("{s:s, s:s}", "severity", x->ev->event_status, "title", x->title),
                         err) != 0 ||
         buckets_store(txn, s->channel_id, b, incident_id, err) != 0 ||
-        alert_announce(txn, doc, text, "a_merge", err) != 0 ||
+        alert_announce(txn, doc, text, "a_merge", NULL, err) != 0 ||
         storm_fire(txn, &inc, &s->rules, err) != 0)
         goto out;
     rc = 0;
@@ -683,7 +684,7 @@ static int incident_grow(writer_txn *txn, event_ctx *x, json_t *doc, const char 
             txn, incident_id, "a_merge", NULL,
             json_pack("{s:s, s:s}", "alert_id", jstr(doc, "alert_id"), "title", x->title),
             err) != 0 ||
-        alert_announce(txn, doc, text, "a_merge", err) != 0 ||
+        alert_announce(txn, doc, text, "a_merge", NULL, err) != 0 ||
         storm_fire(txn, &inc, &x->src->rules, err) != 0)
         goto out;
     rc = 0;

@@ -67,7 +67,8 @@ int engine_source_check(store_conn *c, const char *integration_key, const char *
  * incident's counters, severity/status (unless pinned) and last_alert_time,
  * fires storm warnings, saves both, emits a_merge. Does not emit i_* for
  * the incident besides i_storm; the caller decides (i_new, i_merge). */
-int engine_alert_join(writer_txn *txn, json_t *alert_doc, incident *inc, tc_err *err);
+int engine_alert_join(writer_txn *txn, json_t *alert_doc, incident *inc, const tc_person *who,
+                      tc_err *err);
 
 /* Recomputes the incident's incident_status, alert_cnt, active_alert_cnt,
  * last_time and end_time from its alerts and saves it; when it is open and

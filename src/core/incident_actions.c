@@ -423,7 +423,7 @@ static int merge_source(writer_txn *txn, incident *target, incident *src, const 
     int rc = 0;
     json_t *a;
     json_array_foreach(alerts, i, a) {
-        if ((rc = engine_alert_join(txn, a, target, err)) != 0)
+        if ((rc = engine_alert_join(txn, a, target, who, err)) != 0)
             break;
     }
     json_decref(alerts);

@@ -892,6 +892,8 @@ def test_merge_moves_alerts_and_closes_sources():
         merges = [e for e in stored_events(t) if e["type"] == "a_merge"][3:]
         assert sorted(e["body"]["alert"]["alert_key"] for e in merges) == ["k2", "k3"]
         assert all(e["body"]["alert"]["incident"]["incident_id"] == target for e in merges)
+        assert all(e["person_id"] == a and e["body"]["person"]["person_id"] == a
+                   for e in merges), "a merge by hand names its person"
         t.start()
 
 
