@@ -52,6 +52,8 @@ static void usage_serve(FILE *out) {
           "  --allow-cidr CIDR      allow pushes to this range only (repeatable), e.g.\n"
           "                         10.1.0.0/16 or fd00::/8\n"
           "  --egress-address ADDR  send every push from this local address\n"
+          "  --tls-cert FILE        serve HTTPS with this PEM certificate (chain)\n"
+          "  --tls-key FILE         and this PEM private key (both or neither)\n"
           "  --help                 this text\n"
           "\n"
           "Environment:\n"
@@ -94,6 +96,8 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         {"allow-private-targets", no_argument, NULL, 'P'},
         {"allow-cidr", required_argument, NULL, 'C'},
         {"egress-address", required_argument, NULL, 'E'},
+        {"tls-cert", required_argument, NULL, 'T'},
+        {"tls-key", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
@@ -162,6 +166,12 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
             }
             snprintf(cfg->egress_address, sizeof(cfg->egress_address), "%s", optarg);
             break;
+        case 'T':
+            snprintf(cfg->tls_cert, sizeof(cfg->tls_cert), "%s", optarg);
+            break;
+        case 'K':
+            snprintf(cfg->tls_key, sizeof(cfg->tls_key), "%s", optarg);
+            break;
         case 'h':
             usage_serve(stdout);
             exit(0);
@@ -172,6 +182,10 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
     }
     if (optind < argc) {
         fprintf(stderr, "tocsin: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        fprintf(stderr, "tocsin: --tls-cert and --tls-key go together\n");
         return -1;
     }
     size_t n = strlen(cfg->base_url);
@@ -202,7 +216,7 @@ static void print_banner(const tc_config *cfg, int port, int first_start) {
     char key[300];
     read_admin_key(cfg, key, sizeof(key));
     char url[1100];
-    snprintf(url, sizeof(url), "http://%s:%d",
+    snprintf(url, sizeof(url), "%s://%s:%d", cfg->tls_cert[0] ? "https" : "http",
              strcmp(cfg->listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->listen_host, port);
     printf("\ntocsin %s is running%s\n", TOCSIN_VERSION, first_start ? " (first start)" : "");
     printf("  url:      %s\n", url);
@@ -213,8 +227,11 @@ static void print_banner(const tc_config *cfg, int port, int first_start) {
                                               : "  (also in admin-app-key in the data folder)");
         printf("\nTry it:\n"
                "  curl -s -X POST '%s/channel/list?app_key=%s' \\\n"
-               "       -H 'Content-Type: application/json' -d '{}'\n",
-               url, key);
+               "       -H 'Content-Type: application/json' -d '{}'%s%s\n",
+               url, key, cfg->tls_cert[0] ? " --cacert " : "",
+               cfg->tls_cert[0] ? cfg->tls_cert : "");
+        if (cfg->tls_cert[0])
+            printf("  (--cacert is needed only for a self-signed certificate)\n");
     } else {
         printf("  app key:  (not shown: use the key you were given at first start)\n");
     }
@@ -265,7 +282,8 @@ static int serve(int argc, char **argv) {
     if (http_server_start(&app, &srv, &err) != 0)
         goto done;
     if (!app.cfg.base_url[0])
-        snprintf(app.cfg.base_url, sizeof(app.cfg.base_url), "http://%s:%d", app.cfg.listen_host,
+        snprintf(app.cfg.base_url, sizeof(app.cfg.base_url), "%s://%s:%d",
+                 app.cfg.tls_cert[0] ? "https" : "http", app.cfg.listen_host,
                  http_server_port(srv));
     log_info("msg=listening address=%s:%d data=%s", app.cfg.listen_host, http_server_port(srv),
              app.cfg.data_dir);

@@ -16,6 +16,9 @@ typedef struct {
     const char *allow_cidrs[32];
     int nallow_cidrs;
     char egress_address[64]; /* "" = the system's choice */
+    /* HTTPS for the listener: PEM files ("" = plain HTTP). */
+    char tls_cert[1024];
+    char tls_key[1024];
 } tc_config;
 
 #endif

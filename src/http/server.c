@@ -9,6 +9,7 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -267,6 +268,24 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     log_warn("msg=\"http: %s\"", line);
 }
 
+/* A PEM file read whole (certificates and keys are small). */
+static int read_pem(const char *path, const char *flag, char **out, tc_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return tc_err_set(err, TC_INVALID_PARAMETER, "%s: cannot read %s", flag, path);
+    char *buf = calloc(1, 256 * 1024 + 1);
+    size_t n = buf ? fread(buf, 1, 256 * 1024, f) : 0;
+    int complete = buf && feof(f);
+    fclose(f);
+    if (!buf || n == 0 || !complete || !strstr(buf, "-----BEGIN ")) {
+        free(buf);
+        return tc_err_set(err, TC_INVALID_PARAMETER, "%s: %s is not a PEM file (at most 256 KiB)",
+                          flag, path);
+    }
+    *out = buf;
+    return 0;
+}
+
 int http_server_start(tc_app *app, http_server **out, tc_err *err) {
     http_server *srv = calloc(1, sizeof(*srv));
     if (!srv)
@@ -286,6 +305,17 @@ int http_server_start(tc_app *app, http_server **out, tc_err *err) {
     /* ITC: needed to quiesce (stop accepting) before stopping. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    char *cert = NULL, *key = NULL;
+    if (app->cfg.tls_cert[0]) {
+        if (read_pem(app->cfg.tls_cert, "--tls-cert", &cert, err) != 0 ||
+            read_pem(app->cfg.tls_key, "--tls-key", &key, err) != 0) {
+            free(cert);
+            freeaddrinfo(ai);
+            free(srv);
+            return -1;
+        }
+        flags |= MHD_USE_TLS;
+    }
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The logger first: options before it would log through MHD's own. */
@@ -294,12 +324,19 @@ int http_server_start(tc_app *app, http_server **out, tc_err *err) {
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+        MHD_OPTION_END);
     freeaddrinfo(ai);
+    /* libmicrohttpd parses the PEM at start and keeps its own copy. */
+    free(cert);
+    free(key);
     if (!srv->daemon) {
         free(srv);
-        return tc_err_set(err, TC_INTERNAL, "cannot listen on %s:%d (in use?)",
-                          app->cfg.listen_host, app->cfg.listen_port);
+        return tc_err_set(
+            err, TC_INTERNAL,
+            "cannot listen on %s:%d (in use? with HTTPS: do the certificate and key match?)",
+            app->cfg.listen_host, app->cfg.listen_port);
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : app->cfg.listen_port;

@@ -74,11 +74,17 @@ class Tocsin:
             self.env.pop("TOCSIN_ADMIN_APP_KEY", None)
         self.env.update(env or {})
         self.proc = None
+        # HTTPS when started with a certificate: trust exactly that one.
+        self.ssl_ctx = None
+        if "--tls-cert" in self.args:
+            import ssl
+            self.ssl_ctx = ssl.create_default_context(
+                cafile=self.args[self.args.index("--tls-cert") + 1])
         self.start()
 
     @property
     def base(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.ssl_ctx else "http", self.port)
 
     def start(self):
         self.log = open(os.path.join(self.data_dir, "tocsin.log"), "ab")
@@ -160,7 +166,7 @@ class Tocsin:
             raw = json.dumps(body).encode()
         req = urllib.request.Request(url, data=raw, method=method, headers=hdrs)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_ctx) as resp:
                 return Response(resp.status, dict(resp.headers), resp.read())
         except urllib.error.HTTPError as e:
             return Response(e.code, dict(e.headers), e.read())
