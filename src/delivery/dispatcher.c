@@ -698,10 +698,14 @@ static void collect_done(dispatcher *d) {
         transfer *x = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         push_attempt_finish(&x->a, msg->data.result, now / 1000);
-        log_debug("msg=attempt integration_id=%lld event_id=%s sequence=%lld status=%ld "
-                  "duration_ms=%lld error=\"%s\"",
-                  (long long)x->subj.integration_id, x->subj.event_id, (long long)x->subj.sequence,
-                  x->a.status, (long long)x->a.duration_ms, x->a.error);
+        char quoted[sizeof(x->a.error)];
+        log_info("msg=attempt integration_id=%lld delivery_id=%lld event_id=%s event_type=%s "
+                 "sequence=%lld attempt=%d status=%ld duration_ms=%lld outcome=%s error=\"%s\"",
+                 (long long)x->subj.integration_id, (long long)x->subj.delivery_id,
+                 x->subj.event_id, x->subj.event_type, (long long)x->subj.sequence, x->subj.attempt,
+                 x->a.status, (long long)x->a.duration_ms,
+                 x->a.outcome == OUTCOME_DELIVERED ? "delivered" : "failed",
+                 log_quote(x->a.error, quoted, sizeof(quoted)));
         settle(d, x, now);
     }
 }

@@ -11,6 +11,7 @@
 #include "delivery/dispatcher.h"
 #include "util/clock.h"
 #include "util/ids.h"
+#include "util/log.h"
 
 #define SYNC_MAX_ATTEMPTS 2
 
@@ -59,6 +60,13 @@ int sync_send(tc_app *app, const push_target *t, const history_subject *s, const
                                  clock_now_s(), err) != 0)
             goto out;
         push_attempt_perform(&attempts[n], clock_now_s());
+        char quoted[sizeof(attempts[n].error)];
+        log_info("msg=attempt integration_id=%lld event_id=%s event_type=%s attempt=%d "
+                 "status=%ld duration_ms=%lld outcome=%s error=\"%s\"",
+                 (long long)t->integration_id, s->event_id, s->event_type, n + 1,
+                 attempts[n].status, (long long)attempts[n].duration_ms,
+                 attempts[n].outcome == OUTCOME_DELIVERED ? "delivered" : "failed",
+                 log_quote(attempts[n].error, quoted, sizeof(quoted)));
         n++;
         /* Only a transport failure (no answer at all) is worth a second try
          * while the caller waits; an answer, even 5xx, is the answer. */

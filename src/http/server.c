@@ -76,8 +76,11 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, request_state *rs,
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, request_state *rs, int status,
                                   const tc_err *err, const char *path) {
-    log_info("msg=request path=%s request_id=%s status=%d code=%s error=\"%s\"", path,
-             rs->request_id, status, tc_code_name(err->code), err->message);
+    char quoted[sizeof(err->message)];
+    log_info("msg=request path=%s request_id=%s status=%d code=%s duration_ms=%lld error=\"%s\"",
+             path, rs->request_id, status, tc_code_name(err->code),
+             (long long)(clock_mono_ms() - rs->started_ms),
+             log_quote(err->message, quoted, sizeof(quoted)));
     json_t *doc = json_pack("{s:s, s:{s:s, s:s}}", "request_id", rs->request_id, "error", "code",
                             tc_code_name(err->code), "message", err->message);
     return send_json(conn, rs, status, doc);
@@ -150,8 +153,8 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, r
     }
     if (!data)
         data = json_object();
-    log_debug("msg=request path=%s request_id=%s status=200 duration_ms=%lld", path, rs->request_id,
-              (long long)(clock_mono_ms() - rs->started_ms));
+    log_info("msg=request path=%s request_id=%s status=200 duration_ms=%lld", path, rs->request_id,
+             (long long)(clock_mono_ms() - rs->started_ms));
     return send_json(conn, rs, 200,
                      json_pack("{s:s, s:o}", "request_id", rs->request_id, "data", data));
 }

@@ -46,3 +46,13 @@ void log_msg(log_level level, const char *fmt, ...) {
     }
     fputs(line, stderr);
 }
+
+const char *log_quote(const char *text, char *out, size_t cap) {
+    size_t i = 0;
+    for (; text && text[i] && i + 1 < cap; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[i] = c == '"' ? '\'' : (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    out[i] = '\0';
+    return out;
+}

@@ -5,11 +5,17 @@
 #ifndef TOCSIN_LOG_H
 #define TOCSIN_LOG_H
 
+#include <stddef.h>
+
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
 void log_set_level(log_level level);
 int log_parse_level(const char *name, log_level *out);
 void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Copies text for use inside a quoted logfmt value: `"` becomes `'` and
+ * control characters become spaces, so one message stays one line. */
+const char *log_quote(const char *text, char *out, size_t cap);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
