@@ -43,7 +43,10 @@ static void usage_serve(FILE *out) {
           "  --base-url URL         public URL of this tocsin, used for detail_url in\n"
           "                         webhooks (default http://HOST:PORT)\n"
           "  --log-level LEVEL      debug, info, warn or error (default info)\n"
-          "  --max-connections N    concurrent HTTP connections (default 1024)\n"
+          "  --max-connections N    concurrent HTTP connections (default 1024); more are\n"
+          "                         closed at once\n"
+          "  --read-timeout S       close a connection idle or sending for S seconds\n"
+          "                         without completing a request (default 30)\n"
           "  --sync normal          fsync the WAL at checkpoints only, not every commit\n"
           "                         (faster; a power loss may lose the newest commits)\n"
           "  --allow-private-targets  let webhooks and custom actions push to loopback,\n"
@@ -97,6 +100,7 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         {"allow-cidr", required_argument, NULL, 'C'},
         {"egress-address", required_argument, NULL, 'E'},
         {"tls-cert", required_argument, NULL, 'T'},
+        {"read-timeout", required_argument, NULL, 'R'},
         {"tls-key", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
@@ -105,6 +109,7 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data");
     cfg->sync_full = 1;
     cfg->max_connections = 1024;
+    cfg->read_timeout_s = 30;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -165,6 +170,13 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
                 return -1;
             }
             snprintf(cfg->egress_address, sizeof(cfg->egress_address), "%s", optarg);
+            break;
+        case 'R':
+            cfg->read_timeout_s = atoi(optarg);
+            if (cfg->read_timeout_s < 1 || cfg->read_timeout_s > 3600) {
+                fprintf(stderr, "tocsin: --read-timeout must be 1 to 3600 seconds\n");
+                return -1;
+            }
             break;
         case 'T':
             snprintf(cfg->tls_cert, sizeof(cfg->tls_cert), "%s", optarg);

@@ -11,6 +11,7 @@ typedef struct {
     char base_url[1024]; /* detail_url prefix, no trailing slash */
     int sync_full;       /* synchronous=FULL: every commit fsync'ed */
     int max_connections;
+    int read_timeout_s; /* an idle or slow connection is closed after this */
     /* Delivery's address guard and source address (delivery/guard.h). */
     int allow_private_targets;
     const char *allow_cidrs[32];
