@@ -261,6 +261,27 @@ static int render_alerts(store_conn *c, json_t *docs, json_t *items, tc_err *err
     return 0;
 }
 
+/* Ends an ordered page query and reads it: LIMIT one row more than the
+ * page (to know whether another page follows), OFFSET for page `p` only
+ * when no cursor was given. Clears q. */
+static int run_doc_page(store_conn *c, listing_query *q, int64_t limit, int64_t p, int has_cursor,
+                        json_t *docs, int *more, int64_t *last_seq, tc_err *err) {
+    listing_sql(q, " LIMIT ");
+    listing_int(q, limit + 1);
+    if (!has_cursor && p > 1) {
+        listing_sql(q, " OFFSET ");
+        listing_int(q, (p - 1) * limit);
+    }
+    int rc = -1;
+    store_stmt *st = listing_prepare(c, q, err);
+    if (st) {
+        rc = collect_docs(st, docs, limit, more, last_seq, err);
+        store_stmt_done(st);
+    }
+    listing_query_clear(q);
+    return rc;
+}
+
 static int read_alert_page(store_conn *c, const alert_filter *f, json_t *docs, int *more,
                            tc_err *err) {
     listing_query q;
@@ -269,20 +290,8 @@ static int read_alert_page(store_conn *c, const alert_filter *f, json_t *docs, i
     alert_where(&q, f, 1);
     listing_sql(&q, " ORDER BY ");
     listing_sql(&q, f->sort_col);
-    listing_sql(&q, f->asc ? " ASC, alert_id ASC LIMIT " : " DESC, alert_id DESC LIMIT ");
-    listing_int(&q, f->limit + 1);
-    if (!f->has_cursor && f->p > 1) { /* `p` counts pages only without a cursor */
-        listing_sql(&q, " OFFSET ");
-        listing_int(&q, (f->p - 1) * f->limit);
-    }
-    int rc = -1;
-    store_stmt *st = listing_prepare(c, &q, err);
-    if (st) {
-        rc = collect_docs(st, docs, f->limit, more, NULL, err);
-        store_stmt_done(st);
-    }
-    listing_query_clear(&q);
-    return rc;
+    listing_sql(&q, f->asc ? " ASC, alert_id ASC" : " DESC, alert_id DESC");
+    return run_doc_page(c, &q, f->limit, f->p, f->has_cursor, docs, more, NULL, err);
 }
 
 static int alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -567,21 +576,9 @@ static int read_event_page(store_conn *c, const event_filter *f, json_t *docs, i
     listing_query_init(&q);
     listing_sql(&q, "SELECT doc, seq FROM alert_events");
     event_where(&q, f, 1);
-    listing_sql(&q, f->asc ? " ORDER BY event_time ASC, seq ASC LIMIT "
-                           : " ORDER BY event_time DESC, seq DESC LIMIT ");
-    listing_int(&q, f->limit + 1);
-    if (!f->has_cursor && f->p > 1) {
-        listing_sql(&q, " OFFSET ");
-        listing_int(&q, (f->p - 1) * f->limit);
-    }
-    int rc = -1;
-    store_stmt *st = listing_prepare(c, &q, err);
-    if (st) {
-        rc = collect_docs(st, docs, f->limit, more, last_seq, err);
-        store_stmt_done(st);
-    }
-    listing_query_clear(&q);
-    return rc;
+    listing_sql(&q, f->asc ? " ORDER BY event_time ASC, seq ASC"
+                           : " ORDER BY event_time DESC, seq DESC");
+    return run_doc_page(c, &q, f->limit, f->p, f->has_cursor, docs, more, last_seq, err);
 }
 
 static int alert_event_global_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
