@@ -232,14 +232,32 @@ def test_429_retry_after_and_timeout():
 
 
 def test_dead_endpoint_does_not_delay_others():
+    """An endpoint that never answers holds only its own lanes: every push
+    to a healthy endpoint is delivered (and recorded) before the dead one's
+    first attempt has even timed out. An ordering, not a stopwatch."""
     with Receiver() as rx, start() as t:
         ch, key = setup_source(t)
-        make_webhook(t, rx.url("hang/x"), timeout_ms=10000)
-        make_webhook(t, rx.url("ok/healthy"))
+        dead, _ = make_webhook(t, rx.url("hang/x"), timeout_ms=10000)
+        healthy, _ = make_webhook(t, rx.url("ok/healthy"))
         for i in range(60):
             push(t, key, "d%d" % i)
-        got = rx.wait_for(60, prefix="/ok/healthy", timeout=8)
-        assert len(got) >= 60
+        rx.wait_for(60, prefix="/ok/healthy", timeout=60)
+        first_dead = wait_until(lambda: history(t, dead), timeout=60,
+                                what="the dead endpoint's first timed-out attempt")[0]
+        ok = wait_until(lambda: (lambda h: h if len(h) == 60 else None)(history(t, healthy)),
+                        timeout=30, what="60 healthy deliveries recorded")
+        assert all(i["status"] == "success" for i in ok)
+        dead_rows = [i for i in history(t, dead)]
+        assert all(i["status"] == "failed" for i in dead_rows)
+        db_path = os.path.join(t.data_dir, "tocsin.db")
+        db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
+        last_ok = db.execute("SELECT MAX(created_at) FROM webhook_history WHERE"
+                             " integration_id = ?", (healthy,)).fetchone()[0]
+        first_fail = db.execute("SELECT MIN(created_at) FROM webhook_history WHERE"
+                                " integration_id = ?", (dead,)).fetchone()[0]
+        db.close()
+        assert first_dead["status"] == "failed"
+        assert last_ok < first_fail, "a healthy delivery waited for the dead endpoint"
 
 
 def test_address_guard():
