@@ -7,6 +7,7 @@ and the real binary, no mock.
 """
 import os
 import sqlite3
+import time
 
 from tocsin_test import Tocsin, expect_error, run, validate_response
 
@@ -37,7 +38,9 @@ def row(integration_id, event_id, event_type, ref_id, event_time, status="succes
         "request_body": '{"event_type":"%s","event_id":"%s"}' % (event_type, event_id),
         "response_headers": '{"Content-Type":"text/plain"}',
         "response_body": "ok" if status == "success" else "boom",
-        "event_time": event_time, "created_at": event_time + 5 * attempt,
+        # created_at is when the row was written: now, or the writer's timer
+        # would prune these rows (history is kept 7 days) while the test runs.
+        "event_time": event_time, "created_at": int(time.time() * 1000) + 5 * attempt,
     }
 
 
