@@ -5,7 +5,11 @@ LISTEN ?= 127.0.0.1:8080
 DATA   ?= ./data
 JOBS   ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps bench format clean
+# make fuzz: the libFuzzer targets of fuzz/ (clang), each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := event_standard event_alertmanager template openapi
+
+.PHONY: all build run test deps test-deps bench format clean fuzz
 
 all: build
 
@@ -25,13 +29,21 @@ run: deps build
 test: test-deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTOCSIN_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 	cd build-asan && ctest --output-on-failure --timeout 900
+
+# Fuzzing runs first in `make test` so that ctest's summary ends the output.
+fuzz: test-deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-g -O1" \
+		-DTOCSIN_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j$(JOBS) --target fuzz_targets
+	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps build
 	bench/ingest.sh
 
 format:
-	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'fuzz/*.c' 'fuzz/*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -121,7 +121,8 @@ start_tocsin() { # a fresh tocsin with a channel and a standard alert source
     local data; data=$(mktemp -d "$TMP/tocsin-XXXXXX")
     PORT=$(free_port); DB="$data/tocsin.db"
     TOCSIN_ADMIN_APP_KEY=$KEY ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$data" \
-        --log-level warn --allow-private-targets >>"$OUT/tocsin.out" 2>>"$OUT/tocsin.log" &
+        --log-level warn --allow-private-targets --rate-limit-event 0 --rate-limit-api 0 \
+        >>"$OUT/tocsin.out" 2>>"$OUT/tocsin.log" &
     TPID=$!; PIDS+=("$TPID")
     wait_http "http://127.0.0.1:$PORT/healthz"
     local ch

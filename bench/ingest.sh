@@ -41,7 +41,7 @@ wrk_total() { grep 'requests in' "$1" | awk '{print $1}'; }
 # --- tocsin ---------------------------------------------------------------
 PORT=$(free_port)
 TOCSIN_ADMIN_APP_KEY=$KEY ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$DATA" \
-    --log-level warn >"$OUT/tocsin.out" 2>"$OUT/tocsin.log" &
+    --log-level warn --rate-limit-event 0 --rate-limit-api 0 >"$OUT/tocsin.out" 2>"$OUT/tocsin.log" &
 TPID=$!; PIDS+=("$TPID")
 wait_http "http://127.0.0.1:$PORT/healthz"
 CH=$(api /channel/create '{"channel_name":"bench","team_id":0}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["channel_id"])')

@@ -20,7 +20,8 @@ OUT=$(mktemp /tmp/tocsin-callgrind-XXXXXX)
 trap 'rm -rf "$DATA" "$OUT"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 TOCSIN_ADMIN_APP_KEY=$KEY valgrind --tool=callgrind --callgrind-out-file="$OUT" \
-    ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$DATA" --log-level warn >/dev/null 2>&1 &
+    ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$DATA" --log-level warn \
+    --rate-limit-event 0 --rate-limit-api 0 >/dev/null 2>&1 &
 PID=$!
 for _ in $(seq 1 150); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.2; done
 api() { curl -fsS -X POST "http://127.0.0.1:$PORT$1?app_key=$KEY" -H 'Content-Type: application/json' -d "$2"; }

@@ -18,8 +18,11 @@
 #include "core/timers.h"
 #include "delivery/dispatcher.h"
 #include "delivery/guard.h"
+#include "delivery/replay.h"
+#include "http/ratelimit.h"
 #include "http/server.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define TOCSIN_VERSION "0.1.0"
 
@@ -57,6 +60,13 @@ static void usage_serve(FILE *out) {
           "  --egress-address ADDR  send every push from this local address\n"
           "  --tls-cert FILE        serve HTTPS with this PEM certificate (chain)\n"
           "  --tls-key FILE         and this PEM private key (both or neither)\n"
+          "  --replay-rate N        events each bulk replay (/webhook/history/replay) puts\n"
+          "                         in the outbox per second (default 100, at most 10000)\n"
+          "  --rate-limit-event RATE[:BURST]  Event API requests per second per\n"
+          "                         integration_key (default 2000:4000); more get 429\n"
+          "                         RequestTooFrequently with Retry-After; 0 = no limit\n"
+          "  --rate-limit-api RATE[:BURST]    Open API requests per second per app_key\n"
+          "                         (default 200:400); 0 = no limit\n"
           "  --help                 this text\n"
           "\n"
           "Environment:\n"
@@ -102,6 +112,9 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         {"tls-cert", required_argument, NULL, 'T'},
         {"read-timeout", required_argument, NULL, 'R'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"replay-rate", required_argument, NULL, 'Y'},
+        {"rate-limit-event", required_argument, NULL, 'r'},
+        {"rate-limit-api", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0},
     };
     snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
@@ -110,6 +123,11 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
     cfg->sync_full = 1;
     cfg->max_connections = 1024;
     cfg->read_timeout_s = 30;
+    cfg->replay_rate = REPLAY_RATE_DEFAULT;
+    cfg->rate_event = 2000;
+    cfg->rate_event_burst = 4000;
+    cfg->rate_api = 200;
+    cfg->rate_api_burst = 400;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -181,9 +199,30 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         case 'T':
             snprintf(cfg->tls_cert, sizeof(cfg->tls_cert), "%s", optarg);
             break;
+        case 'Y':
+            cfg->replay_rate = atoi(optarg);
+            if (cfg->replay_rate < 1 || cfg->replay_rate > REPLAY_RATE_MAX) {
+                fprintf(stderr, "tocsin: --replay-rate must be 1 to %d events per second\n",
+                        REPLAY_RATE_MAX);
+                return -1;
+            }
+            break;
         case 'K':
             snprintf(cfg->tls_key, sizeof(cfg->tls_key), "%s", optarg);
             break;
+        case 'r':
+        case 'a': {
+            double *rate = c == 'r' ? &cfg->rate_event : &cfg->rate_api;
+            double *burst = c == 'r' ? &cfg->rate_event_burst : &cfg->rate_api_burst;
+            if (ratelimit_parse(optarg, rate, burst) != 0) {
+                fprintf(stderr,
+                        "tocsin: --rate-limit-%s must be RATE or RATE:BURST (requests per "
+                        "second, 0 = no limit; BURST >= 1), not '%s'\n",
+                        c == 'r' ? "event" : "api", optarg);
+                return -1;
+            }
+            break;
+        }
         case 'h':
             usage_serve(stdout);
             exit(0);
@@ -268,6 +307,9 @@ static int serve(int argc, char **argv) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file-size limit (ulimit -f) then surfaces as a store error that is
+     * answered and recovered from, instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
 
     char db_path[1200];
     snprintf(db_path, sizeof(db_path), "%s/tocsin.db", app.cfg.data_dir);
@@ -280,6 +322,10 @@ static int serve(int argc, char **argv) {
         goto done;
     if (writer_new(app.st, &app.cfg, &app.w, &err) != 0)
         goto done;
+    if (!(app.m = metrics_new())) {
+        tc_err_set(&err, TC_INTERNAL, "out of memory");
+        goto done;
+    }
     writer_set_tick(app.w, timers_tick, &app, TIMERS_INTERVAL_MS);
     if (auth_bootstrap_admin(&app, &created, &err) != 0)
         goto done;
@@ -315,6 +361,7 @@ done:
     dispatcher_free(app.d);
     guard_free(g);
     writer_free(app.w);
+    metrics_free(app.m); /* last: everything above may still count */
     store_free(app.st);
     if (status == 0)
         log_info("msg=stopped");

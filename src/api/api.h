@@ -51,5 +51,6 @@ extern const api_route api_member_routes[];      /* api/members.c */
 extern const api_route api_integration_routes[]; /* api/integrations.c */
 extern const api_route api_history_routes[];     /* api/history.c */
 extern const api_route api_delivery_routes[];    /* api/delivery.c */
+extern const api_route api_replay_routes[];      /* api/replay.c */
 
 #endif

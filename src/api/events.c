@@ -16,19 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/events.h"
+
 #include "api/api.h"
 #include "api/params.h"
 #include "core/engine.h"
 #include "core/event_input.h"
 #include "core/prometheus.h"
+#include "util/metrics.h"
 
 #define TYPE_STANDARD "alert_standard"
 #define TYPE_PROMETHEUS "alert_prometheus"
 
 static const char *const event_statuses[] = {"Critical", "Warning", "Info", "Ok", NULL};
 
-/* A standard event body to an engine_event, every limit applied. */
-static int standard_parse(json_t *body, engine_event *ev, tc_err *err) {
+/* A standard event body to an engine_event, every limit applied (events.h). */
+int events_standard_read(json_t *body, engine_event *ev, tc_err *err) {
     const char *status = NULL;
     if (params_string(body, "title_rule", PARAM_REQUIRED, EVENT_TITLE_RULE_MAX, PARAM_CUT,
                       &ev->title_rule, err) != 0 ||
@@ -70,6 +73,31 @@ static int refuse(api_ctx *ctx, const char *type, tc_err *err) {
     return -1;
 }
 
+/* The outcome label of tocsin_events_ingested_total for a request. */
+static metrics_ingest ingest_outcome(int rc, const tc_err *err) {
+    if (rc == 0)
+        return METRICS_INGEST_ACCEPTED;
+    switch (err->code) {
+    case TC_INVALID_PARAMETER:
+        return METRICS_INGEST_REFUSED;
+    case TC_UNAUTHORIZED:
+    case TC_ACCESS_DENIED:
+        return METRICS_INGEST_UNAUTHORIZED;
+    default:
+        return METRICS_INGEST_ERROR;
+    }
+}
+
+/* Events of an Alertmanager body for tocsin_events_ingested_total: each
+ * alert is one (reference/event-api.md). A body refused before its alerts
+ * were mapped (n == 0) counts as many as it carries, at least one. */
+static size_t alertmanager_events(json_t *body, size_t n, int rc) {
+    if (n || rc == 0)
+        return n;
+    size_t carried = json_array_size(json_object_get(body, "alerts"));
+    return carried ? carried : 1;
+}
+
 typedef struct {
     const char *key;
     const char *type;
@@ -88,7 +116,7 @@ static int push_standard(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
     engine_result res;
     engine_event_init(&ev);
     int rc = -1;
-    if (standard_parse(body, &ev, err) != 0) {
+    if (events_standard_read(body, &ev, err) != 0) {
         refuse(ctx, TYPE_STANDARD, err);
         goto out;
     }
@@ -98,6 +126,7 @@ static int push_standard(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
     *data = json_pack("{s:s}", "alert_key", res.alert_key);
     rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
 out:
+    metrics_events_ingested(ctx->app->m, METRICS_SOURCE_STANDARD, ingest_outcome(rc, err), 1);
     engine_event_clear(&ev);
     return rc;
 }
@@ -125,6 +154,8 @@ static int push_prometheus(api_ctx *ctx, json_t *body, json_t **data, tc_err *er
     *data = keys ? json_pack("{s:o}", "alert_keys", keys) : NULL;
     rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
 out:
+    metrics_events_ingested(ctx->app->m, METRICS_SOURCE_PROMETHEUS, ingest_outcome(rc, err),
+                            alertmanager_events(body, n, rc));
     for (size_t i = 0; i < n; i++)
         engine_event_clear(&evs[i]);
     free(evs);

@@ -16,7 +16,6 @@
 #include "api/listing.h"
 #include "api/params.h"
 
-#define HISTORY_MAX_WINDOW_MS (7LL * 24 * 3600 * 1000)
 #define HISTORY_MAX_EVENT_TYPES 50
 /* The columns of an item, in the order history_item reads them. */
 #define HISTORY_COLUMNS                                                                            \
@@ -45,9 +44,7 @@ static int read_filter(json_t *body, history_filter *f, tc_err *err) {
     static const char *const statuses[] = {"success", "failed", NULL};
     static const char *const orderbys[] = {"event_time", NULL};
     const char *orderby = NULL;
-    const int64_t min_ms = 1000000000000LL, max_ms = 9999999999999LL;
-    if (params_int64(body, "start_time", PARAM_REQUIRED, min_ms, max_ms, &f->start_time, err) ||
-        params_int64(body, "end_time", PARAM_REQUIRED, min_ms, max_ms, &f->end_time, err) ||
+    if (params_history_window(body, &f->start_time, &f->end_time, err) ||
         params_int64(body, "limit", PARAM_REQUIRED, 1, 100, &f->limit, err) ||
         params_bool(body, "asc", PARAM_OPTIONAL, &f->asc, err) ||
         params_enum(body, "orderby", PARAM_OPTIONAL, orderbys, &orderby, err) ||
@@ -59,13 +56,6 @@ static int read_filter(json_t *body, history_filter *f, tc_err *err) {
         params_enum(body, "status", PARAM_OPTIONAL, statuses, &f->status, err) ||
         params_string(body, "search_after_ctx", PARAM_OPTIONAL, 128, PARAM_REFUSE, &f->cursor, err))
         return -1;
-    if (f->end_time <= f->start_time)
-        return tc_err_set(err, TC_INVALID_PARAMETER,
-                          "end_time must be greater than start_time (both in milliseconds)");
-    if (f->end_time - f->start_time > HISTORY_MAX_WINDOW_MS)
-        return tc_err_set(err, TC_INVALID_PARAMETER,
-                          "start_time and end_time must be at most 7 days apart (history is kept "
-                          "7 days)");
     if (f->cursor && f->cursor[0]) {
         if (listing_cursor_decode("search_after_ctx", f->cursor, &f->after_time, f->after_id,
                                   err) != 0)

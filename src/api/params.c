@@ -198,6 +198,22 @@ int params_page(json_t *body, int64_t max_limit, int64_t def_limit, int64_t *p, 
     return 0;
 }
 
+int params_history_window(json_t *body, int64_t *start, int64_t *end, tc_err *err) {
+    const int64_t min_ms = 1000000000000LL, max_ms = 9999999999999LL;
+    const int64_t max_span_ms = 7LL * 24 * 3600 * 1000;
+    if (params_int64(body, "start_time", PARAM_REQUIRED, min_ms, max_ms, start, err) != 0 ||
+        params_int64(body, "end_time", PARAM_REQUIRED, min_ms, max_ms, end, err) != 0)
+        return -1;
+    if (*end <= *start)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "end_time must be greater than start_time (both in milliseconds)");
+    if (*end - *start > max_span_ms)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "start_time and end_time must be at most 7 days apart (history is kept "
+                          "7 days)");
+    return 0;
+}
+
 int params_check_types(json_t *body, const param_typed *fields, tc_err *err) {
     for (const param_typed *f = fields; f->field; f++) {
         json_t *unused = NULL;

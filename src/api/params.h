@@ -79,4 +79,9 @@ int params_err_nest(tc_err *err, const char *parent);
 int params_page(json_t *body, int64_t max_limit, int64_t def_limit, int64_t *p, int64_t *limit,
                 tc_err *err);
 
+/* The window of the webhook history calls (list, replay): start_time and
+ * end_time, both required, in milliseconds since the epoch (13 digits),
+ * end_time after start_time and at most 7 days apart (what history keeps). */
+int params_history_window(json_t *body, int64_t *start, int64_t *end, tc_err *err);
+
 #endif

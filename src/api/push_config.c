@@ -104,11 +104,22 @@ out:
 /* The name as a message may show it: control characters escaped. */
 static void printable(const char *s, char *out, size_t cap) {
     size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && n + 5 < cap; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p);
-        else
-            out[n++] = (char)*p;
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + 5 < cap;) {
+        if (*p < 0x20 || *p == 0x7f) {
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", *p++);
+            continue;
+        }
+        /* A whole character or none: a cut inside one left a message that
+         * is not UTF-8, which the error envelope cannot carry, so the client
+         * got no answer (found by fuzz/fuzz_openapi). */
+        size_t len = 1;
+        while ((p[len] & 0xC0) == 0x80)
+            len++;
+        if (n + len + 5 > cap)
+            break;
+        memcpy(out + n, p, len);
+        n += len;
+        p += len;
     }
     out[n] = '\0';
 }

@@ -9,12 +9,14 @@
 #include "store/store.h"
 
 struct dispatcher;
+struct metrics;
 
 typedef struct {
     tc_config cfg;
     store *st;
     writer *w;
     struct dispatcher *d; /* delivery; NULL until started */
+    struct metrics *m;    /* /metrics counters (util/metrics.h); NULL: none kept */
 } tc_app;
 
 #endif

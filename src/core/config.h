@@ -20,6 +20,12 @@ typedef struct {
     /* HTTPS for the listener: PEM files ("" = plain HTTP). */
     char tls_cert[1024];
     char tls_key[1024];
+    /* Bulk replay: events each replay queues per second (delivery/replay.h). */
+    int replay_rate;
+    /* Per-key request rate limits (http/ratelimit.h): requests per second
+     * and bucket size; a rate of 0 means no limit. */
+    double rate_event, rate_event_burst; /* per integration_key */
+    double rate_api, rate_api_burst;     /* per app_key */
 } tc_config;
 
 #endif

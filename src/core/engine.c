@@ -35,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "core/alert.h"
 #include "core/event_input.h"
 #include "core/grouping.h"
@@ -117,6 +119,12 @@ typedef struct {
     group_rules rules;
 } engine_source;
 
+/* Constant-time equality of two keys of public length. */
+static int keys_equal(const char *stored, const char *given) {
+    size_t n = strlen(given);
+    return stored && strlen(stored) == n && CRYPTO_memcmp(stored, given, n) == 0;
+}
+
 static int source_find(store_conn *c, const char *key, const char *expected_type,
                        engine_source *src, tc_err *err) {
     group_rules_init(&src->rules);
@@ -125,13 +133,21 @@ static int source_find(store_conn *c, const char *key, const char *expected_type
     store_stmt *q = store_prepare(
         c,
         "SELECT i.integration_id, i.type, i.name, i.channel_id, ch.channel_name, ch.status,"
-        " ch.rules FROM integrations i LEFT JOIN channels ch ON ch.channel_id = i.channel_id"
-        " WHERE i.integration_key = ? AND i.status = 'enabled'",
+        " ch.rules, i.integration_key FROM integrations i"
+        " LEFT JOIN channels ch ON ch.channel_id = i.channel_id"
+        " WHERE i.integration_key_hash = ? AND i.status = 'enabled'",
         err);
     if (!q)
         return -1;
-    store_bind_text(q, 1, key);
+    /* Found by the key's hash, then compared in constant time: neither the
+     * index search nor the comparison tells a guesser how much of a key
+     * was right (migration 003). */
+    char key_hash[65];
+    ids_sha256_hex(key, strlen(key), key_hash);
+    store_bind_text(q, 1, key_hash);
     int rc = -1, step = store_step(q, err);
+    if (step == STORE_ROW && !keys_equal(store_col_text(q, 7), key))
+        step = STORE_DONE;
     if (step == STORE_DONE) {
         tc_err_set(err, TC_UNAUTHORIZED,
                    "integration_key is not valid (unknown, disabled or deleted integration)");

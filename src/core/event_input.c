@@ -11,12 +11,17 @@ static json_t *cut_string(const char *s, size_t max_chars) {
     return json_stringn(s, utf8_prefix(s, max_chars));
 }
 
-/* Shortens a long label key for an error message (the whole key could be
- * kilobytes). */
-static void key_excerpt(const char *key, char *out, size_t cap) {
-    size_t keep = utf8_prefix(key, 40);
-    if (keep >= cap)
-        keep = cap - 1;
+/* Characters of a label key quoted in an error message (the whole key could
+ * be kilobytes), and the room they need: up to 4 bytes each, "..." and NUL.
+ * Found by fuzz/fuzz_event_standard: the buffer was 64 bytes, so 40
+ * multi-byte characters overflowed it (the "..." was written past its end)
+ * and a byte cut split a character, leaving a message that is not UTF-8. */
+#define KEY_EXCERPT_CHARS 40
+#define KEY_EXCERPT_CAP (KEY_EXCERPT_CHARS * 4 + 4)
+
+/* out holds KEY_EXCERPT_CAP bytes; key is valid UTF-8 (jansson checked). */
+static void key_excerpt(const char *key, char *out) {
+    size_t keep = utf8_prefix(key, KEY_EXCERPT_CHARS);
     memcpy(out, key, keep);
     strcpy(out + keep, key[keep] ? "..." : "");
 }
@@ -35,9 +40,9 @@ int event_labels_normalize(json_t *value, const char *field, json_t **out, tc_er
         return tc_err_set(err, TC_INTERNAL, "out of memory");
     const char *key;
     json_t *v;
-    char excerpt[64];
+    char excerpt[KEY_EXCERPT_CAP];
     json_object_foreach(value, key, v) {
-        key_excerpt(key, excerpt, sizeof(excerpt));
+        key_excerpt(key, excerpt);
         if (key[0] == '\0') {
             tc_err_set(err, TC_INVALID_PARAMETER, "%s: a label key must not be empty", field);
             goto fail;

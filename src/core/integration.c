@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/ids.h"
+
 void integration_init(integration *in) {
     memset(in, 0, sizeof(*in));
     snprintf(in->status, sizeof(in->status), "enabled");
@@ -122,6 +124,13 @@ static void bind_fields(store_stmt *st, const integration *in, const char *confi
     store_bind_text(st, 12, in->signing_secret); /* NULL binds NULL */
     store_bind_text(st, 13, in->prev_signing_secret);
     store_bind_int64(st, 14, in->prev_secret_expires_at);
+    char key_hash[65];
+    if (in->integration_key) {
+        ids_sha256_hex(in->integration_key, strlen(in->integration_key), key_hash);
+        store_bind_text(st, 15, key_hash);
+    } else {
+        store_bind_text(st, 15, NULL);
+    }
 }
 
 static int insert_row(writer_txn *txn, integration *in, const char *config, tc_err *err) {
@@ -129,8 +138,8 @@ static int insert_row(writer_txn *txn, integration *in, const char *config, tc_e
         txn->conn,
         "INSERT INTO integrations(type, name, description, status, disabled_reason, channel_id,"
         " integration_key, config, created_at, updated_at, deleted_at, signing_secret,"
-        " prev_signing_secret, prev_secret_expires_at)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING integration_id",
+        " prev_signing_secret, prev_secret_expires_at, integration_key_hash)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING integration_id",
         err);
     if (!st)
         return -1;
@@ -149,13 +158,13 @@ static int update_row(writer_txn *txn, const integration *in, const char *config
         txn->conn,
         "UPDATE integrations SET type=?, name=?, description=?, status=?, disabled_reason=?,"
         " channel_id=?, integration_key=?, config=?, created_at=?, updated_at=?, deleted_at=?,"
-        " signing_secret=?, prev_signing_secret=?, prev_secret_expires_at=?"
-        " WHERE integration_id=?",
+        " signing_secret=?, prev_signing_secret=?, prev_secret_expires_at=?,"
+        " integration_key_hash=? WHERE integration_id=?",
         err);
     if (!st)
         return -1;
     bind_fields(st, in, config);
-    store_bind_int64(st, 15, in->integration_id);
+    store_bind_int64(st, 16, in->integration_id);
     return store_run(st, err);
 }
 

@@ -2,7 +2,8 @@
  *
  * The writer calls timers_tick in a batch of its own every
  * TIMERS_INTERVAL_MS: snooze expiry (i_wake) and pruning of invocation
- * history and finished deliveries older than 7 days. (Due retries are the
+ * history and finished deliveries older than 7 days, and the paced steps
+ * of bulk replays (delivery/replay.h). (Due retries are the
  * dispatcher's own timer heap.) Each job is a
  * query on an indexed due-time column, so an idle tick costs a few index
  * probes and no thread waits per timer. */

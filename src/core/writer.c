@@ -67,14 +67,29 @@ static void run_one(writer_txn *txn, writer_cmd *c) {
 }
 
 /* Runs a batch in one transaction; on a failed BEGIN or COMMIT, every
- * command of the batch fails with the store's error. */
+ * command of the batch fails with the store's error.
+ *
+ * Invariant: a command is answered success only if its changes are in the
+ * committed transaction. A store error (disk full, I/O error) can make
+ * SQLite roll the whole transaction back inside a command; the commands
+ * before it are then undone, and a next SAVEPOINT would silently open a
+ * new autocommit transaction. So the batch stops there and fails whole:
+ * every caller gets InternalError, nothing is half-stored, and the next
+ * batch starts clean (which is how tocsin recovers once space is back). */
 static void run_batch(writer *w, writer_cmd *batch) {
     writer_txn txn = {.conn = store_writer(w->st), .cfg = w->cfg, .now_ms = clock_now_ms()};
     tc_err err;
     int ok = store_begin(txn.conn, &err) == 0;
     int n = 0;
-    for (writer_cmd *c = batch; ok && c; c = c->next, n++)
+    for (writer_cmd *c = batch; ok && c; c = c->next, n++) {
         run_one(&txn, c);
+        if (!store_in_transaction(txn.conn)) {
+            err = c->err;
+            if (err.code == TC_OK)
+                tc_err_set(&err, TC_INTERNAL, "the store ended the transaction");
+            ok = 0;
+        }
+    }
     if (ok && store_commit(txn.conn, &err) != 0) {
         store_rollback(txn.conn);
         ok = 0;

@@ -20,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "delivery/history.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 #define LANE_BUCKETS 65536
 #define LOAD_BATCH 5000
@@ -34,6 +36,7 @@ typedef struct pending {
     int64_t delivery_id, event_seq, sequence;
     int64_t next_at;         /* ms */
     int64_t first_failed_at; /* ms; 0 while no attempt failed */
+    int64_t created_at;      /* ms: queued in the outbox (metrics' latency base) */
     int attempts;
     struct pending *next;
 } pending;
@@ -331,9 +334,41 @@ static int record_cmd(writer_txn *txn, void *arg, tc_err *err) {
     return 0;
 }
 
+/* Puts a batch that could not be recorded back in front of the queue, so
+ * that it is retried with whatever arrived meanwhile, in the same order. */
+static void recorder_requeue(dispatcher *d, record *batch) {
+    record *last = batch;
+    while (last->next)
+        last = last->next;
+    last->next = d->rec_head;
+    d->rec_head = batch;
+    if (!d->rec_tail)
+        d->rec_tail = last;
+}
+
+static void recorder_pause(dispatcher *d, int ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&d->rec_wake, &d->rec_lock, &ts);
+}
+
+/* Records outcomes through the writer. A batch the store refuses (disk
+ * full, I/O error) is kept and retried with a growing pause (up to 30 s)
+ * until the store takes it: the pushes went out, and their outcomes must
+ * reach the deliveries and history rows once the cause is gone, or a
+ * restart would send them all again. Only at shutdown is a batch that
+ * still fails given up: its deliveries stay pending in the store and are
+ * sent again (same event_id) after the restart. */
 static void *recorder_main(void *arg) {
     dispatcher *d = arg;
     pthread_setname_np(pthread_self(), "tocsin-record");
+    int pause_ms = 0;
     pthread_mutex_lock(&d->rec_lock);
     for (;;) {
         while (!d->rec_head && !d->rec_stop)
@@ -342,12 +377,28 @@ static void *recorder_main(void *arg) {
         d->rec_head = d->rec_tail = NULL;
         if (!batch && d->rec_stop)
             break;
+        int stopping = d->rec_stop;
         pthread_mutex_unlock(&d->rec_lock);
         tc_err err;
-        /* A failed batch leaves its deliveries pending in the store: they
-         * are sent again after a restart, and only their history is lost. */
-        if (writer_run(d->app->w, record_cmd, batch, &err) != 0)
-            log_error("msg=\"cannot record delivery outcomes\" error=\"%s\"", err.message);
+        int failed = writer_run(d->app->w, record_cmd, batch, &err) != 0;
+        pthread_mutex_lock(&d->rec_lock);
+        if (failed && !stopping) {
+            pause_ms = pause_ms ? (pause_ms * 2 > 30000 ? 30000 : pause_ms * 2) : 500;
+            log_error("msg=\"cannot record delivery outcomes; retrying\" retry_in_ms=%d "
+                      "error=\"%s\"",
+                      pause_ms, err.message);
+            recorder_requeue(d, batch);
+            recorder_pause(d, pause_ms);
+            continue;
+        }
+        if (failed)
+            log_error("msg=\"cannot record delivery outcomes at shutdown; they stay pending\" "
+                      "error=\"%s\"",
+                      err.message);
+        else if (pause_ms)
+            log_info("msg=\"delivery outcomes recorded again\"");
+        pause_ms = 0;
+        pthread_mutex_unlock(&d->rec_lock);
         for (record *r = batch, *next; r; r = next) {
             next = r->next;
             record_free(r);
@@ -399,7 +450,8 @@ static void load_new(dispatcher *d) {
         store_stmt *q = store_prepare(
             d->reader,
             "SELECT delivery_id, integration_id, event_seq, lane, sequence, attempts, next_at,"
-            " first_failed_at FROM deliveries WHERE status = 'pending' AND delivery_id > ?"
+            " first_failed_at, created_at FROM deliveries WHERE status = 'pending'"
+            " AND delivery_id > ?"
             " ORDER BY delivery_id LIMIT ?",
             &err);
         if (!q) {
@@ -418,6 +470,7 @@ static void load_new(dispatcher *d) {
             p->attempts = (int)store_col_int64(q, 5);
             p->next_at = store_col_int64(q, 6);
             p->first_failed_at = store_col_int64(q, 7);
+            p->created_at = store_col_int64(q, 8);
             d->last_loaded_id = p->delivery_id;
             if (add_pending(d, store_col_int64(q, 1), store_col_text(q, 3), p) != 0) {
                 free(p);
@@ -463,6 +516,26 @@ static char *read_event(dispatcher *d, int64_t seq, history_subject *s, tc_err *
 
 static void lane_advance(dispatcher *d, lane *ln, target_state *ts);
 
+/* tocsin_delivery_* (util/metrics.h): one attempt's outcome and, when it
+ * ended the delivery (ended: "delivered" or "failed"), the delivery's end
+ * with its latency since it was queued: a live event's commit (the fan-out
+ * is in the same transaction), or the moment a resend or replay queued an
+ * old event, whose own time would say nothing about delivery. */
+static void count_attempt(dispatcher *d, int64_t integration_id, outcome_kind outcome,
+                          const char *ended, int64_t latency_ms) {
+    static const metrics_attempt kinds[] = {
+        [OUTCOME_DELIVERED] = METRICS_ATTEMPT_DELIVERED,
+        [OUTCOME_RETRY] = METRICS_ATTEMPT_RETRY,
+        [OUTCOME_GONE] = METRICS_ATTEMPT_GONE,
+        [OUTCOME_FAILED] = METRICS_ATTEMPT_FAILED,
+    };
+    metrics_delivery_attempt(d->app->m, integration_id, kinds[outcome]);
+    if (ended && strcmp(ended, "delivered") == 0)
+        metrics_delivery_delivered(d->app->m, integration_id, (double)latency_ms / 1000.0);
+    else if (ended)
+        metrics_delivery_failed(d->app->m, integration_id);
+}
+
 /* Records a delivery that cannot even be attempted (its event or template
  * is broken) as failed, and moves the lane on. */
 static void fail_unsendable(dispatcher *d, lane *ln, target_state *ts, history_subject *s,
@@ -483,6 +556,7 @@ static void fail_unsendable(dispatcher *d, lane *ln, target_state *ts, history_s
     }
     log_warn("msg=\"delivery not sent\" delivery_id=%lld error=\"%s\"", (long long)p->delivery_id,
              why);
+    count_attempt(d, ts->t.integration_id, OUTCOME_FAILED, "failed", 0);
     ln->head = p->next;
     if (!ln->head)
         ln->tail = NULL;
@@ -652,6 +726,7 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
         else if (!why[0] && now - ts->failing_since_ms >= FAILING_DISABLE_MS)
             snprintf(why, sizeof(why), "every attempt failed for 24 hours");
     }
+    count_attempt(d, ts->t.integration_id, a->outcome, done ? status : NULL, now - p->created_at);
     if (r) {
         r->subj = x->subj;
         r->endpoint = strdup(ts->t.endpoint);

@@ -9,6 +9,7 @@
 #include "delivery/signature.h"
 #include "delivery/template.h"
 #include "util/clock.h"
+#include "util/utf8.h"
 
 void push_attempt_init(push_attempt *a) {
     memset(a, 0, sizeof(*a));
@@ -234,6 +235,13 @@ static const char *find_header(const push_attempt *a, const char *name, char *ou
 
 void push_attempt_finish(push_attempt *a, CURLcode rc, int64_t now_s) {
     a->duration_ms = clock_mono_ms() - a->started_ms;
+    /* What a receiver answers is any bytes at all; history hands them out
+     * as JSON strings, which must be UTF-8 (a cut at PUSH_CAPTURE_MAX can
+     * also split a character). A NUL ends the kept text. */
+    if (a->resp_body)
+        utf8_sanitize(a->resp_body);
+    if (a->resp_headers)
+        utf8_sanitize(a->resp_headers);
     long code = 0;
     curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
     a->error[0] = '\0';

@@ -290,6 +290,18 @@ static json_t *render_value(json_t *t, json_t *body) {
 
 /* ---- checking ---- */
 
+/* The length of an excerpt of s[0..n) quoted in a message: at most max
+ * bytes, cut where a character starts. Found by fuzz/fuzz_template: a plain
+ * byte cut could split a character, and a message that is not UTF-8 cannot
+ * go into the JSON error envelope (the client got no answer at all). */
+static int excerpt_len(const char *s, size_t n, size_t max) {
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
 static int check_string(const char *s, size_t n, tc_err *err) {
     tvar v;
     size_t pos = 0;
@@ -300,17 +312,17 @@ static int check_string(const char *s, size_t n, tc_err *err) {
         if (r == SCAN_UNCLOSED)
             return tc_err_set(err, TC_INVALID_PARAMETER,
                               FIELD " has a \"{{\" without a closing \"}}\" in \"%.*s\"",
-                              (int)(n > 80 ? 80 : n), s);
+                              excerpt_len(s, n, 80), s);
         if (r == SCAN_BAD) {
             size_t len = v.end - v.start;
             if (v.path_len == 0)
                 return tc_err_set(err, TC_INVALID_PARAMETER,
                                   FIELD " has an empty variable \"%.*s\"",
-                                  (int)(len > 80 ? 80 : len), s + v.start);
+                                  excerpt_len(s + v.start, len, 80), s + v.start);
             return tc_err_set(err, TC_INVALID_PARAMETER,
                               FIELD " has a malformed variable \"%.*s\": a path is names or list "
                                     "indexes separated by \".\", like {{incident.title}}",
-                              (int)(len > 80 ? 80 : len), s + v.start);
+                              excerpt_len(s + v.start, len, 80), s + v.start);
         }
         pos = v.end;
     }

@@ -4,10 +4,16 @@
 #include <string.h>
 
 static const api_route *const tables[] = {
-    api_event_routes,   api_incident_routes, api_alert_routes,
-    api_channel_routes, api_member_routes,   api_integration_routes,
-    api_history_routes, api_delivery_routes, NULL,
+    api_event_routes,   api_incident_routes,
+    api_alert_routes,   api_channel_routes,
+    api_member_routes,  api_integration_routes,
+    api_history_routes, api_delivery_routes,
+    api_replay_routes,  NULL,
 };
+
+const api_route *const *routes_tables(void) {
+    return tables;
+}
 
 const api_route *routes_find(const char *path) {
     for (int t = 0; tables[t]; t++) {

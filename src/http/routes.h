@@ -5,5 +5,7 @@
 #include "api/api.h"
 
 const api_route *routes_find(const char *path);
+/* Every route table, NULL-terminated (for code that walks all routes). */
+const api_route *const *routes_tables(void);
 
 #endif

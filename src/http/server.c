@@ -2,7 +2,8 @@
  *
  * The order of checks on every API request is fixed, so a request with
  * several faults always gets the same answer: route (RouteNotFound), method
- * (MethodNotAllowed), body size (413 InvalidParameter), key (Unauthorized),
+ * (MethodNotAllowed), body size (413 InvalidParameter), the key's rate limit
+ * (429 RequestTooFrequently), key (Unauthorized),
  * Content-Type (InvalidContentType), JSON (InvalidParameter), then the
  * handler's own field checks. Nothing reaches a handler before all pass. */
 #include "http/server.h"
@@ -18,10 +19,13 @@
 #include <unistd.h>
 
 #include "api/auth.h"
+#include "http/metrics_page.h"
+#include "http/ratelimit.h"
 #include "http/routes.h"
 #include "util/clock.h"
 #include "util/ids.h"
 #include "util/log.h"
+#include "util/metrics.h"
 
 struct http_server {
     tc_app *app;
@@ -32,6 +36,8 @@ struct http_server {
      * during shutdown is also answered. */
     _Atomic int inflight;
     _Atomic int stopping;
+    ratelimit *rate_event; /* per integration_key; NULL = no limit */
+    ratelimit *rate_api;   /* per app_key; NULL = no limit */
 };
 
 #define HTTP_DRAIN_TIMEOUT_MS 15000
@@ -51,14 +57,28 @@ typedef struct {
     size_t discarded; /* bytes of an oversized body read and dropped */
     int responded;    /* a response is queued: later calls must not dispatch */
     int64_t started_ms;
+    int retry_after_s;        /* > 0: a Retry-After header goes with the answer */
+    metrics *m;               /* the app's registry (may be NULL) */
+    const char *metrics_path; /* path label of tocsin_http_requests_total */
 } request_state;
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, request_state *rs, int status,
                                  json_t *doc) {
-    char *text = json_dumps(doc, JSON_COMPACT);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
-    if (!text)
-        return MHD_NO;
+    if (!text) {
+        /* The answer could not be built (out of memory, or text jansson
+         * refuses): say so rather than close the connection without one. */
+        status = 500;
+        size_t cap = 160;
+        text = malloc(cap);
+        if (!text)
+            return MHD_NO;
+        snprintf(text, cap,
+                 "{\"request_id\":\"%s\",\"error\":{\"code\":\"InternalError\","
+                 "\"message\":\"the answer could not be encoded\"}}",
+                 rs->request_id);
+    }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
@@ -67,6 +87,15 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, request_state *rs,
     }
     MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(resp, "Flashcat-Request-Id", rs->request_id);
+    if (rs->retry_after_s > 0) {
+        char seconds[16];
+        snprintf(seconds, sizeof(seconds), "%d", rs->retry_after_s);
+        MHD_add_response_header(resp, "Retry-After", seconds);
+    }
+    /* Counted before the answer leaves, so a client that has its answer
+     * always finds it counted in the next scrape. */
+    metrics_http_request(rs->m, rs->metrics_path, status,
+                         (double)(clock_mono_ms() - rs->started_ms) / 1000.0);
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     if (r == MHD_YES)
@@ -111,11 +140,93 @@ static enum MHD_Result serve_health(struct MHD_Connection *conn, request_state *
     return send_json(conn, rs, up ? 200 : 503, doc);
 }
 
+/* The path label of tocsin_http_requests_total: a route's own path, or
+ * "other", so that random URLs cannot grow the metrics registry. */
+static const char *metrics_path_of(const char *url) {
+    const api_route *route = routes_find(url);
+    if (route)
+        return route->path;
+    if (strcmp(url, "/healthz") == 0)
+        return "/healthz";
+    if (strcmp(url, "/metrics") == 0)
+        return "/metrics";
+    return "other";
+}
+
+/* GET /metrics: the Prometheus text format (util/metrics.h). No key:
+ * Prometheus scrapes without one, and nothing secret is in it (README,
+ * "Metrics", says how to keep it private). */
+static enum MHD_Result serve_metrics(struct MHD_Connection *conn, request_state *rs,
+                                     http_server *srv, const char *method) {
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return fail(conn, rs, TC_METHOD_NOT_ALLOWED, "/metrics", "%s only accepts GET", "/metrics");
+    metrics_text page;
+    metrics_text_init(&page);
+    tc_err err;
+    if (metrics_page_render(srv->app, &page, &err) != 0) {
+        metrics_text_clear(&page);
+        return send_error(conn, rs, tc_code_http_status(err.code), &err, "/metrics");
+    }
+    /* The response takes the buffer (freed by libmicrohttpd). */
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(page.len, page.buf, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        metrics_text_clear(&page);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", METRICS_CONTENT_TYPE);
+    MHD_add_response_header(resp, "Flashcat-Request-Id", rs->request_id);
+    int64_t duration_ms = clock_mono_ms() - rs->started_ms;
+    metrics_http_request(rs->m, rs->metrics_path, 200, (double)duration_ms / 1000.0);
+    log_info("msg=request path=/metrics request_id=%s status=200 duration_ms=%lld", rs->request_id,
+             (long long)duration_ms);
+    enum MHD_Result r = MHD_queue_response(conn, 200, resp);
+    MHD_destroy_response(resp);
+    if (r == MHD_YES)
+        rs->responded = 1;
+    return r;
+}
+
+/* The rate limit of the key the request carries (a request without one
+ * is refused by authentication next, at no cost to the store). Checked
+ * before the key is looked up, so a flood costs a hash, not a read. */
+static enum MHD_Result check_rate(http_server *srv, struct MHD_Connection *conn, request_state *rs,
+                                  const api_route *route, const char *path, int *limited) {
+    *limited = 0;
+    ratelimit *rl = NULL;
+    const char *param = NULL;
+    if (route->auth == API_AUTH_APP_KEY) {
+        rl = srv->rate_api;
+        param = "app_key";
+    } else if (route->auth == API_AUTH_INTEGRATION_KEY) {
+        rl = srv->rate_event;
+        param = "integration_key";
+    }
+    const char *key =
+        param ? MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, param) : NULL;
+    if (!rl || !key || !*key || ratelimit_take(rl, key, clock_mono_ms(), &rs->retry_after_s))
+        return MHD_YES;
+    *limited = 1;
+    tc_err err;
+    const tc_config *cfg = &srv->app->cfg;
+    int api = rl == srv->rate_api;
+    tc_err_set(&err, TC_TOO_FREQUENT,
+               "too many requests for this %s: the limit is %g per second (burst %g); retry "
+               "after %d s",
+               param, api ? cfg->rate_api : cfg->rate_event,
+               api ? cfg->rate_api_burst : cfg->rate_event_burst, rs->retry_after_s);
+    return send_error(conn, rs, 429, &err, path);
+}
+
 static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, request_state *rs,
                                 const api_route *route, const char *path) {
     api_ctx ctx = {.app = srv->app, .request_id = rs->request_id};
     tc_err err;
     tc_err_clear(&err);
+    int limited = 0;
+    enum MHD_Result limit_answer = check_rate(srv, conn, rs, route, path, &limited);
+    if (limited)
+        return limit_answer;
     if (route->auth == API_AUTH_APP_KEY) {
         const char *key = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "app_key");
         if (auth_app_key(srv->app, key, &ctx.person, &ctx.is_admin, &err) != 0)
@@ -202,6 +313,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         }
         rs->started_ms = clock_mono_ms();
+        rs->m = srv->app->m;
+        rs->metrics_path = metrics_path_of(url);
         *con_cls = rs;
         srv->inflight++;
         if (srv->stopping) {
@@ -237,6 +350,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (strcmp(url, "/healthz") == 0)
         return serve_health(conn, rs, srv);
+    if (strcmp(url, "/metrics") == 0)
+        return serve_metrics(conn, rs, srv, method);
     const api_route *route = routes_find(url);
     if (!route)
         return fail(conn, rs, TC_ROUTE_NOT_FOUND, url, "no such path: %s", url);
@@ -289,11 +404,24 @@ static int read_pem(const char *path, const char *flag, char **out, tc_err *err)
     return 0;
 }
 
+static void server_free(http_server *srv) {
+    ratelimit_free(srv->rate_event);
+    ratelimit_free(srv->rate_api);
+    free(srv);
+}
+
 int http_server_start(tc_app *app, http_server **out, tc_err *err) {
     http_server *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return tc_err_set(err, TC_INTERNAL, "out of memory");
     srv->app = app;
+    if ((app->cfg.rate_event > 0 &&
+         ratelimit_new(app->cfg.rate_event, app->cfg.rate_event_burst, &srv->rate_event) != 0) ||
+        (app->cfg.rate_api > 0 &&
+         ratelimit_new(app->cfg.rate_api, app->cfg.rate_api_burst, &srv->rate_api) != 0)) {
+        server_free(srv);
+        return tc_err_set(err, TC_INTERNAL, "cannot set up the rate limits");
+    }
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
@@ -301,7 +429,7 @@ int http_server_start(tc_app *app, http_server **out, tc_err *err) {
     char port[16];
     snprintf(port, sizeof(port), "%d", app->cfg.listen_port);
     if (getaddrinfo(app->cfg.listen_host, port, &hints, &ai) != 0 || !ai) {
-        free(srv);
+        server_free(srv);
         return tc_err_set(err, TC_INVALID_PARAMETER, "--listen: cannot resolve host '%s'",
                           app->cfg.listen_host);
     }
@@ -314,7 +442,7 @@ int http_server_start(tc_app *app, http_server **out, tc_err *err) {
             read_pem(app->cfg.tls_key, "--tls-key", &key, err) != 0) {
             free(cert);
             freeaddrinfo(ai);
-            free(srv);
+            server_free(srv);
             return -1;
         }
         flags |= MHD_USE_TLS;
@@ -335,7 +463,7 @@ int http_server_start(tc_app *app, http_server **out, tc_err *err) {
     free(cert);
     free(key);
     if (!srv->daemon) {
-        free(srv);
+        server_free(srv);
         return tc_err_set(
             err, TC_INTERNAL,
             "cannot listen on %s:%d (in use? with HTTPS: do the certificate and key match?)",
@@ -372,5 +500,5 @@ void http_server_stop(http_server *srv) {
     if (srv->inflight > 0)
         log_warn("msg=\"stopping with requests unanswered\" inflight=%d", (int)srv->inflight);
     MHD_stop_daemon(srv->daemon);
-    free(srv);
+    server_free(srv);
 }

@@ -47,6 +47,10 @@ int store_exec(store_conn *conn, const char *sql, tc_err *err);
 int store_begin(store_conn *conn, tc_err *err);
 int store_commit(store_conn *conn, tc_err *err);
 void store_rollback(store_conn *conn);
+/* Whether a transaction is open. SQLite ends one by itself on some errors
+ * (disk full, I/O error, out of memory): the writer checks this after each
+ * command, because a batch whose transaction vanished must fail whole. */
+int store_in_transaction(store_conn *conn);
 
 store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err);
 void store_bind_int64(store_stmt *stmt, int idx, int64_t value);

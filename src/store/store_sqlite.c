@@ -6,6 +6,7 @@
  * numbered SQL files embedded in the binary (cmake/embed.cmake) and applied
  * at open, each in its own transaction, recorded in schema_migrations. */
 #include "store/store.h"
+#include "util/ids.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -67,6 +68,22 @@ static int sqlite_fail(tc_err *err, sqlite3 *db, const char *what) {
     return tc_err_set(err, TC_INTERNAL, "store: %s: %s", what, db ? sqlite3_errmsg(db) : "?");
 }
 
+/* sha256_hex(text): the hex SHA-256 of a text value, NULL for NULL. Migrations
+ * use it to derive a key's lookup hash from rows written before the hash
+ * column existed (003_integration_key_hash.sql). */
+static void sql_sha256_hex(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    const unsigned char *text = sqlite3_value_text(argv[0]);
+    int len = sqlite3_value_bytes(argv[0]);
+    char hex[65];
+    ids_sha256_hex(text ? (const char *)text : "", (size_t)len, hex);
+    sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
+}
+
 static int conn_open(const store_options *opts, int reader, store_conn **out, tc_err *err) {
     store_conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -88,6 +105,14 @@ static int conn_open(const store_options *opts, int reader, store_conn **out, tc
      * writer checkpoints right after a commit, when no other writer can
      * race it; the background thread has already copied almost everything,
      * so this is short, and it lets the next transaction restart the WAL. */
+    if (sqlite3_create_function_v2(c->db, "sha256_hex", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   sql_sha256_hex, NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite_fail(err, c->db, "sha256_hex function");
+        sqlite3_close(c->db);
+        free(c);
+        return -1;
+    }
     char pragmas[320];
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=10000;"
@@ -320,6 +345,10 @@ int store_commit(store_conn *conn, tc_err *err) {
 void store_rollback(store_conn *conn) {
     if (!sqlite3_get_autocommit(conn->db))
         sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_in_transaction(store_conn *conn) {
+    return !sqlite3_get_autocommit(conn->db);
 }
 
 static unsigned sql_hash(const char *s) {

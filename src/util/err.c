@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 void tc_err_clear(tc_err *err) {
     err->code = TC_OK;
     err->message[0] = '\0';
@@ -15,6 +17,12 @@ int tc_err_set(tc_err *err, tc_code code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
+    /* The message goes into a JSON envelope, which must be UTF-8, or the
+     * client gets no answer at all. Text quoted from a request or from
+     * jansson's parse errors ("invalid escape near '"\u12\xc7'") can hold
+     * part of a character, and the cut above can split one: such bytes
+     * become '?'. Found by the fuzz targets (fuzz/). */
+    utf8_sanitize(err->message);
     return -1;
 }
 

@@ -12,5 +12,13 @@ size_t utf8_len(const char *s);
 /* Byte length of the first max_chars characters of s (a cut that never
  * splits a character). */
 size_t utf8_prefix(const char *s, size_t max_chars);
+/* Bytes of the well-formed UTF-8 character at s, by jansson's rules (no
+ * overlong forms, surrogates or code points past U+10FFFF), or 0. */
+size_t utf8_char_len(const char *s);
+/* Replaces every byte that does not belong to a well-formed character with
+ * '?', in place, so that s can go into a JSON string. For text that did not
+ * come through jansson: a receiver's answer, a cut message. Returns the
+ * number of bytes replaced. */
+size_t utf8_sanitize(char *s);
 
 #endif

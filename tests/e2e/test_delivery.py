@@ -480,6 +480,28 @@ def test_reset_and_no_answer_are_retried():
             assert "gave up after 2 attempts" in items[1]["error_message"]
 
 
+def test_answer_that_is_not_utf8():
+    """A receiver may answer any bytes; history hands its answer out as JSON
+    strings, so bytes that are not UTF-8 become '?' when recorded."""
+    with Receiver() as rx, start() as t:
+        ch, key = setup_source(t)
+        hook, _ = make_webhook(t, rx.url("binary/bytes"))
+        push(t, key, "bin-1")
+        rx.wait_for(1, timeout=15)
+        items = wait_until(lambda: history(t, hook), timeout=15, what="the attempt recorded")
+        r = t.api("/webhook/history/list", {
+            "start_time": int(time.time() * 1000) - 3600 * 1000,
+            "end_time": int(time.time() * 1000) + 60000, "limit": 10, "integration_id": hook})
+        validate_response("/webhook/history/list", r)
+        item = items[0]
+        assert item["status"] == "success", item
+        d = t.api("/webhook/history/detail", {"event_id": item["event_id"],
+                                               "integration_id": hook})
+        validate_response("/webhook/history/detail", d)
+        assert d.data["response_body"] == "ok ?? end ?? ???!", d.data
+        assert "caf?" in json.dumps(d.data["response_headers"]), d.data
+
+
 if __name__ == "__main__":
     run([test_body_headers_signature_sequence, test_subscriptions_filter_channels_and_types,
          test_per_lane_order_under_load, test_retry_then_delivered_in_order,
@@ -488,4 +510,5 @@ if __name__ == "__main__":
          test_address_guard, test_tls_verification, test_restart_sends_pending_with_same_ids,
          test_custom_action, test_integration_test_and_resend,
          test_deleted_integration_ends_its_pending_deliveries, test_egress_address,
+         test_answer_that_is_not_utf8,
          test_in_flight_at_a_crash_is_sent_again, test_reset_and_no_answer_are_retried])

@@ -67,6 +67,11 @@ class Tocsin:
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="tocsin-e2e-")
         self.admin_key = admin_key
         self.args = list(args)
+        # Tests fire requests as fast as they can: the per-key rate limits
+        # are off unless a test sets them (test_rate_limits.py does).
+        for flag in ("--rate-limit-event", "--rate-limit-api"):
+            if flag not in self.args:
+                self.args += [flag, "0"]
         self.env = dict(os.environ)
         if admin_key:
             self.env["TOCSIN_ADMIN_APP_KEY"] = admin_key

@@ -23,6 +23,7 @@
  *   /flaky/N/...           500 for the first N requests to this exact path
  *                          (query string excluded), 200 after
  *   /status/CODE/...       CODE (200..599)
+ *   /binary/...            200 with a body and a header that are not UTF-8
  *   anything else          404
  *   GET /_stats            {"received": n}, not recorded
  *
@@ -98,6 +99,7 @@ typedef struct {
     const char *retry_after;
     long delay_ms;  /* slow: wait before answering */
     int hang;       /* wait until the client leaves or the receiver stops */
+    int binary;     /* answer with bytes that are not UTF-8 */
     char *location; /* redirect target (owned) */
 } rx_plan;
 
@@ -382,6 +384,9 @@ static void plan_request(receiver *rx, const char *url, char *args, size_t args_
         long seen = receiver_flaky_seen(rx, url);
         /* seen < 0 (out of memory) still answers as a failure. */
         plan_set(plan, "flaky", (seen < 0 || seen < num) ? 500 : 200);
+    } else if (!strcmp(first, "binary")) {
+        plan_set(plan, "binary", 200);
+        plan->binary = 1;
     } else if (!strcmp(first, "status") && num >= 200 && num <= 599) {
         plan_set(plan, "status", (int)num);
     }
@@ -392,7 +397,9 @@ static void plan_request(receiver *rx, const char *url, char *args, size_t args_
 static enum MHD_Result send_answer(struct MHD_Connection *conn, const rx_plan *plan) {
     char text[64];
     int empty = plan->status == 204 || plan->status == 304;
-    if (plan->status == 200)
+    if (plan->binary) /* a stray byte, a cut 3-byte character, a surrogate */
+        snprintf(text, sizeof(text), "ok \xff\xfe end \xe2\x82 \xed\xa0\x80!");
+    else if (plan->status == 200)
         snprintf(text, sizeof(text), "ok");
     else
         snprintf(text, sizeof(text), "%s %d", plan->mode, plan->status);
@@ -405,6 +412,8 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, const rx_plan *p
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, plan->retry_after);
     if (plan->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, plan->location);
+    if (plan->binary)
+        MHD_add_response_header(resp, "X-Latin1", "caf\xe9");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)plan->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -587,7 +596,7 @@ static void usage(FILE *out) {
           "\n"
           "A recording HTTP endpoint for tocsin's delivery tests: the URL path's\n"
           "first segment chooses the answer (ok, fail, gone, bad, throttle/S,\n"
-          "unavailable/S, slow/MS, reset, hang, redirect, flaky/N, status/CODE);\n"
+          "unavailable/S, slow/MS, reset, hang, redirect, flaky/N, status/CODE, binary);\n"
           "every request is appended to FILE as one JSON line. Port 0 picks a free\n"
           "port; \"listening PORT\" is printed once ready. Stops on SIGTERM/SIGINT.\n",
           out);

@@ -62,6 +62,26 @@ static void labels_limits(void **state) {
     free(long_value);
 }
 
+/* A long label key of multi-byte characters is quoted cut at a character,
+ * within the message's buffer (fuzz/corpus/event_standard/
+ * crash-label-key-excerpt overflowed it). */
+static void label_key_excerpt_multibyte(void **state) {
+    (void)state;
+    char key[70 * 6 + 1] = "";
+    for (int i = 0; i < 70; i++)
+        strcat(key, "\u65e5\u672c"); /* 日本: 3 bytes each */
+    json_t *l = json_object(), *out = NULL;
+    json_object_set_new(l, key, json_string("v"));
+    tc_err err;
+    assert_int_equal(event_labels_normalize(l, "labels", &out, &err), -1);
+    assert_non_null(strstr(err.message, "128"));
+    assert_non_null(strstr(err.message, "..."));
+    json_t *msg = json_string(err.message); /* NULL unless valid UTF-8 */
+    assert_non_null(msg);
+    json_decref(msg);
+    json_decref(l);
+}
+
 static void images_limits(void **state) {
     (void)state;
     char *long_src = repeat('s', 257), *long_alt = repeat('a', 200), *long_href = repeat('h', 257);
@@ -141,6 +161,7 @@ static void content_hash_tells_apart(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(labels_limits),
+        cmocka_unit_test(label_key_excerpt_multibyte),
         cmocka_unit_test(images_limits),
         cmocka_unit_test(derived_key_is_deterministic),
         cmocka_unit_test(content_hash_tells_apart),

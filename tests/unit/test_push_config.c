@@ -99,6 +99,32 @@ static void secret_headers_are_masked(void **state) {
     json_decref(headers);
 }
 
+/* A refused header name or event type is quoted whole characters only, so
+ * the message stays UTF-8 (fuzz/corpus/openapi/crash-header-name-utf8 and
+ * crash-event-type-utf8). */
+static void refusals_quote_whole_characters(void **state) {
+    (void)state;
+    char name[2 + 100 * 2 + 1] = "X-", type[2 + 40 * 2 + 1] = "i_";
+    for (int i = 0; i < 100; i++)
+        strcat(name, "\u00e9"); /* é: 2 bytes */
+    for (int i = 0; i < 40; i++)
+        strcat(type, "\u00e9");
+    json_t *bodies[2] = {
+        json_pack("{s:s, s:{s:s}}", "endpoint", "https://example.com/h", "headers", name, "v"),
+        json_pack("{s:s, s:[s]}", "endpoint", "https://example.com/h", "event_types", type)};
+    for (int i = 0; i < 2; i++) {
+        json_t *patch = NULL;
+        tc_err err;
+        assert_non_null(bodies[i]);
+        assert_int_equal(push_config_read("webhook_incident", bodies[i], 1, &patch, &err), -1);
+        assert_int_equal(err.code, TC_INVALID_PARAMETER);
+        json_t *msg = json_string(err.message); /* NULL unless valid UTF-8 */
+        assert_non_null(msg);
+        json_decref(msg);
+        json_decref(bodies[i]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_fill_every_field),
@@ -106,6 +132,7 @@ int main(void) {
         cmocka_unit_test(creating_requires_endpoint),
         cmocka_unit_test(apply_merges_retry_and_keeps_masked_secrets),
         cmocka_unit_test(secret_headers_are_masked),
+        cmocka_unit_test(refusals_quote_whole_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -195,6 +195,22 @@ static void malformed_variables(void **state) {
     expect_render("{\"a\":\"{x} }} {\"}", "{\"a\":\"{x} }} {\"}");
 }
 
+/* The text a refusal quotes is cut where a character starts, so the message
+ * stays UTF-8 (fuzz/corpus/template/crash-unclosed-excerpt-utf8). */
+static void refusal_excerpt_keeps_characters_whole(void **state) {
+    (void)state;
+    char tmpl[256] = "[\"x";
+    for (int i = 0; i < 60; i++)
+        strcat(tmpl, "\u00e9"); /* é: 2 bytes, so byte 80 falls inside one */
+    strcat(tmpl, "{{unclosed\"]");
+    tc_err err;
+    assert_int_equal(template_check(tmpl, &err), -1);
+    assert_non_null(strstr(err.message, "without a closing"));
+    json_t *msg = json_string(err.message); /* NULL unless valid UTF-8 */
+    assert_non_null(msg);
+    json_decref(msg);
+}
+
 static void check_accepts_good_templates(void **state) {
     (void)state;
     expect_check_ok("{}");
@@ -287,6 +303,7 @@ int main(void) {
         cmocka_unit_test(whitespace_inside_braces_is_trimmed),
         cmocka_unit_test(malformed_variables),
         cmocka_unit_test(check_accepts_good_templates),
+        cmocka_unit_test(refusal_excerpt_keeps_characters_whole),
         cmocka_unit_test(check_refuses_bad_json_and_size),
         cmocka_unit_test(render_size_is_bounded),
         cmocka_unit_test(render_against_non_object_body),
