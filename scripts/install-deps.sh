@@ -10,7 +10,8 @@ if [ "${1:-run}" = test ]; then
     want+=(libcmocka-dev python3 python3-jsonschema prometheus-alertmanager wrk
            sqlite3 clang-format nginx openssl curl
            clang libclang-rt-14-dev # make fuzz: clang and its libFuzzer
-           prometheus) # promtool: tests/e2e/test_metrics.py checks /metrics with it
+           prometheus # promtool: tests/e2e/test_metrics.py checks /metrics with it
+           chromium) # tests/e2e/test_console.py drives the web console in it
     # node and npm: tests/e2e/test_signature_interop.py checks signatures with
     # the npm package standardwebhooks. A node that already brings its own npm
     # (NodeSource's nodejs) is left alone: Debian's npm would conflict with it.

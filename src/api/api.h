@@ -43,14 +43,15 @@ typedef struct {
 } api_route;
 
 /* Route tables, each ended by an entry whose path is NULL. */
-extern const api_route api_event_routes[];       /* api/events.c */
-extern const api_route api_incident_routes[];    /* api/incidents.c */
-extern const api_route api_alert_routes[];       /* api/alerts.c */
-extern const api_route api_channel_routes[];     /* api/channels.c */
-extern const api_route api_member_routes[];      /* api/members.c */
-extern const api_route api_integration_routes[]; /* api/integrations.c */
-extern const api_route api_history_routes[];     /* api/history.c */
-extern const api_route api_delivery_routes[];    /* api/delivery.c */
-extern const api_route api_replay_routes[];      /* api/replay.c */
+extern const api_route api_event_routes[];              /* api/events.c */
+extern const api_route api_incident_routes[];           /* api/incidents.c */
+extern const api_route api_alert_routes[];              /* api/alerts.c */
+extern const api_route api_channel_routes[];            /* api/channels.c */
+extern const api_route api_member_routes[];             /* api/members.c */
+extern const api_route api_integration_routes[];        /* api/integrations.c */
+extern const api_route api_history_routes[];            /* api/history.c */
+extern const api_route api_delivery_routes[];           /* api/delivery.c */
+extern const api_route api_integration_health_routes[]; /* api/integration_health.c */
+extern const api_route api_replay_routes[];             /* api/replay.c */
 
 #endif

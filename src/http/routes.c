@@ -4,11 +4,17 @@
 #include <string.h>
 
 static const api_route *const tables[] = {
-    api_event_routes,   api_incident_routes,
-    api_alert_routes,   api_channel_routes,
-    api_member_routes,  api_integration_routes,
-    api_history_routes, api_delivery_routes,
-    api_replay_routes,  NULL,
+    api_event_routes,
+    api_incident_routes,
+    api_alert_routes,
+    api_channel_routes,
+    api_member_routes,
+    api_integration_routes,
+    api_history_routes,
+    api_delivery_routes,
+    api_replay_routes,
+    api_integration_health_routes,
+    NULL,
 };
 
 const api_route *const *routes_tables(void) {

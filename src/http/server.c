@@ -5,7 +5,9 @@
  * (MethodNotAllowed), body size (413 InvalidParameter), the key's rate limit
  * (429 RequestTooFrequently), key (Unauthorized),
  * Content-Type (InvalidContentType), JSON (InvalidParameter), then the
- * handler's own field checks. Nothing reaches a handler before all pass. */
+ * handler's own field checks. Nothing reaches a handler before all pass.
+ * A GET or HEAD of a path that is no API route may name a file of the
+ * embedded console (http/static.h), which is served without an envelope. */
 #include "http/server.h"
 
 #include <microhttpd.h>
@@ -22,6 +24,7 @@
 #include "http/metrics_page.h"
 #include "http/ratelimit.h"
 #include "http/routes.h"
+#include "http/static.h"
 #include "util/clock.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -218,6 +221,17 @@ static enum MHD_Result check_rate(http_server *srv, struct MHD_Connection *conn,
     return send_error(conn, rs, 429, &err, path);
 }
 
+/* A console file (http/static.h): not an API call, no envelope. */
+static enum MHD_Result serve_static(struct MHD_Connection *conn, request_state *rs,
+                                    const static_file *file, const char *path) {
+    enum MHD_Result r = static_serve(conn, file);
+    if (r == MHD_YES)
+        rs->responded = 1;
+    log_info("msg=static path=%s request_id=%s duration_ms=%lld", path, rs->request_id,
+             (long long)(clock_mono_ms() - rs->started_ms));
+    return r;
+}
+
 static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, request_state *rs,
                                 const api_route *route, const char *path) {
     api_ctx ctx = {.app = srv->app, .request_id = rs->request_id};
@@ -353,6 +367,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (strcmp(url, "/metrics") == 0)
         return serve_metrics(conn, rs, srv, method);
     const api_route *route = routes_find(url);
+    const static_file *file = route ? NULL : static_find(url);
+    if (file && static_method_ok(method))
+        return serve_static(conn, rs, file, url);
     if (!route)
         return fail(conn, rs, TC_ROUTE_NOT_FOUND, url, "no such path: %s", url);
     if (strcmp(method, "POST") != 0)

@@ -1,0 +1,369 @@
+// console.test.mjs: the web console driven as a person would, in Debian's
+// chromium through playwright-core (headless). Started by
+// tests/e2e/test_console.py, which starts tocsin and a recording receiver,
+// prepares a channel, an alert source, a pushed event and two custom actions,
+// and afterwards checks what the receiver got.
+//
+// Environment: TOCSIN_URL, TOCSIN_ADMIN_KEY, RECEIVER_URL, INCIDENT_TITLE,
+// CHROMIUM (default /usr/bin/chromium), TOCSIN_SCREENSHOTS (a folder: PNGs
+// of the main pages are written there), TOCSIN_ARTIFACTS (a folder for a
+// screenshot of a failure).
+//
+// Every step asserts what the page shows and, where it matters, what the
+// API says afterwards. Waits are bounded (playwright timeouts). The last
+// line is "RESULT {json}" with the ids the Python side checks further.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+
+const URL = process.env.TOCSIN_URL;
+const KEY = process.env.TOCSIN_ADMIN_KEY;
+const RX = process.env.RECEIVER_URL;
+const TITLE = process.env.INCIDENT_TITLE;
+const SHOTS = process.env.TOCSIN_SCREENSHOTS || '';
+const ARTIFACTS = process.env.TOCSIN_ARTIFACTS || '';
+const TIMEOUT = 10000;
+
+async function api(p, body = {}) {
+  const r = await fetch(`${URL}${p}?app_key=${encodeURIComponent(KEY)}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const env = await r.json();
+  if (env.error) throw new Error(`${p}: ${env.error.code}: ${env.error.message}`);
+  return env.data;
+}
+
+// Polls fn (an API check) until it returns a truthy value; bounded.
+async function eventually(fn, what, timeoutMs = TIMEOUT) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  // From the top: a full-page capture of a scrolled page would paint the
+  // sticky header in the middle.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(150); // let fonts and layout settle
+  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+}
+
+const result = {};
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--headless=new'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await context.newPage();
+page.setDefaultTimeout(TIMEOUT);
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+// The API errors this test provokes on purpose show up as failed loads;
+// anything else logged as an error is a fault of the console.
+page.on('console', (m) => {
+  if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) pageErrors.push(m.text());
+});
+page.on('dialog', (d) => d.accept());
+const steps = [];
+const step = (name, fn) => steps.push([name, fn]);
+
+step('the console is served and a wrong key is refused in words', async () => {
+  await page.goto(URL + '/');
+  await page.fill('input[name=app_key]', 'not-a-key');
+  await page.click('form.login button[type=submit]');
+  const err = page.locator('form.login .error');
+  await err.waitFor();
+  assert.match(await err.textContent(), /Unauthorized/);
+  assert.equal(await page.locator('.nav').count(), 0);
+});
+
+step('log in with the admin key', async () => {
+  await page.fill('input[name=app_key]', KEY);
+  await page.click('form.login button[type=submit]');
+  await page.locator('.nav').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tocsin.app_key')), KEY);
+});
+
+step('the incident created by the pushed event is listed', async () => {
+  await page.goto(URL + '/#/incidents');
+  const link = page.getByRole('link', { name: TITLE });
+  await link.waitFor();
+  const row = page.locator('tr', { has: link });
+  assert.match(await row.textContent(), /Triggered/);
+  assert.match(await row.textContent(), /Critical/);
+  const href = await link.getAttribute('href');
+  result.incident_id = href.split('/').pop();
+  await shot(page, 'incidents');
+});
+
+step('create an incident webhook with a header and a body template (live preview)', async () => {
+  await page.goto(URL + '/#/integrations');
+  await page.getByRole('link', { name: 'New incident webhook' }).click();
+  await page.fill('input[name=name]', 'Ticketing');
+  await page.fill('input[name=endpoint]', RX + '/ok/console-hook');
+  await page.getByRole('button', { name: 'Add header' }).click();
+  await page.fill('.header-row .hkey', 'X-Console');
+  await page.fill('.header-row .hval', 'console-test');
+  const tmpl = '{"title": "{{incident.title}}", "severity": "{{incident.incident_severity}}", ' +
+    '"labels": "{{incident.labels}}", "who": "{{person.person_name}}", "first_responder": ' +
+    '"{{incident.responders.0.person_name}}", "kept": "{{incident.nope}}", "n": 1.5, "big": 9007199254740993}';
+  await page.fill('textarea[name=body_template]', tmpl);
+  const preview = page.locator('#template-preview');
+  // The sample i_new body: title and labels rendered, the missing path kept.
+  await assert.doesNotReject(async () => page.waitForFunction(() => document.querySelector('#template-preview').textContent.includes('"CPU hot on db1"')));
+  const text = await preview.textContent();
+  assert.match(text, /"labels": \{\n\s+"host": "db1"/);
+  assert.match(text, /"kept": "\{\{incident.nope\}\}"/);
+  assert.match(text, /"big": 9007199254740993/);
+  assert.match(text, /"n": 1.5/);
+  // A broken template is shown as the server's own refusal.
+  await page.fill('textarea[name=body_template]', '{"t": "{{incident..title}}"}');
+  await page.waitForFunction(() => document.querySelector('#template-preview').textContent.includes('malformed variable'));
+  await page.fill('textarea[name=body_template]', tmpl);
+  await page.getByLabel('Sample event type').selectOption('i_ack');
+  await page.waitForFunction(() => document.querySelector('#template-preview').textContent.includes('"who": "Ada Lovelace"'));
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.waitForURL(/#\/integrations\/\d+$/);
+  result.webhook_id = Number(page.url().split('/').pop());
+  await page.locator('p.ok', { hasText: 'Created' }).waitFor();
+  assert.match(await page.locator('code.secret').textContent(), /^whsec_/);
+  const info = await api('/integration/info', { integration_id: result.webhook_id });
+  assert.equal(info.type, 'webhook_incident');
+  assert.equal(info.endpoint, RX + '/ok/console-hook');
+  assert.deepEqual(info.headers, { 'X-Console': 'console-test' });
+  assert.equal(info.body_template, tmpl);
+  assert.deepEqual(info.event_types, []);
+  result.template = tmpl;
+});
+
+step('a bad endpoint gets the API error next to the endpoint field, and nothing changes', async () => {
+  await page.fill('input[name=endpoint]', 'ftp://nowhere.example/hook');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const note = page.locator('.field-error');
+  await note.waitFor();
+  assert.match(await note.textContent(), /endpoint must start with http:\/\/ or https:\/\//);
+  assert.equal(await page.locator('input[name=endpoint]').getAttribute('aria-invalid'), 'true');
+  // The note sits right under the endpoint field.
+  assert.equal(await page.evaluate(() => document.querySelector('.field-error').previousElementSibling.contains(document.querySelector('input[name=endpoint]'))), true);
+  assert.match(await page.locator('.save-bar .error').textContent(), /InvalidParameter/);
+  const info = await api('/integration/info', { integration_id: result.webhook_id });
+  assert.equal(info.endpoint, RX + '/ok/console-hook');
+  await page.fill('input[name=endpoint]', RX + '/ok/console-hook');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.locator('.save-bar .ok', { hasText: 'Saved.' }).waitFor();
+  assert.equal(await page.locator('.field-error').count(), 0);
+  await page.locator('#template-preview').scrollIntoViewIfNeeded();
+  await shot(page, 'integration-editor');
+});
+
+step('the test button sends a sample event and shows the outcome', async () => {
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  const out = page.locator('.test-result');
+  await out.locator('.badge').waitFor();
+  assert.match(await out.textContent(), /success HTTP 200/);
+});
+
+step('custom actions show their outcome when pressed', async () => {
+  await page.goto(URL + '/#/incidents/' + result.incident_id);
+  await page.locator('h1', { hasText: TITLE }).waitFor();
+  const ok = page.locator('.custom-actions li', { hasText: 'Restart service' });
+  await ok.getByRole('button').click();
+  await ok.locator('output.result.success').waitFor();
+  assert.equal(await ok.locator('output').textContent(), 'Succeeded');
+  const bad = page.locator('.custom-actions li', { hasText: 'Page the DBA' });
+  await bad.getByRole('button').click();
+  await bad.locator('output.result.failed').waitFor();
+  assert.match(await bad.locator('output').textContent(), /^Failed: .*500/);
+  // The timeline records both outcomes once the page reloads its data.
+  await page.locator('.timeline .feed-i_custom').nth(1).waitFor();
+  await shot(page, 'incident-detail');
+});
+
+step('acknowledge the incident', async () => {
+  await page.getByRole('button', { name: 'Acknowledge' }).click();
+  await page.locator('.page-head .badge-processing').waitFor();
+  await page.getByRole('button', { name: 'Unacknowledge' }).waitFor();
+  const inc = await api('/incident/info', { incident_id: result.incident_id });
+  assert.equal(inc.progress, 'Processing');
+  assert.ok(inc.ack_time > 0);
+});
+
+step('comment, and edit the impact', async () => {
+  await page.fill('textarea[name=comment]', 'looking at it from the console');
+  await page.getByRole('button', { name: 'Comment', exact: true }).click();
+  await page.locator('.timeline li', { hasText: 'looking at it from the console' }).waitFor();
+  await page.locator('details.card summary').click();
+  await page.fill('textarea[name=impact]', 'checkout slow for EU users');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('dd', { hasText: 'checkout slow for EU users' }).waitFor();
+  const inc = await api('/incident/info', { incident_id: result.incident_id });
+  assert.equal(inc.impact, 'checkout slow for EU users');
+});
+
+step('resolve the incident; reopening without a reason is refused in words', async () => {
+  await page.getByRole('button', { name: 'Resolve' }).click();
+  await page.locator('.page-head .badge-closed').waitFor();
+  const inc = await api('/incident/info', { incident_id: result.incident_id });
+  assert.equal(inc.progress, 'Closed');
+  assert.ok(inc.close_time > 0);
+  await page.getByRole('button', { name: 'Reopen' }).click();
+  const err = page.locator('.actions .error');
+  await err.waitFor();
+  assert.match(await err.textContent(), /InvalidParameter: .*reason/);
+  assert.equal((await api('/incident/info', { incident_id: result.incident_id })).progress, 'Closed');
+});
+
+step('the webhook deliveries are in the history; one opens with request and response; resend', async () => {
+  await eventually(async () => {
+    const now = Date.now();
+    const d = await api('/webhook/history/list', { limit: 50, start_time: now - 3600e3, end_time: now + 60e3, integration_id: result.webhook_id });
+    const types = new Set(d.items.filter((i) => i.status === 'success').map((i) => i.event_type));
+    return types.has('i_ack') && types.has('i_rslv');
+  }, 'the i_ack and i_rslv deliveries');
+  await page.goto(URL + '/#/history');
+  await page.locator('select[name=integration_id]').selectOption(String(result.webhook_id));
+  await page.getByRole('button', { name: 'Search' }).click();
+  const row = page.locator('tbody tr', { hasText: 'i_ack' }).filter({ hasText: result.incident_id }).first();
+  await row.waitFor();
+  assert.match(await row.textContent(), /success 200/);
+  assert.equal(await page.locator('tbody tr', { hasText: 'Restart service' }).count(), 0);
+  await row.getByRole('button', { name: 'Details' }).click();
+  const panel = page.locator('.detail-panel');
+  await panel.waitFor();
+  assert.match(await panel.getByLabel('Request headers').textContent(), /X-Console: console-test/);
+  const body = JSON.parse(await panel.getByLabel('Request body').textContent());
+  assert.equal(body.title, TITLE);
+  assert.equal(body.severity, 'Critical');
+  assert.equal(body.kept, '{{incident.nope}}');
+  assert.match(await panel.getByLabel('Response body').textContent(), /ok/);
+  await shot(page, 'history');
+  await panel.getByRole('button', { name: 'Resend' }).click();
+  await panel.locator('p.ok', { hasText: 'Queued' }).waitFor();
+});
+
+step('a history window longer than 7 days is refused next to the time fields', async () => {
+  await page.locator('input[name=start_time]').fill('2020-01-01T00:00');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const note = page.locator('form.filters .error');
+  await note.waitFor();
+  assert.match(await note.textContent(), /7 days/);
+});
+
+step('the integration page shows its health', async () => {
+  await page.goto(URL + '/#/integrations/' + result.webhook_id);
+  const rate = page.locator('.health-rate');
+  await rate.waitFor();
+  assert.equal(await rate.textContent(), '100%');
+  await page.goto(URL + '/#/integrations');
+  const row = page.locator('tr', { hasText: 'Page the DBA' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /0% of/);
+  const src = page.locator('tr', { hasText: 'console-source' });
+  assert.match(await src.textContent(), /event\/push\/alert\/standard\?integration_key=/);
+});
+
+step('create and edit a channel', async () => {
+  await page.goto(URL + '/#/channels');
+  await page.fill('input[name=channel_name]', 'Checkout');
+  await page.getByRole('button', { name: 'Create channel' }).click();
+  await page.waitForURL(/#\/channels\/\d+$/);
+  const id = Number(page.url().split('/').pop());
+  await page.locator('select[name="group.method"]').selectOption('p');
+  await page.fill('textarea[name="group.equals"]', 'service, region\nhost');
+  await page.fill('input[name="group.time_window"]', '15');
+  await page.fill('input[name="group.storm_threshold"]', '20');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.locator('form .ok', { hasText: 'Saved.' }).waitFor();
+  const c = await api('/channel/info', { channel_id: id });
+  assert.equal(c.group.method, 'p');
+  assert.deepEqual(c.group.equals, [['service', 'region'], ['host']]);
+  assert.equal(c.group.time_window, 15);
+  assert.equal(c.group.storm_threshold, 20);
+  await page.goto(URL + '/#/channels');
+  await page.getByRole('link', { name: 'Checkout' }).waitFor();
+  await shot(page, 'channels');
+});
+
+step('invite a member', async () => {
+  await page.goto(URL + '/#/members');
+  await page.fill('input[name=member_name]', 'Grace Hopper');
+  await page.fill('input[name=email]', 'grace@example.com');
+  await page.getByRole('button', { name: 'Invite' }).click();
+  await page.locator('td', { hasText: 'grace@example.com' }).waitFor();
+  const m = await api('/member/list', { limit: 100 });
+  assert.ok(m.items.some((x) => x.email === 'grace@example.com'));
+});
+
+step('alerts: the list and an alert with its events', async () => {
+  await page.goto(URL + '/#/alerts');
+  await page.locator('select[name=active]').selectOption('');
+  const link = page.getByRole('link', { name: TITLE }).first();
+  await link.waitFor();
+  await link.click();
+  await page.locator('h2', { hasText: 'Events' }).waitFor();
+  assert.ok(await page.locator('section', { hasText: 'Events' }).locator('tbody tr').count() >= 1);
+});
+
+step('phone width: no sideways scrolling, menu works', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(URL + '/#/incidents');
+  await page.locator('select[name=range]').waitFor();
+  await page.locator('input[name=progress][value=Closed]').check();
+  await page.getByRole('link', { name: TITLE }).waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, 'page is ' + overflow + 'px wider than the window');
+  await shot(page, 'incidents-phone');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('link', { name: 'History' }).click();
+  await page.locator('h1', { hasText: 'Invocation history' }).waitFor();
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+step('keyboard: the nav is reachable with Tab and followed with Enter', async () => {
+  await page.goto(URL + '/#/incidents');
+  await page.locator('h1', { hasText: 'Incidents' }).waitFor();
+  await page.locator('a.brand').focus();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('href')), '#/incidents');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('href')), '#/alerts');
+  await page.keyboard.press('Enter');
+  await page.locator('h1', { hasText: 'Alerts' }).waitFor();
+  assert.equal(await page.locator('.nav a[aria-current=page]').textContent(), 'Alerts');
+});
+
+step('log out clears the key', async () => {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.locator('input[name=app_key]').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tocsin.app_key')), null);
+});
+
+let failed = 0;
+for (const [name, fn] of steps) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n${e.stack || e}`);
+    if (ARTIFACTS) await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png'), fullPage: true }).catch(() => {});
+    break; // later steps build on earlier ones
+  }
+}
+if (!failed && pageErrors.length) {
+  failed++;
+  console.log('FAIL the page logged errors:\n' + pageErrors.join('\n'));
+}
+await browser.close();
+console.log('RESULT ' + JSON.stringify(result));
+process.exit(failed ? 1 : 0);
