@@ -60,6 +60,8 @@ static void usage_serve(FILE *out) {
           "  --egress-address ADDR  send every push from this local address\n"
           "  --tls-cert FILE        serve HTTPS with this PEM certificate (chain)\n"
           "  --tls-key FILE         and this PEM private key (both or neither)\n"
+          "  --max-inflight-per-endpoint N  push attempts in flight at once per webhook\n"
+          "                         or custom action (default 32, at most 1024)\n"
           "  --replay-rate N        events each bulk replay (/webhook/history/replay) puts\n"
           "                         in the outbox per second (default 100, at most 10000)\n"
           "  --rate-limit-event RATE[:BURST]  Event API requests per second per\n"
@@ -113,6 +115,7 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         {"read-timeout", required_argument, NULL, 'R'},
         {"tls-key", required_argument, NULL, 'K'},
         {"replay-rate", required_argument, NULL, 'Y'},
+        {"max-inflight-per-endpoint", required_argument, NULL, 'F'},
         {"rate-limit-event", required_argument, NULL, 'r'},
         {"rate-limit-api", required_argument, NULL, 'a'},
         {NULL, 0, NULL, 0},
@@ -124,6 +127,7 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
     cfg->max_connections = 1024;
     cfg->read_timeout_s = 30;
     cfg->replay_rate = REPLAY_RATE_DEFAULT;
+    cfg->max_inflight_per_endpoint = DISPATCHER_MAX_PER_TARGET;
     cfg->rate_event = 2000;
     cfg->rate_event_burst = 4000;
     cfg->rate_api = 200;
@@ -198,6 +202,15 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
             break;
         case 'T':
             snprintf(cfg->tls_cert, sizeof(cfg->tls_cert), "%s", optarg);
+            break;
+        case 'F':
+            cfg->max_inflight_per_endpoint = atoi(optarg);
+            if (cfg->max_inflight_per_endpoint < 1 ||
+                cfg->max_inflight_per_endpoint > DISPATCHER_MAX_PER_TARGET_LIMIT) {
+                fprintf(stderr, "tocsin: --max-inflight-per-endpoint must be 1 to %d\n",
+                        DISPATCHER_MAX_PER_TARGET_LIMIT);
+                return -1;
+            }
             break;
         case 'Y':
             cfg->replay_rate = atoi(optarg);

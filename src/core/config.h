@@ -20,6 +20,9 @@ typedef struct {
     /* HTTPS for the listener: PEM files ("" = plain HTTP). */
     char tls_cert[1024];
     char tls_key[1024];
+    /* Push attempts in flight at once per webhook or custom action, so one
+     * slow endpoint cannot take every connection (delivery/dispatcher.c). */
+    int max_inflight_per_endpoint;
     /* Bulk replay: events each replay queues per second (delivery/replay.h). */
     int replay_rate;
     /* Per-key request rate limits (http/ratelimit.h): requests per second

@@ -106,6 +106,12 @@ struct dispatcher {
     int rec_stop;
 };
 
+/* Attempts in flight at once per integration (--max-inflight-per-endpoint). */
+static int per_target(const dispatcher *d) {
+    int n = d->app->cfg.max_inflight_per_endpoint;
+    return n > 0 ? n : DISPATCHER_MAX_PER_TARGET;
+}
+
 /* ---- lanes ----------------------------------------------------------------- */
 
 static unsigned lane_hash(int64_t integration_id, const char *key) {
@@ -274,7 +280,7 @@ static void targets_reload(dispatcher *d) {
     store_stmt_done(q);
     for (target_state *ts = d->targets; ts; ts = ts->next) {
         if (ts->present && target_open(ts))
-            unblock(d, ts, DISPATCHER_MAX_PER_TARGET);
+            unblock(d, ts, per_target(d));
         while (!ts->present && ts->blocked_head) {
             lane *ln = ts->blocked_head;
             ts->blocked_head = ln->bnext;
@@ -650,7 +656,7 @@ static void start_due(dispatcher *d) {
             drop_lane(d, ln);
             continue;
         }
-        if (!target_open(ts) || ts->in_flight >= DISPATCHER_MAX_PER_TARGET) {
+        if (!target_open(ts) || ts->in_flight >= per_target(d)) {
             block(ts, ln);
             continue;
         }

@@ -6,7 +6,8 @@
  * lanes, one per (integration, incident or alert): an ordered lane has one
  * attempt in flight at a time, so one object's events reach an endpoint in
  * order, while every other lane goes on; a slow or dead endpoint holds only
- * its own lanes and at most DISPATCHER_MAX_PER_TARGET connections.
+ * its own lanes and at most --max-inflight-per-endpoint connections
+ * (default DISPATCHER_MAX_PER_TARGET).
  *
  * Outcomes are recorded (deliveries row, webhook_history row, disabling an
  * integration on 410 or after 24 h of failures) by a recorder thread
@@ -19,7 +20,8 @@
 #include "core/app.h"
 #include "delivery/push.h"
 
-#define DISPATCHER_MAX_PER_TARGET 32 /* attempts in flight per integration */
+#define DISPATCHER_MAX_PER_TARGET 32 /* default attempts in flight per integration */
+#define DISPATCHER_MAX_PER_TARGET_LIMIT 1024
 #define DISPATCHER_MAX_IN_FLIGHT 4096
 
 typedef struct dispatcher dispatcher;

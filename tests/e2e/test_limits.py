@@ -1,11 +1,15 @@
 """test_limits.py: connection limits that protect the service (issue 4,
 item 3): a slow or idle sender is cut off after --read-timeout, and
 connections past --max-connections are closed at once while the others
-are served."""
+are served, and an endpoint that never answers holds at most
+--max-inflight-per-endpoint (default 32) push attempts while another
+webhook is delivered to."""
 import socket
+import subprocess
 import time
 
-from tocsin_test import Tocsin, run, wait_until
+from receiver import Receiver
+from tocsin_test import BIN, Tocsin, run, wait_until
 
 
 def read_all(s, timeout):
@@ -92,5 +96,51 @@ def test_connections_past_the_limit_are_closed():
         wait_until(lambda: healthy(t), timeout=20, what="a freed slot to serve again")
 
 
+def hang_and_count(t, rx, incidents, limit):
+    """A webhook whose endpoint never answers (10 s timeout), `incidents`
+    lanes queued to it (one new incident each), and a second, healthy
+    webhook. Returns how many requests the dead endpoint holds a moment
+    after reaching `limit`, and how many pushes the healthy one got."""
+    ch = t.make_channel("inflight")
+    _, key = t.make_source(ch)
+    t.api("/integration/create", {"type": "webhook_incident", "name": "dead",
+                                  "endpoint": rx.url("hang/dead"), "timeout_ms": 10000,
+                                  "event_types": ["i_new"]})
+    t.api("/integration/create", {"type": "webhook_incident", "name": "alive",
+                                  "endpoint": rx.url("ok/alive"), "event_types": ["i_new"]})
+    for i in range(incidents):
+        t.push(key, {"event_status": "Critical", "title_rule": "down %d" % i,
+                     "alert_key": "k%d" % i, "labels": {"host": "h%d" % i}})
+    wait_until(lambda: len(rx.records("/hang/dead")) >= limit, timeout=30,
+               what="the dead endpoint to hold its limit")
+    # The healthy webhook gets everything while the dead one holds its
+    # connections; the dead one never gets more than its limit (its
+    # attempts time out only after 10 s).
+    alive = wait_until(lambda: len(rx.records("/ok/alive")) >= incidents and
+                       rx.records("/ok/alive"), timeout=30, what="the healthy webhook")
+    time.sleep(1.0)  # a moment for any attempt past the limit to show up
+    return len(rx.records("/hang/dead")), len(alive)
+
+
+def test_in_flight_pushes_per_endpoint_default():
+    with Receiver() as rx, Tocsin(args=["--allow-private-targets"]) as t:
+        held, alive = hang_and_count(t, rx, 40, 32)
+        assert held == 32, held
+        assert alive == 40
+
+
+def test_in_flight_pushes_per_endpoint_flag():
+    with Receiver() as rx, Tocsin(args=["--allow-private-targets",
+                                        "--max-inflight-per-endpoint", "4"]) as t:
+        held, alive = hang_and_count(t, rx, 12, 4)
+        assert held == 4, held
+        assert alive == 12
+    for bad in ["0", "1025", "x"]:
+        out = subprocess.run([BIN, "serve", "--max-inflight-per-endpoint", bad],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode != 0 and "--max-inflight-per-endpoint" in out.stderr, out.stderr
+
+
 if __name__ == "__main__":
-    run([test_slow_sender_is_cut_off, test_connections_past_the_limit_are_closed])
+    run([test_slow_sender_is_cut_off, test_connections_past_the_limit_are_closed,
+         test_in_flight_pushes_per_endpoint_default, test_in_flight_pushes_per_endpoint_flag])
