@@ -11,7 +11,11 @@ history records it, and the database passes SQLite's integrity check.
 
 Mounting needs root (CAP_SYS_ADMIN); where that is refused, the same test
 runs with the file-size limit (RLIMIT_FSIZE) lowered on the running tocsin
-instead, which SQLite sees as an I/O error rather than a full disk."""
+instead, which SQLite sees as an I/O error rather than a full disk.
+
+The delivery recorder's retry is tested apart, with a trigger that makes
+the store refuse history rows until the test lifts it: a full disk cannot
+be aimed at one writer command."""
 import os
 import resource
 import sqlite3
@@ -203,5 +207,52 @@ def test_file_size_limit():
     check_full_and_recover(FullDisk(tmpfs=False))
 
 
+def test_recorder_retries_until_the_store_takes_it():
+    """The delivery recorder keeps outcomes the store refuses and retries
+    them. A full disk cannot be aimed at the recorder alone (SQLite reuses
+    its WAL once a checkpoint completes), so a trigger makes the store
+    refuse webhook_history rows while a flag row says so."""
+    with Receiver() as rx, Tocsin(args=["--allow-private-targets"]) as t:
+        ch = t.make_channel("recorder")
+        _, key = t.make_source(ch)
+        hook = t.api("/integration/create", {
+            "type": "webhook_alert", "name": "rec-hook",
+            "endpoint": rx.url("ok/rec")}).data["integration_id"]
+        t.stop()
+        db_path = os.path.join(t.data_dir, "tocsin.db")
+        db = sqlite3.connect(db_path)
+        db.executescript(
+            "CREATE TABLE test_refuse(on_ INTEGER NOT NULL);"
+            "INSERT INTO test_refuse VALUES(1);"
+            "CREATE TRIGGER test_refuse_history BEFORE INSERT ON webhook_history"
+            " WHEN (SELECT on_ FROM test_refuse) = 1"
+            " BEGIN SELECT RAISE(FAIL, 'refused by the test'); END;")
+        db.commit()
+        db.close()
+        t.start()
+        for i in range(3):
+            t.push(key, event("rec-%d" % i))
+        # Each alert makes a_new and a_merge (it joins its incident).
+        rx.wait_for(6, timeout=30)
+        wait_until(lambda: t.read_log().count("cannot record delivery outcomes; retrying") >= 2,
+                   timeout=30, what="the recorder to retry")
+        assert delivered_ids(t, hook) == set()
+        db = sqlite3.connect(db_path, timeout=30)
+        pending = db.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
+                             " AND integration_id = ?", (hook,)).fetchone()[0]
+        assert pending == 6, pending
+        db.execute("UPDATE test_refuse SET on_ = 0")
+        db.commit()
+        db.close()
+        got = {r["headers"].get("webhook-id") for r in rx.records()}
+        wait_until(lambda: delivered_ids(t, hook) == got, timeout=60,
+                   what="the kept outcomes to be recorded")
+        assert "delivery outcomes recorded again" in t.read_log()
+        # Recorded means settled: a restart sends nothing again.
+        t.restart()
+        time.sleep(1.5)
+        assert len(rx.records()) == 6, len(rx.records())
+
+
 if __name__ == "__main__":
-    run([test_disk_full, test_file_size_limit])
+    run([test_disk_full, test_file_size_limit, test_recorder_retries_until_the_store_takes_it])
