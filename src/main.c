@@ -284,6 +284,7 @@ static void print_banner(const tc_config *cfg, int port, int first_start) {
              strcmp(cfg->listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->listen_host, port);
     printf("\ntocsin %s is running%s\n", TOCSIN_VERSION, first_start ? " (first start)" : "");
     printf("  url:      %s\n", url);
+    printf("  console:  %s/  (log in with the app key)\n", url);
     printf("  data:     %s/tocsin.db\n", cfg->data_dir);
     if (key[0]) {
         printf("  app key:  %s%s\n", key,

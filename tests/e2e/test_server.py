@@ -52,6 +52,11 @@ def test_first_start_random_key_file():
         assert len(key) >= 32
         assert key in t.read_stdout(), "the banner prints the key"
         assert "curl" in t.read_stdout()
+        # The console the banner names is really there.
+        console = "http://127.0.0.1:%d/" % t.port
+        assert "console:  " + console in t.read_stdout(), t.read_stdout()
+        r = t.get("/")
+        assert r.status == 200 and b"<html" in r.raw.lower(), r.status
         t.api("/member/list", key=key)
         db_mode = stat.S_IMODE(os.stat(os.path.join(t.data_dir, "tocsin.db")).st_mode)
         assert db_mode == 0o600, oct(db_mode)
