@@ -5,6 +5,7 @@
 // and afterwards checks what the receiver got.
 //
 // Environment: TOCSIN_URL, TOCSIN_ADMIN_KEY, RECEIVER_URL, INCIDENT_TITLE,
+// MEMBER_KEY and MEMBER_ID (a person without the administrator role),
 // CHROMIUM (default /usr/bin/chromium), TOCSIN_SCREENSHOTS (a folder: PNGs
 // of the main pages are written there), TOCSIN_ARTIFACTS (a folder for a
 // screenshot of a failure).
@@ -20,6 +21,8 @@ const URL = process.env.TOCSIN_URL;
 const KEY = process.env.TOCSIN_ADMIN_KEY;
 const RX = process.env.RECEIVER_URL;
 const TITLE = process.env.INCIDENT_TITLE;
+const MEMBER_KEY = process.env.MEMBER_KEY;
+const MEMBER_ID = Number(process.env.MEMBER_ID);
 const SHOTS = process.env.TOCSIN_SCREENSHOTS || '';
 const ARTIFACTS = process.env.TOCSIN_ARTIFACTS || '';
 const TIMEOUT = 10000;
@@ -328,6 +331,78 @@ step('phone width: no sideways scrolling, menu works', async () => {
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
+step('incidents and alerts page through the API\'s p/limit, keeping filters; live refresh keeps the page', async () => {
+  // 25 more incidents (and alerts), pushed through the console's alert source.
+  const src = (await api('/integration/list', { limit: 100 })).items.find((i) => i.name === 'console-source');
+  const push = (n) => fetch(`${URL}/event/push/alert/standard?integration_key=${src.integration_key}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title_rule: `Paging check ${n}`, event_status: 'Warning', alert_key: `paging-${n}` }) });
+  for (let n = 1; n <= 25; n++) assert.equal((await push(n)).status, 200);
+  const listed = (p, extra = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return api('/incident/list', { start_time: now - 86400, end_time: now + 60, progress: 'Triggered,Processing', limit: 20, p, ...extra });
+  };
+  const total = (await eventually(async () => {
+    const d = await listed(1);
+    return d.items.some((i) => i.title === 'Paging check 25') && d;
+  }, 'the pushed incidents')).total;
+  assert.ok(total > 20 && total <= 40, 'total ' + total);
+  await page.goto(URL + '/#/incidents');
+  await page.locator('select[name=size]').selectOption('20');
+  const pager = page.getByRole('navigation', { name: 'Incident pages' });
+  await page.waitForFunction((t) => document.querySelector('.pager-info').textContent === `1–20 of ${t} incidents · page 1 of 2`, total);
+  assert.equal(await page.locator('.results tbody tr').count(), 20);
+  assert.equal(await pager.getByRole('button', { name: 'Previous' }).isDisabled(), true);
+  // Keyboard: Enter on Next shows page 2 (the API's p=2), and focus moves
+  // to Previous once Next is disabled on the last page.
+  await pager.getByRole('button', { name: 'Next' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((t) => document.querySelector('.pager-info').textContent === `21–${t} of ${t} incidents · page 2 of 2`, total);
+  const want = (await listed(2)).items.map((i) => i.title);
+  const shown = await page.locator('.results tbody tr td.grow').allTextContents();
+  assert.deepEqual(shown, want);
+  assert.equal(await pager.getByRole('button', { name: 'Next' }).isDisabled(), true);
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), '← Previous');
+  assert.match(page.url(), /[?&]page=2(&|$)/);
+  assert.match(page.url(), /[?&]size=20(&|$)/);
+  assert.match(page.url(), /[?&]progress=Triggered%2CProcessing(&|$)/);
+  // Live refresh reloads the page shown: a new incident shifts page 2 by one.
+  assert.equal((await push(26)).status, 200);
+  await page.waitForFunction((t) => document.querySelector('.pager-info').textContent === `21–${t + 1} of ${t + 1} incidents · page 2 of 2`,
+                             total, { timeout: 25000 });
+  // The address keeps the page: a reload comes back to page 2.
+  await page.reload();
+  await page.waitForFunction((t) => document.querySelector('.pager-info')?.textContent === `21–${t + 1} of ${t + 1} incidents · page 2 of 2`, total);
+  assert.equal(await page.locator('select[name=size]').inputValue(), '20');
+  await page.getByRole('button', { name: 'Previous' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((t) => document.querySelector('.pager-info').textContent === `1–20 of ${t + 1} incidents · page 1 of 2`, total);
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Next →');
+  // A filter change goes back to page 1 and keeps the page size.
+  await pager.getByRole('button', { name: 'Next' }).click();
+  await page.waitForFunction(() => document.querySelector('.pager-info').textContent.includes('page 2 of 2'));
+  await page.locator('input[name=severity][value=Warning]').check();
+  const warnings = (await listed(1, { incident_severity: 'Warning' })).total;
+  await page.waitForFunction((w) => document.querySelector('.pager-info').textContent === `1–20 of ${w} incidents · page 1 of ${Math.ceil(w / 20)}`, warnings);
+  assert.match(page.url(), /[?&]page=1(&|$)/);
+  assert.match(page.url(), /[?&]severity=Warning(&|$)/);
+
+  // Alerts: the same pager over /alert/list.
+  const now = Math.floor(Date.now() / 1000);
+  const alerts = await api('/alert/list', { start_time: now - 86400, end_time: now + 60, is_active: true, limit: 20, p: 2 });
+  assert.ok(alerts.total > 20, 'alert total ' + alerts.total);
+  await page.goto(URL + '/#/alerts');
+  await page.locator('select[name=size]').selectOption('20');
+  const apager = page.getByRole('navigation', { name: 'Alert pages' });
+  await page.waitForFunction((t) => document.querySelector('.pager-info').textContent.startsWith(`1–20 of ${t} alerts`), alerts.total);
+  await apager.getByRole('button', { name: 'Next' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('.pager-info').textContent.includes('· page 2 of'));
+  assert.deepEqual(await page.locator('tbody tr td.grow').allTextContents(), alerts.items.map((a) => a.title));
+  assert.match(page.url(), /[?&]active=1(&|$)/);
+  assert.match(page.url(), /[?&]page=2(&|$)/);
+});
+
 step('keyboard: the nav is reachable with Tab and followed with Enter', async () => {
   await page.goto(URL + '/#/incidents');
   await page.locator('h1', { hasText: 'Incidents' }).waitFor();
@@ -345,6 +420,92 @@ step('log out clears the key', async () => {
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.locator('input[name=app_key]').waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('tocsin.app_key')), null);
+});
+
+step('a member (not an administrator) logs in with their own key', async () => {
+  await page.fill('input[name=app_key]', MEMBER_KEY);
+  await page.click('form.login button[type=submit]');
+  await page.locator('.nav').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tocsin.app_key')), MEMBER_KEY);
+});
+
+step('the member sees the incidents and acknowledges one', async () => {
+  await page.goto(URL + '/#/incidents');
+  const link = page.getByRole('link', { name: 'Disk almost full on db-2' });
+  await link.waitFor();
+  const id = (await link.getAttribute('href')).split('/').pop();
+  await link.click();
+  await page.getByRole('button', { name: 'Acknowledge' }).click();
+  await page.locator('.page-head .badge-processing').waitFor();
+  const inc = await api('/incident/info', { incident_id: id });
+  assert.equal(inc.progress, 'Processing');
+  const feed = await api('/incident/feed', { incident_id: id, limit: 100 });
+  assert.ok(feed.items.some((f) => f.type === 'i_ack' && f.creator_id === MEMBER_ID), JSON.stringify(feed.items));
+  result.member_acked = id;
+});
+
+const ACCESS = /^AccessDenied: only an administrator may /;
+
+step('the member sees no keys or secrets, and admin-only actions are refused in words next to them', async () => {
+  await page.goto(URL + '/#/integrations');
+  const src = page.locator('tr', { hasText: 'console-source' });
+  await src.waitFor();
+  assert.match(await src.textContent(), /administrators only/);
+  const everything = async () => page.evaluate(() => document.body.innerText);
+  assert.doesNotMatch(await everything(), /integration_key=|whsec_/);
+
+  const before = await api('/integration/info', { integration_id: result.webhook_id });
+  assert.match(before.signing_secret, /^whsec_/);
+  await page.goto(URL + '/#/integrations/' + result.webhook_id);
+  const secret = page.locator('section', { has: page.locator('h2', { hasText: /^Signing secret$/ }) });
+  await secret.locator('.secret-hidden').waitFor();
+  assert.equal(await page.locator('code.secret').isVisible(), false);
+  assert.doesNotMatch(await everything(), /whsec_/);
+  await secret.getByRole('button', { name: 'Rotate secret' }).click();
+  const rotateErr = secret.locator('.error');
+  await rotateErr.waitFor();
+  assert.match(await rotateErr.textContent(), ACCESS);
+  assert.match(await rotateErr.textContent(), /rotate the secrets of integrations/);
+  assert.doesNotMatch(await everything(), /whsec_/);
+  assert.equal((await api('/integration/info', { integration_id: result.webhook_id })).signing_secret, before.signing_secret);
+
+  const test = page.locator('section', { has: page.locator('h2', { hasText: /^Test$/ }) });
+  await test.getByRole('button', { name: 'Send test event' }).click();
+  const testErr = test.locator('.error');
+  await testErr.waitFor();
+  assert.match(await testErr.textContent(), /AccessDenied: only an administrator may send a test event/);
+  assert.equal(await test.locator('.test-result .badge').count(), 0);
+
+  await page.goto(URL + '/#/integrations/new?type=webhook_incident');
+  await page.fill('input[name=name]', 'Member hook');
+  await page.fill('input[name=endpoint]', RX + '/ok/member');
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  const createErr = page.locator('.save-bar .error');
+  await createErr.waitFor();
+  assert.match(await createErr.textContent(), /AccessDenied: only an administrator may create integrations/);
+  assert.match(page.url(), /#\/integrations\/new/);
+  assert.ok(!(await api('/integration/list', { limit: 100 })).items.some((i) => i.name === 'Member hook'));
+});
+
+step('the member reads the history; resend is refused in words next to the button', async () => {
+  await page.goto(URL + '/#/history?integration=' + result.webhook_id);
+  const row = page.locator('tbody tr', { hasText: 'i_ack' }).first();
+  await row.waitFor();
+  await row.getByRole('button', { name: 'Details' }).click();
+  const panel = page.locator('.detail-panel');
+  await panel.waitFor();
+  await panel.getByRole('button', { name: 'Resend' }).click();
+  const err = panel.locator('.error[role=alert]');
+  await err.waitFor();
+  assert.match(await err.textContent(), /AccessDenied: only an administrator may resend an event/);
+  assert.equal(await panel.locator('p.ok').isVisible(), false);
+});
+
+step('the member logs out', async () => {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.locator('input[name=app_key]').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tocsin.app_key')), null);
+  assert.equal(await page.locator('.nav').count(), 0);
 });
 
 let failed = 0;

@@ -10,11 +10,14 @@
    Debian's chromium): log in, see the incident of a pushed event, create
    a webhook with a header and a template, press custom actions, acknowledge
    and resolve, see the deliveries in history and open one, errors in words,
-   channels, members, alerts, phone width. Then, here: the receiver really
-   got the pushes with the header and the templated body, and the console's
-   template preview (web/js/template.js, run in node) renders the very bytes
-   the server sent, from the default body another webhook got for the same
-   event.
+   channels, members, alerts, phone width, paging of the incident and alert
+   lists (keyboard, filters kept, live refresh keeps the page), and a
+   member without the administrator role: sees and acknowledges incidents,
+   sees no keys or secrets, is refused admin-only actions in words. Then,
+   here: the receiver really got the pushes with the header and the
+   templated body, and the console's template preview (web/js/template.js,
+   run in node) renders the very bytes the server sent, from the default
+   body another webhook got for the same event.
 
 playwright-core is installed on first use into tests/console/node_modules
 (npm ci, from the pinned package-lock.json). TOCSIN_SCREENSHOTS=<dir> makes
@@ -156,6 +159,8 @@ def test_browser():
     ensure_playwright()
     shots = os.environ.get("TOCSIN_SCREENSHOTS", "")
     if shots:
+        # node runs in tests/console: a relative folder means from here.
+        shots = os.path.abspath(shots)
         os.makedirs(shots, exist_ok=True)
     artifacts = tempfile.mkdtemp(prefix="tocsin-console-")
     with Receiver() as rx, Tocsin(args=["--allow-private-targets"]) as t:
@@ -180,7 +185,9 @@ def test_browser():
                               ("TLS certificate of api.example.com expires in 7 days", "Info"),
                               ("5xx rate above 2% on the payments API", "Critical")]:
             push_event(t, key, title, title[:20], status)
+        member_id, member_key = t.make_member("Linus Member")
         env = dict(os.environ, TOCSIN_URL=t.base, TOCSIN_ADMIN_KEY=t.admin_key,
+                   MEMBER_KEY=member_key, MEMBER_ID=str(member_id),
                    RECEIVER_URL=rx.base, INCIDENT_TITLE=TITLE, CHROMIUM=CHROMIUM,
                    TOCSIN_SCREENSHOTS=shots, TOCSIN_ARTIFACTS=artifacts)
         proc = subprocess.run(["node", os.path.join(CONSOLE_DIR, "console.test.mjs")],
@@ -225,6 +232,14 @@ def test_browser():
         action = [r for r in rx.records() if r["path"].startswith("/ok/action")]
         assert len(action) == 1 and json.loads(action[0]["body"])["event_type"] == "i_custom"
         assert json.loads(action[0]["body"])["incident"]["incident_id"] == inc_id
+        # The member's acknowledgement is theirs; their refused calls changed
+        # nothing (no integration made, no test event sent by them).
+        acked = t.api("/incident/info", {"incident_id": result["member_acked"]}).data
+        assert acked["progress"] == "Processing" and acked["ack_time"] > 0, acked
+        feed = t.api("/incident/feed", {"incident_id": result["member_acked"], "limit": 100}).data
+        assert [f["creator_id"] for f in feed["items"] if f["type"] == "i_ack"] == [member_id], feed
+        names = [i["name"] for i in t.api("/integration/list", {"limit": 100}).data["items"]]
+        assert "Member hook" not in names, names
         health = t.api("/integration/health", {"integration_id": hook_id}).data
         assert health["attempts"] >= 3 and health["failures"] == 0, health
     shutil.rmtree(artifacts, ignore_errors=True)

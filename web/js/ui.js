@@ -194,3 +194,44 @@ export function pageHeader(title, ...extra) {
 export function section(title, ...children) {
   return h('section', { class: 'card' }, h('h2', {}, title), children);
 }
+
+// Previous/Next paging by page number: the `p` and `limit` of /incident/list
+// and /alert/list, whose answers carry `total` and `has_next_page`. The
+// pager stays in the page across loads (so keyboard focus stays on the
+// button pressed); update() shows "21–40 of 88 incidents · page 2 of 5",
+// and disables Previous on page 1 and Next when has_next_page is false.
+// onGo(page) loads that page; a button that ends up disabled (the first or
+// last page reached) hands focus to the other one.
+export function pager(label, noun, onGo) {
+  const prev = h('button', { type: 'button', class: 'small', 'data-page': 'prev' }, h('span', { 'aria-hidden': 'true' }, '← '), 'Previous');
+  const next = h('button', { type: 'button', class: 'small', 'data-page': 'next' }, 'Next', h('span', { 'aria-hidden': 'true' }, ' →'));
+  const info = h('span', { class: 'pager-info', role: 'status' });
+  const nav = h('nav', { class: 'pager', 'aria-label': label }, prev, info, next);
+  let page = 1;
+  const go = async (to, pressed, other) => {
+    nav.setAttribute('aria-busy', 'true');
+    try {
+      await onGo(to);
+    } finally {
+      nav.removeAttribute('aria-busy');
+    }
+    if (pressed.disabled && document.activeElement !== other) (other.disabled ? info : other).focus();
+  };
+  info.tabIndex = -1;
+  prev.addEventListener('click', () => go(page - 1, prev, next));
+  next.addEventListener('click', () => go(page + 1, next, prev));
+  nav.update = ({ p, limit, count, total, hasNext }) => {
+    page = p;
+    const first = count ? (p - 1) * limit + 1 : 0;
+    const pages = Math.max(1, Math.ceil(total / limit));
+    const plural = total === 1 ? noun : noun + 's';
+    info.textContent = count
+      ? `${first}–${first + count - 1} of ${total} ${plural} · page ${p} of ${Math.max(pages, p)}`
+      : `${total} ${plural}`;
+    prev.disabled = p <= 1;
+    next.disabled = !hasNext;
+    nav.hidden = false;
+  };
+  nav.hidden = true;
+  return nav;
+}

@@ -1,10 +1,11 @@
 // pages/incidents.js: the incident list (filters: progress, severity,
-// channel, time range; live refresh) and the incident page (every field,
+// channel, time range; paged by `p`/`limit` with the total shown; live
+// refresh of the page shown) and the incident page (every field,
 // labels, alerts, timeline, the progress actions, comments, edits and the
 // channel's custom action buttons with their outcome).
 import { call } from '../api.js';
 import { h, clear, field, select, fmtTime, fmtAgo, badge, labels, table, dl, errorSlot,
-  showError, act, pageHeader, section } from '../ui.js';
+  showError, act, pageHeader, section, pager } from '../ui.js';
 
 const PROGRESS = ['Triggered', 'Processing', 'Closed'];
 const SEVERITIES = ['Critical', 'Warning', 'Info'];
@@ -13,6 +14,17 @@ const RANGES = [['3600', 'Last hour'], ['21600', 'Last 6 hours'], ['86400', 'Las
 const SNOOZES = [['10', '10 minutes'], ['30', '30 minutes'], ['60', '1 hour'], ['120', '2 hours'],
   ['240', '4 hours'], ['480', '8 hours'], ['720', '12 hours'], ['1440', '24 hours']];
 const REFRESH_MS = 10000;
+// Page sizes offered; the API allows at most 100 (ListIncidentsRequest.limit).
+export const PAGE_SIZES = ['20', '50', '100'];
+
+export function pageSize(text) {
+  return PAGE_SIZES.includes(text) ? text : '50';
+}
+
+export function pageNumber(text) {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
 
 export async function channelNames() {
   const data = await call('/channel/list', { limit: 100 });
@@ -37,7 +49,11 @@ export async function list(view, _params, ctx) {
     severity: (q.get('severity') || '').split(',').filter(Boolean),
     channel: q.get('channel') || '',
     range: q.get('range') || '86400',
+    size: pageSize(q.get('size')),
   };
+  // The page number survives live refreshes and reloads (it is kept in the
+  // address with the filters); any filter change goes back to page 1.
+  let page = pageNumber(q.get('page'));
   const names = await channelNames();
   const live = h('input', { type: 'checkbox', name: 'live', checked: q.get('live') !== '0' });
   const stamp = h('span', { class: 'muted', 'aria-live': 'polite' });
@@ -47,13 +63,36 @@ export async function list(view, _params, ctx) {
     field('Channel', select('channel', [['', 'All channels'], ...[...names].map(([id, n]) => [String(id), n])], chosen.channel)),
     field('Time range', select('range', RANGES, chosen.range)),
     h('div', { class: 'field live' }, h('label', {}, live, ' Live refresh'), stamp));
+  const size = select('size', PAGE_SIZES, chosen.size);
   const slot = errorSlot();
   const results = h('div', { class: 'results' });
-  view.append(pageHeader('Incidents'), form, slot, results);
+  const pages = pager('Incident pages', 'incident', (to) => {
+    page = to;
+    remember();
+    return load();
+  });
+  pages.append(field('Per page', size));
+  size.addEventListener('change', () => {
+    page = 1;
+    remember();
+    load();
+  });
+  view.append(pageHeader('Incidents'), form, slot, results, pages);
 
+  const remember = () => {
+    const params = new URLSearchParams({ progress: checked(form, 'progress').join(','),
+      severity: checked(form, 'severity').join(','), channel: form.channel.value,
+      range: form.range.value, size: size.value, page: String(page), live: live.checked ? '1' : '0' });
+    history.replaceState(null, '', '#/incidents?' + params);
+  };
+  // Loads may overlap (a live refresh and a page change): only the newest
+  // one draws.
+  let seq = 0;
   const load = async () => {
+    const mine = ++seq;
     const now = Math.floor(Date.now() / 1000);
-    const body = { start_time: now - Number(form.range.value), end_time: now + 60, limit: 100, p: 1 };
+    const limit = Number(size.value);
+    const body = { start_time: now - Number(form.range.value), end_time: now + 60, limit, p: page };
     const progress = checked(form, 'progress');
     const severity = checked(form, 'severity');
     if (progress.length) body.progress = progress.join(',');
@@ -61,19 +100,28 @@ export async function list(view, _params, ctx) {
     if (form.channel.value) body.channel_ids = [Number(form.channel.value)];
     try {
       const data = await call('/incident/list', body);
+      if (mine !== seq) return;
+      const items = data.items || [];
+      // The page emptied under us (incidents closed, the window moved on):
+      // show the last page that has rows instead.
+      const last = Math.max(1, Math.ceil((data.total || 0) / limit));
+      if (!items.length && page > last) {
+        page = last;
+        remember();
+        await load();
+        return;
+      }
       showError(slot, null);
-      clear(results, incidentTable(data.items || [], names),
-            h('p', { class: 'muted' }, `${data.total} incident${data.total === 1 ? '' : 's'}` + (data.has_next_page ? ' (showing the newest 100)' : '')));
+      clear(results, incidentTable(items, names));
+      pages.update({ p: page, limit, count: items.length, total: data.total || 0, hasNext: !!data.has_next_page });
       stamp.textContent = 'updated ' + fmtTime(Date.now(), 'ms').slice(11);
     } catch (e) {
-      showError(slot, e);
+      if (mine === seq) showError(slot, e);
     }
   };
-  form.addEventListener('change', () => {
-    const params = new URLSearchParams({ progress: checked(form, 'progress').join(','),
-      severity: checked(form, 'severity').join(','), channel: form.channel.value,
-      range: form.range.value, live: live.checked ? '1' : '0' });
-    history.replaceState(null, '', '#/incidents?' + params);
+  form.addEventListener('change', (ev) => {
+    if (ev.target !== live) page = 1;
+    remember();
     load();
   });
   form.addEventListener('submit', (e) => e.preventDefault());

@@ -283,8 +283,14 @@ function testPanel(it) {
   return [h('div', { class: 'row' }, field('Event type', type), send), slot, out];
 }
 
+// The API sends signing secrets to administrators only; for anyone else
+// there is nothing to show or copy, only the rotate button, whose refusal
+// (AccessDenied) is shown next to it.
 function secretPanel(it, fresh) {
-  const shown = h('code', { class: 'secret' }, fresh || it.signing_secret || 'hidden (administrators only)');
+  const secret = fresh || it.signing_secret || '';
+  const shown = h('code', { class: 'secret' }, secret);
+  const hidden = h('p', { class: 'muted secret-hidden' }, 'No secret shown: only administrators see it (and only when signing is on).');
+  const box = h('div', { class: 'copyable', hidden: !secret }, shown, copyButton(() => shown.textContent));
   const slot = errorSlot();
   const rotate = h('button', { type: 'button' }, 'Rotate secret');
   rotate.addEventListener('click', async () => {
@@ -292,12 +298,14 @@ function secretPanel(it, fresh) {
     const r = await act(rotate, slot, () => call('/integration/rotate-secret', { integration_id: it.integration_id }));
     if (r) {
       shown.textContent = r.signing_secret;
+      box.hidden = false;
+      hidden.hidden = true;
       slot.hidden = false;
       slot.className = 'ok';
       slot.textContent = 'New secret made; the old one stays valid for 24 hours.';
     }
   });
-  return [h('div', { class: 'copyable' }, shown, copyButton(() => shown.textContent)), h('div', { class: 'row' }, rotate), slot];
+  return [box, secret ? null : hidden, h('div', { class: 'row' }, rotate), slot];
 }
 
 async function pushingPage(view, it, fresh) {
