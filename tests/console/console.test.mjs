@@ -342,9 +342,13 @@ step('incidents and alerts page through the API\'s p/limit, keeping filters; liv
     const now = Math.floor(Date.now() / 1000);
     return api('/incident/list', { start_time: now - 86400, end_time: now + 60, progress: 'Triggered,Processing', limit: 20, p, ...extra });
   };
+  // All 25 listed (they share a second or two of start_time, so which of
+  // them fall on page 1 is up to their random ids: look at one big page).
   const total = (await eventually(async () => {
-    const d = await listed(1);
-    return d.items.some((i) => i.title === 'Paging check 25') && d;
+    const d = await listed(1, { limit: 100 });
+    const titles = new Set(d.items.map((i) => i.title));
+    for (let n = 1; n <= 25; n++) if (!titles.has(`Paging check ${n}`)) return false;
+    return d;
   }, 'the pushed incidents')).total;
   assert.ok(total > 20 && total <= 40, 'total ' + total);
   await page.goto(URL + '/#/incidents');
@@ -406,6 +410,9 @@ step('incidents and alerts page through the API\'s p/limit, keeping filters; liv
 step('keyboard: the nav is reachable with Tab and followed with Enter', async () => {
   await page.goto(URL + '/#/incidents');
   await page.locator('h1', { hasText: 'Incidents' }).waitFor();
+  // Once the page has loaded, the console moves focus to its heading (or
+  // main): wait for that, or it lands in the middle of the Tab presses.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.matches('#main h1, #main'));
   await page.locator('a.brand').focus();
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => document.activeElement.getAttribute('href')), '#/incidents');
