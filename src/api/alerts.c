@@ -266,12 +266,7 @@ static int render_alerts(store_conn *c, json_t *docs, json_t *items, tc_err *err
  * when no cursor was given. Clears q. */
 static int run_doc_page(store_conn *c, listing_query *q, int64_t limit, int64_t p, int has_cursor,
                         json_t *docs, int *more, int64_t *last_seq, tc_err *err) {
-    listing_sql(q, " LIMIT ");
-    listing_int(q, limit + 1);
-    if (!has_cursor && p > 1) {
-        listing_sql(q, " OFFSET ");
-        listing_int(q, (p - 1) * limit);
-    }
+    listing_limit(q, limit + 1, has_cursor ? 0 : (p - 1) * limit);
     int rc = -1;
     store_stmt *st = listing_prepare(c, q, err);
     if (st) {
@@ -676,10 +671,8 @@ static int read_feed(store_conn *c, const char *alert_id, json_t *types, int asc
         listing_in_texts(&q, "type", types);
     else
         listing_in_strs(&q, "type", FEED_TYPES, 3);
-    listing_sql(&q, asc ? " ORDER BY feed_id ASC LIMIT " : " ORDER BY feed_id DESC LIMIT ");
-    listing_int(&q, limit + 1);
-    listing_sql(&q, " OFFSET ");
-    listing_int(&q, (p - 1) * limit);
+    listing_sql(&q, asc ? " ORDER BY feed_id ASC" : " ORDER BY feed_id DESC");
+    listing_limit(&q, limit + 1, (p - 1) * limit);
     int rc = -1, step = 0;
     *more = 0;
     store_stmt *st = listing_prepare(c, &q, err);

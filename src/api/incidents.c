@@ -1001,10 +1001,8 @@ static int h_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
                     " WHERE incident_id = ");
     listing_text(&q, id);
     listing_in_texts(&q, "type", types);
-    listing_sql(&q, asc ? " ORDER BY feed_id ASC LIMIT " : " ORDER BY feed_id DESC LIMIT ");
-    listing_int(&q, limit + 1);
-    listing_sql(&q, " OFFSET ");
-    listing_int(&q, (p - 1) * limit);
+    listing_sql(&q, asc ? " ORDER BY feed_id ASC" : " ORDER BY feed_id DESC");
+    listing_limit(&q, limit + 1, (p - 1) * limit);
     if (!(st = listing_prepare(c, &q, err)))
         goto out;
     while ((step = store_step(st, err)) == STORE_ROW) {
@@ -1090,10 +1088,8 @@ static int page_alerts(store_conn *c, const char *incident_id, int is_active, in
     listing_query_init(&q);
     listing_sql(&q, "SELECT doc");
     alerts_where(&q, incident_id, is_active);
-    listing_sql(&q, " ORDER BY start_time ASC, alert_id ASC LIMIT ");
-    listing_int(&q, limit);
-    listing_sql(&q, " OFFSET ");
-    listing_int(&q, (p - 1) * limit);
+    listing_sql(&q, " ORDER BY start_time ASC, alert_id ASC");
+    listing_limit(&q, limit, (p - 1) * limit);
     json_t *docs = json_array();
     store_stmt *st = listing_prepare(c, &q, err);
     int rc = -1, step = -1;

@@ -58,6 +58,15 @@ void listing_int(listing_query *q, int64_t v) {
     add_bind(q, (listing_bind){0, v, NULL});
 }
 
+void listing_limit(listing_query *q, int64_t rows, int64_t offset) {
+    listing_sql(q, " LIMIT ");
+    listing_int(q, rows);
+    if (offset > 0) {
+        listing_sql(q, " OFFSET ");
+        listing_int(q, offset);
+    }
+}
+
 void listing_text(listing_query *q, const char *s) {
     add_bind(q, (listing_bind){1, 0, s});
 }

@@ -42,6 +42,8 @@ void listing_query_clear(listing_query *q);
 void listing_sql(listing_query *q, const char *text);
 /* Appends a `?` bound to the value. Text is borrowed, not copied. */
 void listing_int(listing_query *q, int64_t v);
+/* Appends " LIMIT rows" and, when offset > 0, " OFFSET offset". */
+void listing_limit(listing_query *q, int64_t rows, int64_t offset);
 void listing_text(listing_query *q, const char *s);
 /* Appends " AND column IN (?,...)" for the integers / strings of arr, or
  * nothing when arr is NULL or empty. Elements are borrowed from arr. */

@@ -56,6 +56,26 @@ static void query_grows(void **state) {
     listing_query_clear(&q);
 }
 
+/* A page: LIMIT always, OFFSET only past the first page; both bound. */
+static void limit_and_offset(void **state) {
+    (void)state;
+    listing_query q;
+    listing_query_init(&q);
+    listing_sql(&q, "SELECT 1");
+    listing_limit(&q, 21, 0);
+    assert_string_equal(q.sql, "SELECT 1 LIMIT ?");
+    assert_int_equal(q.nbinds, 1);
+    assert_int_equal(q.binds[0].i, 21);
+    listing_query_clear(&q);
+    listing_query_init(&q);
+    listing_sql(&q, "SELECT 1");
+    listing_limit(&q, 21, 40);
+    assert_string_equal(q.sql, "SELECT 1 LIMIT ? OFFSET ?");
+    assert_int_equal(q.nbinds, 2);
+    assert_int_equal(q.binds[1].i, 40);
+    listing_query_clear(&q);
+}
+
 static void cursors_round_trip(void **state) {
     (void)state;
     char c[LISTING_CURSOR_MAX], id[25];
@@ -128,6 +148,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(query_keeps_values_out_of_the_text),
         cmocka_unit_test(query_grows),
+        cmocka_unit_test(limit_and_offset),
         cmocka_unit_test(cursors_round_trip),
         cmocka_unit_test(bad_cursors_are_refused),
         cmocka_unit_test(csv_enums),
