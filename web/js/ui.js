@@ -235,3 +235,51 @@ export function pager(label, noun, onGo) {
   nav.hidden = true;
   return nav;
 }
+
+// A paged list page's state: the page number and size, kept in the address
+// with the filters (params()), so reloads and live refreshes stay on the
+// page shown. Loads may overlap (a live refresh and a page change): only
+// the newest one draws. A page that emptied under us (rows closed, the
+// window moved on) shows the last page that has rows instead.
+// fetchPage(page, limit) answers the API's {items, total, has_next_page};
+// draw(items, data) renders a page. refresh() reloads the page shown;
+// restart() goes back to page 1 (any filter change).
+export function pagedList({ label, noun, route, page, size, sizes, params, fetchPage, draw, slot }) {
+  const sizeSelect = select('size', sizes, size);
+  const remember = () => {
+    history.replaceState(null, '', route + '?' + new URLSearchParams({
+      ...params(), size: sizeSelect.value, page: String(page) }));
+  };
+  let seq = 0;
+  const load = async () => {
+    const mine = ++seq;
+    const limit = Number(sizeSelect.value);
+    try {
+      const data = await fetchPage(page, limit);
+      if (mine !== seq) return;
+      const items = data.items || [];
+      const last = Math.max(1, Math.ceil((data.total || 0) / limit));
+      if (!items.length && page > last) {
+        page = last;
+        remember();
+        await load();
+        return;
+      }
+      showError(slot, null);
+      draw(items, data);
+      pages.update({ p: page, limit, count: items.length, total: data.total || 0, hasNext: !!data.has_next_page });
+    } catch (e) {
+      if (mine === seq) showError(slot, e);
+    }
+  };
+  const go = (to) => {
+    page = to;
+    remember();
+    return load();
+  };
+  const pages = pager(label, noun, go);
+  pages.append(field('Per page', sizeSelect));
+  const restart = () => go(1);
+  sizeSelect.addEventListener('change', restart);
+  return { pages, load, restart, refresh: () => go(page) };
+}

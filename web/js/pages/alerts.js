@@ -2,8 +2,8 @@
 // range; paged by `p`/`limit` with the total shown) and the alert page
 // with every field, labels and its events.
 import { call } from '../api.js';
-import { h, clear, field, select, fmtTime, fmtAgo, badge, labels, table, dl, errorSlot, showError,
-  pageHeader, section, pager } from '../ui.js';
+import { h, clear, field, select, fmtTime, fmtAgo, badge, labels, table, dl, errorSlot, pageHeader,
+  section, pagedList } from '../ui.js';
 import { channelNames, PAGE_SIZES, pageSize, pageNumber } from './incidents.js';
 
 const RANGES = [['3600', 'Last hour'], ['86400', 'Last 24 hours'], ['604800', 'Last 7 days'],
@@ -12,74 +12,40 @@ const RANGES = [['3600', 'Last hour'], ['86400', 'Last 24 hours'], ['604800', 'L
 export async function list(view, _params, ctx) {
   const q = ctx.query;
   const names = await channelNames();
-  let page = pageNumber(q.get('page'));
   const form = h('form', { class: 'filters card', 'aria-label': 'Filters' },
     field('Show', select('active', [['1', 'Active alerts'], ['', 'All alerts']], q.get('active') ?? '1')),
     field('Severity', select('severity', [['', 'Any severity'], 'Critical', 'Warning', 'Info'], q.get('severity') || '')),
     field('Channel', select('channel', [['', 'All channels'], ...[...names].map(([id, n]) => [String(id), n])], q.get('channel') || '')),
     field('Time range', select('range', RANGES, q.get('range') || '86400')));
-  const size = select('size', PAGE_SIZES, pageSize(q.get('size')));
   const slot = errorSlot();
   const results = h('div');
-  const pages = pager('Alert pages', 'alert', (to) => {
-    page = to;
-    remember();
-    return load();
+  const paged = pagedList({
+    label: 'Alert pages', noun: 'alert', route: '#/alerts', slot, sizes: PAGE_SIZES,
+    page: pageNumber(q.get('page')), size: pageSize(q.get('size')),
+    params: () => ({ active: form.active.value, severity: form.severity.value,
+      channel: form.channel.value, range: form.range.value }),
+    fetchPage: (p, limit) => {
+      const now = Math.floor(Date.now() / 1000);
+      const body = { start_time: now - Number(form.range.value), end_time: now + 60, limit, p };
+      if (form.active.value) body.is_active = true;
+      if (form.severity.value) body.alert_severity = form.severity.value;
+      if (form.channel.value) body.channel_ids = [Number(form.channel.value)];
+      return call('/alert/list', body);
+    },
+    draw: (items) => clear(results, table([
+      { title: 'Severity', cell: (a) => badge(a.alert_severity) },
+      { title: 'Title', class: 'grow', cell: (a) => h('a', { href: '#/alerts/' + a.alert_id }, a.title) },
+      { title: 'Status', cell: (a) => badge(a.alert_status) },
+      { title: 'Channel', cell: (a) => a.channel_name || names.get(a.channel_id) || '—' },
+      { title: 'Source', cell: (a) => a.data_source_name || a.integration_name || '—' },
+      { title: 'Events', class: 'num', cell: (a) => String(a.event_cnt) },
+      { title: 'Last event', cell: (a) => fmtAgo(a.last_time) },
+    ], items, 'No alerts match these filters.', 'Alerts')),
   });
-  pages.append(field('Per page', size));
-  size.addEventListener('change', () => {
-    page = 1;
-    remember();
-    load();
-  });
-  view.append(pageHeader('Alerts'), form, slot, results, pages);
-  const remember = () => {
-    history.replaceState(null, '', '#/alerts?' + new URLSearchParams({ active: form.active.value,
-      severity: form.severity.value, channel: form.channel.value, range: form.range.value,
-      size: size.value, page: String(page) }));
-  };
-  let seq = 0;
-  const load = async () => {
-    const mine = ++seq;
-    const now = Math.floor(Date.now() / 1000);
-    const limit = Number(size.value);
-    const body = { start_time: now - Number(form.range.value), end_time: now + 60, limit, p: page };
-    if (form.active.value) body.is_active = true;
-    if (form.severity.value) body.alert_severity = form.severity.value;
-    if (form.channel.value) body.channel_ids = [Number(form.channel.value)];
-    try {
-      const data = await call('/alert/list', body);
-      if (mine !== seq) return;
-      const items = data.items || [];
-      const last = Math.max(1, Math.ceil((data.total || 0) / limit));
-      if (!items.length && page > last) {
-        page = last;
-        remember();
-        await load();
-        return;
-      }
-      showError(slot, null);
-      clear(results, table([
-        { title: 'Severity', cell: (a) => badge(a.alert_severity) },
-        { title: 'Title', class: 'grow', cell: (a) => h('a', { href: '#/alerts/' + a.alert_id }, a.title) },
-        { title: 'Status', cell: (a) => badge(a.alert_status) },
-        { title: 'Channel', cell: (a) => a.channel_name || names.get(a.channel_id) || '—' },
-        { title: 'Source', cell: (a) => a.data_source_name || a.integration_name || '—' },
-        { title: 'Events', class: 'num', cell: (a) => String(a.event_cnt) },
-        { title: 'Last event', cell: (a) => fmtAgo(a.last_time) },
-      ], items, 'No alerts match these filters.', 'Alerts'));
-      pages.update({ p: page, limit, count: items.length, total: data.total || 0, hasNext: !!data.has_next_page });
-    } catch (e) {
-      if (mine === seq) showError(slot, e);
-    }
-  };
-  form.addEventListener('change', () => {
-    page = 1;
-    remember();
-    load();
-  });
+  view.append(pageHeader('Alerts'), form, slot, results, paged.pages);
+  form.addEventListener('change', paged.restart);
   form.addEventListener('submit', (e) => e.preventDefault());
-  await load();
+  await paged.load();
 }
 
 export async function detail(view, [id]) {

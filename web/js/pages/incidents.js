@@ -5,7 +5,7 @@
 // channel's custom action buttons with their outcome).
 import { call } from '../api.js';
 import { h, clear, field, select, fmtTime, fmtAgo, badge, labels, table, dl, errorSlot,
-  showError, act, pageHeader, section, pager } from '../ui.js';
+  showError, act, pageHeader, section, pagedList } from '../ui.js';
 
 const PROGRESS = ['Triggered', 'Processing', 'Closed'];
 const SEVERITIES = ['Critical', 'Warning', 'Info'];
@@ -51,9 +51,6 @@ export async function list(view, _params, ctx) {
     range: q.get('range') || '86400',
     size: pageSize(q.get('size')),
   };
-  // The page number survives live refreshes and reloads (it is kept in the
-  // address with the filters); any filter change goes back to page 1.
-  let page = pageNumber(q.get('page'));
   const names = await channelNames();
   const live = h('input', { type: 'checkbox', name: 'live', checked: q.get('live') !== '0' });
   const stamp = h('span', { class: 'muted', 'aria-live': 'polite' });
@@ -63,73 +60,38 @@ export async function list(view, _params, ctx) {
     field('Channel', select('channel', [['', 'All channels'], ...[...names].map(([id, n]) => [String(id), n])], chosen.channel)),
     field('Time range', select('range', RANGES, chosen.range)),
     h('div', { class: 'field live' }, h('label', {}, live, ' Live refresh'), stamp));
-  const size = select('size', PAGE_SIZES, chosen.size);
   const slot = errorSlot();
   const results = h('div', { class: 'results' });
-  const pages = pager('Incident pages', 'incident', (to) => {
-    page = to;
-    remember();
-    return load();
-  });
-  pages.append(field('Per page', size));
-  size.addEventListener('change', () => {
-    page = 1;
-    remember();
-    load();
-  });
-  view.append(pageHeader('Incidents'), form, slot, results, pages);
-
-  const remember = () => {
-    const params = new URLSearchParams({ progress: checked(form, 'progress').join(','),
+  const paged = pagedList({
+    label: 'Incident pages', noun: 'incident', route: '#/incidents', slot, sizes: PAGE_SIZES,
+    page: pageNumber(q.get('page')), size: chosen.size,
+    params: () => ({ progress: checked(form, 'progress').join(','),
       severity: checked(form, 'severity').join(','), channel: form.channel.value,
-      range: form.range.value, size: size.value, page: String(page), live: live.checked ? '1' : '0' });
-    history.replaceState(null, '', '#/incidents?' + params);
-  };
-  // Loads may overlap (a live refresh and a page change): only the newest
-  // one draws.
-  let seq = 0;
-  const load = async () => {
-    const mine = ++seq;
-    const now = Math.floor(Date.now() / 1000);
-    const limit = Number(size.value);
-    const body = { start_time: now - Number(form.range.value), end_time: now + 60, limit, p: page };
-    const progress = checked(form, 'progress');
-    const severity = checked(form, 'severity');
-    if (progress.length) body.progress = progress.join(',');
-    if (severity.length) body.incident_severity = severity.join(',');
-    if (form.channel.value) body.channel_ids = [Number(form.channel.value)];
-    try {
-      const data = await call('/incident/list', body);
-      if (mine !== seq) return;
-      const items = data.items || [];
-      // The page emptied under us (incidents closed, the window moved on):
-      // show the last page that has rows instead.
-      const last = Math.max(1, Math.ceil((data.total || 0) / limit));
-      if (!items.length && page > last) {
-        page = last;
-        remember();
-        await load();
-        return;
-      }
-      showError(slot, null);
+      range: form.range.value, live: live.checked ? '1' : '0' }),
+    fetchPage: (p, limit) => {
+      const now = Math.floor(Date.now() / 1000);
+      const body = { start_time: now - Number(form.range.value), end_time: now + 60, limit, p };
+      const progress = checked(form, 'progress');
+      const severity = checked(form, 'severity');
+      if (progress.length) body.progress = progress.join(',');
+      if (severity.length) body.incident_severity = severity.join(',');
+      if (form.channel.value) body.channel_ids = [Number(form.channel.value)];
+      return call('/incident/list', body);
+    },
+    draw: (items) => {
       clear(results, incidentTable(items, names));
-      pages.update({ p: page, limit, count: items.length, total: data.total || 0, hasNext: !!data.has_next_page });
       stamp.textContent = 'updated ' + fmtTime(Date.now(), 'ms').slice(11);
-    } catch (e) {
-      if (mine === seq) showError(slot, e);
-    }
-  };
-  form.addEventListener('change', (ev) => {
-    if (ev.target !== live) page = 1;
-    remember();
-    load();
+    },
   });
+  view.append(pageHeader('Incidents'), form, slot, results, paged.pages);
+  // Any filter change goes back to page 1; toggling live refresh keeps it.
+  form.addEventListener('change', (ev) => (ev.target === live ? paged.refresh() : paged.restart()));
   form.addEventListener('submit', (e) => e.preventDefault());
   const timer = setInterval(() => {
-    if (live.checked && document.visibilityState === 'visible') load();
+    if (live.checked && document.visibilityState === 'visible') paged.load();
   }, REFRESH_MS);
   ctx.onLeave(() => clearInterval(timer));
-  await load();
+  await paged.load();
 }
 
 function incidentTable(items, names) {
