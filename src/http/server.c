@@ -63,6 +63,7 @@ typedef struct {
     int retry_after_s;        /* > 0: a Retry-After header goes with the answer */
     metrics *m;               /* the app's registry (may be NULL) */
     const char *metrics_path; /* path label of tocsin_http_requests_total */
+    const api_route *route;   /* the API route of the path, or NULL: found once */
 } request_state;
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, request_state *rs, int status,
@@ -145,8 +146,7 @@ static enum MHD_Result serve_health(struct MHD_Connection *conn, request_state *
 
 /* The path label of tocsin_http_requests_total: a route's own path, or
  * "other", so that random URLs cannot grow the metrics registry. */
-static const char *metrics_path_of(const char *url) {
-    const api_route *route = routes_find(url);
+static const char *metrics_path_of(const char *url, const api_route *route) {
     if (route)
         return route->path;
     if (strcmp(url, "/healthz") == 0)
@@ -328,7 +328,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         rs->started_ms = clock_mono_ms();
         rs->m = srv->app->m;
-        rs->metrics_path = metrics_path_of(url);
+        rs->route = routes_find(url);
+        rs->metrics_path = metrics_path_of(url, rs->route);
         *con_cls = rs;
         srv->inflight++;
         if (srv->stopping) {
@@ -366,7 +367,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return serve_health(conn, rs, srv);
     if (strcmp(url, "/metrics") == 0)
         return serve_metrics(conn, rs, srv, method);
-    const api_route *route = routes_find(url);
+    const api_route *route = rs->route;
     const static_file *file = route ? NULL : static_find(url);
     if (file && static_method_ok(method))
         return serve_static(conn, rs, file, url);
