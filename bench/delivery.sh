@@ -61,8 +61,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; return 1; }
+. bench/lib.sh
 now_ms() { date +%s%3N; }
 # jget FILE KEY[.KEY...]: one value from a JSON file.
 jget() { $PY -c 'import json,sys
@@ -116,7 +115,6 @@ RX=$(awk '/^listening/ {print $2}' "$TMP/rx.out")
 
 # --- tocsin helpers ---------------------------------------------------------
 PORT=""; TPID=""; DB=""; IKEY=""
-api() { curl -fsS -X POST "http://127.0.0.1:$PORT$1?app_key=$KEY" -H 'Content-Type: application/json' -d "$2"; }
 start_tocsin() { # a fresh tocsin with a channel and a standard alert source
     local data; data=$(mktemp -d "$TMP/tocsin-XXXXXX")
     PORT=$(free_port); DB="$data/tocsin.db"

@@ -27,16 +27,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DATA" "$AMDIR"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; return 1; }
-api() { curl -fsS -X POST "http://127.0.0.1:$PORT$1?app_key=$KEY" -H 'Content-Type: application/json' -d "$2"; }
-# wrk prints latency like 1.23ms / 456.00us / 1.20s: normalise to ms.
-to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; printf "%.2f", v}'; }
-wrk_field() { # file, label (50% or 99%)
-    grep -E "^ +$2 " "$1" | awk '{print $2}' | to_ms; }
-wrk_rps() { grep '^Requests/sec' "$1" | awk '{printf "%d", $2}'; }
-wrk_non2xx() { (grep 'Non-2xx' "$1" || echo "x x x x 0") | awk '{print $NF}'; }
-wrk_total() { grep 'requests in' "$1" | awk '{print $1}'; }
+. bench/lib.sh
 
 # --- tocsin ---------------------------------------------------------------
 PORT=$(free_port)

@@ -18,13 +18,14 @@ KEY=bench-admin-key-0123456789abcdef
 DATA=$(mktemp -d /tmp/tocsin-prof-XXXXXX)
 OUT=$(mktemp /tmp/tocsin-callgrind-XXXXXX)
 trap 'rm -rf "$DATA" "$OUT"' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. bench/lib.sh
+PORT=$(free_port)
 TOCSIN_ADMIN_APP_KEY=$KEY valgrind --tool=callgrind --callgrind-out-file="$OUT" \
     ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$DATA" --log-level warn \
     --rate-limit-event 0 --rate-limit-api 0 >/dev/null 2>&1 &
 PID=$!
+# Not wait_http: under valgrind tocsin needs up to 30 s to answer.
 for _ in $(seq 1 150); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.2; done
-api() { curl -fsS -X POST "http://127.0.0.1:$PORT$1?app_key=$KEY" -H 'Content-Type: application/json' -d "$2"; }
 CH=$(api /channel/create '{"channel_name":"bench","team_id":0}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["channel_id"])')
 IKEY=$(api /integration/create "{\"type\":\"alert_standard\",\"name\":\"bench\",\"channel_id\":$CH}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["integration_key"])')
 wrk -t1 -c16 -d${DURATION}s -s bench/ingest.lua \
