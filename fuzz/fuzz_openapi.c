@@ -140,6 +140,7 @@ static const char *const retiring[] = {
  * state (tocsin itself has no such global). */
 typedef struct {
     char dir[256];
+    tc_config cfg; /* app.cfg points here */
     tc_app app;
     tc_person admin, member;
     const api_route *routes[MAX_ROUTES];
@@ -347,7 +348,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     const char *tmp = getenv("TMPDIR");
     snprintf(env->dir, sizeof(env->dir), "%s/tocsin-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     FUZZ_CHECK(mkdtemp(env->dir) != NULL);
-    tc_config *cfg = &env->app.cfg;
+    tc_config *cfg = &env->cfg;
+    env->app.cfg = cfg;
     snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
     cfg->listen_port = 8080;
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", env->dir);
@@ -361,7 +363,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     int created = 0, is_admin = 0;
     setenv("TOCSIN_ADMIN_APP_KEY", ADMIN_KEY, 1);
     if (store_open(&so, &env->app.st, &err) != 0 ||
-        writer_new(env->app.st, &env->app.cfg, &env->app.w, &err) != 0 ||
+        writer_new(env->app.st, env->app.cfg, &env->app.w, &err) != 0 ||
         auth_bootstrap_admin(&env->app, &created, &err) != 0 ||
         auth_app_key(&env->app, ADMIN_KEY, &env->admin, &is_admin, &err) != 0) {
         fprintf(stderr, "fuzz_openapi: cannot assemble tocsin: %s\n", err.message);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -99,6 +100,18 @@ static int parse_listen(const char *arg, tc_config *cfg) {
     return 0;
 }
 
+/* Copies a flag's value into its fixed-size field, refusing one that would
+ * not fit: a path cut short would name another file. */
+static int copy_arg(char *dst, size_t cap, const char *value, const char *flag) {
+    size_t n = strlen(value);
+    if (n >= cap) {
+        fprintf(stderr, "tocsin: %s is too long (%zu bytes; at most %zu)\n", flag, n, cap - 1);
+        return -1;
+    }
+    memcpy(dst, value, n + 1);
+    return 0;
+}
+
 static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -143,14 +156,16 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
             }
             break;
         case 'd':
-            snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", optarg);
+            if (copy_arg(cfg->data_dir, sizeof(cfg->data_dir), optarg, "--data") != 0)
+                return -1;
             break;
         case 'b':
             if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0) {
                 fprintf(stderr, "tocsin: --base-url must start with http:// or https://\n");
                 return -1;
             }
-            snprintf(cfg->base_url, sizeof(cfg->base_url), "%s", optarg);
+            if (copy_arg(cfg->base_url, sizeof(cfg->base_url), optarg, "--base-url") != 0)
+                return -1;
             break;
         case 'v': {
             log_level lv;
@@ -187,11 +202,9 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
             cfg->allow_cidrs[cfg->nallow_cidrs++] = optarg;
             break;
         case 'E':
-            if (strlen(optarg) >= sizeof(cfg->egress_address)) {
-                fprintf(stderr, "tocsin: --egress-address is too long\n");
+            if (copy_arg(cfg->egress_address, sizeof(cfg->egress_address), optarg,
+                         "--egress-address") != 0)
                 return -1;
-            }
-            snprintf(cfg->egress_address, sizeof(cfg->egress_address), "%s", optarg);
             break;
         case 'R':
             cfg->read_timeout_s = atoi(optarg);
@@ -201,7 +214,8 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
             }
             break;
         case 'T':
-            snprintf(cfg->tls_cert, sizeof(cfg->tls_cert), "%s", optarg);
+            if (copy_arg(cfg->tls_cert, sizeof(cfg->tls_cert), optarg, "--tls-cert") != 0)
+                return -1;
             break;
         case 'F':
             cfg->max_inflight_per_endpoint = atoi(optarg);
@@ -221,7 +235,8 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
             }
             break;
         case 'K':
-            snprintf(cfg->tls_key, sizeof(cfg->tls_key), "%s", optarg);
+            if (copy_arg(cfg->tls_key, sizeof(cfg->tls_key), optarg, "--tls-key") != 0)
+                return -1;
             break;
         case 'r':
         case 'a': {
@@ -304,15 +319,36 @@ static void print_banner(const tc_config *cfg, int port, int first_start) {
     fflush(stdout);
 }
 
+/* Everything the configuration needs from the machine, before any thread
+ * starts: the data folder, and the listening socket (base_url needs the
+ * port actually bound when --listen asks for port 0). After this the
+ * configuration is complete, and it is never written again. */
+static int serve_prepare(tc_config *cfg, int *listen_fd, int *port, tc_err *err) {
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST)
+        return tc_err_set(err, TC_INTERNAL, "cannot create data folder %s: %s", cfg->data_dir,
+                          strerror(errno));
+    if (http_listen(cfg->listen_host, cfg->listen_port, listen_fd, port, err) != 0)
+        return -1;
+    int v6 = strchr(cfg->listen_host, ':') != NULL; /* an IPv6 address goes in brackets */
+    if (!cfg->base_url[0] &&
+        snprintf(cfg->base_url, sizeof(cfg->base_url), "%s://%s%s%s:%d",
+                 cfg->tls_cert[0] ? "https" : "http", v6 ? "[" : "", cfg->listen_host,
+                 v6 ? "]" : "", *port) >= (int)sizeof(cfg->base_url))
+        return tc_err_set(err, TC_INVALID_PARAMETER, "--listen: the host name is too long");
+    return 0;
+}
+
 static int serve(int argc, char **argv) {
-    tc_app app = {0};
-    if (parse_serve_args(argc, argv, &app.cfg) != 0)
+    static tc_config cfg; /* lives as long as every thread that reads it */
+    if (parse_serve_args(argc, argv, &cfg) != 0)
         return 2;
-    if (mkdir(app.cfg.data_dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "tocsin: cannot create data folder %s: %s\n", app.cfg.data_dir,
-                strerror(errno));
+    tc_err err;
+    int listen_fd = -1, port = 0;
+    if (serve_prepare(&cfg, &listen_fd, &port, &err) != 0) {
+        fprintf(stderr, "tocsin: %s\n", err.message);
         return 1;
     }
+    tc_app app = {.cfg = &cfg};
     /* Block the stop signals before any thread starts, so that every thread
      * inherits the mask and only sigwait below sees them. */
     sigset_t stop;
@@ -325,16 +361,15 @@ static int serve(int argc, char **argv) {
      * answered and recovered from, instead of killing the process. */
     signal(SIGXFSZ, SIG_IGN);
 
-    char db_path[1200];
-    snprintf(db_path, sizeof(db_path), "%s/tocsin.db", app.cfg.data_dir);
-    store_options so = {.path = db_path, .readers = 4, .sync_full = app.cfg.sync_full};
-    tc_err err;
+    char db_path[sizeof(cfg.data_dir) + 16];
+    snprintf(db_path, sizeof(db_path), "%s/tocsin.db", cfg.data_dir);
+    store_options so = {.path = db_path, .readers = 4, .sync_full = cfg.sync_full};
     http_server *srv = NULL;
     guard *g = NULL;
     int status = 1, created = 0;
     if (store_open(&so, &app.st, &err) != 0)
         goto done;
-    if (writer_new(app.st, &app.cfg, &app.w, &err) != 0)
+    if (writer_new(app.st, app.cfg, &app.w, &err) != 0)
         goto done;
     if (!(app.m = metrics_new())) {
         tc_err_set(&err, TC_INTERNAL, "out of memory");
@@ -343,23 +378,20 @@ static int serve(int argc, char **argv) {
     writer_set_tick(app.w, timers_tick, &app, TIMERS_INTERVAL_MS);
     if (auth_bootstrap_admin(&app, &created, &err) != 0)
         goto done;
-    if (guard_new(app.cfg.allow_private_targets, app.cfg.allow_cidrs, (size_t)app.cfg.nallow_cidrs,
-                  &g, &err) != 0)
+    if (guard_new(cfg.allow_private_targets, cfg.allow_cidrs, (size_t)cfg.nallow_cidrs, &g, &err) !=
+        0)
         goto done;
-    push_network net = {
-        .g = g, .egress_address = app.cfg.egress_address[0] ? app.cfg.egress_address : NULL};
+    push_network net = {.g = g,
+                        .egress_address = cfg.egress_address[0] ? cfg.egress_address : NULL};
     if (dispatcher_new(&app, &net, &app.d, &err) != 0)
         goto done;
     writer_set_after_commit(app.w, dispatcher_wake, app.d);
-    if (http_server_start(&app, &srv, &err) != 0)
+    int fd = listen_fd;
+    listen_fd = -1; /* the server owns it now, even if it fails to start */
+    if (http_server_start(&app, fd, &srv, &err) != 0)
         goto done;
-    if (!app.cfg.base_url[0])
-        snprintf(app.cfg.base_url, sizeof(app.cfg.base_url), "%s://%s:%d",
-                 app.cfg.tls_cert[0] ? "https" : "http", app.cfg.listen_host,
-                 http_server_port(srv));
-    log_info("msg=listening address=%s:%d data=%s", app.cfg.listen_host, http_server_port(srv),
-             app.cfg.data_dir);
-    print_banner(&app.cfg, http_server_port(srv), created);
+    log_info("msg=listening address=%s:%d data=%s", cfg.listen_host, port, cfg.data_dir);
+    print_banner(&cfg, port, created);
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("msg=\"stopping\" signal=%d", sig);
@@ -367,6 +399,8 @@ static int serve(int argc, char **argv) {
 done:
     if (status != 0)
         fprintf(stderr, "tocsin: %s\n", err.message);
+    if (listen_fd >= 0)
+        close(listen_fd);
     http_server_stop(srv);
     /* After the HTTP front (no new changes), before the writer (the
      * dispatcher records its last outcomes through it). */

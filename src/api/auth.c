@@ -152,7 +152,7 @@ int auth_bootstrap_admin(tc_app *app, int *created, tc_err *err) {
         /* The file is written before the commit: a crash in between leaves a
          * key file beside an empty database, and the next start replaces it.
          * The other order could leave an administrator whose key nobody has. */
-        if (write_key_file(app->cfg.data_dir, random_key, err) != 0)
+        if (write_key_file(app->cfg->data_dir, random_key, err) != 0)
             return -1;
     }
     if (writer_run(app->w, bootstrap_cmd, &arg, err) != 0)

@@ -378,7 +378,7 @@ static json_t *push_url(api_ctx *ctx, const integration *in) {
     if (!kind || !kind->push_path || !in->integration_key)
         return NULL;
     char url[2048];
-    snprintf(url, sizeof(url), "%s%s?integration_key=%s", ctx->app->cfg.base_url, kind->push_path,
+    snprintf(url, sizeof(url), "%s%s?integration_key=%s", ctx->app->cfg->base_url, kind->push_path,
              in->integration_key);
     return json_string(url);
 }

@@ -12,7 +12,9 @@ struct dispatcher;
 struct metrics;
 
 typedef struct {
-    tc_config cfg;
+    /* Complete before any thread starts and never written after: threads
+     * read it without a lock (main.c builds it, then starts the parts). */
+    const tc_config *cfg;
     store *st;
     writer *w;
     struct dispatcher *d; /* delivery; NULL until started */

@@ -108,7 +108,7 @@ struct dispatcher {
 
 /* Attempts in flight at once per integration (--max-inflight-per-endpoint). */
 static int per_target(const dispatcher *d) {
-    int n = d->app->cfg.max_inflight_per_endpoint;
+    int n = d->app->cfg->max_inflight_per_endpoint;
     return n > 0 ? n : DISPATCHER_MAX_PER_TARGET;
 }
 

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,7 +213,7 @@ static enum MHD_Result check_rate(http_server *srv, struct MHD_Connection *conn,
         return MHD_YES;
     *limited = 1;
     tc_err err;
-    const tc_config *cfg = &srv->app->cfg;
+    const tc_config *cfg = srv->app->cfg;
     int api = rl == srv->rate_api;
     tc_err_set(&err, TC_TOO_FREQUENT,
                "too many requests for this %s: the limit is %g per second (burst %g); retry "
@@ -428,69 +430,89 @@ static void server_free(http_server *srv) {
     free(srv);
 }
 
-int http_server_start(tc_app *app, http_server **out, tc_err *err) {
-    http_server *srv = calloc(1, sizeof(*srv));
-    if (!srv)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
-    srv->app = app;
-    if ((app->cfg.rate_event > 0 &&
-         ratelimit_new(app->cfg.rate_event, app->cfg.rate_event_burst, &srv->rate_event) != 0) ||
-        (app->cfg.rate_api > 0 &&
-         ratelimit_new(app->cfg.rate_api, app->cfg.rate_api_burst, &srv->rate_api) != 0)) {
-        server_free(srv);
-        return tc_err_set(err, TC_INTERNAL, "cannot set up the rate limits");
-    }
+int http_listen(const char *host, int port, int *fd_out, int *port_out, tc_err *err) {
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
     struct addrinfo *ai = NULL;
-    char port[16];
-    snprintf(port, sizeof(port), "%d", app->cfg.listen_port);
-    if (getaddrinfo(app->cfg.listen_host, port, &hints, &ai) != 0 || !ai) {
-        server_free(srv);
-        return tc_err_set(err, TC_INVALID_PARAMETER, "--listen: cannot resolve host '%s'",
-                          app->cfg.listen_host);
+    char service[16];
+    snprintf(service, sizeof(service), "%d", port);
+    if (getaddrinfo(host, service, &hints, &ai) != 0 || !ai)
+        return tc_err_set(err, TC_INVALID_PARAMETER, "--listen: cannot resolve host '%s'", host);
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    int ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+             bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0 &&
+             getsockname(fd, (struct sockaddr *)&bound, &blen) == 0;
+    int family = ai->ai_family;
+    freeaddrinfo(ai);
+    if (!ok) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return tc_err_set(err, TC_INTERNAL, "cannot listen on %s:%d: %s", host, port, strerror(e));
+    }
+    *port_out = family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                   : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    *fd_out = fd;
+    return 0;
+}
+
+int http_server_start(tc_app *app, int listen_fd, http_server **out, tc_err *err) {
+    http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        close(listen_fd);
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    }
+    srv->app = app;
+    const tc_config *cfg = app->cfg;
+    char *cert = NULL, *key = NULL;
+    if ((cfg->rate_event > 0 &&
+         ratelimit_new(cfg->rate_event, cfg->rate_event_burst, &srv->rate_event) != 0) ||
+        (cfg->rate_api > 0 &&
+         ratelimit_new(cfg->rate_api, cfg->rate_api_burst, &srv->rate_api) != 0)) {
+        tc_err_set(err, TC_INTERNAL, "cannot set up the rate limits");
+        goto fail;
     }
     /* ITC: needed to quiesce (stop accepting) before stopping. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    char *cert = NULL, *key = NULL;
-    if (app->cfg.tls_cert[0]) {
-        if (read_pem(app->cfg.tls_cert, "--tls-cert", &cert, err) != 0 ||
-            read_pem(app->cfg.tls_key, "--tls-key", &key, err) != 0) {
-            free(cert);
-            freeaddrinfo(ai);
-            server_free(srv);
-            return -1;
-        }
+    if (cfg->tls_cert[0]) {
+        if (read_pem(cfg->tls_cert, "--tls-cert", &cert, err) != 0 ||
+            read_pem(cfg->tls_key, "--tls-key", &key, err) != 0)
+            goto fail;
         flags |= MHD_USE_TLS;
     }
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
     /* The logger first: options before it would log through MHD's own. */
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)app->cfg.listen_port, NULL, NULL, on_request, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)app->cfg.read_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
-        MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
-    freeaddrinfo(ai);
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->read_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+        MHD_OPTION_END);
     /* libmicrohttpd parses the PEM at start and keeps its own copy. */
     free(cert);
     free(key);
+    cert = key = NULL;
     if (!srv->daemon) {
-        server_free(srv);
-        return tc_err_set(
-            err, TC_INTERNAL,
-            "cannot listen on %s:%d (in use? with HTTPS: do the certificate and key match?)",
-            app->cfg.listen_host, app->cfg.listen_port);
+        tc_err_set(err, TC_INTERNAL,
+                   "cannot serve on %s:%d (with HTTPS: do the certificate and key match?)",
+                   cfg->listen_host, cfg->listen_port);
+        goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info ? info->port : app->cfg.listen_port;
+    srv->port = info ? info->port : cfg->listen_port;
     *out = srv;
     return 0;
+fail:
+    free(cert);
+    free(key);
+    close(listen_fd);
+    server_free(srv);
+    return -1;
 }
 
 int http_server_port(http_server *srv) {

@@ -14,7 +14,13 @@
 
 typedef struct http_server http_server;
 
-int http_server_start(tc_app *app, http_server **out, tc_err *err);
+/* Binds and listens on host:port (port 0: a free port) before any thread
+ * starts, so that the configuration (base_url needs the real port) is
+ * complete first. *port_out receives the port bound. */
+int http_listen(const char *host, int port, int *fd_out, int *port_out, tc_err *err);
+
+/* Serves on listen_fd (from http_listen), which the server then owns. */
+int http_server_start(tc_app *app, int listen_fd, http_server **out, tc_err *err);
 /* The port actually bound (useful with --listen HOST:0). */
 int http_server_port(http_server *srv);
 void http_server_stop(http_server *srv);
