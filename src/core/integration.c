@@ -159,12 +159,18 @@ static int update_row(writer_txn *txn, const integration *in, const char *config
         "UPDATE integrations SET type=?, name=?, description=?, status=?, disabled_reason=?,"
         " channel_id=?, integration_key=?, config=?, created_at=?, updated_at=?, deleted_at=?,"
         " signing_secret=?, prev_signing_secret=?, prev_secret_expires_at=?,"
-        " integration_key_hash=? WHERE integration_id=?",
+        " integration_key_hash=?,"
+        /* Enabled again (by a person): a new failing streak starts from
+         * nothing, or the first failure would disable it at once. SET
+         * reads the row as it was, so `status` here is the old one. */
+        " failing_since = CASE WHEN status <> 'enabled' AND ? = 'enabled' THEN 0"
+        " ELSE failing_since END WHERE integration_id=?",
         err);
     if (!st)
         return -1;
     bind_fields(st, in, config);
-    store_bind_int64(st, 16, in->integration_id);
+    store_bind_text(st, 16, in->status);
+    store_bind_int64(st, 17, in->integration_id);
     return store_run(st, err);
 }
 

@@ -55,6 +55,13 @@ typedef struct target_state {
     int present;       /* found at the last reload (not deleted) */
     int disabled_here; /* disabled by an outcome (410, 24 h); cleared by a reload */
     int in_flight;
+    /* Start of the current streak of failed attempts (0: the last attempt
+     * succeeded). Read from the store when the target is first loaded and
+     * written back through every record that begins or ends a streak, so
+     * that 24 hours of failures disable the endpoint across restarts. The
+     * memory copy leads the store's (records are written after the fact),
+     * so a reload keeps it, except when the integration is enabled again:
+     * that starts afresh, as the enable itself did in the store. */
     int64_t failing_since_ms;
     lane *blocked_head, *blocked_tail;
     struct target_state *next;
@@ -78,6 +85,8 @@ typedef struct record {
     int attempts;
     int64_t next_at, first_failed_at;
     char disable_reason[300]; /* non-empty: disable the integration */
+    int streak_changed;       /* the integration's failing streak began or ended */
+    int64_t failing_since;    /* ms: its start, 0 = ended (integrations.failing_since) */
     int no_history;           /* only the deliveries row changes */
     struct record *next;
 } record;
@@ -244,11 +253,12 @@ static void targets_reload(dispatcher *d) {
     int64_t now_s = clock_now_s();
     for (target_state *ts = d->targets; ts; ts = ts->next)
         ts->present = 0;
-    store_stmt *q = store_prepare(d->reader,
-                                  "SELECT " PUSH_TARGET_COLUMNS " FROM integrations WHERE type IN"
-                                  " ('webhook_incident','webhook_alert','custom_action')"
-                                  " AND status <> 'deleted'",
-                                  &err);
+    store_stmt *q =
+        store_prepare(d->reader,
+                      "SELECT " PUSH_TARGET_COLUMNS ", failing_since FROM integrations"
+                      " WHERE type IN ('webhook_incident','webhook_alert','custom_action')"
+                      " AND status <> 'deleted'",
+                      &err);
     if (!q) {
         log_error("msg=\"dispatcher: cannot read integrations\" error=\"%s\"", err.message);
         return;
@@ -260,6 +270,7 @@ static void targets_reload(dispatcher *d) {
             log_error("msg=\"dispatcher: skipping an integration\" error=\"%s\"", err.message);
             continue;
         }
+        int64_t stored_failing_since = store_col_int64(q, PUSH_TARGET_NCOLUMNS);
         target_state *ts = d->targets;
         while (ts && ts->t.integration_id != t.integration_id)
             ts = ts->next;
@@ -270,7 +281,10 @@ static void targets_reload(dispatcher *d) {
             }
             ts->next = d->targets;
             d->targets = ts;
+            ts->failing_since_ms = stored_failing_since;
         } else {
+            if (!target_open(ts) && t.enabled)
+                ts->failing_since_ms = stored_failing_since; /* enabled again */
             push_target_clear(&ts->t);
         }
         ts->t = t;
@@ -318,6 +332,16 @@ static int record_one(writer_txn *txn, record *r, tc_err *err) {
     store_bind_int64(st, 7, r->delivery_id);
     if (store_run(st, err) != 0)
         return -1;
+    if (r->streak_changed) {
+        st = store_prepare(txn->conn,
+                           "UPDATE integrations SET failing_since=? WHERE integration_id=?", err);
+        if (!st)
+            return -1;
+        store_bind_int64(st, 1, r->failing_since);
+        store_bind_int64(st, 2, r->subj.integration_id);
+        if (store_run(st, err) != 0)
+            return -1;
+    }
     if (!r->disable_reason[0])
         return 0;
     st = store_prepare(txn->conn,
@@ -694,6 +718,7 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
     int done = 0;
     const char *status = "pending";
     char why[300] = "";
+    int64_t failing_before = ts->failing_since_ms;
     if (a->outcome != OUTCOME_DELIVERED && p->first_failed_at == 0)
         p->first_failed_at = now;
     switch (a->outcome) {
@@ -741,6 +766,8 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
         r->attempts = p->attempts;
         r->next_at = p->next_at;
         r->first_failed_at = p->first_failed_at;
+        r->streak_changed = ts->failing_since_ms != failing_before;
+        r->failing_since = ts->failing_since_ms;
         if (why[0])
             disable_target(ts, r, why);
         curl_multi_remove_handle(d->multi, a->easy);

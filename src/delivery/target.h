@@ -45,6 +45,7 @@ int push_target_load(store_conn *c, int64_t integration_id, int64_t now_s, push_
 #define PUSH_TARGET_COLUMNS                                                                        \
     "integration_id, type, name, status, config, signing_secret, prev_signing_secret,"             \
     " prev_secret_expires_at"
+#define PUSH_TARGET_NCOLUMNS 8
 
 /* Fills t from a row of SELECT PUSH_TARGET_COLUMNS FROM integrations. */
 int push_target_from_row(store_stmt *row, int64_t now_s, push_target *t, tc_err *err);
