@@ -9,6 +9,13 @@ JOBS   ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := event_standard event_alertmanager template openapi
 
+# The run build (make build, make run): tocsin alone, which needs only the
+# packages of `scripts/install-deps.sh run`. BUILD_DIR and CMAKE_ARGS (more
+# cmake flags) let scripts run this same build elsewhere: ctest's
+# build.run_deps (tests/build/test_run_deps.sh) and bench/.
+BUILD_DIR  ?= build
+CMAKE_ARGS ?=
+
 .PHONY: all build run test deps test-deps bench format clean fuzz
 
 all: build
@@ -20,14 +27,14 @@ test-deps:
 	@scripts/install-deps.sh test
 
 build:
-	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build build -j$(JOBS)
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOCSIN_TESTS=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
 run: deps build
-	./build/tocsin serve --listen $(LISTEN) --data $(DATA)
+	$(BUILD_DIR)/tocsin serve --listen $(LISTEN) --data $(DATA)
 
 test: test-deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTOCSIN_SANITIZE=ON >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTOCSIN_SANITIZE=ON -DTOCSIN_TESTS=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 	cd build-asan && ctest --output-on-failure --timeout 900

@@ -24,13 +24,9 @@ PY=/usr/bin/python3
 OUT=bench/out/crash
 mkdir -p "$OUT"
 scripts/install-deps.sh test >/dev/null
-if [ -n "${BUILD:-}" ]; then
-    cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j"$(nproc)" >/dev/null
-else
-    BUILD=build
-    make -s build >/dev/null # tocsin and build/tests/tocsin-test-receiver
-fi
+BUILD=${BUILD:-build}
+# The run build plus tests/ (for the receiver): tocsin and $BUILD/tests/tocsin-test-receiver
+make -s build BUILD_DIR="$BUILD" CMAKE_ARGS=-DTOCSIN_TESTS=ON >/dev/null
 export TOCSIN_BIN="$BUILD/tocsin"
 export TOCSIN_RECEIVER="$BUILD/tests/tocsin-test-receiver"
 [ -x "$TOCSIN_RECEIVER" ] || { echo "missing $TOCSIN_RECEIVER" >&2; exit 1; }

@@ -45,10 +45,11 @@ MEASURE="$PY bench/delivery_measure.py"
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/perf.txt "$OUT"/*.log "$OUT"/*.out
 scripts/install-deps.sh test >/dev/null
-make -s build >/dev/null # tocsin and build/tests/tocsin-test-receiver
+# The run build plus tests/ (for the receiver): tocsin and build/tests/tocsin-test-receiver
+make -s build CMAKE_ARGS=-DTOCSIN_TESTS=ON >/dev/null
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 RECEIVER=build/tests/tocsin-test-receiver
-[ -x "$RECEIVER" ] || { echo "missing $RECEIVER (cmake --build build)" >&2; exit 1; }
+[ -x "$RECEIVER" ] || { echo "missing $RECEIVER (make build CMAKE_ARGS=-DTOCSIN_TESTS=ON)" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
 
 KEY=bench-admin-key-0123456789abcdef

@@ -32,7 +32,7 @@ everything is compared:
 Prints one line: crash: events=N answered=A unknown=U lost=0 duplicated=D
 reordered=0 deliveries=X kills=K.
 
-Alone:   TOCSIN_BIN=build/tocsin /usr/bin/python3 tests/e2e/test_crash.py
+Alone:   TOCSIN_BIN=build-asan/tocsin /usr/bin/python3 tests/e2e/test_crash.py
              [--events N] [--kills K] [--pushers P] [--no-drain-kill]
 In ctest the burst is TOCSIN_CRASH_EVENTS (default 8000) events and
 TOCSIN_CRASH_KILLS (default 2) kills; bench/crash.sh runs 100,000.

@@ -6,7 +6,9 @@ with a fresh data folder, talks to it with urllib, and stops it with SIGTERM
 the harness fails the test then). `validate(schema_name, data)` checks a
 response's `data` against the 200 schema of reference/oncall-openapi.subset.json.
 
-Run a script alone:  TOCSIN_BIN=build/tocsin /usr/bin/python3 tests/e2e/test_x.py
+Run a script alone:  TOCSIN_BIN=build-asan/tocsin /usr/bin/python3 tests/e2e/test_x.py
+(build-asan/, from `make test`, has tests/: the receiver and the sign tool;
+the run build, build/, does not.)
 """
 import json
 import os
