@@ -220,6 +220,8 @@ def test_outcome_table():
                                 else None)(t.scrape()), timeout=10, what="the 410 recorded")
         assert s.attempts(gone) == {"delivered": 0, "retry": 0, "gone": 1, "failed": 0}
         assert s.hook("tocsin_delivery_pending", gone) == 2
+        # The redirects' attempts are over now: a followed one would show.
+        assert len(rx.records("/ok/")) == 0, "a redirect is not followed"
         # What is left to check is a quiet period, and the quiet is the
         # property: a disabled integration is simply not sent to, which has
         # no event of its own to wait for. 1.5 s covers the 1 s retry (+-10%)
