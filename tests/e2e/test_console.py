@@ -28,7 +28,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.request
 
 from receiver import Receiver
@@ -131,10 +130,13 @@ def test_integration_health():
         # Disabled: its events wait (pending) and the lag grows.
         t.api("/integration/disable", {"integration_id": ok_id})
         push_event(t, key, "while disabled", "h2")
-        time.sleep(0.3)
-        off = wait_until(lambda: (lambda d: d if d["pending"] >= 1 else None)(
-            t.api("/integration/health", {"integration_id": ok_id}).data), what="pending")
+        # lag_ms counts milliseconds since the event was queued: wait until
+        # the clock shows one, then until a later reading shows more.
+        health = lambda: t.api("/integration/health", {"integration_id": ok_id}).data
+        off = wait_until(lambda: (lambda d: d if d["pending"] >= 1 and d["lag_ms"] > 0 else None)(
+            health()), what="pending, with a lag")
         assert off["enabled"] is False and off["status"] == "disabled" and off["lag_ms"] > 0, off
+        wait_until(lambda: health()["lag_ms"] > off["lag_ms"], what="the lag to grow")
         expect_error(t.api("/integration/health", {"integration_id": src_id}, expect=None), 400,
                      "InvalidParameter", "alert source")
         expect_error(t.api("/integration/health", {"integration_id": 999}, expect=None), 400,

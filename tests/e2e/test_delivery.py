@@ -114,19 +114,25 @@ def test_subscriptions_filter_channels_and_types():
     with Receiver() as rx, start() as t:
         ch1, key1 = setup_source(t, "one")
         ch2, key2 = setup_source(t, "two")
-        make_webhook(t, rx.url("ok/only-one-acks"), channel_ids=[ch1], event_types=["i_ack"])
-        make_webhook(t, rx.url("ok/alerts"), kind="webhook_alert", event_types=["a_new"])
+        one, _ = make_webhook(t, rx.url("ok/only-one-acks"), channel_ids=[ch1],
+                              event_types=["i_ack"])
+        alerts_hook, _ = make_webhook(t, rx.url("ok/alerts"), kind="webhook_alert",
+                                      event_types=["a_new"])
         push(t, key1, "k1")
         push(t, key2, "k2")
         t.api("/incident/ack", {"incident_ids": [incident_of(t, "k1"), incident_of(t, "k2")]})
         rx.wait_for(1, prefix="/ok/only-one-acks", timeout=15)
         rx.wait_for(2, prefix="/ok/alerts", timeout=15)
-        time.sleep(1)  # let any wrong extra push arrive before counting
+        # Every delivery these calls made is settled: anything sent for them,
+        # wrong or right, is in the records now, and nothing more will come.
+        s = t.wait_settled()
         acks = [json.loads(r["body"]) for r in rx.records("/ok/only-one-acks")]
         assert [(a["event_type"], a["incident"]["channel_id"]) for a in acks] == [("i_ack", ch1)]
         alerts = [json.loads(r["body"]) for r in rx.records("/ok/alerts")]
         assert sorted(a["event_type"] for a in alerts) == ["a_new", "a_new"]
         assert all("alert" in a and "incident" not in a for a in alerts)
+        assert s.attempts(one) == {"delivered": 1, "retry": 0, "gone": 0, "failed": 0}
+        assert s.attempts(alerts_hook) == {"delivered": 2, "retry": 0, "gone": 0, "failed": 0}
 
 
 def test_per_lane_order_under_load():
@@ -205,8 +211,24 @@ def test_outcome_table():
             t.api("/integration/info", {"integration_id": gone}).data), timeout=10,
             what="410 disables the integration")
         assert "410" in info["disabled_reason"], info
+        # The 410 is recorded: one attempt, counted gone; i_new (answered
+        # 410) and i_ack behind it in its lane both kept pending for an
+        # enable. The 4xx and 3xx hooks are settled.
+        s = wait_until(lambda: (lambda s: s if s.hook("tocsin_delivery_retries_pending", gone) == 1
+                                and s.hook("tocsin_delivery_pending", bad) == 0
+                                and s.hook("tocsin_delivery_pending", redirect) == 0
+                                else None)(t.scrape()), timeout=10, what="the 410 recorded")
+        assert s.attempts(gone) == {"delivered": 0, "retry": 0, "gone": 1, "failed": 0}
+        assert s.hook("tocsin_delivery_pending", gone) == 2
+        # The redirects' attempts are over now: a followed one would show.
+        assert len(rx.records("/ok/")) == 0, "a redirect is not followed"
+        # What is left to check is a quiet period, and the quiet is the
+        # property: a disabled integration is simply not sent to, which has
+        # no event of its own to wait for. 1.5 s covers the 1 s retry (+-10%)
+        # that a 410 taken for a retry would get.
         time.sleep(1.5)
         assert len(rx.records("/gone/")) == 1, "nothing more goes to a disabled integration"
+        assert t.scrape().attempts(gone) == s.attempts(gone)
         for hook in (bad, redirect):
             items = history(t, hook)
             assert [i["status"] for i in items] == ["failed", "failed"], items
@@ -269,7 +291,10 @@ def test_address_guard():
             items = wait_until(lambda: history(t, hook), timeout=10, what="a refused attempt")
             assert items[0]["status"] == "failed" and items[0]["status_code"] == 0
             assert "guard" in items[0]["error_message"] and "127.0.0.1" in items[0]["error_message"]
-            time.sleep(1.5)
+            # The refusal ended the delivery (no retry waits) and its attempt
+            # is over: had it connected, the receiver would have recorded it.
+            s = t.wait_settled()
+            assert s.attempts(hook) == {"delivered": 0, "retry": 0, "gone": 0, "failed": 1}
             assert rx.records("/ok/guarded") == [], "a refused push never connects"
         with start(args=("--allow-cidr", "127.0.0.0/8")) as t:
             ch, key = setup_source(t)
@@ -419,7 +444,9 @@ def test_deleted_integration_ends_its_pending_deliveries():
         rx.wait_for(1, prefix="/fail/", timeout=10)
         for hook in (retrying, waiting):
             t.api("/integration/delete", {"integration_id": hook})
-        time.sleep(2.5)
+        # The rows of a deleted integration count in tocsin_outbox_pending
+        # until the dispatcher ends them.
+        t.wait_settled()
         t.stop()
         db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
         rows = db.execute("SELECT integration_id, status, last_error FROM deliveries"

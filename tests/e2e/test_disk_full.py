@@ -149,8 +149,12 @@ def check_full_and_recover(disk):
             # 2.5 s). Their outcomes may or may not fit: once a checkpoint
             # completes SQLite reuses its WAL file from the start, which
             # needs no new space. When recording fails, the recorder keeps
-            # the outcomes and retries (checked below).
-            time.sleep(3)
+            # the outcomes and retries (checked below). Wait until every
+            # request the receiver has got by now has its outcome: the
+            # attempt counter counts it in memory, stored or not.
+            in_flight = len(rx.wait_for(1, timeout=30))
+            wait_until(lambda: sum(t.scrape().attempts(hook).values()) >= in_flight,
+                       timeout=30, what="the deliveries in flight to end on the full disk")
             # Still serving: health, reads, and a change that fails cleanly.
             assert t.get("/healthz").status == 200
             assert alert_keys(t) == set(accepted)
@@ -248,9 +252,14 @@ def test_recorder_retries_until_the_store_takes_it():
         wait_until(lambda: delivered_ids(t, hook) == got, timeout=60,
                    what="the kept outcomes to be recorded")
         assert "delivery outcomes recorded again" in t.read_log()
-        # Recorded means settled: a restart sends nothing again.
+        # Recorded means settled: a restart sends nothing again. The
+        # dispatcher sends only pending rows: none is left after the
+        # restart, and the new process (its counters start at zero) has made
+        # no attempt. A row left pending would show in one or the other.
         t.restart()
-        time.sleep(1.5)
+        s = t.scrape()
+        assert s.get("tocsin_outbox_pending") == 0, s.get("tocsin_outbox_pending")
+        assert s.attempts(hook) == {"delivered": 0, "retry": 0, "gone": 0, "failed": 0}
         assert len(rx.records()) == 6, len(rx.records())
 
 

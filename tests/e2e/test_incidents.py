@@ -178,13 +178,17 @@ def test_ack_and_unack_by_two_people():
         first_ack = d["ack_time"]
         (ra,) = d["responders"]
         assert ra["person_id"] == a and ra["acknowledged_at"] > 0 and ra["assigned_at"] > 0
-        # A second acknowledger joins; ack_time stays the earliest.
-        time.sleep(1.1)
+        # A second acknowledger joins; ack_time stays the earliest. Times are
+        # whole seconds (the contract's resolution), so "earlier" is only
+        # visible once the clock is past first_ack's second: that is what
+        # this waits for, the clock itself being the property.
+        wait_until(lambda: time.time() >= first_ack + 1, timeout=5, what="the next second")
         ok(t, "/incident/ack", {"incident_ids": [iid]}, key=bkey)
         d = info(t, iid)
         assert d["ack_time"] == first_ack
         assert {r["person_id"]: r["acknowledged_at"] > 0 for r in d["responders"]} == {a: True,
                                                                                        b: True}
+        assert {r["person_id"]: r["acknowledged_at"] for r in d["responders"]}[b] > first_ack
         # Progress goes back only when no acknowledger remains.
         ok(t, "/incident/unack", {"incident_ids": [iid]}, key=akey)
         d = info(t, iid)
@@ -800,11 +804,16 @@ def test_restart_keeps_incidents():
 def test_snooze_expiry():
     with Tocsin() as t:
         early, due = create(t, "early"), create(t, "due")
+        before = int(time.time())
         ok(t, "/incident/snooze", {"incident_ids": [early, due], "minutes": 1})
+        after = int(time.time())
         ok(t, "/incident/ack", {"incident_ids": [due]})
-        # the timer ticks every 250 ms: a minute's snooze must outlive many ticks
-        time.sleep(1.5)
-        assert info(t, early)["snoozed_before"] > 0
+        # A minute's snooze ends a minute (in whole seconds) after it began.
+        # The timer (every 250 ms) wakes an incident by that deadline alone;
+        # that it leaves one that is not due is seen below, on the tick that
+        # wakes `due` after the restart.
+        snoozed = info(t, early)["snoozed_before"]
+        assert before + 60 <= snoozed <= after + 60, (before, snoozed, after)
         t.stop()
         # Move `due`'s deadline into the past in the stopped store (column and
         # document alike, as incident_save writes them), then start again.
@@ -822,7 +831,7 @@ def test_snooze_expiry():
         wait_until(lambda: info(t, due)["snoozed_before"] == 0, timeout=20, what="i_wake")
         d = info(t, due)
         assert d["progress"] == "Triggered"
-        assert info(t, early)["snoozed_before"] > 0, "only the due one wakes"
+        assert info(t, early)["snoozed_before"] == snoozed, "only the due one wakes"
         assert feed_types(t, due)[-1] == "i_wake"
         t.stop()
         wake = [e for e in stored_events(t, due) if e["type"] == "i_wake"]

@@ -106,8 +106,9 @@ def hang_and_count(t, rx, incidents, limit):
     t.api("/integration/create", {"type": "webhook_incident", "name": "dead",
                                   "endpoint": rx.url("hang/dead"), "timeout_ms": 10000,
                                   "event_types": ["i_new"]})
-    t.api("/integration/create", {"type": "webhook_incident", "name": "alive",
-                                  "endpoint": rx.url("ok/alive"), "event_types": ["i_new"]})
+    alive_id = t.api("/integration/create", {
+        "type": "webhook_incident", "name": "alive", "endpoint": rx.url("ok/alive"),
+        "event_types": ["i_new"]}).data["integration_id"]
     for i in range(incidents):
         t.push(key, {"event_status": "Critical", "title_rule": "down %d" % i,
                      "alert_key": "k%d" % i, "labels": {"host": "h%d" % i}})
@@ -118,7 +119,16 @@ def hang_and_count(t, rx, incidents, limit):
     # attempts time out only after 10 s).
     alive = wait_until(lambda: len(rx.records("/ok/alive")) >= incidents and
                        rx.records("/ok/alive"), timeout=30, what="the healthy webhook")
-    time.sleep(1.0)  # a moment for any attempt past the limit to show up
+    # Every healthy delivery is over (settled in the store). Each dead lane
+    # is due with its healthy twin, so the dispatcher has taken up every
+    # one of them by now: started, or held back at the limit.
+    wait_until(lambda: t.scrape().hook("tocsin_delivery_pending", alive_id) == 0,
+               timeout=30, what="the healthy deliveries settled")
+    # Left is a short quiet period, and the quiet is the property: the
+    # dead attempts hang until their 10 s timeout, and no event says that
+    # none past the limit started meanwhile. 1 s gives one that did time to
+    # reach the receiver.
+    time.sleep(1.0)
     return len(rx.records("/hang/dead")), len(alive)
 
 

@@ -10,82 +10,19 @@ promtool comes from Debian's `prometheus` package (scripts/install-deps.sh).
 Assertions are on counts and states, never on timing.
 """
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
 import time
 
 from receiver import Receiver
-from tocsin_test import Tocsin, expect_error, run, wait_until
+from tocsin_test import Scrape, Tocsin, expect_error, run, wait_until
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
 
 
 def start():
     return Tocsin(args=["--allow-private-targets"])
-
-
-# The text format, read back --------------------------------------------------
-def parse_labels(text):
-    """a="x",b="y\\"z" -> {"a": "x", "b": 'y"z'}, undoing the format's escapes."""
-    labels, i = {}, 0
-    while i < len(text):
-        eq = text.index("=", i)
-        name = text[i:eq]
-        assert text[eq + 1] == '"', text
-        j, value = eq + 2, []
-        while text[j] != '"':
-            if text[j] == "\\":
-                value.append({"\\": "\\", '"': '"', "n": "\n"}[text[j + 1]])
-                j += 2
-            else:
-                value.append(text[j])
-                j += 1
-        labels[name] = "".join(value)
-        i = j + 1
-        if i < len(text):
-            assert text[i] == ",", text
-            i += 1
-    return labels
-
-
-class Scrape:
-    def __init__(self, text):
-        self.text = text
-        self.samples = {}
-        self.types = {}
-        for line in text.splitlines():
-            if line.startswith("# TYPE "):
-                _, _, name, kind = line.split(" ")
-                self.types[name] = kind
-                continue
-            if line.startswith("#") or not line:
-                continue
-            m = SAMPLE.match(line)
-            assert m, "not a sample line: %r" % line
-            labels = parse_labels(m.group(2) or "")
-            key = (m.group(1), frozenset(labels.items()))
-            assert key not in self.samples, "duplicate series: %r" % line
-            self.samples[key] = float(m.group(3))
-
-    def get(self, name, **labels):
-        key = (name, frozenset((k, str(v)) for k, v in labels.items()))
-        assert key in self.samples, "no series %s%r in:\n%s" % (name, labels, self.text)
-        return self.samples[key]
-
-    def series(self, name):
-        return [dict(k[1]) for k in self.samples if k[0] == name]
-
-    def hook(self, metric, hook, **labels):
-        """A per-integration series, found by integration_id (and labels)."""
-        for key, value in self.samples.items():
-            d = dict(key[1])
-            if key[0] == metric and d.get("integration_id") == str(hook) and all(
-                    d.get(k) == str(v) for k, v in labels.items()):
-                return value
-        raise AssertionError("no series %s for integration %s %r" % (metric, hook, labels))
 
 
 def scrape(t):

@@ -5,13 +5,17 @@ A key that sends faster than its limit gets 429 RequestTooFrequently with a
 Retry-After header and a message naming the key parameter, and the refused
 request changes nothing; other keys keep being served; the bucket refills.
 The limits here are set far below any real rate (0.01 per second), so the
-outcome does not depend on how fast the machine runs the requests; the one
-refill check waits a real 2.2 s for a rate of 1 per second (burst 1)."""
+outcome does not depend on how fast the machine runs the requests. The
+refill check (1 per second, burst 2) sends volleys past the burst until one
+is refused, then waits the Retry-After it was given, a real second: that
+the key is served again after it is the property checked."""
+import itertools
 import os
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from tocsin_test import Tocsin, expect_error, run
+from tocsin_test import Tocsin, expect_error, run, wait_until
 
 
 def event(key):
@@ -81,16 +85,50 @@ def test_open_api_limit():
                      401, "Unauthorized")
 
 
+def refused_then_served(t, call, param, path):
+    """Drives one key past a limit of 1 per second, burst 2, with call(i)
+    (one request on that key); checks the 429s, then that the key is served
+    again once the Retry-After it was given has passed."""
+    # 8 requests at once against a burst of 2 and 1 token a second: at
+    # most 2 + (the seconds the volley takes) are served. Volleys go on
+    # (bounded) until one is refused, which a slow machine only delays.
+    refused, volleys = [], 0
+    deadline = time.time() + 60
+    while not refused and time.time() < deadline:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(call, range(8 * volleys, 8 * volleys + 8)))
+        volleys += 1
+        assert all(r.status in (200, 429) for r in answers), answers
+        refused = [r for r in answers if r.status == 429]
+    assert refused, "%d volleys of 8 past a burst of 2: none refused" % volleys
+    for r in refused:
+        expect_error(r, 429, "RequestTooFrequently", param)
+        # Less than one token left, one more a second: one second to wait.
+        assert r.headers["Retry-After"] == "1", r.headers
+    # Refused now too (each request served meanwhile takes a token): the
+    # Retry-After of this answer is the one to wait.
+    more = itertools.count(8 * volleys)
+    r = wait_until(lambda: (lambda r: r if r.status == 429 else None)(call(next(more))),
+                   timeout=30, what="the key refused")
+    expect_error(r, 429, "RequestTooFrequently", param)
+    retry = int(r.headers["Retry-After"])
+    assert retry == 1, r.headers
+    # This wait is the property: after Retry-After seconds the key is
+    # served again.
+    time.sleep(retry)
+    r = call(next(more))
+    assert r.status == 200, r
+    assert t.scrape().get("tocsin_http_requests_total", path=path,
+                          code=429) == len(refused) + 1
+
+
 def test_bucket_refills():
-    with Tocsin(args=["--rate-limit-api", "1:1"]) as t:
-        t.api("/channel/list", {})
-        # Until a token is back (1 s) the key is refused. A request can land
-        # after the refill on a very slow machine: then it is simply served.
-        r = t.api("/channel/list", {}, expect=None)
-        if r.status == 429:
-            assert r.headers["Retry-After"] == "1", r.headers
-        time.sleep(2.2)
-        t.api("/channel/list", {})
+    with Tocsin(args=["--rate-limit-api", "1:2", "--rate-limit-event", "1:2"]) as t:
+        _, key = t.make_source(t.make_channel("refill"))  # the app key's burst
+        refused_then_served(t, lambda i: t.api("/channel/list", {}, expect=None), "app_key",
+                            "/channel/list")
+        refused_then_served(t, lambda i: t.push(key, event("r%d" % i), expect=None),
+                            "integration_key", "/event/push/alert/standard")
 
 
 def test_flags_are_checked():

@@ -169,11 +169,15 @@ def test_dry_run_and_filters():
                                               "start_time": now - 3 * DAY,
                                               "end_time": now - 2 * DAY}).data
         assert r == {"count": 0, "event_ids": []}, r
-        # A dry run changes nothing: no job, no delivery, nothing sent.
-        time.sleep(1)  # a wrong send would have time to arrive
+        # A dry run changes nothing: no job, no delivery, nothing sent. The
+        # dispatcher sends only deliveries and the timer queues them only
+        # from jobs: with neither new and every delivery settled, the
+        # receiver's records are final.
         assert db_rows(t, "SELECT COUNT(*) FROM replays")[0][0] == 0
         assert db_rows(t, "SELECT COUNT(*) FROM deliveries")[0][0] == deliveries
+        s = t.wait_settled()
         assert len(rx.records()) == 8
+        assert s.attempts(hook) == {"delivered": 4, "retry": 0, "gone": 0, "failed": 4}
 
 
 def test_replay_sends_matching_events_in_order():
@@ -207,8 +211,11 @@ def test_replay_sends_matching_events_in_order():
         got = wait_until(lambda: (lambda s: s if len(s) >= 16 else None)(seen(rx, "/ok/live")),
                          timeout=20, what="the 8 replayed events")
         check_replayed(got[8:], order, events, before)
-        time.sleep(1)  # anything more than asked for would arrive meanwhile
+        # The job is done (it queues nothing more) and every delivery is
+        # settled: anything more than asked for would be here by now.
+        s = t.wait_settled()
         assert len(seen(rx, "/ok/live")) == 16
+        assert s.attempts(hook) == {"delivered": 16, "retry": 0, "gone": 0, "failed": 4}
         # History has the new attempts: 3 of each once failed, 2 of the others.
         counts = {}
         for h in history_rows(t, hook):
@@ -277,11 +284,14 @@ def test_bad_requests_change_nothing():
                      400, "InvalidParameter", "replay_id")
         expect_error(t.api("/webhook/history/replay/info", {}, expect=None), 400,
                      "InvalidParameter", "replay_id is required")
-        # Nothing of any of them was kept, and nothing more was sent.
+        # Nothing of any of them was kept (no job, no item: nothing for the
+        # timer to queue), and with every delivery settled, nothing more
+        # was sent.
         assert db_rows(t, "SELECT COUNT(*) FROM replays")[0][0] == 0
         assert db_rows(t, "SELECT COUNT(*) FROM replay_items")[0][0] == 0
-        time.sleep(1)
+        s = t.wait_settled()
         assert len(rx.records("/ok/x")) == 1
+        assert s.attempts(hook) == {"delivered": 1, "retry": 0, "gone": 0, "failed": 0}
         # The longest window is exactly 7 days; the same body then works.
         r = replay(t, hook, start_time=now - 7 * DAY, end_time=now)
         assert r["count"] == 1, r
@@ -364,14 +374,24 @@ def test_kill_9_mid_replay_loses_and_doubles_nothing():
 
 def test_disabled_integration_pauses_and_deleted_cancels():
     with Receiver() as rx, start("--replay-rate", "1") as t:
+        marker = make_webhook(t, rx.url("ok/marker"))
         hook, key, events = many_events(t, rx, n_incidents=3)
+        wait_history(t, marker, 6)
         t.api("/integration/disable", {"integration_id": hook})
         r = replay(t, hook)
         assert r["count"] == 6, r
-        time.sleep(1.5)  # several ticks, each of which would have queued one
+        # A marker: a later job at the same rate, on an enabled webhook. The
+        # timer takes jobs oldest first (paused ones left out), so by the
+        # time the marker has queued two, the paused job has been due for
+        # at least as many: several ticks, each of which would have queued.
+        m = replay(t, marker, event_types=["i_new"])
+        assert m["count"] == 3, m
+        wait_until(lambda: info(t, m["replay_id"])["queued"] >= 2, timeout=30,
+                   what="the marker replay to queue two")
         job = info(t, r["replay_id"])
         assert (job["status"], job["queued"]) == ("running", 0), job
-        assert db_rows(t, "SELECT COUNT(*) FROM replay_items")[0][0] == 6
+        assert db_rows(t, "SELECT COUNT(*) FROM replay_items WHERE replay_id = ?",
+                       r["replay_id"])[0][0] == 6
         t.api("/integration/enable", {"integration_id": hook})
         wait_until(lambda: info(t, r["replay_id"])["queued"] >= 1, timeout=15,
                    what="the replay to resume")
@@ -379,6 +399,7 @@ def test_disabled_integration_pauses_and_deleted_cancels():
         job = wait_done(t, r["replay_id"])
         assert job["status"] == "cancelled" and "deleted" in job["reason"], job
         assert 1 <= job["queued"] < 6, job
+        assert wait_done(t, m["replay_id"])["status"] == "done"
         assert db_rows(t, "SELECT COUNT(*) FROM replay_items")[0][0] == 0
 
 

@@ -12,6 +12,7 @@ the run build, build/, does not.)
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -220,6 +221,34 @@ class Tocsin:
         key = self.api("/app-key/create", {"person_id": pid}).data["app_key"]
         return pid, key
 
+    # Metrics: what tocsin has done, to wait on --------------------------------
+    def scrape(self):
+        """GET /metrics, read back (a Scrape)."""
+        r = self.get("/metrics")
+        if r.status != 200:
+            raise AssertionError("/metrics -> %r" % r)
+        return Scrape(r.raw.decode())
+
+    def wait_settled(self, timeout=30):
+        """Waits until no delivery is pending (tocsin_outbox_pending is 0:
+        every delivery queued so far was delivered or failed, and no retry
+        waits) and returns that scrape. A change writes its deliveries in the
+        same commit, before its call is answered, so every call answered
+        before this one is covered; and the receiver records a request before
+        it answers it, so whatever tocsin sent for them is in the receiver's
+        records by then. Pending rows of an integration that is disabled
+        never settle: use this only where every integration may send."""
+        deadline = time.time() + timeout
+        while True:
+            s = self.scrape()
+            pending = s.get("tocsin_outbox_pending")
+            if pending == 0:
+                return s
+            if time.time() >= deadline:
+                raise AssertionError("the outbox did not settle in %ss: %d pending" % (
+                    timeout, pending))
+            time.sleep(0.05)
+
 
 def expect_error(resp, status, code, mentions=None):
     assert resp.status == status, "expected HTTP %d, got %r" % (status, resp)
@@ -230,6 +259,75 @@ def expect_error(resp, status, code, mentions=None):
     if mentions:
         assert mentions in err.get("message", ""), "message %r does not mention %r" % (
             err.get("message"), mentions)
+
+
+# The Prometheus text format of /metrics, read back -------------------------------
+SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
+
+
+def parse_labels(text):
+    """a="x",b="y\\"z" -> {"a": "x", "b": 'y"z'}, undoing the format's escapes."""
+    labels, i = {}, 0
+    while i < len(text):
+        eq = text.index("=", i)
+        name = text[i:eq]
+        assert text[eq + 1] == '"', text
+        j, value = eq + 2, []
+        while text[j] != '"':
+            if text[j] == "\\":
+                value.append({"\\": "\\", '"': '"', "n": "\n"}[text[j + 1]])
+                j += 2
+            else:
+                value.append(text[j])
+                j += 1
+        labels[name] = "".join(value)
+        i = j + 1
+        if i < len(text):
+            assert text[i] == ",", text
+            i += 1
+    return labels
+
+
+class Scrape:
+    def __init__(self, text):
+        self.text = text
+        self.samples = {}
+        self.types = {}
+        for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                _, _, name, kind = line.split(" ")
+                self.types[name] = kind
+                continue
+            if line.startswith("#") or not line:
+                continue
+            m = SAMPLE.match(line)
+            assert m, "not a sample line: %r" % line
+            labels = parse_labels(m.group(2) or "")
+            key = (m.group(1), frozenset(labels.items()))
+            assert key not in self.samples, "duplicate series: %r" % line
+            self.samples[key] = float(m.group(3))
+
+    def get(self, name, **labels):
+        key = (name, frozenset((k, str(v)) for k, v in labels.items()))
+        assert key in self.samples, "no series %s%r in:\n%s" % (name, labels, self.text)
+        return self.samples[key]
+
+    def series(self, name):
+        return [dict(k[1]) for k in self.samples if k[0] == name]
+
+    def hook(self, metric, hook, **labels):
+        """A per-integration series, found by integration_id (and labels)."""
+        for key, value in self.samples.items():
+            d = dict(key[1])
+            if key[0] == metric and d.get("integration_id") == str(hook) and all(
+                    d.get(k) == str(v) for k, v in labels.items()):
+                return value
+        raise AssertionError("no series %s for integration %s %r" % (metric, hook, labels))
+
+    def attempts(self, hook):
+        """{outcome: n} of one integration's tocsin_delivery_attempts_total."""
+        return {o: int(self.hook("tocsin_delivery_attempts_total", hook, outcome=o))
+                for o in ("delivered", "retry", "gone", "failed")}
 
 
 # Schema validation ------------------------------------------------------------
