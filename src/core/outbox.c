@@ -46,6 +46,9 @@ int outbox_add(writer_txn *txn, int64_t integration_id, int64_t event_seq, const
     if (store_run(st, err) != 0)
         return -1;
     txn->outbox_written = 1;
+    int64_t id = store_last_insert_id(txn->conn);
+    if (id > txn->outbox_high)
+        txn->outbox_high = id;
     return 0;
 }
 

@@ -1,7 +1,17 @@
 /* writer.c: see writer.h.
  *
- * Callers block on a per-command semaphore rather than a shared condition
- * variable, so a committed batch wakes exactly its own callers. */
+ * Two threads. tocsin-writer takes the queued commands, runs a batch in one
+ * transaction and commits it (WAL frames written, no fsync), then hands the
+ * batch to tocsin-sync and goes on with the next. tocsin-sync makes every
+ * batch handed to it durable with one store_sync and only then completes
+ * its commands and wakes delivery. Batches reach tocsin-sync in commit
+ * order and are completed in that order.
+ *
+ * Invariants relied on elsewhere:
+ *   - a job's `done` runs after its batch is durable, or after it failed;
+ *     never before, never twice;
+ *   - the after-commit hook (delivery) never hears of a batch that is not
+ *     durable, so nothing is pushed that a crash could take back. */
 #include "core/writer.h"
 
 #include <pthread.h>
@@ -14,60 +24,88 @@
 
 #define WRITER_MAX_BATCH 4096
 
-typedef struct writer_cmd {
-    writer_fn fn;
-    void *arg;
-    tc_err err;
-    int failed;
-    sem_t done;
-    struct writer_cmd *next;
-} writer_cmd;
+/* A committed batch on its way to durability. */
+typedef struct writer_batch {
+    writer_job *jobs;
+    int outbox_written;
+    int64_t outbox_high;
+    struct writer_batch *next;
+} writer_batch;
 
 struct writer {
     store *st;
     const tc_config *cfg;
-    pthread_t thread;
+    pthread_t thread, sync_thread;
+    int thread_started, sync_started;
+    /* The command queue, and what the writer thread is told. */
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    writer_cmd *head, *tail;
+    writer_job *head, *tail;
     int stopping;
-    int running;
-    void (*after_commit)(void *arg);
+    void (*after_commit)(void *arg, int64_t outbox_high);
     void *after_commit_arg;
+    void (*on_failure)(void *arg);
+    void *on_failure_arg;
     writer_fn tick_fn;
     void *tick_arg;
     int tick_interval_ms;
     int64_t next_tick_ms;
+    /* Committed batches waiting for their sync (tocsin-sync's queue). */
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_wake;
+    writer_batch *sync_head, *sync_tail;
+    int sync_stop;
+    _Atomic int running, broken;
     _Atomic int64_t batches, commands;
 };
 
-/* Savepoint statements run for every command: prepared once and cached by
- * the store, because parsing them per command cost as much as a row insert. */
+/* ---- running a batch ------------------------------------------------- */
+
+/* Savepoint statements are prepared once and cached by the store, because
+ * parsing them per command cost as much as a row insert. */
 static int exec_cached(store_conn *conn, const char *sql, tc_err *err) {
     store_stmt *st = store_prepare(conn, sql, err);
     return st ? store_run(st, err) : -1;
 }
 
-static void run_one(writer_txn *txn, writer_cmd *c) {
-    tc_err_clear(&c->err);
-    c->failed = 0;
-    if (exec_cached(txn->conn, "SAVEPOINT cmd", &c->err) != 0) {
-        c->failed = 1;
+static void run_one(writer_txn *txn, writer_job *j) {
+    tc_err_clear(&j->err);
+    j->failed = 0;
+    if (j->flags & WRITER_NO_SAVEPOINT) {
+        j->failed = j->fn(txn, j->arg, &j->err) != 0;
+        return;
+    }
+    if (exec_cached(txn->conn, "SAVEPOINT cmd", &j->err) != 0) {
+        j->failed = 1;
         return;
     }
     tc_err scratch;
-    if (c->fn(txn, c->arg, &c->err) != 0) {
-        c->failed = 1;
+    if (j->fn(txn, j->arg, &j->err) != 0) {
+        j->failed = 1;
         exec_cached(txn->conn, "ROLLBACK TO cmd", &scratch);
     }
-    if (exec_cached(txn->conn, "RELEASE cmd", &scratch) != 0 && !c->failed) {
-        c->failed = 1;
-        c->err = scratch;
+    if (exec_cached(txn->conn, "RELEASE cmd", &scratch) != 0 && !j->failed) {
+        j->failed = 1;
+        j->err = scratch;
     }
 }
 
-/* Runs a batch in one transaction; on a failed BEGIN or COMMIT, every
- * command of the batch fails with the store's error.
+static void fail_jobs(writer_job *jobs, const char *why, const char *detail) {
+    for (writer_job *j = jobs; j; j = j->next) {
+        j->failed = 1;
+        tc_err_set(&j->err, TC_INTERNAL, "%s: %s", why, detail);
+    }
+}
+
+/* Completes jobs in order. Reads next first: `done` may free the job. */
+static void complete_jobs(writer_job *jobs) {
+    for (writer_job *j = jobs, *next; j; j = next) {
+        next = j->next;
+        j->done(j);
+    }
+}
+
+/* Runs a batch in one transaction and commits it, or fails it whole.
  *
  * Invariant: a command is answered success only if its changes are in the
  * committed transaction. A store error (disk full, I/O error) can make
@@ -75,48 +113,146 @@ static void run_one(writer_txn *txn, writer_cmd *c) {
  * before it are then undone, and a next SAVEPOINT would silently open a
  * new autocommit transaction. So the batch stops there and fails whole:
  * every caller gets InternalError, nothing is half-stored, and the next
- * batch starts clean (which is how tocsin recovers once space is back). */
-static void run_batch(writer *w, writer_cmd *batch) {
+ * batch starts clean. A command that fails without a savepoint (which its
+ * flag promised could not happen after a write) also fails the batch. */
+static int run_batch(writer *w, writer_job *batch, int *outbox_written, int64_t *outbox_high) {
     writer_txn txn = {.conn = store_writer(w->st), .cfg = w->cfg, .now_ms = clock_now_ms()};
     tc_err err;
+    if (w->broken) {
+        fail_jobs(batch, "the change could not be stored",
+                  "an earlier commit could not be made durable; restart tocsin");
+        return -1;
+    }
     int ok = store_begin(txn.conn, &err) == 0;
     int n = 0;
-    for (writer_cmd *c = batch; ok && c; c = c->next, n++) {
-        run_one(&txn, c);
-        if (!store_in_transaction(txn.conn)) {
-            err = c->err;
+    for (writer_job *j = batch; ok && j; j = j->next, n++) {
+        run_one(&txn, j);
+        if (!store_in_transaction(txn.conn) ||
+            (j->failed && (j->flags & WRITER_NO_SAVEPOINT) && j->err.code == TC_INTERNAL)) {
+            err = j->err;
             if (err.code == TC_OK)
                 tc_err_set(&err, TC_INTERNAL, "the store ended the transaction");
             ok = 0;
         }
     }
-    if (ok && store_commit(txn.conn, &err) != 0) {
-        store_rollback(txn.conn);
+    if (ok && store_commit(txn.conn, &err) != 0)
         ok = 0;
-    }
     if (!ok) {
+        store_rollback(txn.conn);
         log_error("msg=\"batch failed\" error=\"%s\"", err.message);
-        for (writer_cmd *c = batch; c; c = c->next) {
-            c->failed = 1;
-            tc_err_set(&c->err, TC_INTERNAL, "the change could not be stored: %s", err.message);
-        }
+        fail_jobs(batch, "the change could not be stored", err.message);
+        if (w->on_failure)
+            w->on_failure(w->on_failure_arg);
+        return -1;
     }
     w->batches++;
     w->commands += n;
-    if (ok && txn.outbox_written) {
+    *outbox_written = txn.outbox_written;
+    *outbox_high = txn.outbox_high;
+    return 0;
+}
+
+/* ---- making batches durable (tocsin-sync) ------------------------------ */
+
+static void sync_enqueue(writer *w, writer_batch *b) {
+    pthread_mutex_lock(&w->sync_lock);
+    if (w->sync_tail)
+        w->sync_tail->next = b;
+    else
+        w->sync_head = b;
+    w->sync_tail = b;
+    pthread_cond_signal(&w->sync_wake);
+    pthread_mutex_unlock(&w->sync_lock);
+}
+
+/* One store_sync for every batch taken; then their commands complete, in
+ * commit order, and delivery hears of the new outbox rows. A failed sync
+ * leaves durability unknown: the batches are answered InternalError and
+ * the writer refuses every later batch (PostgreSQL likewise stops on a
+ * failed fsync: the kernel may have dropped the pages it could not write). */
+static void sync_batches(writer *w, writer_batch *batches) {
+    tc_err err;
+    int ok = !w->broken && store_sync(w->st, &err) == 0;
+    if (!ok && !w->broken) {
+        w->broken = 1;
+        log_error("msg=\"commit not durable; refusing changes until restart\" error=\"%s\"",
+                  err.message);
+    }
+    int wake = 0;
+    int64_t high = 0;
+    for (writer_batch *b = batches; b; b = b->next) {
+        if (!ok)
+            fail_jobs(b->jobs, "the change may not be durable", "the store could not sync");
+        else if (b->outbox_written) {
+            wake = 1;
+            high = b->outbox_high > high ? b->outbox_high : high;
+        }
+    }
+    if (wake) {
         /* Under the lock, so writer_set_after_commit(NULL) returns only
          * once no call is running: main relies on that to free the
          * dispatcher the hook points at. */
         pthread_mutex_lock(&w->lock);
         if (w->after_commit)
-            w->after_commit(w->after_commit_arg);
+            w->after_commit(w->after_commit_arg, high);
         pthread_mutex_unlock(&w->lock);
     }
-    /* Read next before posting: the poster's stack frame owns the command. */
-    for (writer_cmd *c = batch, *next; c; c = next) {
-        next = c->next;
-        sem_post(&c->done);
+    for (writer_batch *b = batches; b; b = b->next)
+        complete_jobs(b->jobs);
+}
+
+static void *sync_main(void *arg) {
+    writer *w = arg;
+    pthread_setname_np(pthread_self(), "tocsin-sync");
+    pthread_mutex_lock(&w->sync_lock);
+    for (;;) {
+        while (!w->sync_head && !w->sync_stop)
+            pthread_cond_wait(&w->sync_wake, &w->sync_lock);
+        writer_batch *batches = w->sync_head;
+        w->sync_head = w->sync_tail = NULL;
+        if (!batches)
+            break; /* stopping, and nothing left */
+        pthread_mutex_unlock(&w->sync_lock);
+        sync_batches(w, batches);
+        for (writer_batch *b = batches, *next; b; b = next) {
+            next = b->next;
+            free(b);
+        }
+        pthread_mutex_lock(&w->sync_lock);
     }
+    pthread_mutex_unlock(&w->sync_lock);
+    return NULL;
+}
+
+/* A committed batch goes to tocsin-sync; a failed one completes now. */
+static void finish_batch(writer *w, writer_job *jobs, int committed, int outbox_written,
+                         int64_t outbox_high) {
+    if (!committed) {
+        complete_jobs(jobs);
+        return;
+    }
+    writer_batch *b = calloc(1, sizeof(*b));
+    if (!b) {
+        /* No memory to hand it over: make it durable here, at the cost of
+         * waiting. Its sync covers every batch committed before it too. */
+        log_error("msg=\"writer: out of memory; syncing in place\"");
+        writer_batch local = {
+            .jobs = jobs, .outbox_written = outbox_written, .outbox_high = outbox_high};
+        sync_batches(w, &local);
+        return;
+    }
+    b->jobs = jobs;
+    b->outbox_written = outbox_written;
+    b->outbox_high = outbox_high;
+    sync_enqueue(w, b);
+}
+
+/* ---- the writer thread -------------------------------------------------- */
+
+static void tick_done(writer_job *j) {
+    if (j->failed)
+        log_error("msg=\"timer batch failed\" error=\"%s\"", j->err.message);
+    free(j);
 }
 
 static int tick_cmd(writer_txn *txn, void *arg, tc_err *err) {
@@ -128,26 +264,31 @@ static void run_tick_if_due(writer *w) {
     if (!w->tick_fn || clock_mono_ms() < w->next_tick_ms)
         return;
     w->next_tick_ms = clock_mono_ms() + w->tick_interval_ms;
-    writer_cmd c = {.fn = tick_cmd, .arg = w};
-    sem_init(&c.done, 0, 0);
-    run_batch(w, &c);
-    sem_wait(&c.done);
-    if (c.failed)
-        log_error("msg=\"timer batch failed\" error=\"%s\"", c.err.message);
-    sem_destroy(&c.done);
+    writer_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        log_error("msg=\"writer: out of memory; timer batch skipped\"");
+        return;
+    }
+    j->fn = tick_cmd;
+    j->arg = w;
+    j->done = tick_done;
+    int outbox = 0;
+    int64_t high = 0;
+    int committed = run_batch(w, j, &outbox, &high) == 0;
+    finish_batch(w, j, committed, outbox, high);
 }
 
-static writer_cmd *take_batch(writer *w) {
-    writer_cmd *batch = w->head, *c = w->head;
+static writer_job *take_batch(writer *w) {
+    writer_job *batch = w->head, *j = w->head;
     int n = 1;
-    while (c->next && n < WRITER_MAX_BATCH) {
-        c = c->next;
+    while (j->next && n < WRITER_MAX_BATCH) {
+        j = j->next;
         n++;
     }
-    w->head = c->next;
+    w->head = j->next;
     if (!w->head)
         w->tail = NULL;
-    c->next = NULL;
+    j->next = NULL;
     return batch;
 }
 
@@ -179,15 +320,29 @@ static void *writer_main(void *arg) {
             wait_for_work(w);
         if (!w->head && w->stopping)
             break;
-        writer_cmd *batch = w->head ? take_batch(w) : NULL;
+        writer_job *batch = w->head ? take_batch(w) : NULL;
         pthread_mutex_unlock(&w->lock);
-        if (batch)
-            run_batch(w, batch);
+        if (batch) {
+            int outbox = 0;
+            int64_t high = 0;
+            int committed = run_batch(w, batch, &outbox, &high) == 0;
+            finish_batch(w, batch, committed, outbox, high);
+        }
         run_tick_if_due(w);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
+}
+
+/* ---- life cycle and submission -------------------------------------------- */
+
+static void writer_destroy(writer *w) {
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->sync_lock);
+    pthread_cond_destroy(&w->sync_wake);
+    free(w);
 }
 
 int writer_new(store *st, const tc_config *cfg, writer **out, tc_err *err) {
@@ -198,12 +353,18 @@ int writer_new(store *st, const tc_config *cfg, writer **out, tc_err *err) {
     w->cfg = cfg;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
+    pthread_mutex_init(&w->sync_lock, NULL);
+    pthread_cond_init(&w->sync_wake, NULL);
+    if (pthread_create(&w->sync_thread, NULL, sync_main, w) != 0) {
+        writer_destroy(w);
+        return tc_err_set(err, TC_INTERNAL, "writer: cannot start the sync thread");
+    }
+    w->sync_started = 1;
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        pthread_mutex_destroy(&w->lock);
-        pthread_cond_destroy(&w->wake);
-        free(w);
+        writer_free(w);
         return tc_err_set(err, TC_INTERNAL, "writer: cannot start thread");
     }
+    w->thread_started = 1;
     w->running = 1;
     *out = w;
     return 0;
@@ -212,40 +373,68 @@ int writer_new(store *st, const tc_config *cfg, writer **out, tc_err *err) {
 void writer_free(writer *w) {
     if (!w)
         return;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = 1;
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
-    pthread_mutex_destroy(&w->lock);
-    pthread_cond_destroy(&w->wake);
-    free(w);
+    if (w->thread_started) {
+        pthread_mutex_lock(&w->lock);
+        w->stopping = 1;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+    }
+    /* After the writer thread: every batch it committed is queued. */
+    if (w->sync_started) {
+        pthread_mutex_lock(&w->sync_lock);
+        w->sync_stop = 1;
+        pthread_cond_signal(&w->sync_wake);
+        pthread_mutex_unlock(&w->sync_lock);
+        pthread_join(w->sync_thread, NULL);
+    }
+    writer_destroy(w);
 }
 
-int writer_run(writer *w, writer_fn fn, void *arg, tc_err *err) {
-    writer_cmd c = {.fn = fn, .arg = arg};
-    sem_init(&c.done, 0, 0);
+void writer_submit(writer *w, writer_job *job) {
+    job->next = NULL;
     pthread_mutex_lock(&w->lock);
     if (w->stopping) {
         pthread_mutex_unlock(&w->lock);
-        sem_destroy(&c.done);
-        return tc_err_set(err, TC_INTERNAL, "tocsin is shutting down");
+        job->failed = 1;
+        tc_err_set(&job->err, TC_INTERNAL, "tocsin is shutting down");
+        job->done(job);
+        return;
     }
     if (w->tail)
-        w->tail->next = &c;
+        w->tail->next = job;
     else
-        w->head = &c;
-    w->tail = &c;
+        w->head = job;
+    w->tail = job;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
-    while (sem_wait(&c.done) != 0) {
+}
+
+typedef struct {
+    writer_job job;
+    sem_t done;
+} blocking_job;
+
+static void blocking_done(writer_job *job) {
+    sem_post(&((blocking_job *)job)->done);
+}
+
+int writer_run_flags(writer *w, writer_fn fn, void *arg, unsigned flags, tc_err *err) {
+    blocking_job b = {.job = {.fn = fn, .arg = arg, .flags = flags, .done = blocking_done}};
+    sem_init(&b.done, 0, 0);
+    writer_submit(w, &b.job);
+    while (sem_wait(&b.done) != 0) {
     }
-    sem_destroy(&c.done);
-    if (c.failed) {
-        *err = c.err;
+    sem_destroy(&b.done);
+    if (b.job.failed) {
+        *err = b.job.err;
         return -1;
     }
     return 0;
+}
+
+int writer_run(writer *w, writer_fn fn, void *arg, tc_err *err) {
+    return writer_run_flags(w, fn, arg, 0, err);
 }
 
 void writer_set_tick(writer *w, writer_fn fn, void *arg, int interval_ms) {
@@ -258,15 +447,22 @@ void writer_set_tick(writer *w, writer_fn fn, void *arg, int interval_ms) {
     pthread_mutex_unlock(&w->lock);
 }
 
-void writer_set_after_commit(writer *w, void (*fn)(void *arg), void *arg) {
+void writer_set_after_commit(writer *w, void (*fn)(void *arg, int64_t outbox_high), void *arg) {
     pthread_mutex_lock(&w->lock);
     w->after_commit = fn;
     w->after_commit_arg = arg;
     pthread_mutex_unlock(&w->lock);
 }
 
+void writer_set_on_failure(writer *w, void (*fn)(void *arg), void *arg) {
+    pthread_mutex_lock(&w->lock);
+    w->on_failure = fn;
+    w->on_failure_arg = arg;
+    pthread_mutex_unlock(&w->lock);
+}
+
 int writer_is_running(writer *w) {
-    return w && w->running;
+    return w && w->running && !w->broken;
 }
 
 void writer_stats(writer *w, int64_t *batches, int64_t *commands) {

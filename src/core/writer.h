@@ -2,15 +2,24 @@
  *
  * Every state change is a command: a function run on the writer thread
  * against the writer's store connection. The writer takes every command
- * waiting, runs each inside its own SAVEPOINT (so a failing command undoes
- * only itself), commits the whole batch once (one fsync for many requests),
- * and only then reports each command's outcome. A command therefore never
- * looks accepted before it is durable, and domain events written by a command
- * are stored with the change that caused them or not at all.
+ * waiting, runs them in one transaction, commits once, and only once that
+ * commit is durable reports each command's outcome. A command therefore
+ * never looks accepted before it is durable, and domain events written by a
+ * command are stored with the change that caused them or not at all.
  *
- * Commands must change nothing outside the store: if the batch's commit
- * fails, every command in it fails with InternalError and the store is as
- * before. */
+ * Durability is pipelined: the COMMIT returns without an fsync and the
+ * batch goes to the writer's sync thread, which makes it durable
+ * (store_sync: one fdatasync for every batch committed meanwhile) and then
+ * completes its commands. The writer is already running the next batch, so
+ * the disk's latency costs the writer no CPU time and one fsync serves as
+ * many batches as arrive while it runs.
+ *
+ * A command either cannot fail after its first write (flag
+ * WRITER_NO_SAVEPOINT: it decides everything first, then writes), or runs
+ * inside a SAVEPOINT of its own so that its failure undoes only itself.
+ * Commands must change nothing outside the store, or undo what they change
+ * when the batch fails (writer_set_on_failure): if the commit fails, every
+ * command of the batch fails with InternalError and the store is as before. */
 #ifndef TOCSIN_WRITER_H
 #define TOCSIN_WRITER_H
 
@@ -26,32 +35,69 @@ typedef struct writer writer;
 typedef struct {
     store_conn *conn;
     const tc_config *cfg;
-    int64_t now_ms;     /* one clock reading per batch: all its changes share it */
-    int outbox_written; /* set by the fan-out: wake delivery after the commit */
+    int64_t now_ms;      /* one clock reading per batch: all its changes share it */
+    int outbox_written;  /* set by the fan-out: wake delivery after the commit */
+    int64_t outbox_high; /* the highest delivery id the batch wrote */
 } writer_txn;
 
 typedef int (*writer_fn)(writer_txn *txn, void *arg, tc_err *err);
 
+/* The command never fails after its first write: no SAVEPOINT around it. */
+#define WRITER_NO_SAVEPOINT 1u
+
+typedef struct writer_job writer_job;
+/* Called exactly once per submitted job: on the sync thread once the batch
+ * is durable, or on whichever thread learns first that it failed. */
+typedef void (*writer_done_fn)(writer_job *job);
+
+/* A command submitted without waiting. The caller owns the memory and must
+ * keep it alive until `done` is called. */
+struct writer_job {
+    writer_fn fn;
+    void *arg;
+    unsigned flags;
+    writer_done_fn done;
+    void *done_arg;
+    /* Filled by the writer before `done`. */
+    int failed;
+    tc_err err;
+    writer_job *next; /* the writer's */
+};
+
 int writer_new(store *st, const tc_config *cfg, writer **out, tc_err *err);
-/* Stops taking commands, runs and commits what is queued, joins the thread. */
+/* Stops taking commands, runs, commits and syncs what is queued, joins. */
 void writer_free(writer *w);
 
-/* Runs fn(arg) on the writer thread and waits until its batch has committed.
+/* Queues job; its `done` runs when it is durable or has failed. */
+void writer_submit(writer *w, writer_job *job);
+
+/* Runs fn(arg) on the writer thread and waits until its batch is durable.
  * Returns 0, or -1 with *err from fn (nothing of fn kept) or InternalError
- * when the commit failed (nothing of the batch kept). */
+ * when the commit or the sync failed (nothing of the batch kept, or its
+ * durability unknown: see writer_is_running). */
 int writer_run(writer *w, writer_fn fn, void *arg, tc_err *err);
+/* writer_run for a command that never fails after its first write. */
+int writer_run_flags(writer *w, writer_fn fn, void *arg, unsigned flags, tc_err *err);
 
 /* A function the writer calls in a batch of its own every `interval_ms`
- * (snooze expiry, and later retries and pruning). Set before any command. */
+ * (snooze expiry, replay steps, pruning). Set before any command. */
 void writer_set_tick(writer *w, writer_fn fn, void *arg, int interval_ms);
 
-/* Called on the writer thread after a batch that wrote outbox rows has
- * committed (never for a failed batch): how delivery learns of new work.
- * It runs under the writer's queue lock: it must be quick and must not
- * call writer_run. Setting NULL waits for a call in progress to end. */
-void writer_set_after_commit(writer *w, void (*fn)(void *arg), void *arg);
+/* Called on the sync thread after a batch that wrote outbox rows is durable
+ * (never for a failed batch): how delivery learns of new work, up to which
+ * delivery id it may load (later ids may be committed, not yet durable). It runs
+ * under the writer's queue lock: it must be quick and must not call
+ * writer_run. Setting NULL waits for a call in progress to end. */
+void writer_set_after_commit(writer *w, void (*fn)(void *arg, int64_t outbox_high), void *arg);
 
-/* True once the thread runs and the store is open: what /healthz reports. */
+/* Called on the writer thread when a batch fails after its commands ran
+ * (its changes are rolled back): what keeps state in memory beside the
+ * store drops or rebuilds it there. */
+void writer_set_on_failure(writer *w, void (*fn)(void *arg), void *arg);
+
+/* True once the thread runs and while every commit has been made durable;
+ * false after a failed sync (tocsin must be restarted): what /healthz
+ * reports. */
 int writer_is_running(writer *w);
 
 /* Batches and commands committed so far (for tests and /metrics). */

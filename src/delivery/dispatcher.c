@@ -99,6 +99,10 @@ struct dispatcher {
     pthread_t thread;
     int thread_running, recorder_running;
     atomic_int stop, wake, reload;
+    /* The highest delivery id known durable (writer's after-commit hook):
+     * rows above it may be committed and visible, but not yet synced, and
+     * must not be pushed before a crash could no longer take them back. */
+    _Atomic int64_t durable_high;
     transfer *transfers; /* in flight */
     lane *buckets[LANE_BUCKETS];
     lane **heap;
@@ -481,7 +485,7 @@ static void load_new(dispatcher *d) {
             d->reader,
             "SELECT delivery_id, integration_id, event_seq, lane, sequence, attempts, next_at,"
             " first_failed_at, created_at FROM deliveries WHERE status = 'pending'"
-            " AND delivery_id > ?"
+            " AND delivery_id > ? AND delivery_id <= ?"
             " ORDER BY delivery_id LIMIT ?",
             &err);
         if (!q) {
@@ -489,7 +493,8 @@ static void load_new(dispatcher *d) {
             return;
         }
         store_bind_int64(q, 1, d->last_loaded_id);
-        store_bind_int64(q, 2, LOAD_BATCH);
+        store_bind_int64(q, 2, d->durable_high);
+        store_bind_int64(q, 3, LOAD_BATCH);
         while ((step = store_step(q, &err)) == STORE_ROW) {
             pending *p = calloc(1, sizeof(*p));
             if (!p)
@@ -862,8 +867,12 @@ int dispatcher_new(tc_app *app, const push_network *net, dispatcher **out, tc_er
         return tc_err_set(err, TC_INTERNAL, "dispatcher: cannot start libcurl");
     }
     d->reader = store_reader_acquire(app->st);
+    /* Everything in the file at start is durable (the writer syncs
+     * migrations; anything recovered from a crash was committed). */
+    d->durable_high = INT64_MAX;
     targets_reload(d);
     load_new(d);
+    d->durable_high = d->last_loaded_id;
     if (pthread_create(&d->recorder, NULL, recorder_main, d) != 0) {
         dispatcher_free(d);
         return tc_err_set(err, TC_INTERNAL, "dispatcher: cannot start the recorder thread");
@@ -920,8 +929,12 @@ void dispatcher_free(dispatcher *d) {
     free(d);
 }
 
-void dispatcher_wake(void *arg) {
+void dispatcher_wake(void *arg, int64_t outbox_high) {
     dispatcher *d = arg;
+    int64_t cur = d->durable_high;
+    while (outbox_high > cur &&
+           !atomic_compare_exchange_weak(&d->durable_high, &cur, outbox_high)) {
+    }
     d->wake = 1;
     curl_multi_wakeup(d->multi);
 }

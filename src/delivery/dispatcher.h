@@ -17,6 +17,8 @@
 #ifndef TOCSIN_DISPATCHER_H
 #define TOCSIN_DISPATCHER_H
 
+#include <stdint.h>
+
 #include "core/app.h"
 #include "delivery/push.h"
 
@@ -32,8 +34,9 @@ int dispatcher_new(tc_app *app, const push_network *net, dispatcher **out, tc_er
  * again at the next start), then records every outcome already known. */
 void dispatcher_free(dispatcher *d);
 
-/* New outbox rows were committed (writer's after-commit hook). */
-void dispatcher_wake(void *d);
+/* New outbox rows up to delivery id outbox_high are durable (the writer's
+ * after-commit hook). */
+void dispatcher_wake(void *d, int64_t outbox_high);
 /* An integration changed: reload the targets (enable resumes waiting lanes). */
 void dispatcher_reload(dispatcher *d);
 

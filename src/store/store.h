@@ -30,12 +30,17 @@ enum { STORE_DONE = 0, STORE_ROW = 1 };
 typedef struct {
     const char *path; /* database file */
     int readers;      /* reader connections in the pool; >= 1 */
-    int sync_full;    /* 1: synchronous=FULL (fsync at every commit) */
+    int sync_full;    /* 1: every commit durable before it is answered (store_sync) */
 } store_options;
 
 /* Opens (creating 0600 if absent) the database and applies migrations. */
 int store_open(const store_options *opts, store **out, tc_err *err);
 void store_free(store *st);
+
+/* Makes every transaction committed so far durable (one fdatasync of the
+ * WAL; nothing with sync_full 0). Called by the writer's sync thread only,
+ * never inside a transaction's thread of work. */
+int store_sync(store *st, tc_err *err);
 
 store_conn *store_writer(store *st);
 /* Blocks until a reader connection is free. */
@@ -64,6 +69,9 @@ int64_t store_col_int64(store_stmt *stmt, int col);
 const char *store_col_text(store_stmt *stmt, int col);
 int store_col_is_null(store_stmt *stmt, int col);
 void store_stmt_done(store_stmt *stmt);
+
+/* The rowid of the last row inserted on this connection. */
+int64_t store_last_insert_id(store_conn *conn);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t store_changes(store_conn *conn);
