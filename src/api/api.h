@@ -36,14 +36,38 @@ typedef struct {
  * must be a JSON object (use json_object() for an empty `data`). */
 typedef int (*api_handler)(api_ctx *ctx, json_t *body, json_t **data, tc_err *err);
 
+/* A call whose change goes to the writer without a thread waiting for it
+ * (the Event API, tocsin's hot path). `start` validates and prepares; the
+ * HTTP front suspends the connection, submits op->job (setting its `done`)
+ * and, once the job is done, calls `finish` on an HTTP thread for the
+ * answer, then `release`. */
+typedef struct api_op api_op;
+struct api_op {
+    writer_job job; /* fn, arg, flags set by start */
+    int (*finish)(api_op *op, json_t **data, tc_err *err);
+    void (*release)(api_op *op);
+};
+
+/* Returns -1 with *err, or 0 with *op to submit, or 0 with *data when it
+ * answered without the writer. */
+typedef int (*api_start)(api_ctx *ctx, json_t *body, api_op **op, json_t **data, tc_err *err);
+
 typedef struct {
     const char *path;
-    api_handler handler;
+    api_handler handler; /* the whole call, blocking */
     api_auth auth;
 } api_route;
 
+/* The routes that also have a start (the same call, no thread waiting);
+ * the HTTP front uses it, harnesses that call handlers use `handler`. */
+typedef struct {
+    const char *path;
+    api_start start;
+} api_async_route;
+
 /* Route tables, each ended by an entry whose path is NULL. */
 extern const api_route api_event_routes[];              /* api/events.c */
+extern const api_async_route api_event_async_routes[];  /* api/events.c */
 extern const api_route api_incident_routes[];           /* api/incidents.c */
 extern const api_route api_alert_routes[];              /* api/alerts.c */
 extern const api_route api_channel_routes[];            /* api/channels.c */

@@ -111,60 +111,152 @@ static int ingest_cmd(writer_txn *txn, void *argp, tc_err *err) {
     return engine_ingest_many(txn, a->key, a->type, a->evs, a->n, a->results, err);
 }
 
-static int push_standard(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
-    engine_event ev;
-    engine_result res;
-    engine_event_init(&ev);
+/* One push on its way through the writer (api_op): everything the command
+ * and the answer need, owned here, so no thread waits for the commit. */
+typedef struct {
+    api_op op;
+    ingest_arg arg;
+    char *key;
+    metrics *m;
+    metrics_source source;
+    size_t counted; /* events the request counts as in tocsin_events_ingested_total */
+} ingest_op;
+
+static void ingest_release(api_op *op) {
+    ingest_op *x = (ingest_op *)op;
+    for (size_t i = 0; i < x->arg.n; i++)
+        engine_event_clear(&x->arg.evs[i]);
+    free(x->arg.evs);
+    free(x->arg.results);
+    free(x->key);
+    free(x);
+}
+
+static int ingest_finish(api_op *op, json_t **data, tc_err *err) {
+    ingest_op *x = (ingest_op *)op;
     int rc = -1;
-    if (events_standard_read(body, &ev, err) != 0) {
-        refuse(ctx, TYPE_STANDARD, err);
-        goto out;
+    if (op->job.failed) {
+        *err = op->job.err;
+    } else if (x->source == METRICS_SOURCE_STANDARD) {
+        *data = json_pack("{s:s}", "alert_key", x->arg.results[0].alert_key);
+        rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    } else {
+        json_t *keys = json_array();
+        for (size_t i = 0; keys && i < x->arg.n; i++) {
+            if (json_array_append_new(keys, json_string(x->arg.results[i].alert_key)) != 0) {
+                json_decref(keys);
+                keys = NULL;
+            }
+        }
+        *data = keys ? json_pack("{s:o}", "alert_keys", keys) : NULL;
+        rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
     }
-    ingest_arg arg = {ctx->integration_key, TYPE_STANDARD, &ev, 1, &res};
-    if (writer_run(ctx->app->w, ingest_cmd, &arg, err) != 0)
-        goto out;
-    *data = json_pack("{s:s}", "alert_key", res.alert_key);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
-out:
-    metrics_events_ingested(ctx->app->m, METRICS_SOURCE_STANDARD, ingest_outcome(rc, err), 1);
-    engine_event_clear(&ev);
+    metrics_events_ingested(x->m, x->source, ingest_outcome(rc, err), x->counted);
     return rc;
 }
 
-static int push_prometheus(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+/* The prepared command for evs[0..n) (taken over, freed by release). */
+static int ingest_prepare(api_ctx *ctx, const char *type, metrics_source source, engine_event *evs,
+                          size_t n, api_op **out, tc_err *err) {
+    ingest_op *x = calloc(1, sizeof(*x));
+    engine_result *res = calloc(n ? n : 1, sizeof(*res));
+    char *key = strdup(ctx->integration_key ? ctx->integration_key : "");
+    if (!x || !res || !key) {
+        free(x);
+        free(res);
+        free(key);
+        for (size_t i = 0; i < n; i++)
+            engine_event_clear(&evs[i]);
+        free(evs);
+        return tc_err_set(err, TC_INTERNAL, "out of memory");
+    }
+    x->key = key;
+    x->arg = (ingest_arg){key, type, evs, n, res};
+    x->m = ctx->app->m;
+    x->source = source;
+    x->counted = n;
+    x->op.job.fn = ingest_cmd;
+    x->op.job.arg = &x->arg;
+    x->op.finish = ingest_finish;
+    x->op.release = ingest_release;
+    *out = &x->op;
+    return 0;
+}
+
+static int start_standard(api_ctx *ctx, json_t *body, api_op **op, json_t **data, tc_err *err) {
+    (void)data;
+    engine_event *ev = calloc(1, sizeof(*ev));
+    if (!ev) {
+        tc_err_set(err, TC_INTERNAL, "out of memory");
+        metrics_events_ingested(ctx->app->m, METRICS_SOURCE_STANDARD, METRICS_INGEST_ERROR, 1);
+        return -1;
+    }
+    engine_event_init(ev);
+    if (events_standard_read(body, ev, err) != 0) {
+        refuse(ctx, TYPE_STANDARD, err);
+        metrics_events_ingested(ctx->app->m, METRICS_SOURCE_STANDARD, ingest_outcome(-1, err), 1);
+        engine_event_clear(ev);
+        free(ev);
+        return -1;
+    }
+    if (ingest_prepare(ctx, TYPE_STANDARD, METRICS_SOURCE_STANDARD, ev, 1, op, err) != 0) {
+        metrics_events_ingested(ctx->app->m, METRICS_SOURCE_STANDARD, METRICS_INGEST_ERROR, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int start_prometheus(api_ctx *ctx, json_t *body, api_op **op, json_t **data, tc_err *err) {
+    (void)data;
     engine_event *evs = NULL;
-    engine_result *res = NULL;
     size_t n = 0;
-    int rc = -1;
     if (prometheus_map(body, &evs, &n, err) != 0) {
         refuse(ctx, TYPE_PROMETHEUS, err);
-        goto out;
+        metrics_events_ingested(ctx->app->m, METRICS_SOURCE_PROMETHEUS, ingest_outcome(-1, err),
+                                alertmanager_events(body, n, -1));
+        for (size_t i = 0; i < n; i++)
+            engine_event_clear(&evs[i]);
+        free(evs);
+        return -1;
     }
-    res = calloc(n ? n : 1, sizeof(*res));
-    if (!res) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
-        goto out;
+    if (ingest_prepare(ctx, TYPE_PROMETHEUS, METRICS_SOURCE_PROMETHEUS, evs, n, op, err) != 0) {
+        metrics_events_ingested(ctx->app->m, METRICS_SOURCE_PROMETHEUS, METRICS_INGEST_ERROR,
+                                alertmanager_events(body, n, -1));
+        return -1;
     }
-    ingest_arg arg = {ctx->integration_key, TYPE_PROMETHEUS, evs, n, res};
-    if (writer_run(ctx->app->w, ingest_cmd, &arg, err) != 0)
-        goto out;
-    json_t *keys = json_array();
-    for (size_t i = 0; keys && i < n; i++)
-        json_array_append_new(keys, json_string(res[i].alert_key));
-    *data = keys ? json_pack("{s:o}", "alert_keys", keys) : NULL;
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
-out:
-    metrics_events_ingested(ctx->app->m, METRICS_SOURCE_PROMETHEUS, ingest_outcome(rc, err),
-                            alertmanager_events(body, n, rc));
-    for (size_t i = 0; i < n; i++)
-        engine_event_clear(&evs[i]);
-    free(evs);
-    free(res);
+    return 0;
+}
+
+/* The whole call on the calling thread (harnesses that call handlers). */
+static int run_blocking(api_start start, api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    api_op *op = NULL;
+    if (start(ctx, body, &op, data, err) != 0)
+        return -1;
+    if (!op)
+        return 0;
+    if (writer_run_flags(ctx->app->w, op->job.fn, op->job.arg, op->job.flags, &op->job.err) != 0)
+        op->job.failed = 1;
+    int rc = op->finish(op, data, err);
+    op->release(op);
     return rc;
+}
+
+static int push_standard(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    return run_blocking(start_standard, ctx, body, data, err);
+}
+
+static int push_prometheus(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    return run_blocking(start_prometheus, ctx, body, data, err);
 }
 
 const api_route api_event_routes[] = {
     {"/event/push/alert/standard", push_standard, API_AUTH_INTEGRATION_KEY},
     {"/event/push/alert/prometheus", push_prometheus, API_AUTH_INTEGRATION_KEY},
     {NULL, NULL, API_AUTH_NONE},
+};
+
+const api_async_route api_event_async_routes[] = {
+    {"/event/push/alert/standard", start_standard},
+    {"/event/push/alert/prometheus", start_prometheus},
+    {NULL, NULL},
 };

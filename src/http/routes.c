@@ -30,3 +30,11 @@ const api_route *routes_find(const char *path) {
     }
     return NULL;
 }
+
+api_start routes_find_start(const char *path) {
+    for (const api_async_route *r = api_event_async_routes; r->path; r++) {
+        if (strcmp(r->path, path) == 0)
+            return r->start;
+    }
+    return NULL;
+}
