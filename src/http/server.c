@@ -27,6 +27,7 @@
 #include "http/static.h"
 #include "util/clock.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -68,11 +69,12 @@ typedef struct {
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, request_state *rs, int status,
                                  json_t *doc) {
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *text = doc ? jb_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) {
         /* The answer could not be built (out of memory, or text jansson
          * refuses): say so rather than close the connection without one. */
+        log_error("msg=\"answer not encoded\" request_id=%s status=%d", rs->request_id, status);
         status = 500;
         size_t cap = 160;
         text = malloc(cap);
@@ -232,6 +234,13 @@ static enum MHD_Result serve_static(struct MHD_Connection *conn, request_state *
     return r;
 }
 
+/* A failure always carries a code: one a callee forgot to set must not
+ * turn into status 200 (tc_code_http_status(TC_OK)) with an error body. */
+static void err_settle(tc_err *err) {
+    if (err->code == TC_OK)
+        tc_err_set(err, TC_INTERNAL, "the request failed");
+}
+
 static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, request_state *rs,
                                 const api_route *route, const char *path) {
     api_ctx ctx = {.app = srv->app, .request_id = rs->request_id};
@@ -243,8 +252,10 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, r
         return limit_answer;
     if (route->auth == API_AUTH_APP_KEY) {
         const char *key = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "app_key");
-        if (auth_app_key(srv->app, key, &ctx.person, &ctx.is_admin, &err) != 0)
+        if (auth_app_key(srv->app, key, &ctx.person, &ctx.is_admin, &err) != 0) {
+            err_settle(&err);
             return send_error(conn, rs, tc_code_http_status(err.code), &err, path);
+        }
     } else if (route->auth == API_AUTH_INTEGRATION_KEY) {
         ctx.integration_key =
             MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "integration_key");
@@ -257,7 +268,10 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, r
         return fail(conn, rs, TC_INVALID_CONTENT_TYPE, path,
                     "Content-Type must be application/json, not '%s'", ct ? ct : "(none)");
     json_error_t jerr;
-    json_t *body = json_loadb(rs->body ? rs->body : "", rs->len, JSON_REJECT_DUPLICATES, &jerr);
+    int oom = 0;
+    json_t *body = jb_loadb(rs->body ? rs->body : "", rs->len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+    if (!body && oom)
+        return fail(conn, rs, TC_INTERNAL, path, "out of memory reading the body%s", "");
     if (!body) {
         char msg[300];
         snprintf(msg, sizeof(msg), "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
@@ -272,12 +286,16 @@ static enum MHD_Result dispatch(http_server *srv, struct MHD_Connection *conn, r
     json_decref(body);
     if (rc != 0) {
         json_decref(data);
-        if (err.code == TC_OK)
-            tc_err_set(&err, TC_INTERNAL, "the request failed");
+        err_settle(&err);
         return send_error(conn, rs, tc_code_http_status(err.code), &err, path);
     }
-    if (!data)
-        data = json_object();
+    if (!data) {
+        /* A success must carry its answer: a handler that lost it (an
+         * allocation it did not check) is a failure, never a `{}`. */
+        log_error("msg=\"success without data\" path=%s request_id=%s", path, rs->request_id);
+        tc_err_set(&err, TC_INTERNAL, "the answer could not be built");
+        return send_error(conn, rs, 500, &err, path);
+    }
     log_info("msg=request path=%s request_id=%s status=200 duration_ms=%lld", path, rs->request_id,
              (long long)(clock_mono_ms() - rs->started_ms));
     return send_json(conn, rs, 200,
