@@ -23,6 +23,7 @@
 #include "core/engine.h"
 #include "core/event_input.h"
 #include "core/prometheus.h"
+#include "util/jbuild.h"
 #include "util/metrics.h"
 
 #define TYPE_STANDARD "alert_standard"
@@ -44,7 +45,7 @@ int events_standard_read(json_t *body, engine_event *ev, tc_err *err) {
         event_images_normalize(json_object_get(body, "images"), "images", &ev->images, err) != 0)
         return -1;
     if (!(ev->event_status = strdup(status)))
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an event");
     if (ev->alert_key && !ev->alert_key[0]) { /* "" means not given */
         free(ev->alert_key);
         ev->alert_key = NULL;
@@ -56,7 +57,7 @@ int events_standard_read(json_t *body, engine_event *ev, tc_err *err) {
         char key[EVENT_HASH_LEN + 1];
         if (event_key_derive(ev->title_rule, ev->labels, key) != 0 ||
             !(ev->alert_key = strdup(key)))
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "an event's alert_key");
     }
     return 0;
 }
@@ -123,8 +124,7 @@ static int push_standard(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
     ingest_arg arg = {ctx->integration_key, TYPE_STANDARD, &ev, 1, &res};
     if (writer_run(ctx->app->w, ingest_cmd, &arg, err) != 0)
         goto out;
-    *data = json_pack("{s:s}", "alert_key", res.alert_key);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = api_answer(json_pack("{s:s}", "alert_key", res.alert_key), "the answer", data, err);
 out:
     metrics_events_ingested(ctx->app->m, METRICS_SOURCE_STANDARD, ingest_outcome(rc, err), 1);
     engine_event_clear(&ev);
@@ -142,17 +142,21 @@ static int push_prometheus(api_ctx *ctx, json_t *body, json_t **data, tc_err *er
     }
     res = calloc(n ? n : 1, sizeof(*res));
     if (!res) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an Alertmanager body");
         goto out;
     }
     ingest_arg arg = {ctx->integration_key, TYPE_PROMETHEUS, evs, n, res};
     if (writer_run(ctx->app->w, ingest_cmd, &arg, err) != 0)
         goto out;
-    json_t *keys = json_array();
-    for (size_t i = 0; keys && i < n; i++)
-        json_array_append_new(keys, json_string(res[i].alert_key));
-    *data = keys ? json_pack("{s:o}", "alert_keys", keys) : NULL;
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    int failed = 0;
+    json_t *keys = jb_check(json_array(), &failed);
+    for (size_t i = 0; i < n; i++)
+        jb_append(keys, json_string(res[i].alert_key), &failed);
+    if (failed) {
+        json_decref(keys);
+        keys = NULL;
+    }
+    rc = api_answer(keys ? json_pack("{s:o}", "alert_keys", keys) : NULL, "the answer", data, err);
 out:
     metrics_events_ingested(ctx->app->m, METRICS_SOURCE_PROMETHEUS, ingest_outcome(rc, err),
                             alertmanager_events(body, n, rc));
