@@ -119,7 +119,7 @@ static int person_list_resolve(store_conn *c, person_list *pl, tc_err *err) {
         return 0;
     pl->persons = calloc(count, sizeof(*pl->persons));
     if (!pl->persons)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "the persons of a request");
     size_t i;
     json_t *v;
     json_array_foreach(pl->ids, i, v) {

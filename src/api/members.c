@@ -356,7 +356,7 @@ static int read_member_filter(json_t *body, member_filter *f, tc_err *err) {
     const char *q = f->query ? f->query : "";
     f->pattern = malloc(strlen(q) * 2 + 3);
     if (!f->pattern)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "a member query");
     char *w = f->pattern;
     *w++ = '%';
     for (; *q; q++) {

@@ -608,7 +608,7 @@ static int buckets_of(const group_rules *rules, json_t *labels, buckets *b, tc_e
             break;
         int r = group_key(list, labels, rules->all_equals_required, b->keys[b->n]);
         if (r < 0)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "an event");
         if (r == 0)
             b->n++;
     }
@@ -771,7 +771,7 @@ static int ingest_one(writer_txn *txn, const engine_source *src, engine_event *e
         ev->alert_key = NULL;
         if (event_key_derive(ev->title_rule, ev->labels, key) != 0 ||
             !(ev->alert_key = strdup(key)))
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "an event");
     }
     x.key = ev->alert_key;
     snprintf(out->alert_key, sizeof(out->alert_key), "%s", x.key);
@@ -781,7 +781,7 @@ static int ingest_one(writer_txn *txn, const engine_source *src, engine_event *e
     int rc = -1;
     if (event_content_hash(ev->event_status, ev->title_rule, ev->description, ev->labels,
                            ev->images, x.hash) != 0) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an event");
         goto out;
     }
     if (open_alert_find(txn, &x, &doc, prev_hash, &state, err) != 0)
@@ -797,7 +797,7 @@ static int ingest_one(writer_txn *txn, const engine_source *src, engine_event *e
     x.title = title_rule_render(ev->title_rule,
                                 ev->labels || !doc ? ev->labels : json_object_get(doc, "labels"));
     if (!x.title) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an event");
         goto out;
     }
     if (doc && strcmp(prev_hash, x.hash) == 0) {

@@ -38,7 +38,7 @@ int event_labels_normalize(json_t *value, const char *field, json_t **out, tc_er
                           field, EVENT_LABELS_MAX, json_object_size(value));
     json_t *labels = json_object();
     if (!labels)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, field);
     const char *key;
     json_t *v;
     char excerpt[KEY_EXCERPT_CAP];
@@ -95,7 +95,7 @@ int event_images_normalize(json_t *value, const char *field, json_t **out, tc_er
                           field);
     json_t *images = json_array();
     if (!images)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, field);
     size_t i;
     json_t *img;
     json_array_foreach(value, i, img) {

@@ -30,7 +30,7 @@ void integration_clear(integration *in) {
 int integration_set_str(char **field, const char *value, tc_err *err) {
     char *copy = NULL;
     if (value && !(copy = strdup(value)))
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an integration");
     free(*field);
     *field = copy;
     return 0;

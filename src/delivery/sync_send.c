@@ -243,7 +243,7 @@ int custom_action_do(tc_app *app, const char *incident_id, int64_t integration_i
     if (writer_run(app->w, feed_cmd, &f, err) != 0)
         goto out;
     *data = result.delivered ? json_object() : json_pack("{s:s}", "message", result.message);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = *data ? 0 : tc_err_oom(err, "the answer");
 out:
     sync_result_clear(&result);
     free(body);

@@ -396,12 +396,12 @@ int template_render(const char *tmpl, json_t *default_body, char **out, tc_err *
         goto out;
     rendered = render_value(t, default_body);
     if (!rendered) {
-        tc_err_set(err, TC_INTERNAL, "out of memory rendering " FIELD);
+        tc_err_oom(err, "rendering " FIELD);
         goto out;
     }
     *out = jb_dumps(rendered, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!*out) {
-        tc_err_set(err, TC_INTERNAL, "out of memory rendering " FIELD);
+        tc_err_oom(err, "rendering " FIELD);
         goto out;
     }
     if (strlen(*out) > TEMPLATE_RENDER_MAX_BYTES) {
