@@ -13,6 +13,9 @@
  * command's SAVEPOINT undid it (a footprint of row counts and document
  * sizes is compared). LeakSanitizer checks at exit that no path leaked.
  *
+ * Snooze expiry (the writer's timer) runs the same way: an incident wakes
+ * whole or not at all, and the tick itself never fails for it.
+ *
  * The push builder runs the same way: loading a target (push_target_load,
  * push_target_from_row) must give an error or a complete target (secrets,
  * template, headers), and push_attempt_prepare must give an error or a
@@ -50,6 +53,7 @@
 #include <curl/curl.h>
 
 #include "alloc_hook.h"
+#include "core/incident.h"
 #include "delivery/history.h"
 #include "delivery/push.h"
 #include "delivery/target.h"
@@ -704,6 +708,65 @@ static void routes_fail_closed(void **state) {
     assert_int_equal(violations, 0);
 }
 
+/* ---- the timer ------------------------------------------------------------------- */
+
+static int overdue_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    store_stmt *st = store_prepare(
+        txn->conn, "UPDATE incidents SET snoozed_before = 1 WHERE incident_id = ?", err);
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, arg);
+    return store_run(st, err);
+}
+
+static int wake_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    (void)arg;
+    return incident_wake_expired(txn, err);
+}
+
+static int is_snoozed(const char *incident_id) {
+    must_query("N", "SELECT snoozed_before FROM incidents WHERE incident_id = ?", incident_id);
+    return strcmp(var_get("N"), "0") != 0;
+}
+
+/* Snooze expiry, run by the writer's timer: an incident wakes whole or not
+ * at all (its SAVEPOINT), and one that cannot be woken does not fail the
+ * tick (the timer's other jobs still run). */
+static void timer_wake_is_whole_or_nothing(void **state) {
+    (void)state;
+    tc_err err;
+    char id[32];
+    /* Once unarmed first: the statements are then in the cache (as the
+     * routes are warmed). */
+    for (int warm = 1; warm >= 0; warm--) {
+        prep_snoozed();
+        snprintf(id, sizeof(id), "%s", var_get("INC"));
+        assert_int_equal(writer_run(h.app.w, overdue_cmd, id, &err), 0);
+        if (warm)
+            assert_int_equal(writer_run(h.app.w, wake_cmd, NULL, &err), 0);
+    }
+    long n = 1;
+    for (;; n++) {
+        char before[1024], after[1024];
+        footprint(before, sizeof(before));
+        alloc_hook_arm(n);
+        int rc = writer_run(h.app.w, wake_cmd, NULL, &err);
+        alloc_hook_disarm();
+        footprint(after, sizeof(after));
+        assert_int_equal(rc, 0);
+        if (!alloc_hook_reached()) {
+            assert_false(is_snoozed(id));
+            break;
+        }
+        if (!is_snoozed(id)) {
+            alloc_hook_print_stack();
+            fail_msg("allocation %ld failed, and the incident woke all the same", n);
+        }
+        assert_string_equal(before, after);
+    }
+    fprintf(stderr, "alloc_failure: snooze expiry %ld allocations\n", n - 1);
+}
+
 /* ---- the push builder --------------------------------------------------------------- */
 
 static int load_target(const char *id_var, push_target *t, tc_err *err) {
@@ -852,6 +915,7 @@ int main(void) {
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes_fail_closed),
+        cmocka_unit_test(timer_wake_is_whole_or_nothing),
         cmocka_unit_test(target_loading_fails_closed),
         cmocka_unit_test(push_is_never_unsigned),
         cmocka_unit_test(signing_without_a_secret_is_refused),
