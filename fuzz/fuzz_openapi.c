@@ -1,10 +1,10 @@
 /* fuzz_openapi.c: libFuzzer target for Open API request parsing, through
  * the real handlers on a real store.
  *
- * Once per process (LLVMFuzzerInitialize) a real tc_app is assembled as
- * main.c does it, minus the HTTP front and the delivery dispatcher: a store
- * in a fresh folder under $TMPDIR (or /tmp), the writer thread, the
- * administrator, a member who is not one, and fixtures (a channel, a
+ * Once per process (LLVMFuzzerInitialize) a real tc_app is assembled by
+ * tests/support/harness.h (as main.c does it, minus the HTTP front and the
+ * delivery dispatcher: a store in a fresh folder, the writer thread, the
+ * administrator), with a member who is not one, and fixtures (a channel, a
  * standard and an Alertmanager source, an incident webhook, an alert and its
  * incident) made through the handlers themselves. It is all freed at exit,
  * folder included, so LeakSanitizer's exit check sees a clean process.
@@ -24,15 +24,14 @@
  *
  * Checked besides memory safety: a refusal names a code other than
  * InternalError (bad input is the caller's fault, never a 500) and a
- * message the server can send (valid UTF-8); a success returns no data or a
- * JSON object that serializes.
+ * message the server can send (valid UTF-8); a success returns a JSON object
+ * that serializes (the server answers a success without data InternalError).
  *
  * The state lives on from input to input (that is what reaches deep
  * transitions), so a finding may need the inputs before it; libFuzzer's
  * crash file alone usually reproduces it, since most paths need only the
  * fixtures. Seeds: fuzz/corpus/openapi/, one file per route (made from the
  * reference's request examples), and fuzz/openapi.dict. */
-#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -47,6 +46,7 @@
 #include "api/auth.h"
 #include "core/app.h"
 #include "fuzz_common.h"
+#include "harness.h"
 #include "http/routes.h"
 #include "util/log.h"
 
@@ -139,10 +139,8 @@ static const char *const retiring[] = {
  * function no context, so this one process-wide pointer is the harness's
  * state (tocsin itself has no such global). */
 typedef struct {
-    char dir[256];
-    tc_config cfg; /* app.cfg points here */
-    tc_app app;
-    tc_person admin, member;
+    harness h;
+    tc_person member;
     const api_route *routes[MAX_ROUTES];
     size_t nroutes;
     int generation; /* fixtures made so far: names stay unique */
@@ -191,28 +189,6 @@ static void collect_routes(void) {
     }
 }
 
-/* Runs one handler as the server would, for the administrator. The caller
- * owns *data on success. */
-static int call(const char *path, const char *integration_key, const char *body_text, json_t **data,
-                tc_err *err) {
-    const api_route *r = routes_find(path);
-    FUZZ_CHECK(r != NULL);
-    api_ctx ctx = {.app = &env->app, .request_id = "fuzz-setup"};
-    if (r->auth == API_AUTH_APP_KEY) {
-        ctx.person = env->admin;
-        ctx.is_admin = 1;
-    }
-    ctx.integration_key = integration_key;
-    json_error_t jerr;
-    json_t *body = json_loads(body_text, JSON_REJECT_DUPLICATES, &jerr);
-    FUZZ_CHECK(body != NULL);
-    *data = NULL;
-    tc_err_clear(err);
-    int rc = r->handler(&ctx, body, data, err);
-    json_decref(body);
-    return rc;
-}
-
 /* A setup call that must succeed; its data, or abort. */
 static json_t *must_call(const char *path, const char *integration_key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -224,7 +200,7 @@ static json_t *must_call(const char *path, const char *integration_key, const ch
     va_end(ap);
     json_t *data = NULL;
     tc_err err;
-    if (call(path, integration_key, body, &data, &err) != 0) {
+    if (harness_call(&env->h, NULL, 1, path, integration_key, body, &data, &err) != 0) {
         fprintf(stderr, "fuzz_openapi: setup %s %s failed: %s\n", path, body, err.message);
         abort();
     }
@@ -247,7 +223,7 @@ static void set_str(char *out, size_t cap, json_t *data, const char *key) {
 /* The alert the standard source's event made, and its incident. */
 static void find_alert(void) {
     tc_err err;
-    store_conn *c = store_reader_acquire(env->app.st);
+    store_conn *c = store_reader_acquire(env->h.app.st);
     store_stmt *q = store_prepare(c,
                                   "SELECT alert_id, incident_id FROM alerts WHERE "
                                   "integration_id = ? ORDER BY rowid DESC LIMIT 1",
@@ -260,7 +236,7 @@ static void find_alert(void) {
         snprintf(env->incident_id, sizeof(env->incident_id), "%s", store_col_text(q, 1));
     }
     store_stmt_done(q);
-    store_reader_release(env->app.st, c);
+    store_reader_release(env->h.app.st, c);
     FUZZ_CHECK(rc == STORE_ROW);
 }
 
@@ -301,7 +277,7 @@ static void make_fixtures(void) {
     const char *key = json_string_value(json_object_get(d, "app_key"));
     tc_err err;
     int is_admin = 0;
-    FUZZ_CHECK(key && auth_app_key(&env->app, key, &env->member, &is_admin, &err) == 0);
+    FUZZ_CHECK(key && auth_app_key(&env->h.app, key, &env->member, &is_admin, &err) == 0);
     json_decref(d);
     d = must_call("/event/push/alert/standard", env->source_key,
                   "{\"title_rule\":\"fuzz $host\",\"event_status\":\"Critical\","
@@ -311,28 +287,10 @@ static void make_fixtures(void) {
     find_alert();
 }
 
-static void rm_dir(const char *dir) {
-    DIR *dh = opendir(dir);
-    if (!dh)
-        return;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(dh))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(dh);
-    rmdir(dir);
-}
-
 static void env_free(void) {
     if (!env)
         return;
-    writer_free(env->app.w);
-    store_free(env->app.st);
-    rm_dir(env->dir);
+    harness_close(&env->h);
     free(env);
     env = NULL;
     curl_global_cleanup();
@@ -345,32 +303,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     log_set_level(LOG_ERROR); /* one info line per change would drown the fuzzer's output */
     env = calloc(1, sizeof(*env));
     FUZZ_CHECK(env != NULL);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(env->dir, sizeof(env->dir), "%s/tocsin-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    FUZZ_CHECK(mkdtemp(env->dir) != NULL);
-    tc_config *cfg = &env->cfg;
-    env->app.cfg = cfg;
-    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
-    cfg->listen_port = 8080;
-    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", env->dir);
-    snprintf(cfg->base_url, sizeof(cfg->base_url), "http://127.0.0.1:8080");
-    cfg->max_connections = 16;
-    cfg->read_timeout_s = 30;
-    char db_path[300];
-    snprintf(db_path, sizeof(db_path), "%s/tocsin.db", env->dir);
-    store_options so = {.path = db_path, .readers = 2, .sync_full = 0};
     tc_err err;
-    int created = 0, is_admin = 0;
-    setenv("TOCSIN_ADMIN_APP_KEY", ADMIN_KEY, 1);
-    if (store_open(&so, &env->app.st, &err) != 0 ||
-        writer_new(env->app.st, env->app.cfg, &env->app.w, &err) != 0 ||
-        auth_bootstrap_admin(&env->app, &created, &err) != 0 ||
-        auth_app_key(&env->app, ADMIN_KEY, &env->admin, &is_admin, &err) != 0) {
+    if (harness_open(&env->h, "fuzz", ADMIN_KEY, &err) != 0) {
         fprintf(stderr, "fuzz_openapi: cannot assemble tocsin: %s\n", err.message);
         abort();
     }
-    FUZZ_CHECK(is_admin);
-    snprintf(env->person_id, sizeof(env->person_id), "%lld", (long long)env->admin.person_id);
+    snprintf(env->person_id, sizeof(env->person_id), "%lld", (long long)env->h.admin.person_id);
     atexit(env_free);
     collect_routes();
     make_fixtures();
@@ -434,9 +372,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(text);
     if (!body)
         return 0;
-    api_ctx ctx = {.app = &env->app, .request_id = "fuzz"};
+    api_ctx ctx = {.app = &env->h.app, .request_id = "fuzz"};
     if (r->auth == API_AUTH_APP_KEY) {
-        ctx.person = as_member ? env->member : env->admin;
+        ctx.person = as_member ? env->member : env->h.admin;
         ctx.is_admin = !as_member;
     } else if (r->auth == API_AUTH_INTEGRATION_KEY) {
         int prom = strcmp(r->path, "/event/push/alert/prometheus") == 0;
@@ -453,9 +391,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fprintf(stderr, "fuzz_openapi: %s answered InternalError: %s\n", r->path, err.message);
         FUZZ_CHECK(err.code != TC_INTERNAL);
     } else {
-        FUZZ_CHECK(out == NULL || json_is_object(out));
-        char *dumped = out ? json_dumps(out, JSON_COMPACT) : NULL;
-        FUZZ_CHECK(!out || dumped != NULL);
+        FUZZ_CHECK(json_is_object(out));
+        char *dumped = json_dumps(out, JSON_COMPACT);
+        FUZZ_CHECK(dumped != NULL);
         free(dumped);
         if (in_list(retiring, r->path))
             make_fixtures();

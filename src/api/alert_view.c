@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "core/alert.h"
+#include "util/doc.h"
+#include "util/jbuild.h"
 
 static const char *str_of(json_t *obj, const char *key) {
     const char *s = json_string_value(json_object_get(obj, key));
@@ -82,9 +84,12 @@ json_t *alert_view_item(json_t *doc, const alert_view_refs *refs) {
         itype, "data_source_ref_id", "");
     if (!item)
         return NULL;
-    json_t *inc = incident_short(doc, refs);
-    if (inc)
-        json_object_set_new(item, "incident", inc);
+    /* An alert of an incident names it, or there is no item. */
+    if (str_of(json_object_get(doc, "incident"), "incident_id")[0] &&
+        json_object_set_new(item, "incident", incident_short(doc, refs)) != 0) {
+        json_decref(item);
+        return NULL;
+    }
     return item;
 }
 
@@ -112,9 +117,10 @@ json_t *alert_view_event(json_t *doc) {
 }
 
 /* Stores a copy of text in hold[key] and returns the copy (lives as long
- * as hold). */
-static const char *keep(json_t *hold, const char *key, const char *text) {
-    json_object_set_new(hold, key, json_string(text));
+ * as hold). A failure is flagged: the fallback (what the alert recorded)
+ * would be shown instead of the current value. */
+static const char *keep(json_t *hold, const char *key, const char *text, int *failed) {
+    jb_set(hold, key, json_string(text), failed);
     return json_string_value(json_object_get(hold, key));
 }
 
@@ -125,14 +131,14 @@ static int load_integration(store_conn *c, int64_t id, json_t *hold, alert_view_
     if (!st)
         return -1;
     store_bind_int64(st, 1, id);
-    int step = store_step(st, err);
+    int step = store_step(st, err), failed = 0;
     if (step == STORE_ROW) {
-        refs->integration_name = keep(hold, "integration_name", store_col_text(st, 0));
+        refs->integration_name = keep(hold, "integration_name", store_col_text(st, 0), &failed);
         refs->integration_type =
-            keep(hold, "integration_type", alert_view_plugin_key(store_col_text(st, 1)));
+            keep(hold, "integration_type", alert_view_plugin_key(store_col_text(st, 1)), &failed);
     }
     store_stmt_done(st);
-    return step < 0 ? -1 : 0;
+    return step < 0 ? -1 : jb_done(failed, "rendering an alert", err);
 }
 
 static int load_channel(store_conn *c, int64_t id, json_t *hold, alert_view_refs *refs,
@@ -142,13 +148,13 @@ static int load_channel(store_conn *c, int64_t id, json_t *hold, alert_view_refs
     if (!st)
         return -1;
     store_bind_int64(st, 1, id);
-    int step = store_step(st, err);
+    int step = store_step(st, err), failed = 0;
     if (step == STORE_ROW) {
-        refs->channel_name = keep(hold, "channel_name", store_col_text(st, 0));
-        refs->channel_status = keep(hold, "channel_status", store_col_text(st, 1));
+        refs->channel_name = keep(hold, "channel_name", store_col_text(st, 0), &failed);
+        refs->channel_status = keep(hold, "channel_status", store_col_text(st, 1), &failed);
     }
     store_stmt_done(st);
-    return step < 0 ? -1 : 0;
+    return step < 0 ? -1 : jb_done(failed, "rendering an alert", err);
 }
 
 /* Title, progress and first responder of the alert's incident. A removed
@@ -159,22 +165,23 @@ static int load_incident(store_conn *c, const char *id, json_t *hold, alert_view
     if (!st)
         return -1;
     store_bind_text(st, 1, id);
-    int step = store_step(st, err);
-    if (step == STORE_ROW) {
-        json_t *inc = json_loads(store_col_text(st, 0), 0, NULL);
-        if (inc) {
-            json_t *first = json_array_get(json_object_get(inc, "responders"), 0);
-            refs->incident_title = keep(hold, "incident_title", str_of(inc, "title"));
-            refs->incident_progress = keep(hold, "incident_progress", str_of(inc, "progress"));
-            if (first) {
-                refs->responder_name = keep(hold, "responder_name", str_of(first, "person_name"));
-                refs->responder_email = keep(hold, "responder_email", str_of(first, "email"));
-            }
-            json_decref(inc);
+    int step = store_step(st, err), rc = step < 0 ? -1 : 0, failed = 0;
+    json_t *inc = NULL;
+    if (step == STORE_ROW &&
+        (rc = doc_parse(store_col_text(st, 0), "incident", id, &inc, err)) == 0) {
+        json_t *first = json_array_get(json_object_get(inc, "responders"), 0);
+        refs->incident_title = keep(hold, "incident_title", str_of(inc, "title"), &failed);
+        refs->incident_progress = keep(hold, "incident_progress", str_of(inc, "progress"), &failed);
+        if (first) {
+            refs->responder_name =
+                keep(hold, "responder_name", str_of(first, "person_name"), &failed);
+            refs->responder_email = keep(hold, "responder_email", str_of(first, "email"), &failed);
         }
+        json_decref(inc);
+        rc = jb_done(failed, "rendering an alert", err);
     }
     store_stmt_done(st);
-    return step < 0 ? -1 : 0;
+    return rc;
 }
 
 int alert_view_load(store_conn *c, json_t *doc, json_t **out, tc_err *err) {
@@ -183,7 +190,7 @@ int alert_view_load(store_conn *c, json_t *doc, json_t **out, tc_err *err) {
     json_t *hold = json_object();
     int rc = -1;
     if (!hold) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "rendering an alert");
         goto out;
     }
     const char *incident_id = str_of(json_object_get(doc, "incident"), "incident_id");
@@ -192,7 +199,7 @@ int alert_view_load(store_conn *c, json_t *doc, json_t **out, tc_err *err) {
         (incident_id[0] && load_incident(c, incident_id, hold, &refs, err) != 0))
         goto out;
     *out = alert_view_item(doc, &refs);
-    rc = *out ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory rendering an alert");
+    rc = *out ? 0 : tc_err_oom(err, "rendering an alert");
 out:
     json_decref(hold);
     return rc;

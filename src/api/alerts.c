@@ -27,6 +27,8 @@
 #include "core/engine.h"
 #include "core/incident_actions.h"
 #include "util/clock.h"
+#include "util/doc.h"
+#include "util/jbuild.h"
 
 #define ALERT_BATCH_MAX 100                  /* ids in one request */
 #define ALERT_LIST_MAX_WINDOW (31 * 86400LL) /* seconds */
@@ -61,11 +63,11 @@ static int read_window(json_t *body, param_need need, int64_t *start, int64_t *e
     return 0;
 }
 
-/* Collects up to max docs from the first column of the rows of st (stepped
- * here); *more tells whether a row was left. last_int (may be NULL)
- * receives the second column of the last row collected. */
-static int collect_docs(store_stmt *st, json_t *docs, int64_t max, int *more, int64_t *last_int,
-                        tc_err *err) {
+/* Collects up to max docs (of kind `what`) from the rows of st (stepped
+ * here): the doc, an integer, the row's id. *more tells whether a row was
+ * left. last_int (may be NULL) receives the integer of the last row. */
+static int collect_docs(store_stmt *st, const char *what, json_t *docs, int64_t max, int *more,
+                        int64_t *last_int, tc_err *err) {
     int step;
     *more = 0;
     while ((step = store_step(st, err)) == STORE_ROW) {
@@ -73,9 +75,11 @@ static int collect_docs(store_stmt *st, json_t *docs, int64_t max, int *more, in
             *more = 1;
             break;
         }
-        json_t *doc = json_loads(store_col_text(st, 0), 0, NULL);
-        if (!doc || json_array_append_new(docs, doc) != 0)
-            return tc_err_set(err, TC_INTERNAL, "a stored document is unreadable");
+        json_t *doc = NULL;
+        if (doc_parse(store_col_text(st, 0), what, store_col_text(st, 2), &doc, err) != 0)
+            return -1;
+        if (json_array_append_new(docs, doc) != 0)
+            return tc_err_oom(err, "a list");
         if (last_int)
             *last_int = store_col_int64(st, 1);
     }
@@ -168,7 +172,7 @@ static int lower_ids(json_t *given, json_t **out, tc_err *err) {
         lower_id(json_string_value(v), id);
         if (!ids || json_array_append_new(ids, json_string(id)) != 0) {
             json_decref(ids);
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "alert_ids");
         }
     }
     *out = ids;
@@ -256,7 +260,7 @@ static int render_alerts(store_conn *c, json_t *docs, json_t *items, tc_err *err
         if (alert_view_load(c, doc, &item, err) != 0)
             return -1;
         if (json_array_append_new(items, item) != 0)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "an alert list");
     }
     return 0;
 }
@@ -264,13 +268,13 @@ static int render_alerts(store_conn *c, json_t *docs, json_t *items, tc_err *err
 /* Ends an ordered page query and reads it: LIMIT one row more than the
  * page (to know whether another page follows), OFFSET for page `p` only
  * when no cursor was given. Clears q. */
-static int run_doc_page(store_conn *c, listing_query *q, int64_t limit, int64_t p, int has_cursor,
-                        json_t *docs, int *more, int64_t *last_seq, tc_err *err) {
+static int run_doc_page(store_conn *c, listing_query *q, const char *what, int64_t limit, int64_t p,
+                        int has_cursor, json_t *docs, int *more, int64_t *last_seq, tc_err *err) {
     listing_limit(q, limit + 1, has_cursor ? 0 : (p - 1) * limit);
     int rc = -1;
     store_stmt *st = listing_prepare(c, q, err);
     if (st) {
-        rc = collect_docs(st, docs, limit, more, last_seq, err);
+        rc = collect_docs(st, what, docs, limit, more, last_seq, err);
         store_stmt_done(st);
     }
     listing_query_clear(q);
@@ -281,12 +285,12 @@ static int read_alert_page(store_conn *c, const alert_filter *f, json_t *docs, i
                            tc_err *err) {
     listing_query q;
     listing_query_init(&q);
-    listing_sql(&q, "SELECT doc FROM alerts");
+    listing_sql(&q, "SELECT doc, 0, alert_id FROM alerts");
     alert_where(&q, f, 1);
     listing_sql(&q, " ORDER BY ");
     listing_sql(&q, f->sort_col);
     listing_sql(&q, f->asc ? " ASC, alert_id ASC" : " DESC, alert_id DESC");
-    return run_doc_page(c, &q, f->limit, f->p, f->has_cursor, docs, more, NULL, err);
+    return run_doc_page(c, &q, "alert", f->limit, f->p, f->has_cursor, docs, more, NULL, err);
 }
 
 static int alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -299,7 +303,7 @@ static int alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     int more = 0, rc = -1;
     char cursor[LISTING_CURSOR_MAX] = "";
     if (!docs || !items) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an alert list");
         goto out;
     }
     if (read_alert_filter(body, &f, err) != 0)
@@ -315,9 +319,9 @@ static int alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
         listing_cursor_encode(json_integer_value(json_object_get(last, f.sort_col)),
                               str_of(last, "alert_id"), cursor);
     }
-    *data = json_pack("{s:I, s:b, s:s, s:O}", "total", (json_int_t)total, "has_next_page", more,
-                      "search_after_ctx", cursor, "items", items);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = api_answer(json_pack("{s:I, s:b, s:s, s:O}", "total", (json_int_t)total, "has_next_page",
+                              more, "search_after_ctx", cursor, "items", items),
+                    "an alert list", data, err);
 out:
     if (c)
         store_reader_release(ctx->app->st, c);
@@ -357,7 +361,7 @@ static int alert_list_by_ids(api_ctx *ctx, json_t *body, json_t **data, tc_err *
     int rc = -1;
     store_conn *c = NULL;
     if (!items) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an alert list");
         goto out;
     }
     if (params_object_id_array(body, "alert_ids", PARAM_REQUIRED, 1, ALERT_BATCH_MAX, &ids, err) !=
@@ -374,11 +378,14 @@ static int alert_list_by_ids(api_ctx *ctx, json_t *body, json_t **data, tc_err *
         json_decref(doc);
         if (r != 0)
             goto out;
-        json_array_append_new(items, item);
+        if (json_array_append_new(items, item) != 0) {
+            tc_err_oom(err, "an alert list");
+            goto out;
+        }
     }
-    *data = json_pack("{s:I, s:b, s:s, s:O}", "total", (json_int_t)json_array_size(items),
-                      "has_next_page", 0, "search_after_ctx", "", "items", items);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = api_answer(json_pack("{s:I, s:b, s:s, s:O}", "total", (json_int_t)json_array_size(items),
+                              "has_next_page", 0, "search_after_ctx", "", "items", items),
+                    "an alert list", data, err);
 out:
     if (c)
         store_reader_release(ctx->app->st, c);
@@ -406,13 +413,13 @@ static int alert_exists(store_conn *c, const char *id, tc_err *err) {
 static int render_events(store_stmt *st, json_t *items, int reverse, tc_err *err) {
     int step;
     while ((step = store_step(st, err)) == STORE_ROW) {
-        json_t *doc = json_loads(store_col_text(st, 0), 0, NULL);
-        json_t *item = doc ? alert_view_event(doc) : NULL;
+        json_t *doc = NULL;
+        if (doc_parse(store_col_text(st, 0), "alert_event", store_col_text(st, 1), &doc, err) != 0)
+            return -1;
+        json_t *item = alert_view_event(doc);
         json_decref(doc);
-        if (!item)
-            return tc_err_set(err, TC_INTERNAL, "a stored alert event is unreadable");
         if ((reverse ? json_array_insert_new(items, 0, item) : json_array_append_new(items, item)))
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "an alert's events");
     }
     return step < 0 ? -1 : 0;
 }
@@ -423,7 +430,7 @@ static int alert_event_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
         return -1;
     json_t *items = json_array();
     if (!items)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an alert's events");
     int rc = -1;
     store_conn *c = store_reader_acquire(ctx->app->st);
     if (alert_exists(c, id, err) != 0)
@@ -431,7 +438,7 @@ static int alert_event_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
     /* Oldest first; an alert with a very long history shows its newest
      * ALERT_EVENTS_MAX events (event_cnt tells the full count). */
     store_stmt *st = store_prepare(c,
-                                   "SELECT doc FROM alert_events WHERE alert_id = ?"
+                                   "SELECT doc, event_id FROM alert_events WHERE alert_id = ?"
                                    " ORDER BY event_time DESC, seq DESC LIMIT ?",
                                    err);
     if (!st)
@@ -440,10 +447,8 @@ static int alert_event_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
     store_bind_int64(st, 2, ALERT_EVENTS_MAX);
     rc = render_events(st, items, 1, err);
     store_stmt_done(st);
-    if (rc == 0) {
-        *data = json_pack("{s:O}", "items", items);
-        rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
-    }
+    if (rc == 0)
+        rc = api_answer(json_pack("{s:O}", "items", items), "an alert's events", data, err);
 out:
     store_reader_release(ctx->app->st, c);
     json_decref(items);
@@ -483,14 +488,14 @@ static int read_types(event_filter *f, tc_err *err) {
         return 0;
     f->types = calloc(n, sizeof(char *));
     if (!f->types)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "integration_types");
     for (size_t i = 0; i < n; i++) {
         const char *key =
             alert_view_plugin_key(json_string_value(json_array_get(f->integration_types, i)));
         size_t len = strlen(key) + 7;
         f->types[i] = malloc(len);
         if (!f->types[i])
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "integration_types");
         f->ntypes++;
         snprintf(f->types[i], len, "alert_%s", key);
     }
@@ -569,11 +574,12 @@ static int read_event_page(store_conn *c, const event_filter *f, json_t *docs, i
                            int64_t *last_seq, tc_err *err) {
     listing_query q;
     listing_query_init(&q);
-    listing_sql(&q, "SELECT doc, seq FROM alert_events");
+    listing_sql(&q, "SELECT doc, seq, event_id FROM alert_events");
     event_where(&q, f, 1);
     listing_sql(&q, f->asc ? " ORDER BY event_time ASC, seq ASC"
                            : " ORDER BY event_time DESC, seq DESC");
-    return run_doc_page(c, &q, f->limit, f->p, f->has_cursor, docs, more, last_seq, err);
+    return run_doc_page(c, &q, "alert_event", f->limit, f->p, f->has_cursor, docs, more, last_seq,
+                        err);
 }
 
 static int alert_event_global_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -586,7 +592,7 @@ static int alert_event_global_list(api_ctx *ctx, json_t *body, json_t **data, tc
     int more = 0, rc = -1;
     char cursor[LISTING_CURSOR_MAX] = "";
     if (!docs || !items) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an event list");
         goto out;
     }
     if (read_event_filter(body, &f, err) != 0)
@@ -601,9 +607,8 @@ static int alert_event_global_list(api_ctx *ctx, json_t *body, json_t **data, tc
     size_t i;
     json_t *doc;
     json_array_foreach(docs, i, doc) {
-        json_t *item = alert_view_event(doc);
-        if (!item || json_array_append_new(items, item) != 0) {
-            tc_err_set(err, TC_INTERNAL, "out of memory");
+        if (json_array_append_new(items, alert_view_event(doc)) != 0) {
+            tc_err_oom(err, "an event list");
             goto out;
         }
     }
@@ -613,9 +618,9 @@ static int alert_event_global_list(api_ctx *ctx, json_t *body, json_t **data, tc
         snprintf(seq, sizeof(seq), "%lld", (long long)last_seq);
         listing_cursor_encode(json_integer_value(json_object_get(last, "event_time")), seq, cursor);
     }
-    *data = json_pack("{s:I, s:b, s:s, s:O}", "total", (json_int_t)total, "has_next_page", more,
-                      "search_after_ctx", cursor, "items", items);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = api_answer(json_pack("{s:I, s:b, s:s, s:O}", "total", (json_int_t)total, "has_next_page",
+                              more, "search_after_ctx", cursor, "items", items),
+                    "an event list", data, err);
 out:
     if (c)
         store_reader_release(ctx->app->st, c);
@@ -629,41 +634,51 @@ out:
 /* --- /alert/feed ------------------------------------------------------- */
 
 /* The detail of a feed row, shaped as the FeedDetailAlert* schema of its
- * type: a_new {severity, status}, a_comm {comment}, a_close {}. */
-static json_t *feed_detail(const char *type, const char *text) {
-    json_t *stored = json_loads(text, 0, NULL);
-    json_t *out = json_object();
-    if (out && strcmp(type, "a_new") == 0) {
+ * type: a_new {severity, status}, a_comm {comment}, a_close {}. NULL when
+ * out of memory. */
+static json_t *feed_detail(const char *type, json_t *stored) {
+    int failed = 0;
+    json_t *out = jb_check(json_object(), &failed);
+    if (strcmp(type, "a_new") == 0) {
         const char *keys[] = {"severity", "status"};
         for (int i = 0; i < 2; i++) {
             const char *v = str_of(stored, keys[i]);
             for (int k = 0; SEVERITIES[k]; k++)
                 if (strcmp(v, SEVERITIES[k]) == 0)
-                    json_object_set_new(out, keys[i], json_string(v));
+                    jb_set(out, keys[i], json_string(v), &failed);
         }
-    } else if (out && strcmp(type, "a_comm") == 0) {
-        json_object_set_new(out, "comment", json_string(str_of(stored, "comment")));
+    } else if (strcmp(type, "a_comm") == 0) {
+        jb_set(out, "comment", json_string(str_of(stored, "comment")), &failed);
     }
-    json_decref(stored);
+    if (failed) {
+        json_decref(out);
+        return NULL;
+    }
     return out;
 }
 
-static json_t *feed_item(store_stmt *st, const char *alert_id) {
+/* One FeedItem from a row (type, creator_id, detail, created_at, feed_id). */
+static int feed_item(store_stmt *st, const char *alert_id, json_t **out, tc_err *err) {
     const char *type = store_col_text(st, 0);
-    json_t *detail = feed_detail(type, store_col_text(st, 2));
-    if (!detail)
-        return NULL;
+    json_t *stored = NULL;
+    if (doc_parse_n(store_col_text(st, 2), "alert_feed", store_col_int64(st, 4), &stored, err) != 0)
+        return -1;
+    json_t *detail = feed_detail(type, stored);
+    json_decref(stored);
     json_int_t at = store_col_int64(st, 3);
-    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "ref_id", alert_id, "type", type,
-                     "detail", detail, "account_id", (json_int_t)0, "creator_id",
-                     (json_int_t)store_col_int64(st, 1), "created_at", at, "updated_at", at);
+    *out = detail
+               ? json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "ref_id", alert_id, "type", type,
+                           "detail", detail, "account_id", (json_int_t)0, "creator_id",
+                           (json_int_t)store_col_int64(st, 1), "created_at", at, "updated_at", at)
+               : NULL;
+    return *out ? 0 : tc_err_oom(err, "a timeline entry");
 }
 
 static int read_feed(store_conn *c, const char *alert_id, json_t *types, int asc, int64_t p,
                      int64_t limit, json_t *items, int *more, tc_err *err) {
     listing_query q;
     listing_query_init(&q);
-    listing_sql(&q, "SELECT type, creator_id, detail, created_at FROM alert_feed"
+    listing_sql(&q, "SELECT type, creator_id, detail, created_at, feed_id FROM alert_feed"
                     " WHERE alert_id = ");
     listing_text(&q, alert_id);
     /* Only the types the FeedItem schema knows; types narrows them. */
@@ -683,9 +698,13 @@ static int read_feed(store_conn *c, const char *alert_id, json_t *types, int asc
             *more = 1;
             break;
         }
-        json_t *item = feed_item(st, alert_id);
-        if (!item || json_array_append_new(items, item) != 0) {
-            step = tc_err_set(err, TC_INTERNAL, "out of memory");
+        json_t *item = NULL;
+        if (feed_item(st, alert_id, &item, err) != 0) {
+            step = -1;
+            break;
+        }
+        if (json_array_append_new(items, item) != 0) {
+            step = tc_err_oom(err, "a timeline");
             break;
         }
     }
@@ -717,14 +736,14 @@ static int alert_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     }
     json_t *items = json_array();
     if (!items)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "a timeline");
     int rc = -1;
     store_conn *c = store_reader_acquire(ctx->app->st);
     if (alert_exists(c, id, err) != 0 ||
         read_feed(c, id, types, asc, p, limit, items, &more, err) != 0)
         goto out;
-    *data = json_pack("{s:b, s:O}", "has_next_page", more, "items", items);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = api_answer(json_pack("{s:b, s:O}", "has_next_page", more, "items", items), "a timeline",
+                    data, err);
 out:
     store_reader_release(ctx->app->st, c);
     json_decref(items);
@@ -873,10 +892,7 @@ static int alert_merge(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
         params_string(body, "comment", PARAM_OPTIONAL, 1024, PARAM_REFUSE, &m.comment, err) ||
         params_int64(body, "owner_id", PARAM_OPTIONAL, 0, INT64_MAX, &m.owner_id, err))
         goto out;
-    if (writer_run(ctx->app->w, merge_run, &m, err) != 0)
-        goto out;
-    *data = json_object();
-    rc = 0;
+    rc = api_run_empty(ctx, merge_run, &m, data, err);
 out:
     free(m.title);
     free(m.comment);
@@ -905,12 +921,13 @@ static int close_one(writer_txn *txn, close_cmd *cmd, size_t i, id_set *touched,
         goto out;
     }
     json_int_t now = txn->now_ms / 1000;
-    json_object_set_new(doc, "progress", json_string("Closed"));
-    json_object_set_new(doc, "alert_status", json_string("Ok"));
-    json_object_set_new(doc, "close_time", json_integer(now));
+    int failed = 0;
+    jb_set(doc, "progress", json_string("Closed"), &failed);
+    jb_set(doc, "alert_status", json_string("Ok"), &failed);
+    jb_set(doc, "close_time", json_integer(now), &failed);
     if (json_integer_value(json_object_get(doc, "end_time")) == 0)
-        json_object_set_new(doc, "end_time", json_integer(now));
-    if (alert_save(txn, doc, NULL, err) != 0 ||
+        jb_set(doc, "end_time", json_integer(now), &failed);
+    if (jb_done(failed, "closing an alert", err) != 0 || alert_save(txn, doc, NULL, err) != 0 ||
         alert_feed_add(txn, id, "a_close", cmd->who, json_object(), err) != 0 ||
         alert_emit(txn, doc, "a_close", cmd->who, err) != 0)
         goto out;
@@ -936,10 +953,7 @@ static int alert_close(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     if (params_object_id_array(body, "alert_ids", PARAM_REQUIRED, 1, ALERT_BATCH_MAX,
                                &cmd.alert_ids, err) != 0)
         return -1;
-    if (writer_run(ctx->app->w, close_run, &cmd, err) != 0)
-        return -1;
-    *data = json_object();
-    return 0;
+    return api_run_empty(ctx, close_run, &cmd, data, err);
 }
 
 const api_route api_alert_routes[] = {

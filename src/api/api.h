@@ -33,7 +33,8 @@ typedef struct {
 } api_ctx;
 
 /* body is a JSON object (never NULL); *data receives a new reference, which
- * must be a JSON object (use json_object() for an empty `data`). */
+ * must be a JSON object (use json_object() for an empty `data`, and check
+ * it: a success without data is answered InternalError, never `{}`). */
 typedef int (*api_handler)(api_ctx *ctx, json_t *body, json_t **data, tc_err *err);
 
 /* A call whose change goes to the writer without a thread waiting for it
@@ -64,6 +65,16 @@ typedef struct {
     const char *path;
     api_start start;
 } api_async_route;
+
+/* The last step of a handler: *data = answer when it was built, else
+ * InternalError naming `what` (answer NULL: building it ran out of memory).
+ * Returns 0 or -1, what the handler returns. */
+int api_answer(json_t *answer, const char *what, json_t **data, tc_err *err);
+
+/* Runs a writer command whose answer is `{}`. The answer is made before the
+ * command, so that once the change is committed nothing is left to fail:
+ * an InternalError never stands for a change that was in fact made. */
+int api_run_empty(api_ctx *ctx, writer_fn fn, void *arg, json_t **data, tc_err *err);
 
 /* Route tables, each ended by an entry whose path is NULL. */
 extern const api_route api_event_routes[];              /* api/events.c */

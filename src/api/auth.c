@@ -19,8 +19,12 @@ int auth_app_key(tc_app *app, const char *key, tc_person *person, int *is_admin,
         return tc_err_set(err, TC_UNAUTHORIZED, "app_key is not valid");
     char hash[65];
     ids_sha256_hex(key, strlen(key), hash);
+    /* Three outcomes, kept apart: a person (never person 0), Unauthorized
+     * (no such key), or InternalError (the store failed: the caller is not
+     * told "not valid" for a key that may well be). */
+    tc_person found = {0};
+    int admin = 0, step = -1;
     store_conn *c = store_reader_acquire(app->st);
-    int rc = -1;
     store_stmt *q = store_prepare(c,
                                   "SELECT p.person_id, p.person_name, p.email, p.is_admin"
                                   " FROM app_keys k JOIN persons p ON p.person_id = k.person_id"
@@ -28,20 +32,27 @@ int auth_app_key(tc_app *app, const char *key, tc_person *person, int *is_admin,
                                   err);
     if (q) {
         store_bind_text(q, 1, hash);
-        int step = store_step(q, err);
+        step = store_step(q, err);
         if (step == STORE_ROW) {
-            person->person_id = store_col_int64(q, 0);
-            snprintf(person->person_name, sizeof(person->person_name), "%s", store_col_text(q, 1));
-            snprintf(person->email, sizeof(person->email), "%s", store_col_text(q, 2));
-            *is_admin = (int)store_col_int64(q, 3);
-            rc = 0;
-        } else if (step == STORE_DONE) {
-            tc_err_set(err, TC_UNAUTHORIZED, "app_key is not valid");
+            found.person_id = store_col_int64(q, 0);
+            snprintf(found.person_name, sizeof(found.person_name), "%s", store_col_text(q, 1));
+            snprintf(found.email, sizeof(found.email), "%s", store_col_text(q, 2));
+            admin = (int)store_col_int64(q, 3);
         }
         store_stmt_done(q);
     }
     store_reader_release(app->st, c);
-    return rc;
+    if (step == STORE_DONE)
+        return tc_err_set(err, TC_UNAUTHORIZED, "app_key is not valid");
+    if (step != STORE_ROW)
+        return err->code == TC_INTERNAL ? -1 : tc_err_set(err, TC_INTERNAL, "cannot read app keys");
+    if (found.person_id <= 0) {
+        log_error("msg=\"app key of no person\" person_id=%lld", (long long)found.person_id);
+        return tc_err_set(err, TC_INTERNAL, "the app key names no person");
+    }
+    *person = found;
+    *is_admin = admin;
+    return 0;
 }
 
 int auth_new_app_key(char *out, tc_err *err) {
@@ -70,15 +81,28 @@ typedef struct {
     int created;
 } bootstrap_arg;
 
-static int bootstrap_cmd(writer_txn *txn, void *argp, tc_err *err) {
-    bootstrap_arg *arg = argp;
-    store_stmt *q = store_prepare(txn->conn, "SELECT COUNT(*) FROM persons", err);
+/* The one integer a query such as SELECT COUNT(*) returns; a missing row
+ * is an error too, never 0. */
+static int count_rows(store_conn *c, const char *sql, int64_t *n, tc_err *err) {
+    store_stmt *q = store_prepare(c, sql, err);
     if (!q)
         return -1;
-    int64_t n = store_step(q, err) == STORE_ROW ? store_col_int64(q, 0) : -1;
+    int step = store_step(q, err);
+    if (step == STORE_ROW)
+        *n = store_col_int64(q, 0);
     store_stmt_done(q);
+    if (step == STORE_DONE)
+        return tc_err_set(err, TC_INTERNAL, "no row for %s", sql);
+    return step == STORE_ROW ? 0 : -1;
+}
+
+static int bootstrap_cmd(writer_txn *txn, void *argp, tc_err *err) {
+    bootstrap_arg *arg = argp;
+    int64_t n = 0;
+    if (count_rows(txn->conn, "SELECT COUNT(*) FROM persons", &n, err) != 0)
+        return -1;
     if (n != 0)
-        return n < 0 ? -1 : 0;
+        return 0;
     int64_t now = txn->now_ms / 1000;
     store_stmt *ins = store_prepare(txn->conn,
                                     "INSERT INTO persons(person_name,email,is_admin,status,"
@@ -90,11 +114,12 @@ static int bootstrap_cmd(writer_txn *txn, void *argp, tc_err *err) {
     store_bind_int64(ins, 2, now);
     if (store_run(ins, err) != 0)
         return -1;
-    q = store_prepare(txn->conn, "SELECT MAX(person_id) FROM persons", err);
-    if (!q)
+    /* A failed read must never store the key for person 0. */
+    int64_t pid = 0;
+    if (count_rows(txn->conn, "SELECT MAX(person_id) FROM persons", &pid, err) != 0)
         return -1;
-    int64_t pid = store_step(q, err) == STORE_ROW ? store_col_int64(q, 0) : 0;
-    store_stmt_done(q);
+    if (pid <= 0)
+        return tc_err_set(err, TC_INTERNAL, "the administrator was not stored");
     if (auth_store_app_key(txn, pid, arg->key, "admin", err) != 0)
         return -1;
     arg->created = 1;
@@ -119,15 +144,7 @@ static int write_key_file(const char *dir, const char *key, tc_err *err) {
 
 static int count_persons(tc_app *app, int64_t *n, tc_err *err) {
     store_conn *c = store_reader_acquire(app->st);
-    int rc = -1;
-    store_stmt *q = store_prepare(c, "SELECT COUNT(*) FROM persons", err);
-    if (q) {
-        if (store_step(q, err) == STORE_ROW) {
-            *n = store_col_int64(q, 0);
-            rc = 0;
-        }
-        store_stmt_done(q);
-    }
+    int rc = count_rows(c, "SELECT COUNT(*) FROM persons", n, err);
     store_reader_release(app->st, c);
     return rc;
 }

@@ -22,6 +22,8 @@
 #include "api/params.h"
 #include "core/channel.h"
 #include "util/clock.h"
+#include "util/doc.h"
+#include "util/jbuild.h"
 
 /* Group and flapping validation (the rules of core/channel.h) -------------- */
 
@@ -56,10 +58,6 @@ static int normalize_equals(json_t *group, json_t *out, tc_err *err) {
     json_t *equals = NULL;
     if (params_array(group, "equals", PARAM_OPTIONAL, 0, GROUP_EQUALS_MAX, &equals, err) != 0)
         return nested(err, "group");
-    json_t *copy = json_array();
-    json_object_set_new(out, "equals", copy);
-    if (!equals)
-        return 0;
     size_t i, j;
     json_t *list, *key;
     json_array_foreach(equals, i, list) {
@@ -72,9 +70,10 @@ static int normalize_equals(json_t *group, json_t *out, tc_err *err) {
             if (check_label_key(key, path, err) != 0)
                 return -1;
         }
-        json_array_append(copy, list);
     }
-    return 0;
+    int failed = 0;
+    jb_set(out, "equals", equals ? jb_copy(equals) : json_array(), &failed);
+    return jb_done(failed, "group.equals", err);
 }
 
 static int cmp_int(const void *a, const void *b) {
@@ -101,13 +100,17 @@ static int normalize_storm_levels(json_t *group, json_t *out, tc_err *err) {
         v[n++] = level;
     }
     qsort(v, n, sizeof(v[0]), cmp_int);
-    json_t *copy = json_array();
+    int failed = 0;
+    json_t *copy = jb_check(json_array(), &failed);
     for (i = 0; i < n; i++) {
         if (i == 0 || v[i] != v[i - 1])
-            json_array_append_new(copy, json_integer(v[i]));
+            jb_append(copy, json_integer(v[i]), &failed);
     }
-    json_object_set_new(out, "storm_thresholds", copy);
-    return 0;
+    if (failed)
+        json_decref(copy);
+    else
+        jb_set(out, "storm_thresholds", copy, &failed);
+    return jb_done(failed, "group.storm_thresholds", err);
 }
 
 static int normalize_i_keys(json_t *group, json_t *out, tc_err *err) {
@@ -122,8 +125,9 @@ static int normalize_i_keys(json_t *group, json_t *out, tc_err *err) {
         if (check_label_key(key, path, err) != 0)
             return -1;
     }
-    json_object_set_new(out, "i_keys", keys ? json_copy(keys) : json_array());
-    return 0;
+    int failed = 0;
+    jb_set(out, "i_keys", keys ? jb_copy(keys) : json_array(), &failed);
+    return jb_done(failed, "group.i_keys", err);
 }
 
 static int normalize_extras(json_t *group, json_t *out, tc_err *err) {
@@ -136,16 +140,17 @@ static int normalize_extras(json_t *group, json_t *out, tc_err *err) {
         if (!json_is_object(c))
             return tc_err_set(err, TC_INVALID_PARAMETER, "group.cases[%zu] must be an object", i);
     }
-    json_object_set_new(out, "cases", cases ? json_deep_copy(cases) : json_array());
     json_t *score = json_object_get(group, "i_score_threshold");
-    if (score && !json_is_null(score)) {
-        if (!json_is_number(score) || json_number_value(score) < 0.5 ||
-            json_number_value(score) > 1.0)
-            return tc_err_set(err, TC_INVALID_PARAMETER,
-                              "group.i_score_threshold must be a number between 0.5 and 1");
-        json_object_set_new(out, "i_score_threshold", json_real(json_number_value(score)));
-    }
-    return 0;
+    if (score && !json_is_null(score) &&
+        (!json_is_number(score) || json_number_value(score) < 0.5 ||
+         json_number_value(score) > 1.0))
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "group.i_score_threshold must be a number between 0.5 and 1");
+    int failed = 0;
+    jb_set(out, "cases", cases ? jb_copy(cases) : json_array(), &failed);
+    if (score && !json_is_null(score))
+        jb_set(out, "i_score_threshold", json_real(json_number_value(score)), &failed);
+    return jb_done(failed, "group", err);
 }
 
 static int normalize_group_fields(json_t *group, json_t *out, tc_err *err) {
@@ -162,17 +167,18 @@ static int normalize_group_fields(json_t *group, json_t *out, tc_err *err) {
         params_int64(group, "storm_threshold", PARAM_OPTIONAL, 0, GROUP_STORM_MAX, &storm, err) !=
             0)
         return nested(err, "group");
-    json_object_set_new(out, "method", json_string(method));
+    int failed = 0;
+    jb_set(out, "method", json_string(method), &failed);
     if (normalize_equals(group, out, err) != 0)
         return -1;
-    json_object_set_new(out, "all_equals_required", json_boolean(all_required));
-    json_object_set_new(out, "time_window", json_integer(time_window));
-    json_object_set_new(out, "window_type", json_string(window_type));
-    json_object_set_new(out, "storm_threshold", json_integer(storm));
+    jb_set(out, "all_equals_required", json_boolean(all_required), &failed);
+    jb_set(out, "time_window", json_integer(time_window), &failed);
+    jb_set(out, "window_type", json_string(window_type), &failed);
+    jb_set(out, "storm_threshold", json_integer(storm), &failed);
     if (normalize_storm_levels(group, out, err) != 0 || normalize_i_keys(group, out, err) != 0 ||
         normalize_extras(group, out, err) != 0)
         return -1;
-    return 0;
+    return jb_done(failed, "group", err);
 }
 
 static int group_normalize(json_t *group, json_t **out, tc_err *err) {
@@ -181,7 +187,7 @@ static int group_normalize(json_t *group, json_t **out, tc_err *err) {
         return tc_err_set(err, TC_INVALID_PARAMETER, "group must be an object");
     json_t *norm = json_object();
     json_t *given = group ? json_incref(group) : json_pack("{s:s}", "method", "n");
-    int rc = normalize_group_fields(given, norm, err);
+    int rc = norm && given ? normalize_group_fields(given, norm, err) : tc_err_oom(err, "group");
     json_decref(given);
     if (rc != 0) {
         json_decref(norm);
@@ -205,7 +211,7 @@ static int flapping_normalize(json_t *flapping, json_t **out, tc_err *err) {
     *out = json_pack("{s:b, s:I, s:I, s:I}", "is_disabled", disabled, "max_changes",
                      (json_int_t)max_changes, "in_mins", (json_int_t)in_mins, "mute_mins",
                      (json_int_t)mute_mins);
-    return 0;
+    return *out ? 0 : tc_err_oom(err, "flapping");
 }
 
 /* Request fields -------------------------------------------------------- */
@@ -221,18 +227,20 @@ static int take_int_array(json_t *body, const char *field, size_t max, json_t *p
     json_t *arr = NULL;
     if (params_int64_array(body, field, PARAM_OPTIONAL, max, &arr, err) != 0)
         return -1;
+    int failed = 0;
     if (arr)
-        json_object_set_new(patch, field, json_copy(arr));
-    return 0;
+        jb_set(patch, field, jb_copy(arr), &failed);
+    return jb_done(failed, field, err);
 }
 
 static int take_bool(json_t *body, const char *field, json_t *patch, tc_err *err) {
     int v = 0;
     if (params_bool(body, field, PARAM_OPTIONAL, &v, err) != 0)
         return -1;
+    int failed = 0;
     if (is_given(body, field))
-        json_object_set_new(patch, field, json_boolean(v));
-    return 0;
+        jb_set(patch, field, json_boolean(v), &failed);
+    return jb_done(failed, field, err);
 }
 
 static int take_string(json_t *body, const char *field, param_need need, size_t max, json_t *patch,
@@ -240,10 +248,11 @@ static int take_string(json_t *body, const char *field, param_need need, size_t 
     char *s = NULL;
     if (params_string(body, field, need, max, PARAM_REFUSE, &s, err) != 0)
         return -1;
+    int failed = 0;
     if (s)
-        json_object_set_new(patch, field, json_string(s));
+        jb_set(patch, field, json_string(s), &failed);
     free(s);
-    return 0;
+    return jb_done(failed, field, err);
 }
 
 static int take_int(json_t *body, const char *field, param_need need, int64_t min, int64_t max,
@@ -251,9 +260,10 @@ static int take_int(json_t *body, const char *field, param_need need, int64_t mi
     int64_t v = 0;
     if (params_int64(body, field, need, min, max, &v, err) != 0)
         return -1;
+    int failed = 0;
     if (is_given(body, field))
-        json_object_set_new(patch, field, json_integer(v));
-    return 0;
+        jb_set(patch, field, json_integer(v), &failed);
+    return jb_done(failed, field, err);
 }
 
 /* The settable fields of CreateChannelRequest / UpdateChannelRequest, each
@@ -332,10 +342,11 @@ static int read_channel_fields(json_t *body, int creating, json_t *patch, tc_err
         take_int(body, "auto_resolve_timeout", PARAM_OPTIONAL, 0, 2592000, patch, err) != 0)
         return -1;
     const char *mode = NULL;
+    int failed = 0;
     if (params_enum(body, "auto_resolve_mode", PARAM_OPTIONAL, modes, &mode, err) != 0)
         return -1;
     if (mode)
-        json_object_set_new(patch, "auto_resolve_mode", json_string(mode));
+        jb_set(patch, "auto_resolve_mode", json_string(mode), &failed);
     for (int i = 0; flags[i]; i++) {
         if (take_bool(body, flags[i], patch, err) != 0)
             return -1;
@@ -346,18 +357,18 @@ static int read_channel_fields(json_t *body, int creating, json_t *patch, tc_err
     if (obj && escalate_rule_check(obj, err) != 0)
         return -1;
     if (obj)
-        json_object_set_new(patch, "escalate_rule", json_deep_copy(obj));
+        jb_set(patch, "escalate_rule", jb_copy(obj), &failed);
     if (is_given(body, "group")) {
         if (group_normalize(json_object_get(body, "group"), &norm, err) != 0)
             return -1;
-        json_object_set_new(patch, "group", norm);
+        jb_set(patch, "group", norm, &failed);
     }
     if (is_given(body, "flapping")) {
         if (flapping_normalize(json_object_get(body, "flapping"), &norm, err) != 0)
             return -1;
-        json_object_set_new(patch, "flapping", norm);
+        jb_set(patch, "flapping", norm, &failed);
     }
-    return 0;
+    return jb_done(failed, "a channel", err);
 }
 
 /* A new channel's document: every ChannelItem field tocsin keeps, defaults
@@ -367,6 +378,10 @@ static int new_channel_doc(json_t *body, int64_t creator_id, json_t **out, tc_er
     json_t *fields = json_object(), *no_flapping = json_object();
     json_t *group = NULL, *flapping = NULL;
     int rc = -1;
+    if (!fields || !no_flapping) {
+        tc_err_oom(err, "a new channel");
+        goto out;
+    }
     if (read_channel_fields(body, 1, fields, err) != 0 || group_normalize(NULL, &group, err) != 0 ||
         flapping_normalize(no_flapping, &flapping, err) != 0)
         goto out;
@@ -378,11 +393,11 @@ static int new_channel_doc(json_t *body, int64_t creator_id, json_t **out, tc_er
         (json_int_t)0, "auto_resolve_mode", "trigger", "is_private", 0, "disable_outlier_detection",
         0, "disable_auto_close", 0, "is_external_report_enabled", 0, "group", group, "flapping",
         flapping);
-    if (!doc) {
-        tc_err_set(err, TC_INTERNAL, "cannot build a channel");
+    if (!doc || json_object_update(doc, fields) != 0) {
+        json_decref(doc);
+        tc_err_oom(err, "a new channel");
         goto out;
     }
-    json_object_update(doc, fields);
     *out = doc;
     rc = 0;
 out:
@@ -399,6 +414,7 @@ typedef struct {
     int64_t channel_id;
     json_t *doc;        /* create: the whole new document; update: the patch */
     const char *status; /* set_status: enabled | disabled | deleted */
+    json_t *answer;     /* create: built in the command, so it exists iff the channel does */
 } channel_change;
 
 static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
@@ -407,7 +423,9 @@ static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
     if (channel_name_free(txn->conn, name, 0, err) != 0 || channel_save(txn, a->doc, err) != 0)
         return -1;
     a->channel_id = json_integer_value(json_object_get(a->doc, "channel_id"));
-    return 0;
+    a->answer = json_pack("{s:I, s:O}", "channel_id", (json_int_t)a->channel_id, "channel_name",
+                          json_object_get(a->doc, "channel_name"));
+    return a->answer ? 0 : tc_err_oom(err, "the answer");
 }
 
 static int update_cmd(writer_txn *txn, void *argp, tc_err *err) {
@@ -419,7 +437,10 @@ static int update_cmd(writer_txn *txn, void *argp, tc_err *err) {
     const char *name = json_string_value(json_object_get(a->doc, "channel_name"));
     if (name && channel_name_free(txn->conn, name, a->channel_id, err) != 0)
         goto out;
-    json_object_update(doc, a->doc);
+    if (json_object_update(doc, a->doc) != 0) {
+        tc_err_oom(err, "updating a channel");
+        goto out;
+    }
     rc = channel_save(txn, doc, err);
 out:
     json_decref(doc);
@@ -464,9 +485,15 @@ static int set_status_cmd(writer_txn *txn, void *argp, tc_err *err) {
                        (long long)a->channel_id, (long long)sources, sources == 1 ? "" : "s");
             goto out;
         }
-        json_object_set_new(doc, "deleted_at", json_integer(txn->now_ms / 1000));
+        if (json_object_set_new(doc, "deleted_at", json_integer(txn->now_ms / 1000)) != 0) {
+            tc_err_oom(err, "deleting a channel");
+            goto out;
+        }
     }
-    json_object_set_new(doc, "status", json_string(a->status));
+    if (json_object_set_new(doc, "status", json_string(a->status)) != 0) {
+        tc_err_oom(err, "changing a channel");
+        goto out;
+    }
     rc = channel_save(txn, doc, err);
 out:
     json_decref(doc);
@@ -514,11 +541,12 @@ static int add_incident_stats(store_conn *c, json_t *doc, tc_err *err) {
     store_stmt_done(q);
     if (step < 0)
         return -1;
-    json_object_set_new(doc, "progress_to_incident_cnts",
-                        json_pack("{s:I, s:I}", "Triggered", triggered, "Processing", processing));
-    json_object_set_new(doc, "last_incident_at", json_integer(last));
-    json_object_set_new(doc, "is_starred", json_false());
-    return 0;
+    int failed = 0;
+    jb_set(doc, "progress_to_incident_cnts",
+           json_pack("{s:I, s:I}", "Triggered", triggered, "Processing", processing), &failed);
+    jb_set(doc, "last_incident_at", json_integer(last), &failed);
+    jb_set(doc, "is_starred", json_false(), &failed);
+    return jb_done(failed, "a channel's incident counts", err);
 }
 
 static int read_channel_id(json_t *body, int64_t *id, tc_err *err) {
@@ -534,8 +562,9 @@ static int channel_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
         return -1;
     int rc = writer_run(ctx->app->w, create_cmd, &a, err);
     if (rc == 0)
-        *data = json_pack("{s:I, s:O}", "channel_id", (json_int_t)a.channel_id, "channel_name",
-                          json_object_get(a.doc, "channel_name"));
+        *data = a.answer;
+    else
+        json_decref(a.answer); /* built, but its batch was not committed */
     json_decref(a.doc);
     return rc;
 }
@@ -546,23 +575,19 @@ static int channel_update(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
         read_channel_id(body, &a.channel_id, err) != 0)
         return -1;
     a.doc = json_object();
-    int rc = read_channel_fields(body, 0, a.doc, err);
+    int rc = a.doc ? read_channel_fields(body, 0, a.doc, err) : tc_err_oom(err, "a channel");
     if (rc == 0)
-        rc = writer_run(ctx->app->w, update_cmd, &a, err);
+        rc = api_run_empty(ctx, update_cmd, &a, data, err);
     json_decref(a.doc);
-    if (rc == 0)
-        *data = json_object();
     return rc;
 }
 
 static int change_status(api_ctx *ctx, json_t *body, const char *status, const char *what,
                          json_t **data, tc_err *err) {
     channel_change a = {.status = status};
-    if (api_require_admin(ctx, what, err) != 0 || read_channel_id(body, &a.channel_id, err) != 0 ||
-        writer_run(ctx->app->w, set_status_cmd, &a, err) != 0)
+    if (api_require_admin(ctx, what, err) != 0 || read_channel_id(body, &a.channel_id, err) != 0)
         return -1;
-    *data = json_object();
-    return 0;
+    return api_run_empty(ctx, set_status_cmd, &a, data, err);
 }
 
 static int channel_delete(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -602,8 +627,10 @@ static int channel_infos(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
     if (params_int64_array(body, "channel_ids", PARAM_REQUIRED, 1000, &ids, err) != 0)
         return -1;
     json_t *items = json_array();
+    if (!items)
+        return tc_err_oom(err, "a channel list");
     store_conn *c = store_reader_acquire(ctx->app->st);
-    int rc = 0;
+    int rc = 0, failed = 0;
     size_t i;
     json_t *v;
     json_array_foreach(ids, i, v) {
@@ -621,12 +648,13 @@ static int channel_infos(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
         for (size_t j = 0; j < i && !seen; j++)
             seen = json_integer_value(json_array_get(ids, j)) == json_integer_value(v);
         if (step == STORE_ROW && !seen)
-            json_array_append_new(items,
-                                  json_pack("{s:I, s:s, s:s}", "channel_id", json_integer_value(v),
-                                            "channel_name", store_col_text(q, 0), "status",
-                                            store_col_text(q, 1)));
+            jb_append(items,
+                      json_pack("{s:I, s:s, s:s}", "channel_id", json_integer_value(v),
+                                "channel_name", store_col_text(q, 0), "status",
+                                store_col_text(q, 1)),
+                      &failed);
         store_stmt_done(q);
-        if (step < 0) {
+        if (step < 0 || (rc = jb_done(failed, "a channel list", err)) != 0) {
             rc = -1;
             break;
         }
@@ -636,8 +664,7 @@ static int channel_infos(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
         json_decref(items);
         return -1;
     }
-    *data = json_pack("{s:o}", "items", items);
-    return 0;
+    return api_answer(json_pack("{s:o}", "items", items), "a channel list", data, err);
 }
 
 /* /channel/list: channels are few (a team has tens, a company hundreds), so
@@ -735,15 +762,23 @@ static int compare_channels(const void *pa, const void *pb, void *ctxp) {
 /* Every non-deleted channel passing the filter, with its incident stats. */
 static int load_matching(store_conn *c, const list_filter *f, json_t *out, tc_err *err) {
     store_stmt *q = store_prepare(
-        c, "SELECT doc FROM channels WHERE status <> 'deleted' ORDER BY channel_id", err);
+        c, "SELECT doc, channel_id FROM channels WHERE status <> 'deleted' ORDER BY channel_id",
+        err);
     if (!q)
         return -1;
     int step;
     while ((step = store_step(q, err)) == STORE_ROW) {
-        json_t *doc = json_loads(store_col_text(q, 0), 0, NULL);
-        if (doc && list_matches(f, doc))
-            json_array_append(out, doc);
+        json_t *doc = NULL;
+        if (doc_parse_n(store_col_text(q, 0), "channel", store_col_int64(q, 1), &doc, err) != 0) {
+            step = -1;
+            break;
+        }
+        int kept = !list_matches(f, doc) || json_array_append(out, doc) == 0;
         json_decref(doc);
+        if (!kept) {
+            step = tc_err_oom(err, "a channel list");
+            break;
+        }
     }
     store_stmt_done(q);
     if (step < 0)
@@ -768,7 +803,11 @@ static int channel_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
     int64_t p = 1, limit = 100;
     json_t *all = json_array(), *items = NULL;
     json_t **sorted = NULL;
-    int rc = -1;
+    int rc = -1, failed = 0;
+    if (!all) {
+        tc_err_oom(err, "a channel list");
+        goto out;
+    }
     if (read_list_filter(ctx, body, &f, err) != 0 ||
         params_page(body, 100, 100, &p, &limit, err) != 0)
         goto out;
@@ -780,20 +819,22 @@ static int channel_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
     size_t n = json_array_size(all);
     sorted = calloc(n ? n : 1, sizeof(*sorted));
     if (!sorted) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "a channel list");
         goto out;
     }
     for (size_t i = 0; i < n; i++)
         sorted[i] = json_array_get(all, i);
     qsort_r(sorted, n, sizeof(*sorted), compare_channels, &f);
-    items = json_array();
+    items = jb_check(json_array(), &failed);
     size_t first = (size_t)((p - 1) * limit);
     for (size_t i = first; i < n && i < first + (size_t)limit; i++)
-        json_array_append_new(items, f.brief ? brief_item(sorted[i]) : json_incref(sorted[i]));
-    *data = json_pack("{s:o, s:I, s:b}", "items", items, "total", (json_int_t)n, "has_next_page",
-                      first + (size_t)limit < n);
+        jb_append(items, f.brief ? brief_item(sorted[i]) : json_incref(sorted[i]), &failed);
+    if (jb_done(failed, "a channel list", err) != 0)
+        goto out;
+    rc = api_answer(json_pack("{s:o, s:I, s:b}", "items", items, "total", (json_int_t)n,
+                              "has_next_page", first + (size_t)limit < n),
+                    "a channel list", data, err);
     items = NULL;
-    rc = 0;
 out:
     free(sorted);
     json_decref(all);

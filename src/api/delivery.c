@@ -15,6 +15,7 @@
 #include "delivery/sync_send.h"
 #include "util/clock.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 #define TEST_RESPONSE_MAX 4096
 
@@ -59,34 +60,37 @@ static int test_body(const push_target *t, const char *event_type, const tc_pers
     int64_t now_ms = clock_now_ms();
     json_t *object = is_alert ? sample_alert(object_id, now_ms / 1000)
                               : sample_incident(object_id, now_ms / 1000);
-    json_t *body = object ? json_pack("{s:I, s:s, s:s, s:o}", "event_time", (json_int_t)now_ms,
+    int failed = 0;
+    json_t *body = jb_check(json_pack("{s:I, s:s, s:s, s:o}", "event_time", (json_int_t)now_ms,
                                       "event_type", event_type, "event_id", s->event_id,
-                                      is_alert ? "alert" : "incident", object)
-                          : NULL;
-    if (!body)
-        return tc_err_set(err, TC_INTERNAL, "cannot build the sample event");
-    json_t *person = person_to_json(who);
-    if (person)
-        json_object_set_new(body, "person", person);
-    *out = json_dumps(body, JSON_COMPACT);
+                                      is_alert ? "alert" : "incident", object),
+                            &failed);
+    person_json_set(body, "person", who, &failed);
+    *out = failed ? NULL : jb_dumps(body, JSON_COMPACT);
     json_decref(body);
     s->integration_id = t->integration_id;
     s->event_time_ms = now_ms;
     snprintf(s->event_type, sizeof(s->event_type), "%s", event_type);
     snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", is_alert ? "alert" : "incident");
     snprintf(s->ref_id, sizeof(s->ref_id), "%s", object_id);
-    return *out ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    return *out ? 0 : tc_err_oom(err, "the sample event");
 }
 
 static json_t *result_json(const history_subject *s, const sync_result *r) {
-    json_t *data = json_pack("{s:b, s:I, s:I, s:s}", "success", r->delivered, "status_code",
-                             (json_int_t)r->status_code, "duration_ms", (json_int_t)r->duration_ms,
-                             "event_id", s->event_id);
-    if (data && r->message[0])
-        json_object_set_new(data, "message", json_string(r->message));
-    if (data && r->response_body) {
+    int failed = 0;
+    json_t *data = jb_check(json_pack("{s:b, s:I, s:I, s:s}", "success", r->delivered,
+                                      "status_code", (json_int_t)r->status_code, "duration_ms",
+                                      (json_int_t)r->duration_ms, "event_id", s->event_id),
+                            &failed);
+    if (r->message[0])
+        jb_set(data, "message", json_string(r->message), &failed);
+    if (r->response_body) {
         size_t keep = utf8_prefix(r->response_body, TEST_RESPONSE_MAX);
-        json_object_set_new(data, "response_body", json_stringn(r->response_body, keep));
+        jb_set(data, "response_body", json_stringn(r->response_body, keep), &failed);
+    }
+    if (failed) {
+        json_decref(data);
+        return NULL;
     }
     return data;
 }
@@ -116,8 +120,7 @@ static int integration_test(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
         test_body(&t, event_type, &ctx->person, &s, &text, err) != 0 ||
         sync_send(ctx->app, &t, &s, text, 0, &r, err) != 0)
         goto out;
-    *data = result_json(&s, &r);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = api_answer(result_json(&s, &r), "the test's outcome", data, err);
 out:
     sync_result_clear(&r);
     free(text);
@@ -174,11 +177,9 @@ static int history_resend(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
     if (api_require_admin(ctx, "resend an event", err) != 0 ||
         params_object_id(body, "event_id", PARAM_REQUIRED, event_id, err) != 0 ||
         params_int64(body, "integration_id", PARAM_REQUIRED, 1, INT64_MAX, &arg.integration_id,
-                     err) != 0 ||
-        writer_run(ctx->app->w, resend_cmd, &arg, err) != 0)
+                     err) != 0)
         return -1;
-    *data = json_object();
-    return 0;
+    return api_run_empty(ctx, resend_cmd, &arg, data, err);
 }
 
 const api_route api_delivery_routes[] = {

@@ -23,6 +23,7 @@
 #include "core/engine.h"
 #include "core/event_input.h"
 #include "core/prometheus.h"
+#include "util/jbuild.h"
 #include "util/metrics.h"
 
 #define TYPE_STANDARD "alert_standard"
@@ -44,7 +45,7 @@ int events_standard_read(json_t *body, engine_event *ev, tc_err *err) {
         event_images_normalize(json_object_get(body, "images"), "images", &ev->images, err) != 0)
         return -1;
     if (!(ev->event_status = strdup(status)))
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an event");
     if (ev->alert_key && !ev->alert_key[0]) { /* "" means not given */
         free(ev->alert_key);
         ev->alert_key = NULL;
@@ -56,7 +57,7 @@ int events_standard_read(json_t *body, engine_event *ev, tc_err *err) {
         char key[EVENT_HASH_LEN + 1];
         if (event_key_derive(ev->title_rule, ev->labels, key) != 0 ||
             !(ev->alert_key = strdup(key)))
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "an event's alert_key");
     }
     return 0;
 }
@@ -138,18 +139,19 @@ static int ingest_finish(api_op *op, json_t **data, tc_err *err) {
     if (op->job.failed) {
         *err = op->job.err;
     } else if (x->source == METRICS_SOURCE_STANDARD) {
-        *data = json_pack("{s:s}", "alert_key", x->arg.results[0].alert_key);
-        rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+        rc = api_answer(json_pack("{s:s}", "alert_key", x->arg.results[0].alert_key), "the answer",
+                        data, err);
     } else {
-        json_t *keys = json_array();
-        for (size_t i = 0; keys && i < x->arg.n; i++) {
-            if (json_array_append_new(keys, json_string(x->arg.results[i].alert_key)) != 0) {
-                json_decref(keys);
-                keys = NULL;
-            }
+        int failed = 0;
+        json_t *keys = jb_check(json_array(), &failed);
+        for (size_t i = 0; i < x->arg.n; i++)
+            jb_append(keys, json_string(x->arg.results[i].alert_key), &failed);
+        if (failed) {
+            json_decref(keys);
+            keys = NULL;
         }
-        *data = keys ? json_pack("{s:o}", "alert_keys", keys) : NULL;
-        rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+        rc = api_answer(keys ? json_pack("{s:o}", "alert_keys", keys) : NULL, "the answer", data,
+                        err);
     }
     metrics_events_ingested(x->m, x->source, ingest_outcome(rc, err), x->counted);
     return rc;
@@ -168,7 +170,7 @@ static int ingest_prepare(api_ctx *ctx, const char *type, metrics_source source,
         for (size_t i = 0; i < n; i++)
             engine_event_clear(&evs[i]);
         free(evs);
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an event push");
     }
     x->key = key;
     x->arg = (ingest_arg){key, type, evs, n, res};
@@ -187,7 +189,7 @@ static int start_standard(api_ctx *ctx, json_t *body, api_op **op, json_t **data
     (void)data;
     engine_event *ev = calloc(1, sizeof(*ev));
     if (!ev) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an event");
         metrics_events_ingested(ctx->app->m, METRICS_SOURCE_STANDARD, METRICS_INGEST_ERROR, 1);
         return -1;
     }

@@ -15,6 +15,8 @@
 #include "api/api.h"
 #include "api/listing.h"
 #include "api/params.h"
+#include "util/doc.h"
+#include "util/jbuild.h"
 
 #define HISTORY_MAX_EVENT_TYPES 50
 /* The columns of an item, in the order history_item reads them. */
@@ -100,7 +102,7 @@ static void add_where(listing_query *q, const history_filter *f, int paged) {
 }
 
 /* One row (HISTORY_COLUMNS) as a WebhookHistoryItem; with `detail` also the
- * request and response that were exchanged. */
+ * request and response that were exchanged. NULL when out of memory. */
 static json_t *history_item(store_stmt *q, int detail) {
     char when[32];
     listing_format_ms(store_col_int64(q, 13), when, sizeof(when));
@@ -113,11 +115,16 @@ static json_t *history_item(store_stmt *q, int detail) {
         (json_int_t)store_col_int64(q, 9), "status", store_col_text(q, 10), "status_code",
         (json_int_t)store_col_int64(q, 11), "error_message", store_col_text(q, 12), "event_time",
         when);
-    if (item && detail) {
-        json_object_set_new(item, "request_headers", json_string(store_col_text(q, 14)));
-        json_object_set_new(item, "request_body", json_string(store_col_text(q, 15)));
-        json_object_set_new(item, "response_headers", json_string(store_col_text(q, 16)));
-        json_object_set_new(item, "response_body", json_string(store_col_text(q, 17)));
+    int failed = !item;
+    if (detail) {
+        jb_set(item, "request_headers", json_string(store_col_text(q, 14)), &failed);
+        jb_set(item, "request_body", json_string(store_col_text(q, 15)), &failed);
+        jb_set(item, "response_headers", json_string(store_col_text(q, 16)), &failed);
+        jb_set(item, "response_body", json_string(store_col_text(q, 17)), &failed);
+    }
+    if (failed) {
+        json_decref(item);
+        return NULL;
     }
     return item;
 }
@@ -168,8 +175,8 @@ static int read_page(store_conn *c, const history_filter *f, json_t *items, char
             break;
         }
         json_t *item = history_item(st, 0);
-        if (!item || json_array_append_new(items, item) != 0) {
-            step = tc_err_set(err, TC_INTERNAL, "out of memory listing history");
+        if (json_array_append_new(items, item) != 0) {
+            step = tc_err_oom(err, "a history list");
             break;
         }
         last_id = store_col_int64(st, 0);
@@ -193,15 +200,15 @@ static int history_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
         goto out;
     items = json_array();
     if (!items) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "a history list");
         goto out;
     }
     c = store_reader_acquire(ctx->app->st);
     if (count_rows(c, &f, &total, err) != 0 || read_page(c, &f, items, cursor, err) != 0)
         goto out;
-    *data = json_pack("{s:O, s:I, s:s}", "items", items, "total", (json_int_t)total,
-                      "search_after_ctx", cursor);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = api_answer(json_pack("{s:O, s:I, s:s}", "items", items, "total", (json_int_t)total,
+                              "search_after_ctx", cursor),
+                    "a history list", data, err);
 out:
     if (c)
         store_reader_release(ctx->app->st, c);
@@ -213,26 +220,23 @@ out:
 /* The title of the incident or alert an attempt was about ("" if gone). */
 static int ref_title(store_conn *c, const char *kind, const char *ref_id, json_t *out,
                      tc_err *err) {
-    const char *sql = strcmp(kind, "incident") == 0
-                          ? "SELECT doc FROM incidents WHERE incident_id = ?"
-                          : "SELECT doc FROM alerts WHERE alert_id = ?";
+    int incident = strcmp(kind, "incident") == 0;
+    const char *sql = incident ? "SELECT doc FROM incidents WHERE incident_id = ?"
+                               : "SELECT doc FROM alerts WHERE alert_id = ?";
     store_stmt *st = store_prepare(c, sql, err);
     if (!st)
         return -1;
     store_bind_text(st, 1, ref_id);
-    int step = store_step(st, err);
-    const char *title = "";
+    int step = store_step(st, err), rc = step < 0 ? -1 : 0;
     json_t *doc = NULL;
-    if (step == STORE_ROW) {
-        doc = json_loads(store_col_text(st, 0), 0, NULL);
-        const char *t = json_string_value(json_object_get(doc, "title"));
-        if (t)
-            title = t;
-    }
-    json_object_set_new(out, "ref_title", json_string(title));
+    if (step == STORE_ROW)
+        rc = doc_parse(store_col_text(st, 0), incident ? "incident" : "alert", ref_id, &doc, err);
+    const char *title = json_string_value(json_object_get(doc, "title"));
+    if (rc == 0 && json_object_set_new(out, "ref_title", json_string(title ? title : "")) != 0)
+        rc = tc_err_oom(err, "a history entry");
     json_decref(doc);
     store_stmt_done(st);
-    return step < 0 ? -1 : 0;
+    return rc;
 }
 
 static int channel_name(store_conn *c, int64_t channel_id, json_t *out, tc_err *err) {
@@ -241,11 +245,13 @@ static int channel_name(store_conn *c, int64_t channel_id, json_t *out, tc_err *
     if (!st)
         return -1;
     store_bind_int64(st, 1, channel_id);
-    int step = store_step(st, err);
-    json_object_set_new(out, "channel_name",
-                        json_string(step == STORE_ROW ? store_col_text(st, 0) : ""));
+    int step = store_step(st, err), rc = step < 0 ? -1 : 0;
+    if (rc == 0 &&
+        json_object_set_new(out, "channel_name",
+                            json_string(step == STORE_ROW ? store_col_text(st, 0) : "")) != 0)
+        rc = tc_err_oom(err, "a history entry");
     store_stmt_done(st);
-    return step < 0 ? -1 : 0;
+    return rc;
 }
 
 static int history_detail(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -281,7 +287,7 @@ static int history_detail(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
         goto out;
     }
     if (!item) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "a history entry");
         goto out;
     }
     if (ref_title(c, json_string_value(json_object_get(item, "webhook_type")),

@@ -23,15 +23,18 @@
  * out holds 7 bytes. */
 void incident_view_num(const char *incident_id, char *out);
 
-/* The pinned field names of meta.pins (those set to true), as a new array. */
+/* The pinned field names of meta.pins (those set to true), as a new array
+ * (NULL when out of memory). */
 json_t *incident_view_overrides(json_t *meta);
 
 /* IncidentInfo of inc (new reference in *out). */
 int incident_view_render(store_conn *c, const incident *inc, json_t **out, tc_err *err);
 
 /* One IncidentFeedItem from an incident_feed row (detail is its JSON text;
- * times in milliseconds). Never NULL unless out of memory. */
-json_t *incident_view_feed_item(const char *incident_id, const char *type, int64_t creator_id,
-                                int64_t created_at_ms, const char *detail_text);
+ * times in milliseconds) into *out. InternalError when the stored detail
+ * cannot be read (util/doc.h) or out of memory. */
+int incident_view_feed_item(const char *incident_id, int64_t feed_id, const char *type,
+                            int64_t creator_id, int64_t created_at_ms, const char *detail_text,
+                            json_t **out, tc_err *err);
 
 #endif

@@ -26,7 +26,9 @@
 #include "delivery/sync_send.h"
 #include "core/channel.h"
 #include "core/incident_actions.h"
+#include "util/doc.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 #define BATCH_MAX 100
 #define PERSONS_MAX 100
@@ -117,7 +119,7 @@ static int person_list_resolve(store_conn *c, person_list *pl, tc_err *err) {
         return 0;
     pl->persons = calloc(count, sizeof(*pl->persons));
     if (!pl->persons)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "the persons of a request");
     size_t i;
     json_t *v;
     json_array_foreach(pl->ids, i, v) {
@@ -238,10 +240,7 @@ out:
 
 static int run_batch_cmd(api_ctx *ctx, batch_cmd *b, json_t **data, tc_err *err) {
     b->who = &ctx->person;
-    if (writer_run(ctx->app->w, run_batch, b, err) != 0)
-        return -1;
-    *data = json_object();
-    return 0;
+    return api_run_empty(ctx, run_batch, b, data, err);
 }
 
 /* --- progress ------------------------------------------------------------------- */
@@ -440,7 +439,8 @@ static int h_reset(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     id_list ids;
     if (read_one_id(body, "incident_id", &ids, err) != 0)
         return -1;
-    json_t *checked = json_object();
+    int failed = 0;
+    json_t *checked = jb_check(json_object(), &failed);
     int rc = -1;
     for (size_t i = 0; i < RESET_N; i++) {
         const reset_rule *r = &RESET_RULES[i];
@@ -450,15 +450,17 @@ static int h_reset(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
             if (params_enum(body, r->field, PARAM_OPTIONAL, SEVERITIES, &sev, err) != 0)
                 goto out;
             if (sev)
-                json_object_set_new(checked, r->field, json_string(sev));
+                jb_set(checked, r->field, json_string(sev), &failed);
             continue;
         }
         if (read_text(body, r->field, PARAM_OPTIONAL, r->min_chars, r->max_chars, &s, err) != 0)
             goto out;
         if (s)
-            json_object_set_new(checked, r->field, json_string(s));
+            jb_set(checked, r->field, json_string(s), &failed);
         free(s);
     }
+    if (jb_done(failed, "an incident reset", err) != 0)
+        goto out;
     if (json_object_size(checked) == 0) {
         tc_err_set(err, TC_INVALID_PARAMETER,
                    "at least one of title, description, impact, root_cause, resolution, "
@@ -474,6 +476,8 @@ out:
 
 static int step_set_field(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
     json_t *value = b->field_value ? json_deep_copy(b->field_value) : NULL;
+    if (b->field_value && !value) /* never a "clear" instead of a failed "set" */
+        return tc_err_oom(err, "a field value");
     return incident_act_set_field(txn, inc, b->who, b->field_name, value, err);
 }
 
@@ -503,7 +507,7 @@ typedef struct {
     const char *title, *description, *severity;
     int64_t channel_id;
     person_list people;
-    char incident_id[IDS_OBJECT_LEN + 1];
+    json_t *answer; /* out: built in the command, so it exists iff the change does */
 } create_cmd;
 
 static int run_create(writer_txn *txn, void *arg, tc_err *err) {
@@ -520,20 +524,22 @@ static int run_create(writer_txn *txn, void *arg, tc_err *err) {
     const char *channel_name = json_string_value(json_object_get(channel, "channel_name"));
     if (incident_new(txn, c->title, c->severity, c->channel_id, channel_name, &inc, err) != 0)
         goto out;
+    int failed = 0;
     if (c->description)
-        json_object_set_new(inc.doc, "description", json_string(c->description));
-    json_object_set_new(inc.doc, "creator", person_to_json(c->who));
-    json_object_set_new(inc.meta, "creator_id", json_integer(c->who->person_id));
-    if (incident_commit(txn, &inc, "i_new", c->who,
+        jb_set(inc.doc, "description", json_string(c->description), &failed);
+    person_json_set(inc.doc, "creator", c->who, &failed);
+    jb_set(inc.meta, "creator_id", json_integer(c->who->person_id), &failed);
+    if (jb_done(failed, "a new incident", err) != 0 ||
+        incident_commit(txn, &inc, "i_new", c->who,
                         json_pack("{s:s, s:s}", "severity", c->severity, "title", c->title),
                         err) != 0)
         goto out;
     if (c->people.n &&
         incident_act_assign(txn, &inc, c->who, c->people.persons, c->people.n, "assign", err) != 0)
         goto out;
-    snprintf(c->incident_id, sizeof(c->incident_id), "%s",
-             json_string_value(json_object_get(inc.doc, "incident_id")));
-    rc = 0;
+    c->answer = json_pack("{s:O, s:s}", "incident_id", json_object_get(inc.doc, "incident_id"),
+                          "title", c->title);
+    rc = c->answer ? 0 : tc_err_oom(err, "the answer");
 out:
     json_decref(channel);
     incident_clear(&inc);
@@ -557,9 +563,11 @@ static int h_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
         goto out;
     c.title = title;
     c.description = description;
-    if (writer_run(ctx->app->w, run_create, &c, err) != 0)
+    if (writer_run(ctx->app->w, run_create, &c, err) != 0) {
+        json_decref(c.answer); /* built, but its batch was not committed */
         goto out;
-    *data = json_pack("{s:s, s:s}", "incident_id", c.incident_id, "title", title);
+    }
+    *data = c.answer;
     rc = 0;
 out:
     free(title);
@@ -632,10 +640,7 @@ static int h_merge(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     }
     m.opts.title = title;
     m.opts.comment = comment;
-    if (writer_run(ctx->app->w, run_merge, &m, err) != 0)
-        goto out;
-    *data = json_object();
-    rc = 0;
+    rc = api_run_empty(ctx, run_merge, &m, data, err);
 out:
     free(title);
     free(comment);
@@ -663,6 +668,8 @@ static int h_list_by_ids(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
     if (read_ids(body, "incident_ids", &ids, err) != 0)
         return -1;
     json_t *items = json_array();
+    if (!items)
+        return tc_err_oom(err, "an incident list");
     store_conn *c = store_reader_acquire(ctx->app->st);
     int rc = 0;
     for (size_t i = 0; i < ids.n && rc == 0; i++) {
@@ -675,17 +682,17 @@ static int h_list_by_ids(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
         }
         rc = incident_view_render(c, &inc, &item, err);
         incident_clear(&inc);
-        if (rc == 0)
-            json_array_append_new(items, item);
+        if (rc == 0 && json_array_append_new(items, item) != 0)
+            rc = tc_err_oom(err, "an incident list");
     }
     store_reader_release(ctx->app->st, c);
     if (rc != 0) {
         json_decref(items);
         return -1;
     }
-    *data = json_pack("{s:o, s:I, s:b}", "items", items, "total",
-                      (json_int_t)json_array_size(items), "has_next_page", 0);
-    return 0;
+    return api_answer(json_pack("{s:o, s:I, s:b}", "items", items, "total",
+                                (json_int_t)json_array_size(items), "has_next_page", 0),
+                      "an incident list", data, err);
 }
 
 /* /incident/list: the SQL filters on the indexed columns; the few filters
@@ -763,16 +770,19 @@ static int read_list_req(json_t *body, list_req *r, tc_err *err) {
         r->has_cursor = 1;
     }
     if (ids) {
-        r->incident_ids = json_array();
+        int failed = 0;
+        r->incident_ids = jb_check(json_array(), &failed);
         size_t i;
         json_t *v;
         json_array_foreach(ids, i, v) {
             char *low = strdup(json_string_value(v));
             for (char *q = low; q && *q; q++)
                 *q = (char)tolower((unsigned char)*q);
-            json_array_append_new(r->incident_ids, json_string(low ? low : ""));
+            jb_append(r->incident_ids, low ? json_string(low) : NULL, &failed);
             free(low);
         }
+        if (jb_done(failed, "incident_ids", err) != 0)
+            goto out;
     }
     /* tocsin never silences incidents nor rates them rare, and has no teams
      * nor channel owners (as /channel/list's is_my_team): these filters
@@ -824,8 +834,9 @@ static int contains_nocase(const char *hay, const char *needle) {
     return n == 0;
 }
 
-/* The filters that look inside the document. */
-static int doc_matches(const list_req *r, const char *id, const char *doc_text) {
+/* The filters that look inside the document: 1 when it matches, 0 when not,
+ * -1 when it cannot be read (an error: the list is never silently shorter). */
+static int doc_matches(const list_req *r, const char *id, const char *doc_text, tc_err *err) {
     if (json_array_size(r->nums)) {
         char num[7];
         incident_view_num(id, num);
@@ -842,9 +853,11 @@ static int doc_matches(const list_req *r, const char *id, const char *doc_text) 
                    json_array_size(r->responder_ids);
     if (!need_doc)
         return 1;
-    json_t *doc = json_loads(doc_text, 0, NULL);
-    int ok = doc != NULL;
-    if (ok && r->query && *r->query) {
+    json_t *doc = NULL;
+    if (doc_parse(doc_text, "incident", id, &doc, err) != 0)
+        return -1;
+    int ok = 1;
+    if (r->query && *r->query) {
         const char *title = json_string_value(json_object_get(doc, "title"));
         ok = contains_nocase(title ? title : "", r->query);
     }
@@ -889,7 +902,12 @@ static int scan_list(store_conn *c, const list_req *r, list_page *pg, tc_err *er
     while ((step = store_step(st, err)) == STORE_ROW) {
         const char *id = store_col_text(st, 0);
         int64_t key = store_col_int64(st, 1);
-        if (!doc_matches(r, id, store_col_text(st, 2)))
+        int match = doc_matches(r, id, store_col_text(st, 2), err);
+        if (match < 0) {
+            step = -1;
+            break;
+        }
+        if (!match)
             continue;
         pg->total++;
         if (r->has_cursor ? !after_cursor(r, key, id) : pg->total <= skip)
@@ -916,7 +934,7 @@ static int h_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     store_conn *c = NULL;
     int rc = -1;
     if (!pg || !items) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an incident list");
         goto out;
     }
     if (read_list_req(body, &r, err) != 0)
@@ -933,16 +951,23 @@ static int h_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
         incident_clear(&inc);
         if (vrc != 0)
             goto out;
-        json_array_append_new(items, item);
+        if (json_array_append_new(items, item) != 0) {
+            tc_err_oom(err, "an incident list");
+            goto out;
+        }
     }
-    *data = json_pack("{s:O, s:I, s:b}", "items", items, "total", (json_int_t)pg->total,
-                      "has_next_page", pg->has_next);
+    int failed = 0;
+    json_t *answer = jb_check(json_pack("{s:O, s:I, s:b}", "items", items, "total",
+                                        (json_int_t)pg->total, "has_next_page", pg->has_next),
+                              &failed);
     if (pg->has_next && pg->n) {
         char cursor[LISTING_CURSOR_MAX];
         listing_cursor_encode(pg->last_key, pg->ids[pg->n - 1], cursor);
-        json_object_set_new(*data, "search_after_ctx", json_string(cursor));
+        jb_set(answer, "search_after_ctx", json_string(cursor), &failed);
     }
-    rc = 0;
+    if (failed)
+        json_decref(answer);
+    rc = api_answer(failed ? NULL : answer, "an incident list", data, err);
 out:
     if (c)
         store_reader_release(ctx->app->st, c);
@@ -994,10 +1019,14 @@ static int h_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     store_stmt *st = NULL;
     incident inc;
     int rc = -1, step, more = 0;
+    if (!items) {
+        tc_err_oom(err, "a timeline");
+        goto out;
+    }
     if (incident_load(c, id, &inc, err) != 0)
         goto out;
     incident_clear(&inc);
-    listing_sql(&q, "SELECT type, creator_id, created_at, detail FROM incident_feed"
+    listing_sql(&q, "SELECT type, creator_id, created_at, detail, feed_id FROM incident_feed"
                     " WHERE incident_id = ");
     listing_text(&q, id);
     listing_in_texts(&q, "type", types);
@@ -1010,15 +1039,23 @@ static int h_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
             more = 1;
             continue;
         }
-        json_array_append_new(
-            items, incident_view_feed_item(id, store_col_text(st, 0), store_col_int64(st, 1),
-                                           store_col_int64(st, 2), store_col_text(st, 3)));
+        json_t *item = NULL;
+        if (incident_view_feed_item(id, store_col_int64(st, 4), store_col_text(st, 0),
+                                    store_col_int64(st, 1), store_col_int64(st, 2),
+                                    store_col_text(st, 3), &item, err) != 0) {
+            step = -1;
+            break;
+        }
+        if (json_array_append_new(items, item) != 0) {
+            step = tc_err_oom(err, "a timeline");
+            break;
+        }
     }
     store_stmt_done(st);
     if (step < 0)
         goto out;
-    *data = json_pack("{s:b, s:O}", "has_next_page", more, "items", items);
-    rc = 0;
+    rc = api_answer(json_pack("{s:b, s:O}", "has_next_page", more, "items", items), "a timeline",
+                    data, err);
 out:
     store_reader_release(ctx->app->st, c);
     listing_query_clear(&q);
@@ -1032,19 +1069,30 @@ out:
 
 static int alert_events_of(store_conn *c, const char *alert_id, json_t **out, tc_err *err) {
     store_stmt *q = store_prepare(c,
-                                  "SELECT doc FROM alert_events WHERE alert_id = ?"
+                                  "SELECT doc, event_id FROM alert_events WHERE alert_id = ?"
                                   " ORDER BY event_time DESC, event_id DESC LIMIT 100",
                                   err);
     if (!q)
         return -1;
     json_t *list = json_array();
+    if (!list) {
+        store_stmt_done(q);
+        return tc_err_oom(err, "an alert's events");
+    }
     store_bind_text(q, 1, alert_id);
     int step;
     while ((step = store_step(q, err)) == STORE_ROW) {
-        json_t *doc = json_loads(store_col_text(q, 0), 0, NULL);
-        if (doc)
-            json_array_append_new(list, alert_view_event(doc));
+        json_t *doc = NULL;
+        if (doc_parse(store_col_text(q, 0), "alert_event", store_col_text(q, 1), &doc, err) != 0) {
+            step = -1;
+            break;
+        }
+        json_t *item = alert_view_event(doc);
         json_decref(doc);
+        if (json_array_append_new(list, item) != 0) {
+            step = tc_err_oom(err, "an alert's events");
+            break;
+        }
     }
     store_stmt_done(q);
     if (step < 0) {
@@ -1086,18 +1134,29 @@ static int page_alerts(store_conn *c, const char *incident_id, int is_active, in
                        int64_t p, int64_t limit, json_t *items, tc_err *err) {
     listing_query q;
     listing_query_init(&q);
-    listing_sql(&q, "SELECT doc");
+    listing_sql(&q, "SELECT doc, alert_id");
     alerts_where(&q, incident_id, is_active);
     listing_sql(&q, " ORDER BY start_time ASC, alert_id ASC");
     listing_limit(&q, limit, (p - 1) * limit);
     json_t *docs = json_array();
-    store_stmt *st = listing_prepare(c, &q, err);
     int rc = -1, step = -1;
+    store_stmt *st = listing_prepare(c, &q, err);
+    if (st && !docs) {
+        store_stmt_done(st);
+        st = NULL;
+        tc_err_oom(err, "an incident's alerts");
+    }
     if (st) {
         while ((step = store_step(st, err)) == STORE_ROW) {
-            json_t *doc = json_loads(store_col_text(st, 0), 0, NULL);
-            if (doc)
-                json_array_append_new(docs, doc);
+            json_t *doc = NULL;
+            if (doc_parse(store_col_text(st, 0), "alert", store_col_text(st, 1), &doc, err) != 0) {
+                step = -1;
+                break;
+            }
+            if (json_array_append_new(docs, doc) != 0) {
+                step = tc_err_oom(err, "an incident's alerts");
+                break;
+            }
         }
         store_stmt_done(st);
     }
@@ -1110,12 +1169,17 @@ static int page_alerts(store_conn *c, const char *incident_id, int is_active, in
         json_t *item = NULL, *events = NULL;
         if (alert_view_load(c, doc, &item, err) != 0)
             goto out;
-        json_array_append_new(items, item);
+        if (json_array_append_new(items, item) != 0) {
+            tc_err_oom(err, "an incident's alerts");
+            goto out;
+        }
         const char *alert_id = json_string_value(json_object_get(doc, "alert_id"));
         if (with_events && alert_events_of(c, alert_id ? alert_id : "", &events, err) != 0)
             goto out;
-        if (events)
-            json_object_set_new(item, "events", events);
+        if (events && json_object_set_new(item, "events", events) != 0) {
+            tc_err_oom(err, "an alert's events");
+            goto out;
+        }
     }
     rc = 0;
 out:
@@ -1136,7 +1200,7 @@ static int h_alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
     store_conn *c = store_reader_acquire(ctx->app->st);
     json_t *items = json_array();
     incident inc;
-    int rc = incident_load(c, id, &inc, err);
+    int rc = items ? incident_load(c, id, &inc, err) : tc_err_oom(err, "an incident's alerts");
     if (rc == 0) {
         incident_clear(&inc);
         rc = count_alerts(c, id, is_active, &total, err);
@@ -1148,8 +1212,8 @@ static int h_alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
         json_decref(items);
         return -1;
     }
-    *data = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);
-    return 0;
+    return api_answer(json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total),
+                      "an incident's alerts", data, err);
 }
 
 /* --- custom actions ----------------------------------------------------------------- */

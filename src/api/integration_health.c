@@ -144,12 +144,7 @@ static int integration_health(api_ctx *ctx, json_t *body, json_t **data, tc_err 
     if (read_counts(c, id, now - HEALTH_WINDOW_MS, &h, err) != 0 ||
         read_last_error(c, id, &h, err) != 0 || read_pending(c, id, &h, err) != 0)
         goto out;
-    *data = health_json(&in, &h, now);
-    if (!*data) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
-        goto out;
-    }
-    rc = 0;
+    rc = api_answer(health_json(&in, &h, now), "an integration's health", data, err);
 out:
     store_reader_release(ctx->app->st, c);
     integration_clear(&in);

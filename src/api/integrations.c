@@ -37,7 +37,9 @@
 #include "delivery/dispatcher.h"
 #include "delivery/signature.h"
 #include "util/clock.h"
+#include "util/doc.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 #define CUSTOM_ACTIONS_PER_CHANNEL 3
 
@@ -86,14 +88,27 @@ typedef struct {
     json_t *patch;            /* pushing kinds: the config fields given */
     const char *status;       /* set_status_cmd: the target */
     tc_person person;         /* who asks (disabled_reason) */
+    int is_admin;             /* who asks may see keys and secrets */
     integration result;       /* what was saved */
+    /* The answer, built by the command from what it saved: it exists iff
+     * the change does (a secret shown once is never lost to a failure
+     * after the commit). */
+    json_t *answer;
 } integration_request;
 
 static void request_clear(integration_request *r) {
     free(r->name);
     free(r->description);
     json_decref(r->patch);
+    json_decref(r->answer);
     integration_clear(&r->result);
+}
+
+/* Hands the answer the command built to *data. */
+static int request_answer(integration_request *r, json_t **data, tc_err *err) {
+    json_t *answer = r->answer;
+    r->answer = NULL;
+    return api_answer(answer, "the answer", data, err);
 }
 
 /* The fields of one kind. Every new kind adds its case here. */
@@ -167,6 +182,8 @@ static int check_push_channels(writer_txn *txn, json_t *config, json_t *old_ids,
         if (ids_contain(old_ids, json_integer_value(v)))
             continue;
         if (check_channel(txn, json_integer_value(v), err) != 0) {
+            if (err->code != TC_INVALID_PARAMETER)
+                return -1; /* the store failed: not the request's fault */
             char why[sizeof(err->message)];
             snprintf(why, sizeof(why), "%s", err->message);
             return tc_err_set(err, TC_INVALID_PARAMETER, "channel_ids[%zu]: %s", i, why);
@@ -175,11 +192,13 @@ static int check_push_channels(writer_txn *txn, json_t *config, json_t *old_ids,
     return 0;
 }
 
-/* Adds, for each of `mine`, whether the stored config `other` names it. */
-static int count_shared_channels(const char *other, json_t *mine, int *counts, tc_err *err) {
-    json_t *cfg = json_loads(other, 0, NULL);
-    if (!cfg)
-        return tc_err_set(err, TC_INTERNAL, "a custom action has an unreadable config");
+/* Adds, for each of `mine`, whether the stored config `other` (of
+ * integration other_id) names it. */
+static int count_shared_channels(const char *other, int64_t other_id, json_t *mine, int *counts,
+                                 tc_err *err) {
+    json_t *cfg = NULL;
+    if (doc_parse_n(other, "integration_config", other_id, &cfg, err) != 0)
+        return -1;
     json_t *theirs = json_object_get(cfg, "channel_ids");
     size_t i;
     json_t *v;
@@ -202,16 +221,18 @@ static int check_custom_action_limit(writer_txn *txn, const integration *in, tc_
     int rc = -1, step;
     store_stmt *q = NULL;
     if (!counts)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "counting custom actions");
     q = store_prepare(txn->conn,
-                      "SELECT config FROM integrations WHERE type = 'custom_action'"
-                      " AND status <> 'deleted' AND integration_id <> ?",
+                      "SELECT config, integration_id FROM integrations"
+                      " WHERE type = 'custom_action' AND status <> 'deleted'"
+                      " AND integration_id <> ?",
                       err);
     if (!q)
         goto out;
     store_bind_int64(q, 1, in->integration_id);
     while ((step = store_step(q, err)) == STORE_ROW) {
-        if (count_shared_channels(store_col_text(q, 0), mine, counts, err) != 0)
+        if (count_shared_channels(store_col_text(q, 0), store_col_int64(q, 1), mine, counts, err) !=
+            0)
             goto out;
     }
     if (step < 0)
@@ -238,7 +259,7 @@ static int apply_push_config(writer_txn *txn, integration_request *r, json_t *ba
                              integration *in, tc_err *err) {
     json_t *config = push_config_apply(base, r->patch);
     if (!config)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an integration's config");
     json_decref(in->config);
     in->config = config;
     if (check_push_channels(txn, config, old_ids, err) != 0 ||
@@ -252,6 +273,97 @@ static int new_secret(char **field, tc_err *err) {
     if (signature_secret_new(secret, err) != 0)
         return -1;
     return integration_set_str(field, secret, err);
+}
+
+/* Responses ------------------------------------------------------------- */
+
+/* The push URL of an alert source, or NULL for other kinds (and when out
+ * of memory: callers call it only for alert sources). */
+static json_t *push_url(const tc_config *cfg, const integration *in) {
+    const integration_kind *kind = kind_find(in->type);
+    if (!kind || !kind->push_path || !in->integration_key)
+        return NULL;
+    char url[2048];
+    snprintf(url, sizeof(url), "%s%s?integration_key=%s", cfg->base_url, kind->push_path,
+             in->integration_key);
+    return json_string(url);
+}
+
+/* The secrets, for administrators: the current one, and the previous one
+ * while it still signs. */
+static void add_secrets(json_t *o, const integration *in, int *failed) {
+    if (in->signing_secret)
+        jb_set(o, "signing_secret", json_string(in->signing_secret), failed);
+    if (in->prev_signing_secret && in->prev_secret_expires_at > clock_now_s()) {
+        jb_set(o, "prev_signing_secret", json_string(in->prev_signing_secret), failed);
+        jb_set(o, "prev_secret_expires_at", json_integer(in->prev_secret_expires_at), failed);
+    }
+}
+
+/* A pushing integration: its config laid over the defaults (so a field is
+ * never missing), secret-looking header values masked. */
+static void pushing_json(int is_admin, const integration *in, json_t *o, int *failed) {
+    static const char *const fields[] = {
+        "endpoint",      "headers", "tls_verify", "timeout_ms", "channel_ids", "event_types",
+        "body_template", "retry",   "ordered",    "signing",    NULL};
+    json_t *config = jb_check(push_config_defaults(in->type), failed);
+    if (config && json_object_update(config, in->config) != 0)
+        *failed = 1;
+    jb_set(config, "headers", push_config_shown_headers(json_object_get(config, "headers")),
+           failed);
+    for (int i = 0; fields[i]; i++)
+        jb_set_ref(o, fields[i], json_object_get(config, fields[i]), failed);
+    json_decref(config);
+    if (is_admin)
+        add_secrets(o, in, failed);
+}
+
+/* One integration as info and list show it, or NULL when out of memory.
+ * The key (and the URL holding it) and the signing secrets are shown to
+ * administrators only. */
+static json_t *integration_json(const tc_config *cfg, int is_admin, const integration *in) {
+    int failed = 0;
+    json_t *o = jb_check(json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "integration_id",
+                                   (json_int_t)in->integration_id, "type", in->type, "name",
+                                   in->name ? in->name : "", "description",
+                                   in->description ? in->description : "", "status", in->status,
+                                   "created_at", (json_int_t)in->created_at, "updated_at",
+                                   (json_int_t)in->updated_at, "disabled_reason",
+                                   in->disabled_reason ? in->disabled_reason : ""),
+                         &failed);
+    if (integration_is_pushing(in->type)) {
+        pushing_json(is_admin, in, o, &failed);
+    } else {
+        jb_set(o, "channel_id", json_integer(in->channel_id), &failed);
+        if (is_admin && in->integration_key) {
+            jb_set(o, "integration_key", json_string(in->integration_key), &failed);
+            jb_set(o, "push_url", push_url(cfg, in), &failed);
+        }
+    }
+    if (failed) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* What /integration/create answers: the id, and what is shown only now or
+ * to administrators: the key with its push URL, the signing secret. */
+static json_t *created_json(const tc_config *cfg, const integration *in) {
+    int failed = 0;
+    json_t *d =
+        jb_check(json_pack("{s:I}", "integration_id", (json_int_t)in->integration_id), &failed);
+    if (in->integration_key) {
+        jb_set(d, "integration_key", json_string(in->integration_key), &failed);
+        jb_set(d, "push_url", push_url(cfg, in), &failed);
+    }
+    if (in->signing_secret)
+        jb_set(d, "signing_secret", json_string(in->signing_secret), &failed);
+    if (failed) {
+        json_decref(d);
+        return NULL;
+    }
+    return d;
 }
 
 /* Commands -------------------------------------------------------------- */
@@ -287,9 +399,11 @@ static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
         return -1;
     int rc = r->kind->family == FAMILY_ALERT_SOURCE ? create_alert_source(txn, r, in, err)
                                                     : create_pushing(txn, r, in, err);
-    if (rc != 0)
+    if (rc != 0 || integration_save(txn, in, err) != 0)
         return -1;
-    return integration_save(txn, in, err);
+    json_decref(r->answer);
+    r->answer = created_json(txn->cfg, in);
+    return r->answer ? 0 : tc_err_oom(err, "the answer");
 }
 
 static int update_pushing(writer_txn *txn, integration_request *r, integration *in, tc_err *err) {
@@ -319,7 +433,11 @@ static int update_cmd(writer_txn *txn, void *argp, tc_err *err) {
     }
     if (r->kind->family == FAMILY_PUSHING && update_pushing(txn, r, in, err) != 0)
         return -1;
-    return integration_save(txn, in, err);
+    if (integration_save(txn, in, err) != 0)
+        return -1;
+    json_decref(r->answer);
+    r->answer = integration_json(txn->cfg, r->is_admin, in);
+    return r->answer ? 0 : tc_err_oom(err, "the answer");
 }
 
 static int set_status_cmd(writer_txn *txn, void *argp, tc_err *err) {
@@ -365,78 +483,11 @@ static int rotate_secret_cmd(writer_txn *txn, void *argp, tc_err *err) {
     free(in->prev_signing_secret);
     in->prev_signing_secret = old;
     in->prev_secret_expires_at = old ? txn->now_ms / 1000 + INTEGRATION_PREV_SECRET_TTL_S : 0;
-    if (new_secret(&in->signing_secret, err) != 0)
+    if (new_secret(&in->signing_secret, err) != 0 || integration_save(txn, in, err) != 0)
         return -1;
-    return integration_save(txn, in, err);
-}
-
-/* Responses ------------------------------------------------------------- */
-
-/* The push URL of an alert source, or NULL for other kinds. */
-static json_t *push_url(api_ctx *ctx, const integration *in) {
-    const integration_kind *kind = kind_find(in->type);
-    if (!kind || !kind->push_path || !in->integration_key)
-        return NULL;
-    char url[2048];
-    snprintf(url, sizeof(url), "%s%s?integration_key=%s", ctx->app->cfg->base_url, kind->push_path,
-             in->integration_key);
-    return json_string(url);
-}
-
-static void set_config_field(json_t *o, json_t *config, const char *field) {
-    json_object_set(o, field, json_object_get(config, field));
-}
-
-/* The secrets, for administrators: the current one, and the previous one
- * while it still signs. */
-static void add_secrets(json_t *o, const integration *in) {
-    if (in->signing_secret)
-        json_object_set_new(o, "signing_secret", json_string(in->signing_secret));
-    if (in->prev_signing_secret && in->prev_secret_expires_at > clock_now_s()) {
-        json_object_set_new(o, "prev_signing_secret", json_string(in->prev_signing_secret));
-        json_object_set_new(o, "prev_secret_expires_at", json_integer(in->prev_secret_expires_at));
-    }
-}
-
-/* A pushing integration: its config laid over the defaults (so a field is
- * never missing), secret-looking header values masked. */
-static json_t *pushing_json(api_ctx *ctx, const integration *in, json_t *o) {
-    static const char *const fields[] = {
-        "endpoint",      "headers", "tls_verify", "timeout_ms", "channel_ids", "event_types",
-        "body_template", "retry",   "ordered",    "signing",    NULL};
-    json_t *config = push_config_defaults(in->type);
-    json_object_update(config, in->config);
-    json_object_set_new(config, "headers",
-                        push_config_shown_headers(json_object_get(config, "headers")));
-    for (int i = 0; fields[i]; i++)
-        set_config_field(o, config, fields[i]);
-    json_decref(config);
-    if (ctx->is_admin)
-        add_secrets(o, in);
-    return o;
-}
-
-/* One integration as info and list show it. The key (and the URL holding
- * it) and the signing secrets are shown to administrators only. */
-static json_t *integration_json(api_ctx *ctx, const integration *in) {
-    json_t *o = json_pack(
-        "{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "integration_id",
-        (json_int_t)in->integration_id, "type", in->type, "name", in->name ? in->name : "",
-        "description", in->description ? in->description : "", "status", in->status, "created_at",
-        (json_int_t)in->created_at, "updated_at", (json_int_t)in->updated_at, "disabled_reason",
-        in->disabled_reason ? in->disabled_reason : "");
-    if (!o)
-        return NULL;
-    if (integration_is_pushing(in->type))
-        return pushing_json(ctx, in, o);
-    json_object_set_new(o, "channel_id", json_integer(in->channel_id));
-    if (ctx->is_admin && in->integration_key) {
-        json_object_set_new(o, "integration_key", json_string(in->integration_key));
-        json_t *url = push_url(ctx, in);
-        if (url)
-            json_object_set_new(o, "push_url", url);
-    }
-    return o;
+    json_decref(r->answer);
+    r->answer = json_pack("{s:s}", "signing_secret", in->signing_secret);
+    return r->answer ? 0 : tc_err_oom(err, "the answer");
 }
 
 /* Handlers ------------------------------------------------------------- */
@@ -454,16 +505,8 @@ static int integration_create(api_ctx *ctx, json_t *body, json_t **data, tc_err 
         read_common_fields(body, 1, &r, err) != 0 ||
         writer_run(ctx->app->w, create_cmd, &r, err) != 0)
         goto out;
-    json_t *d = json_pack("{s:I}", "integration_id", (json_int_t)r.result.integration_id);
-    if (r.result.integration_key) {
-        json_object_set_new(d, "integration_key", json_string(r.result.integration_key));
-        json_object_set_new(d, "push_url", push_url(ctx, &r.result));
-    }
-    if (r.result.signing_secret)
-        json_object_set_new(d, "signing_secret", json_string(r.result.signing_secret));
     notify_dispatcher(ctx, r.result.type);
-    *data = d;
-    rc = 0;
+    rc = request_answer(&r, data, err);
 out:
     request_clear(&r);
     return rc;
@@ -506,13 +549,13 @@ static int integration_update(api_ctx *ctx, json_t *body, json_t **data, tc_err 
         goto out;
     }
     r.kind = stored;
+    r.is_admin = ctx->is_admin;
     if (read_kind_fields(stored, body, 0, &r, err) != 0)
         goto out;
     if (writer_run(ctx->app->w, update_cmd, &r, err) != 0)
         goto out;
     notify_dispatcher(ctx, r.result.type);
-    *data = integration_json(ctx, &r.result);
-    rc = 0;
+    rc = request_answer(&r, data, err);
 out:
     request_clear(&r);
     return rc;
@@ -525,10 +568,9 @@ static int change_status(api_ctx *ctx, json_t *body, const char *status, const c
     integration_init(&r.result);
     if (api_require_admin(ctx, what, err) != 0 ||
         read_integration_id(body, &r.integration_id, err) != 0 ||
-        writer_run(ctx->app->w, set_status_cmd, &r, err) != 0)
+        api_run_empty(ctx, set_status_cmd, &r, data, err) != 0)
         goto out;
     notify_dispatcher(ctx, r.result.type);
-    *data = json_object();
     rc = 0;
 out:
     request_clear(&r);
@@ -556,8 +598,7 @@ static int integration_rotate_secret(api_ctx *ctx, json_t *body, json_t **data, 
         writer_run(ctx->app->w, rotate_secret_cmd, &r, err) != 0)
         goto out;
     notify_dispatcher(ctx, r.result.type);
-    *data = json_pack("{s:s}", "signing_secret", r.result.signing_secret);
-    rc = 0;
+    rc = request_answer(&r, data, err);
 out:
     request_clear(&r);
     return rc;
@@ -573,9 +614,10 @@ static int integration_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
     store_reader_release(ctx->app->st, c);
     if (rc != 0)
         return -1;
-    *data = integration_json(ctx, &in);
+    rc = api_answer(integration_json(ctx->app->cfg, ctx->is_admin, &in), "an integration", data,
+                    err);
     integration_clear(&in);
-    return 0;
+    return rc;
 }
 
 /* List ------------------------------------------------------------------ */
@@ -616,8 +658,12 @@ static int matching_ids(store_conn *c, const list_filter *f, json_t *ids, tc_err
     store_bind_text(q, 3, f->status);
     store_bind_text(q, 4, f->status);
     int step;
-    while ((step = store_step(q, err)) == STORE_ROW)
-        json_array_append_new(ids, json_integer(store_col_int64(q, 0)));
+    while ((step = store_step(q, err)) == STORE_ROW) {
+        if (json_array_append_new(ids, json_integer(store_col_int64(q, 0))) != 0) {
+            step = tc_err_oom(err, "an integration list");
+            break;
+        }
+    }
     store_stmt_done(q);
     return step < 0 ? -1 : 0;
 }
@@ -642,7 +688,7 @@ static int list_page(api_ctx *ctx, store_conn *c, const list_filter *f, json_t *
                      int64_t *total, tc_err *err) {
     json_t *ids = json_array();
     int64_t first = (f->p - 1) * f->limit;
-    int rc = matching_ids(c, f, ids, err);
+    int rc = ids ? matching_ids(c, f, ids, err) : tc_err_oom(err, "an integration list");
     size_t i;
     json_t *id;
     *total = 0;
@@ -651,8 +697,10 @@ static int list_page(api_ctx *ctx, store_conn *c, const list_filter *f, json_t *
         if (rc != 0 || (rc = integration_load(c, json_integer_value(id), &in, err)) != 0)
             break;
         if (serves_channel(&in, f->channel_id)) {
-            if (*total >= first && *total < first + f->limit)
-                json_array_append_new(items, integration_json(ctx, &in));
+            if (*total >= first && *total < first + f->limit &&
+                json_array_append_new(items, integration_json(ctx->app->cfg, ctx->is_admin, &in)) !=
+                    0)
+                rc = tc_err_oom(err, "an integration list");
             (*total)++;
         }
         integration_clear(&in);
@@ -667,6 +715,8 @@ static int integration_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
         return -1;
     int64_t total = 0;
     json_t *items = json_array();
+    if (!items)
+        return tc_err_oom(err, "an integration list");
     store_conn *c = store_reader_acquire(ctx->app->st);
     int rc = list_page(ctx, c, &f, items, &total, err);
     store_reader_release(ctx->app->st, c);
@@ -674,9 +724,9 @@ static int integration_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
         json_decref(items);
         return -1;
     }
-    *data = json_pack("{s:o, s:I, s:b}", "items", items, "total", (json_int_t)total,
-                      "has_next_page", f.p * f.limit < total);
-    return 0;
+    return api_answer(json_pack("{s:o, s:I, s:b}", "items", items, "total", (json_int_t)total,
+                                "has_next_page", f.p * f.limit < total),
+                      "an integration list", data, err);
 }
 
 const api_route api_integration_routes[] = {

@@ -119,7 +119,7 @@ void listing_in_strs(listing_query *q, const char *column, const char *const *v,
 
 store_stmt *listing_prepare(store_conn *conn, listing_query *q, tc_err *err) {
     if (q->oom || !q->sql) {
-        tc_err_set(err, TC_INTERNAL, "out of memory building a query");
+        tc_err_oom(err, "building a query");
         return NULL;
     }
     store_stmt *st = store_prepare(conn, q->sql, err);

@@ -19,6 +19,7 @@
 
 #include "api/auth.h"
 #include "api/params.h"
+#include "util/jbuild.h"
 
 #define INVITE_MAX 20
 #define MEMBER_NAME_MIN 2
@@ -114,6 +115,7 @@ typedef struct {
 typedef struct {
     invitee items[INVITE_MAX];
     size_t n;
+    json_t *answer; /* built in the command, so it exists iff the members do */
 } invite_request;
 
 static void invite_clear(invite_request *r) {
@@ -268,6 +270,22 @@ static int insert_person(writer_txn *txn, invitee *m, tc_err *err) {
     return 0;
 }
 
+/* {"items": [{member_id, member_name}, ...]} of the invited members. */
+static json_t *invite_answer(const invite_request *r) {
+    int failed = 0;
+    json_t *items = jb_check(json_array(), &failed);
+    for (size_t i = 0; i < r->n; i++)
+        jb_append(items,
+                  json_pack("{s:I, s:s}", "member_id", (json_int_t)r->items[i].person_id,
+                            "member_name", r->items[i].name),
+                  &failed);
+    if (failed) {
+        json_decref(items);
+        return NULL;
+    }
+    return json_pack("{s:o}", "items", items);
+}
+
 /* All or nothing: one taken address refuses the whole invitation. */
 static int invite_cmd(writer_txn *txn, void *argp, tc_err *err) {
     invite_request *r = argp;
@@ -278,7 +296,9 @@ static int invite_cmd(writer_txn *txn, void *argp, tc_err *err) {
         if (insert_person(txn, m, err) != 0)
             return -1;
     }
-    return 0;
+    json_decref(r->answer);
+    r->answer = invite_answer(r);
+    return r->answer ? 0 : tc_err_oom(err, "the answer");
 }
 
 static int member_invite(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -287,14 +307,11 @@ static int member_invite(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
     if (api_require_admin(ctx, "invite members", err) != 0 || read_invite(body, &r, err) != 0 ||
         writer_run(ctx->app->w, invite_cmd, &r, err) != 0)
         goto out;
-    json_t *items = json_array();
-    for (size_t i = 0; i < r.n; i++)
-        json_array_append_new(items,
-                              json_pack("{s:I, s:s}", "member_id", (json_int_t)r.items[i].person_id,
-                                        "member_name", r.items[i].name));
-    *data = json_pack("{s:o}", "items", items);
-    rc = 0;
+    json_t *answer = r.answer;
+    r.answer = NULL;
+    rc = api_answer(answer, "the answer", data, err);
 out:
+    json_decref(r.answer); /* built, but its batch was not committed */
     invite_clear(&r);
     return rc;
 }
@@ -339,7 +356,7 @@ static int read_member_filter(json_t *body, member_filter *f, tc_err *err) {
     const char *q = f->query ? f->query : "";
     f->pattern = malloc(strlen(q) * 2 + 3);
     if (!f->pattern)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "a member query");
     char *w = f->pattern;
     *w++ = '%';
     for (; *q; q++) {
@@ -381,7 +398,10 @@ static int list_page(store_conn *c, const member_filter *f, json_t *items, int64
     while ((step = store_step(q, err)) == STORE_ROW) {
         person_row p;
         read_person(q, &p);
-        json_array_append_new(items, member_item(&p));
+        if (json_array_append_new(items, member_item(&p)) != 0) {
+            step = tc_err_oom(err, "a member list");
+            break;
+        }
     }
     store_stmt_done(q);
     return step < 0 ? -1 : 0;
@@ -391,15 +411,16 @@ static int member_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     member_filter f = {0};
     json_t *items = json_array();
     int64_t total = 0;
-    int rc = read_member_filter(body, &f, err);
+    int rc = items ? read_member_filter(body, &f, err) : tc_err_oom(err, "a member list");
     if (rc == 0) {
         store_conn *c = store_reader_acquire(ctx->app->st);
         rc = list_page(c, &f, items, &total, err);
         store_reader_release(ctx->app->st, c);
     }
     if (rc == 0)
-        *data = json_pack("{s:I, s:I, s:I, s:O}", "p", (json_int_t)f.p, "limit",
-                          (json_int_t)f.limit, "total", (json_int_t)total, "items", items);
+        rc = api_answer(json_pack("{s:I, s:I, s:I, s:O}", "p", (json_int_t)f.p, "limit",
+                                  (json_int_t)f.limit, "total", (json_int_t)total, "items", items),
+                        "a member list", data, err);
     json_decref(items);
     free(f.query);
     free(f.pattern);
@@ -549,11 +570,9 @@ static int read_delete(json_t *body, delete_request *r, tc_err *err) {
 static int member_delete(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     delete_request r = {0};
     int rc = -1;
-    if (api_require_admin(ctx, "delete members", err) != 0 || read_delete(body, &r, err) != 0 ||
-        writer_run(ctx->app->w, delete_cmd, &r, err) != 0)
+    if (api_require_admin(ctx, "delete members", err) != 0 || read_delete(body, &r, err) != 0)
         goto out;
-    *data = json_object();
-    rc = 0;
+    rc = api_run_empty(ctx, delete_cmd, &r, data, err);
 out:
     free(r.text);
     free(r.country_code);
@@ -562,7 +581,8 @@ out:
 
 /* Info ------------------------------------------------------------------ */
 
-/* Reads one person by id; *found is 0 when there is none. */
+/* Reads and renders one person by id; *out is NULL when there is none. A
+ * rendering that ran out of memory is an error, never "no such person". */
 static int load_person(store_conn *c, int64_t id, json_t *(*render)(const person_row *),
                        json_t **out, tc_err *err) {
     *out = NULL;
@@ -571,28 +591,32 @@ static int load_person(store_conn *c, int64_t id, json_t *(*render)(const person
     if (!q)
         return -1;
     store_bind_int64(q, 1, id);
-    int step = store_step(q, err);
+    int step = store_step(q, err), rc = step < 0 ? -1 : 0;
     if (step == STORE_ROW) {
         person_row p;
         read_person(q, &p);
-        *out = render(&p);
+        if (!(*out = render(&p)))
+            rc = tc_err_oom(err, "a person");
     }
     store_stmt_done(q);
-    return step < 0 ? -1 : 0;
+    return rc;
 }
 
 /* MemberInfoResponse: the caller's own profile. */
 static json_t *member_info_json(const person_row *p) {
-    json_t *o = member_item(p);
-    if (o) {
-        json_object_set_new(o, "account_name", json_string("tocsin"));
-        json_object_set_new(o, "account_email", json_string(""));
-        json_object_set_new(o, "account_avatar", json_string(""));
-        json_object_set_new(o, "domain", json_string(""));
-        json_object_del(o, "created_at");
-        json_object_del(o, "updated_at");
-        json_object_del(o, "ref_id");
+    int failed = 0;
+    json_t *o = jb_check(member_item(p), &failed);
+    jb_set(o, "account_name", json_string("tocsin"), &failed);
+    jb_set(o, "account_email", json_string(""), &failed);
+    jb_set(o, "account_avatar", json_string(""), &failed);
+    jb_set(o, "domain", json_string(""), &failed);
+    if (failed) {
+        json_decref(o);
+        return NULL;
     }
+    json_object_del(o, "created_at");
+    json_object_del(o, "updated_at");
+    json_object_del(o, "ref_id");
     return o;
 }
 
@@ -613,6 +637,8 @@ static int person_infos(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
     if (params_int64_array(body, "person_ids", PARAM_REQUIRED, 1000, &ids, err) != 0)
         return -1;
     json_t *items = json_array();
+    if (!items)
+        return tc_err_oom(err, "a person list");
     store_conn *c = store_reader_acquire(ctx->app->st);
     int rc = 0;
     size_t i;
@@ -626,16 +652,17 @@ static int person_infos(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
             continue;
         if ((rc = load_person(c, json_integer_value(v), person_item, &item, err)) != 0)
             break;
-        if (item)
-            json_array_append_new(items, item);
+        if (item && json_array_append_new(items, item) != 0) {
+            rc = tc_err_oom(err, "a person list");
+            break;
+        }
     }
     store_reader_release(ctx->app->st, c);
     if (rc != 0) {
         json_decref(items);
         return -1;
     }
-    *data = json_pack("{s:o}", "items", items);
-    return 0;
+    return api_answer(json_pack("{s:o}", "items", items), "a person list", data, err);
 }
 
 /* App keys -------------------------------------------------------------- */
@@ -679,9 +706,21 @@ static int app_key_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
                    "only an administrator may create app keys for other people");
         goto out;
     }
-    if (auth_new_app_key(r.key, err) != 0 || writer_run(ctx->app->w, app_key_cmd, &r, err) != 0)
+    /* The answer before the command: a key stored but never shown would be
+     * a key nobody has. */
+    if (auth_new_app_key(r.key, err) != 0)
         goto out;
-    *data = json_pack("{s:s, s:I}", "app_key", r.key, "person_id", (json_int_t)r.person_id);
+    json_t *answer =
+        json_pack("{s:s, s:I}", "app_key", r.key, "person_id", (json_int_t)r.person_id);
+    if (!answer) {
+        tc_err_oom(err, "the answer");
+        goto out;
+    }
+    if (writer_run(ctx->app->w, app_key_cmd, &r, err) != 0) {
+        json_decref(answer);
+        goto out;
+    }
+    *data = answer;
     rc = 0;
 out:
     free(r.name);

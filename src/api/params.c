@@ -41,7 +41,7 @@ int params_string(json_t *body, const char *field, param_need need, size_t max_c
     }
     char *copy = strndup(s, keep);
     if (!copy)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, field);
     *out = copy;
     return 0;
 }

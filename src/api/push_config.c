@@ -14,6 +14,7 @@
 #include "core/integration.h"
 #include "delivery/retry.h"
 #include "delivery/template.h"
+#include "util/jbuild.h"
 #include "util/utf8.h"
 
 /* Headers tocsin sets itself on every push (framing, routing, signing). */
@@ -24,19 +25,30 @@ static const char *const reserved_headers[] = {
 static const char *const secret_words[] = {"authorization", "token",  "key", "secret",
                                            "password",      "cookie", NULL};
 
+/* NULL when out of memory, like every builder here. */
 static json_t *retry_defaults(void) {
     retry_policy p;
     retry_policy_default(&p);
-    json_t *schedule = json_array();
+    int failed = 0;
+    json_t *schedule = jb_check(json_array(), &failed);
     for (int i = 0; i < p.nschedule; i++)
-        json_array_append_new(schedule, json_integer(p.schedule_s[i]));
+        jb_append(schedule, json_integer(p.schedule_s[i]), &failed);
+    if (failed) {
+        json_decref(schedule);
+        return NULL;
+    }
     return json_pack("{s:i, s:o}", "max_attempts", p.max_attempts, "schedule_s", schedule);
 }
 
 json_t *push_config_defaults(const char *type) {
-    json_t *types = json_array();
+    int failed = 0;
+    json_t *types = jb_check(json_array(), &failed);
     if (strcmp(type, "custom_action") == 0)
-        json_array_append_new(types, json_string("i_custom"));
+        jb_append(types, json_string("i_custom"), &failed);
+    if (failed) {
+        json_decref(types);
+        return NULL;
+    }
     return json_pack("{s:s, s:o, s:b, s:i, s:o, s:o, s:s, s:o, s:b, s:b}", "endpoint", "",
                      "headers", json_object(), "tls_verify", 1, "timeout_ms",
                      PUSH_TIMEOUT_MS_DEFAULT, "channel_ids", json_array(), "event_types", types,
@@ -50,14 +62,21 @@ static int endpoint_has_host(const char *url, tc_err *err) {
     char *host = NULL;
     int rc = 0;
     if (!u)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "endpoint");
     CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (uc == CURLUE_OUT_OF_MEMORY) {
+        rc = tc_err_oom(err, "endpoint");
+        goto out;
+    }
     if (uc != CURLUE_OK) {
         rc = tc_err_set(err, TC_INVALID_PARAMETER, "endpoint is not a valid URL: %s",
                         curl_url_strerror(uc));
         goto out;
     }
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host)
+    uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        rc = tc_err_oom(err, "endpoint");
+    else if (uc != CURLUE_OK || !host || !*host)
         rc = tc_err_set(err, TC_INVALID_PARAMETER, "endpoint must name a host");
 out:
     curl_free(host);
@@ -91,8 +110,10 @@ static int read_endpoint(json_t *body, int creating, json_t *patch, tc_err *err)
     }
     if (url && endpoint_check(url, err) != 0)
         goto out;
-    if (url)
-        json_object_set_new(patch, "endpoint", json_string(url));
+    if (url && json_object_set_new(patch, "endpoint", json_string(url)) != 0) {
+        tc_err_oom(err, "endpoint");
+        goto out;
+    }
     rc = 0;
 out:
     free(url);
@@ -206,6 +227,8 @@ static int read_headers(json_t *body, json_t *patch, tc_err *err) {
         return tc_err_set(err, TC_INVALID_PARAMETER, "headers must have at most %d entries",
                           PUSH_HEADERS_MAX);
     json_t *headers = json_object();
+    if (!headers)
+        return tc_err_oom(err, "headers");
     void *it;
     for (it = json_object_iter(given); it; it = json_object_iter_next(given, it)) {
         const char *name = json_object_iter_key(it);
@@ -218,9 +241,14 @@ static int read_headers(json_t *body, json_t *patch, tc_err *err) {
             json_decref(headers);
             return -1;
         }
-        json_object_set(headers, name, v);
+        /* A header left out here would be a header never sent. */
+        if (json_object_set(headers, name, v) != 0) {
+            json_decref(headers);
+            return tc_err_oom(err, "headers");
+        }
     }
-    json_object_set_new(patch, "headers", headers);
+    if (json_object_set_new(patch, "headers", headers) != 0)
+        return tc_err_oom(err, "headers");
     return 0;
 }
 
@@ -242,13 +270,17 @@ int push_header_is_secret(const char *name) {
 }
 
 json_t *push_config_shown_headers(json_t *headers) {
-    json_t *shown = json_object();
+    int failed = 0;
+    json_t *shown = jb_check(json_object(), &failed);
     const char *name;
     json_t *v;
     json_object_foreach(headers, name, v) {
-        json_object_set_new(shown, name,
-                            push_header_is_secret(name) ? json_string(PUSH_HEADER_MASK)
-                                                        : json_copy(v));
+        jb_set(shown, name,
+               push_header_is_secret(name) ? json_string(PUSH_HEADER_MASK) : jb_copy(v), &failed);
+    }
+    if (failed) {
+        json_decref(shown);
+        return NULL;
     }
     return shown;
 }
@@ -280,7 +312,8 @@ static int read_channel_ids(const char *type, json_t *body, int creating, json_t
                                   (long long)json_integer_value(v));
         }
     }
-    json_object_set(patch, "channel_ids", ids);
+    if (json_object_set(patch, "channel_ids", ids) != 0)
+        return tc_err_oom(err, "channel_ids");
     return 0;
 }
 
@@ -331,8 +364,8 @@ static int read_event_types(const char *type, json_t *body, json_t *patch, tc_er
                                   name);
         }
     }
-    if (!custom)
-        json_object_set(patch, "event_types", types);
+    if (!custom && json_object_set(patch, "event_types", types) != 0)
+        return tc_err_oom(err, "event_types");
     return 0;
 }
 
@@ -351,8 +384,10 @@ static int read_body_template(const char *type, json_t *body, json_t *patch, tc_
     }
     if (tmpl && *tmpl && template_check(tmpl, err) != 0)
         goto out;
-    if (tmpl)
-        json_object_set_new(patch, "body_template", json_string(tmpl));
+    if (tmpl && json_object_set_new(patch, "body_template", json_string(tmpl)) != 0) {
+        tc_err_oom(err, "body_template");
+        goto out;
+    }
     rc = 0;
 out:
     free(tmpl);
@@ -377,7 +412,8 @@ static int read_schedule(json_t *retry, json_t *out, tc_err *err) {
                               "retry.schedule_s[%zu] must be between 1 and %d", i,
                               PUSH_SCHEDULE_S_MAX);
     }
-    json_object_set(out, "schedule_s", schedule);
+    if (json_object_set(out, "schedule_s", schedule) != 0)
+        return tc_err_oom(err, "retry.schedule_s");
     return 0;
 }
 
@@ -391,15 +427,16 @@ static int read_retry(json_t *body, json_t *patch, tc_err *err) {
     if (params_int64(retry, "max_attempts", PARAM_OPTIONAL, 1, PUSH_MAX_ATTEMPTS_MAX, &max_attempts,
                      err) != 0)
         return params_err_nest(err, "retry");
-    json_t *out = json_object();
+    int failed = 0;
+    json_t *out = jb_check(json_object(), &failed);
     if (max_attempts)
-        json_object_set_new(out, "max_attempts", json_integer(max_attempts));
-    if (read_schedule(retry, out, err) != 0) {
+        jb_set(out, "max_attempts", json_integer(max_attempts), &failed);
+    if (jb_done(failed, "retry", err) != 0 || read_schedule(retry, out, err) != 0) {
         json_decref(out);
         return -1;
     }
-    json_object_set_new(patch, "retry", out);
-    return 0;
+    jb_set(patch, "retry", out, &failed);
+    return jb_done(failed, "retry", err);
 }
 
 static int read_bool(json_t *body, const char *field, json_t *patch, tc_err *err) {
@@ -407,8 +444,8 @@ static int read_bool(json_t *body, const char *field, json_t *patch, tc_err *err
     json_t *v = json_object_get(body, field);
     if (params_bool(body, field, PARAM_OPTIONAL, &flag, err) != 0)
         return -1;
-    if (v && !json_is_null(v))
-        json_object_set_new(patch, field, json_boolean(flag));
+    if (v && !json_is_null(v) && json_object_set_new(patch, field, json_boolean(flag)) != 0)
+        return tc_err_oom(err, field);
     return 0;
 }
 
@@ -416,8 +453,8 @@ static int read_timeout(json_t *body, json_t *patch, tc_err *err) {
     int64_t ms = 0;
     if (params_int64(body, "timeout_ms", PARAM_OPTIONAL, 1, PUSH_TIMEOUT_MS_MAX, &ms, err) != 0)
         return -1;
-    if (ms)
-        json_object_set_new(patch, "timeout_ms", json_integer(ms));
+    if (ms && json_object_set_new(patch, "timeout_ms", json_integer(ms)) != 0)
+        return tc_err_oom(err, "timeout_ms");
     return 0;
 }
 
@@ -425,6 +462,10 @@ int push_config_read(const char *type, json_t *body, int creating, json_t **patc
     json_t *p = json_object();
     json_t *v = json_object_get(body, "channel_id");
     int rc = -1;
+    if (!p) {
+        tc_err_oom(err, "an integration's config");
+        goto out;
+    }
     if (v && !json_is_null(v)) {
         tc_err_set(err, TC_INVALID_PARAMETER,
                    "channel_id is for alert sources; %s takes channel_ids", type);
@@ -461,32 +502,49 @@ static json_t *stored_secret(json_t *base_headers, const char *name, json_t *v) 
     return NULL;
 }
 
+/* NULL when out of memory. */
 static json_t *merge_headers(json_t *base_headers, json_t *given) {
-    json_t *out = json_object();
+    int failed = 0;
+    json_t *out = jb_check(json_object(), &failed);
     const char *name;
     json_t *v;
     json_object_foreach(given, name, v) {
         json_t *kept = stored_secret(base_headers, name, v);
-        json_object_set(out, name, kept ? kept : v);
+        jb_set_ref(out, name, kept ? kept : v, &failed);
+    }
+    if (failed) {
+        json_decref(out);
+        return NULL;
     }
     return out;
 }
 
 json_t *push_config_apply(json_t *base, json_t *patch) {
-    json_t *out = json_deep_copy(base);
+    int failed = 0;
+    json_t *out = jb_check(json_deep_copy(base), &failed);
     const char *field;
     json_t *v;
     json_object_foreach(patch, field, v) {
+        if (failed)
+            break;
         if (strcmp(field, "retry") == 0) {
             json_t *retry = json_object_get(out, "retry");
-            if (!json_is_object(retry))
-                json_object_set_new(out, "retry", retry = retry_defaults());
-            json_object_update(retry, v);
+            if (!json_is_object(retry)) {
+                jb_set(out, "retry", retry = retry_defaults(), &failed);
+                if (failed)
+                    break;
+            }
+            if (json_object_update(retry, v) != 0)
+                failed = 1;
         } else if (strcmp(field, "headers") == 0) {
-            json_object_set_new(out, "headers", merge_headers(json_object_get(base, "headers"), v));
+            jb_set(out, "headers", merge_headers(json_object_get(base, "headers"), v), &failed);
         } else {
-            json_object_set(out, field, v);
+            jb_set_ref(out, field, v, &failed);
         }
+    }
+    if (failed) {
+        json_decref(out);
+        return NULL;
     }
     return out;
 }

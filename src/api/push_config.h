@@ -29,7 +29,8 @@
  * update that sends it back keeps the stored value. */
 #define PUSH_HEADER_MASK "***"
 
-/* The complete config of a new integration of `type`, every default set. */
+/* The complete config of a new integration of `type`, every default set
+ * (NULL when out of memory, as every builder here). */
 json_t *push_config_defaults(const char *type);
 
 /* Validates the pushing fields of a create (creating: endpoint required,

@@ -27,7 +27,9 @@
 #include "api/listing.h"
 #include "api/params.h"
 #include "delivery/replay.h"
+#include "util/doc.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 #define REPLAY_FIRST_IDS 100
 #define REPLAY_MAX_EVENT_TYPES 50
@@ -126,7 +128,7 @@ static int count_matches(store_conn *c, const replay_request *r, int64_t *count,
     while ((step = store_step(st, err)) == STORE_ROW) {
         if (*count < REPLAY_FIRST_IDS &&
             json_array_append_new(ids, json_string(store_col_text(st, 0))) != 0) {
-            step = tc_err_set(err, TC_INTERNAL, "out of memory");
+            step = tc_err_oom(err, "a replay");
             break;
         }
         (*count)++;
@@ -143,15 +145,30 @@ typedef struct {
     const replay_request *req;
     const char *replay_id;
     int64_t person_id;
-    int64_t count; /* out */
-    json_t *ids;   /* out: filled in */
+    int64_t count;  /* out */
+    json_t *ids;    /* out: filled in */
+    json_t *answer; /* out: built in the command, so it exists iff the job does */
 } create_arg;
+
+/* {count, event_ids[, replay_id]}, or NULL when out of memory. */
+static json_t *replay_answer(int64_t count, json_t *ids, const char *replay_id) {
+    int failed = 0;
+    json_t *answer =
+        jb_check(json_pack("{s:I, s:O}", "count", (json_int_t)count, "event_ids", ids), &failed);
+    if (replay_id)
+        jb_set(answer, "replay_id", json_string(replay_id), &failed);
+    if (failed) {
+        json_decref(answer);
+        return NULL;
+    }
+    return answer;
+}
 
 static int insert_job(writer_txn *txn, const create_arg *a, tc_err *err) {
     json_t *types = a->req->event_types;
-    char *types_text = types ? json_dumps(types, JSON_COMPACT) : strdup("[]");
+    char *types_text = types ? jb_dumps(types, JSON_COMPACT) : strdup("[]");
     if (!types_text)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "a replay");
     store_stmt *st = store_prepare(
         txn->conn,
         "INSERT INTO replays(replay_id, integration_id, person_id, start_time, end_time,"
@@ -215,7 +232,7 @@ static int finish_job(writer_txn *txn, create_arg *a, tc_err *err) {
     int step;
     while ((step = store_step(st, err)) == STORE_ROW) {
         if (json_array_append_new(a->ids, json_string(store_col_text(st, 0))) != 0) {
-            step = tc_err_set(err, TC_INTERNAL, "out of memory");
+            step = tc_err_oom(err, "a replay");
             break;
         }
     }
@@ -230,7 +247,9 @@ static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
         insert_job(txn, a, err) != 0 || insert_items(txn, a, err) != 0 ||
         finish_job(txn, a, err) != 0)
         return -1;
-    return 0;
+    json_decref(a->answer);
+    a->answer = replay_answer(a->count, a->ids, a->replay_id);
+    return a->answer ? 0 : tc_err_oom(err, "the answer");
 }
 
 static int history_replay(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -242,7 +261,7 @@ static int history_replay(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
     if (api_require_admin(ctx, "replay events", err) != 0 || read_request(body, &req, err) != 0)
         return -1;
     if (!(ids = json_array()))
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "a replay");
     if (req.dry_run) {
         store_conn *c = store_reader_acquire(ctx->app->st);
         int ok = check_integration(c, req.integration_id, err) == 0 &&
@@ -257,14 +276,14 @@ static int history_replay(api_ctx *ctx, json_t *body, json_t **data, tc_err *err
         }
         create_arg a = {
             .req = &req, .replay_id = replay_id, .person_id = ctx->person.person_id, .ids = ids};
-        if (writer_run(ctx->app->w, create_cmd, &a, err) != 0)
+        if (writer_run(ctx->app->w, create_cmd, &a, err) != 0) {
+            json_decref(a.answer); /* built, but its batch was not committed */
             goto out;
-        count = a.count;
+        }
+        rc = api_answer(a.answer, "a replay", data, err);
+        goto out;
     }
-    *data = json_pack("{s:I, s:O}", "count", (json_int_t)count, "event_ids", ids);
-    if (*data && replay_id[0])
-        json_object_set_new(*data, "replay_id", json_string(replay_id));
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = api_answer(replay_answer(count, ids, NULL), "a replay", data, err);
 out:
     json_decref(ids);
     return rc;
@@ -275,18 +294,21 @@ out:
     "replay_id, integration_id, person_id, start_time, end_time, status_filter, event_types,"      \
     " state, reason, total, queued, created_at, updated_at"
 
-static json_t *job_json(store_stmt *q) {
-    json_t *types = json_loads(store_col_text(q, 6), 0, NULL);
-    json_t *job = json_pack(
+static int job_json(store_stmt *q, json_t **out, tc_err *err) {
+    json_t *types = NULL;
+    if (doc_parse(store_col_text(q, 6), "replay_event_types", store_col_text(q, 0), &types, err) !=
+        0)
+        return -1;
+    *out = json_pack(
         "{s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I}", "replay_id",
         store_col_text(q, 0), "integration_id", (json_int_t)store_col_int64(q, 1), "person_id",
         (json_int_t)store_col_int64(q, 2), "start_time", (json_int_t)store_col_int64(q, 3),
         "end_time", (json_int_t)store_col_int64(q, 4), "filter_status", store_col_text(q, 5),
-        "event_types", types ? types : json_array(), "status", store_col_text(q, 7), "reason",
-        store_col_text(q, 8), "total", (json_int_t)store_col_int64(q, 9), "queued",
-        (json_int_t)store_col_int64(q, 10), "created_at", (json_int_t)store_col_int64(q, 11),
-        "updated_at", (json_int_t)store_col_int64(q, 12));
-    return job;
+        "event_types", types, "status", store_col_text(q, 7), "reason", store_col_text(q, 8),
+        "total", (json_int_t)store_col_int64(q, 9), "queued", (json_int_t)store_col_int64(q, 10),
+        "created_at", (json_int_t)store_col_int64(q, 11), "updated_at",
+        (json_int_t)store_col_int64(q, 12));
+    return *out ? 0 : tc_err_oom(err, "a replay");
 }
 
 static int replay_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -302,7 +324,7 @@ static int replay_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
         store_bind_text(q, 1, replay_id);
         int step = store_step(q, err);
         if (step == STORE_ROW)
-            rc = (*data = job_json(q)) ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+            rc = job_json(q, data, err);
         else if (step == STORE_DONE)
             tc_err_set(err, TC_INVALID_PARAMETER, "replay_id %s does not exist", replay_id);
         store_stmt_done(q);

@@ -5,48 +5,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/doc.h"
+#include "util/jbuild.h"
+
 int alert_load(store_conn *c, const char *alert_id, json_t **doc, tc_err *err) {
     *doc = NULL;
     store_stmt *q = store_prepare(c, "SELECT doc FROM alerts WHERE alert_id = ?", err);
     if (!q)
         return -1;
     store_bind_text(q, 1, alert_id);
-    int step = store_step(q, err);
-    if (step == STORE_ROW)
-        *doc = json_loads(store_col_text(q, 0), 0, NULL);
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
+    int step = store_step(q, err), rc = -1;
     if (step == STORE_DONE)
-        return tc_err_set(err, TC_INVALID_PARAMETER, "alert_id %s does not exist", alert_id);
-    if (!*doc)
-        return tc_err_set(err, TC_INTERNAL, "alert %s is unreadable", alert_id);
-    return 0;
+        tc_err_set(err, TC_INVALID_PARAMETER, "alert_id %s does not exist", alert_id);
+    else if (step == STORE_ROW)
+        rc = doc_parse(store_col_text(q, 0), "alert", alert_id, doc, err);
+    store_stmt_done(q);
+    return rc;
 }
 
 int alert_find_open(store_conn *c, int64_t integration_id, const char *alert_key, json_t **doc,
                     char *event_hash_out, tc_err *err) {
     *doc = NULL;
-    store_stmt *q = store_prepare(c,
-                                  "SELECT doc, event_hash FROM alerts WHERE integration_id = ?"
-                                  " AND alert_key = ? AND progress <> 'Closed'",
-                                  err);
+    store_stmt *q =
+        store_prepare(c,
+                      "SELECT doc, event_hash, alert_id FROM alerts WHERE integration_id = ?"
+                      " AND alert_key = ? AND progress <> 'Closed'",
+                      err);
     if (!q)
         return -1;
     store_bind_int64(q, 1, integration_id);
     store_bind_text(q, 2, alert_key);
-    int step = store_step(q, err);
+    int step = store_step(q, err), rc = step < 0 ? -1 : 0;
     if (step == STORE_ROW) {
-        *doc = json_loads(store_col_text(q, 0), 0, NULL);
+        rc = doc_parse(store_col_text(q, 0), "alert", store_col_text(q, 2), doc, err);
         if (event_hash_out)
             snprintf(event_hash_out, 65, "%s", store_col_text(q, 1));
     }
     store_stmt_done(q);
-    if (step < 0)
-        return -1;
-    if (step == STORE_ROW && !*doc)
-        return tc_err_set(err, TC_INTERNAL, "alert with key %s is unreadable", alert_key);
-    return 0;
+    return rc;
 }
 
 static int64_t get_int(json_t *obj, const char *key) {
@@ -64,10 +60,10 @@ int alert_save(writer_txn *txn, json_t *doc, const char *event_hash, tc_err *err
 
 int alert_store(writer_txn *txn, json_t *doc, const char *event_hash, char **text_out,
                 tc_err *err) {
-    json_object_set_new(doc, "updated_at", json_integer(txn->now_ms / 1000));
-    char *text = json_dumps(doc, JSON_COMPACT);
-    if (!text)
-        return tc_err_set(err, TC_INTERNAL, "cannot encode an alert");
+    char *text = NULL;
+    if (json_object_set_new(doc, "updated_at", json_integer(txn->now_ms / 1000)) != 0 ||
+        !(text = jb_dumps(doc, JSON_COMPACT)))
+        return tc_err_oom(err, "encoding an alert");
     int rc = -1;
     store_stmt *st = store_prepare(
         txn->conn,
@@ -110,12 +106,11 @@ int alert_store(writer_txn *txn, json_t *doc, const char *event_hash, char **tex
 
 int alert_feed_add(writer_txn *txn, const char *alert_id, const char *type, const tc_person *person,
                    json_t *detail, tc_err *err) {
-    if (!detail)
-        detail = json_object();
-    char *text = json_dumps(detail, JSON_COMPACT);
+    /* NULL is a detail that could not be built, never "no detail". */
+    char *text = detail ? jb_dumps(detail, JSON_COMPACT) : NULL;
     json_decref(detail);
     if (!text)
-        return tc_err_set(err, TC_INTERNAL, "cannot encode a feed entry");
+        return tc_err_oom(err, "encoding a feed entry");
     int rc = -1;
     store_stmt *st = store_prepare(
         txn->conn,

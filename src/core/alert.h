@@ -25,6 +25,7 @@ int alert_save(writer_txn *txn, json_t *doc, const char *event_hash, tc_err *err
  * frees), for events_append_encoded: the engine saves and announces an alert
  * with one encoding. */
 int alert_store(writer_txn *txn, json_t *doc, const char *event_hash, char **text_out, tc_err *err);
+/* detail is stolen; NULL (a detail that could not be built) fails. */
 int alert_feed_add(writer_txn *txn, const char *alert_id, const char *type, const tc_person *person,
                    json_t *detail, tc_err *err);
 /* Appends the domain event `type` (a_*) carrying doc. */

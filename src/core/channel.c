@@ -5,24 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/doc.h"
+#include "util/jbuild.h"
+
 int channel_load(store_conn *c, int64_t channel_id, json_t **doc, tc_err *err) {
     *doc = NULL;
     store_stmt *q = store_prepare(c, "SELECT doc FROM channels WHERE channel_id = ?", err);
     if (!q)
         return -1;
     store_bind_int64(q, 1, channel_id);
-    int step = store_step(q, err);
-    if (step == STORE_ROW)
-        *doc = json_loads(store_col_text(q, 0), 0, NULL);
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
+    int step = store_step(q, err), rc = -1;
     if (step == STORE_DONE)
-        return tc_err_set(err, TC_INVALID_PARAMETER, "channel_id %lld does not exist",
-                          (long long)channel_id);
-    if (!*doc)
-        return tc_err_set(err, TC_INTERNAL, "channel %lld is unreadable", (long long)channel_id);
-    return 0;
+        tc_err_set(err, TC_INVALID_PARAMETER, "channel_id %lld does not exist",
+                   (long long)channel_id);
+    else if (step == STORE_ROW)
+        rc = doc_parse_n(store_col_text(q, 0), "channel", channel_id, doc, err);
+    store_stmt_done(q);
+    return rc;
 }
 
 int channel_load_live(store_conn *c, int64_t channel_id, const char *action, json_t **doc,
@@ -72,8 +71,11 @@ static const char *get_str(json_t *doc, const char *key) {
 /* A new row: the store picks the id, which then goes into the document. */
 static int channel_insert(writer_txn *txn, json_t *doc, tc_err *err) {
     int64_t now = txn->now_ms / 1000;
-    json_object_set_new(doc, "created_at", json_integer(now));
-    json_object_set_new(doc, "updated_at", json_integer(now));
+    int failed = 0;
+    jb_set(doc, "created_at", json_integer(now), &failed);
+    jb_set(doc, "updated_at", json_integer(now), &failed);
+    if (failed)
+        return tc_err_oom(err, "a new channel");
     store_stmt *st = store_prepare(txn->conn,
                                    "INSERT INTO channels(channel_name,status,created_at,updated_at,"
                                    "deleted_at,doc) VALUES(?,?,?,?,0,'{}') RETURNING channel_id",
@@ -89,23 +91,24 @@ static int channel_insert(writer_txn *txn, json_t *doc, tc_err *err) {
     store_stmt_done(st);
     if (step != STORE_ROW)
         return step < 0 ? -1 : tc_err_set(err, TC_INTERNAL, "channel insert returned no id");
-    json_object_set_new(doc, "channel_id", json_integer(id));
+    if (json_object_set_new(doc, "channel_id", json_integer(id)) != 0)
+        return tc_err_oom(err, "a new channel");
     return 0;
 }
 
 int channel_save(writer_txn *txn, json_t *doc, tc_err *err) {
     if (get_int(doc, "channel_id") == 0 && channel_insert(txn, doc, err) != 0)
         return -1;
-    json_object_set_new(doc, "updated_at", json_integer(txn->now_ms / 1000));
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_t *rules_doc =
-        json_pack("{s:O?, s:b}", "group", json_object_get(doc, "group"), "disable_auto_close",
-                  json_is_true(json_object_get(doc, "disable_auto_close")));
-    char *rules = rules_doc ? json_dumps(rules_doc, JSON_COMPACT) : NULL;
-    json_decref(rules_doc);
+    char *text = NULL, *rules = NULL;
+    json_t *rules_doc = NULL;
     int rc = -1;
-    if (!text || !rules) {
-        tc_err_set(err, TC_INTERNAL, "cannot encode a channel");
+    if (json_object_set_new(doc, "updated_at", json_integer(txn->now_ms / 1000)) != 0 ||
+        !(text = jb_dumps(doc, JSON_COMPACT)) ||
+        !(rules_doc =
+              json_pack("{s:O?, s:b}", "group", json_object_get(doc, "group"), "disable_auto_close",
+                        json_is_true(json_object_get(doc, "disable_auto_close")))) ||
+        !(rules = jb_dumps(rules_doc, JSON_COMPACT))) {
+        tc_err_oom(err, "encoding a channel");
         goto out;
     }
     store_stmt *st = store_prepare(txn->conn,
@@ -124,6 +127,7 @@ int channel_save(writer_txn *txn, json_t *doc, tc_err *err) {
         rc = store_run(st, err);
     }
 out:
+    json_decref(rules_doc);
     free(text);
     free(rules);
     return rc;

@@ -41,7 +41,9 @@
 #include "core/event_input.h"
 #include "core/grouping.h"
 #include "core/title_rule.h"
+#include "util/doc.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 void engine_event_init(engine_event *ev) {
     memset(ev, 0, sizeof(*ev));
@@ -68,25 +70,26 @@ static int64_t jint(json_t *o, const char *k) {
     return json_integer_value(json_object_get(o, k));
 }
 
-/* Each set_* returns 1 when the value changed. */
-static int set_str(json_t *o, const char *k, const char *v) {
+/* Each set_* returns 1 when the value changed; a failed set is flagged in
+ * *failed (util/jbuild.h), and the caller checks once before saving. */
+static int set_str(json_t *o, const char *k, const char *v, int *failed) {
     if (strcmp(jstr(o, k), v) == 0 && json_is_string(json_object_get(o, k)))
         return 0;
-    json_object_set_new(o, k, json_string(v));
+    jb_set(o, k, json_string(v), failed);
     return 1;
 }
 
-static int set_int(json_t *o, const char *k, int64_t v) {
+static int set_int(json_t *o, const char *k, int64_t v, int *failed) {
     if (json_is_integer(json_object_get(o, k)) && jint(o, k) == v)
         return 0;
-    json_object_set_new(o, k, json_integer(v));
+    jb_set(o, k, json_integer(v), failed);
     return 1;
 }
 
-static int set_json(json_t *o, const char *k, json_t *v) {
+static int set_json(json_t *o, const char *k, json_t *v, int *failed) {
     if (json_equal(json_object_get(o, k), v))
         return 0;
-    json_object_set_new(o, k, json_deep_copy(v));
+    jb_set(o, k, json_deep_copy(v), failed);
     return 1;
 }
 
@@ -118,6 +121,17 @@ typedef struct {
     char channel_name[520];
     group_rules rules;
 } engine_source;
+
+/* A channel's `rules` column into rules: a column that cannot be read, or
+ * rules that cannot be built, fail the command (never "no grouping"). */
+static int rules_read(const char *text, int64_t channel_id, group_rules *rules, tc_err *err) {
+    json_t *doc = NULL;
+    if (doc_parse_n(text, "channel_rules", channel_id, &doc, err) != 0)
+        return -1;
+    int rc = group_rules_from_channel(doc, rules);
+    json_decref(doc);
+    return rc == 0 ? 0 : tc_err_oom(err, "a channel's grouping rules");
+}
 
 /* Constant-time equality of two keys of public length. */
 static int keys_equal(const char *stored, const char *given) {
@@ -169,10 +183,7 @@ static int source_find(store_conn *c, const char *key, const char *expected_type
             snprintf(src->name, sizeof(src->name), "%s", store_col_text(q, 2));
             src->channel_id = store_col_int64(q, 3);
             snprintf(src->channel_name, sizeof(src->channel_name), "%s", store_col_text(q, 4));
-            json_t *doc = json_loads(store_col_text(q, 6), 0, NULL);
-            group_rules_from_channel(doc, &src->rules);
-            json_decref(doc);
-            rc = 0;
+            rc = rules_read(store_col_text(q, 6), src->channel_id, &src->rules, err);
         }
     }
     store_stmt_done(q);
@@ -196,24 +207,26 @@ static int channel_rules(store_conn *c, int64_t channel_id, group_rules *rules, 
     if (!q)
         return -1;
     store_bind_int64(q, 1, channel_id);
-    int step = store_step(q, err);
-    if (step == STORE_ROW) {
-        json_t *doc = json_loads(store_col_text(q, 0), 0, NULL);
-        group_rules_from_channel(doc, rules);
-        json_decref(doc);
-    }
+    int step = store_step(q, err), rc = step < 0 ? -1 : 0;
+    if (step == STORE_ROW)
+        rc = rules_read(store_col_text(q, 0), channel_id, rules, err);
     store_stmt_done(q);
-    return step < 0 ? -1 : 0;
+    return rc;
 }
 
 /* ---- incidents ------------------------------------------------------------ */
 
-/* Appends v to the JSON list meta[key] unless it is there already. */
-static void list_add_unique(json_t *meta, const char *key, json_t *v) {
+/* Appends v (consumed) to the JSON list meta[key] unless it is there
+ * already. */
+static void list_add_unique(json_t *meta, const char *key, json_t *v, int *failed) {
     json_t *list = json_object_get(meta, key);
     if (!json_is_array(list)) {
         list = json_array();
-        json_object_set_new(meta, key, list);
+        jb_set(meta, key, list, failed);
+        if (*failed) { /* list may be gone: the build has failed anyway */
+            json_decref(v);
+            return;
+        }
     }
     size_t i;
     json_t *x;
@@ -223,37 +236,41 @@ static void list_add_unique(json_t *meta, const char *key, json_t *v) {
             return;
         }
     }
-    json_array_append_new(list, v);
+    jb_append(list, v, failed);
 }
 
 /* The in-memory half of a join: the alert points at the incident, the
- * incident counts the alert. No store access. */
-static void join_apply(json_t *alert, incident *inc, int64_t now) {
+ * incident counts the alert. No store access. InternalError when out of
+ * memory: the documents are then half changed and must not be saved. */
+static int join_apply(json_t *alert, incident *inc, int64_t now, tc_err *err) {
     json_t *d = inc->doc, *m = inc->meta;
-    json_object_set_new(
+    int failed = 0;
+    jb_set(
         alert, "incident",
-        json_pack("{s:s, s:s}", "incident_id", jstr(d, "incident_id"), "title", jstr(d, "title")));
+        json_pack("{s:s, s:s}", "incident_id", jstr(d, "incident_id"), "title", jstr(d, "title")),
+        &failed);
     int open = strcmp(jstr(alert, "progress"), "Closed") != 0;
     int sev = incident_severity_rank(jstr(alert, "alert_severity"));
-    json_object_set_new(d, "alert_cnt", json_integer(jint(d, "alert_cnt") + 1));
+    jb_set(d, "alert_cnt", json_integer(jint(d, "alert_cnt") + 1), &failed);
     if (open) {
-        json_object_set_new(m, "active_alert_cnt", json_integer(jint(m, "active_alert_cnt") + 1));
+        jb_set(m, "active_alert_cnt", json_integer(jint(m, "active_alert_cnt") + 1), &failed);
         int cur = incident_severity_rank(jstr(d, "incident_status"));
-        json_object_set_new(d, "incident_status", json_string(rank_name(cur > sev ? cur : sev)));
-        json_object_set_new(d, "end_time", json_integer(0));
+        jb_set(d, "incident_status", json_string(rank_name(cur > sev ? cur : sev)), &failed);
+        jb_set(d, "end_time", json_integer(0), &failed);
     }
     if (!json_is_true(json_object_get(json_object_get(m, "pins"), "incident_severity"))) {
         int cur = incident_severity_rank(jstr(d, "incident_severity"));
         if (sev > cur)
-            json_object_set_new(d, "incident_severity", json_string(rank_name(sev)));
+            jb_set(d, "incident_severity", json_string(rank_name(sev)), &failed);
     }
     if (jint(alert, "last_time") > jint(d, "last_time"))
-        json_object_set_new(d, "last_time", json_integer(jint(alert, "last_time")));
-    json_object_set_new(m, "last_alert_time", json_integer(now));
-    json_object_set_new(m, "alert_event_cnt",
-                        json_integer(jint(m, "alert_event_cnt") + jint(alert, "event_cnt")));
-    list_add_unique(m, "integration_ids", json_integer(jint(alert, "data_source_id")));
-    list_add_unique(m, "integration_types", json_string(jstr(alert, "data_source_type")));
+        jb_set(d, "last_time", json_integer(jint(alert, "last_time")), &failed);
+    jb_set(m, "last_alert_time", json_integer(now), &failed);
+    jb_set(m, "alert_event_cnt",
+           json_integer(jint(m, "alert_event_cnt") + jint(alert, "event_cnt")), &failed);
+    list_add_unique(m, "integration_ids", json_integer(jint(alert, "data_source_id")), &failed);
+    list_add_unique(m, "integration_types", json_string(jstr(alert, "data_source_type")), &failed);
+    return jb_done(failed, "joining an alert to an incident", err);
 }
 
 /* Fires i_storm for each threshold the incident's alert count has reached
@@ -263,8 +280,10 @@ static int storm_fire(writer_txn *txn, incident *inc, const group_rules *rules, 
     int n = group_storm_due(rules, jint(inc->doc, "alert_cnt"),
                             json_object_get(inc->meta, "storm_fired"), due);
     for (int i = 0; i < n; i++) {
-        list_add_unique(inc->meta, "storm_fired", json_integer(due[i]));
-        if (incident_commit(txn, inc, "i_storm", NULL,
+        int failed = 0;
+        list_add_unique(inc->meta, "storm_fired", json_integer(due[i]), &failed);
+        if (jb_done(failed, "a storm warning", err) != 0 ||
+            incident_commit(txn, inc, "i_storm", NULL,
                             json_pack("{s:I}", "threshold", (json_int_t)due[i]), err) != 0)
             return -1;
     }
@@ -331,20 +350,24 @@ static int refresh(writer_txn *txn, const char *incident_id, const group_rules *
     if (alert_totals_read(txn->conn, incident_id, &t, err) != 0)
         goto out;
     json_t *d = inc.doc, *m = inc.meta;
-    int changed = set_int(d, "alert_cnt", t.cnt) | set_int(m, "active_alert_cnt", t.active);
+    int failed = 0;
+    int changed =
+        set_int(d, "alert_cnt", t.cnt, &failed) | set_int(m, "active_alert_cnt", t.active, &failed);
     if (add_events)
-        changed |= set_int(m, "alert_event_cnt", jint(m, "alert_event_cnt") + add_events);
+        changed |= set_int(m, "alert_event_cnt", jint(m, "alert_event_cnt") + add_events, &failed);
     if (t.cnt > 0) {
-        changed |= set_str(d, "incident_status", rank_name(t.active ? t.open_rank : 0));
-        changed |= set_int(d, "last_time", t.last_time);
+        changed |= set_str(d, "incident_status", rank_name(t.active ? t.open_rank : 0), &failed);
+        changed |= set_int(d, "last_time", t.last_time, &failed);
         /* Recovered at the newest recovery; alerts closed without one keep
          * the first time the incident was seen recovered. */
         int64_t end = jint(d, "end_time") ? jint(d, "end_time") : txn->now_ms / 1000;
-        changed |= set_int(d, "end_time", t.active ? 0 : (t.max_end ? t.max_end : end));
+        changed |= set_int(d, "end_time", t.active ? 0 : (t.max_end ? t.max_end : end), &failed);
         int pinned = json_is_true(json_object_get(json_object_get(m, "pins"), "incident_severity"));
         if (!pinned && t.any_rank > incident_severity_rank(jstr(d, "incident_severity")))
-            changed |= set_str(d, "incident_severity", rank_name(t.any_rank));
+            changed |= set_str(d, "incident_severity", rank_name(t.any_rank), &failed);
     }
+    if (jb_done(failed, "refreshing an incident", err) != 0)
+        goto out;
     int closing = t.cnt > 0 && t.active == 0 && strcmp(jstr(d, "progress"), "Closed") != 0;
     if (closing && !rules) {
         if (channel_rules(txn->conn, jint(d, "channel_id"), &own, err) != 0)
@@ -352,11 +375,12 @@ static int refresh(writer_txn *txn, const char *incident_id, const group_rules *
         rules = &own;
     }
     if (closing && !rules->disable_auto_close) {
-        json_object_set_new(d, "progress", json_string("Closed"));
-        json_object_set_new(d, "close_time", json_integer(txn->now_ms / 1000));
-        json_object_set_new(d, "snoozed_before", json_integer(0));
-        json_object_set_new(m, "closer_id", json_integer(0));
-        if (groups_forget(txn, incident_id, err) != 0 ||
+        jb_set(d, "progress", json_string("Closed"), &failed);
+        jb_set(d, "close_time", json_integer(txn->now_ms / 1000), &failed);
+        jb_set(d, "snoozed_before", json_integer(0), &failed);
+        jb_set(m, "closer_id", json_integer(0), &failed);
+        if (jb_done(failed, "closing an incident", err) != 0 ||
+            groups_forget(txn, incident_id, err) != 0 ||
             incident_commit(txn, &inc, "i_rslv", NULL, json_pack("{s:s}", "from", "event"), err) !=
                 0)
             goto out;
@@ -380,10 +404,10 @@ int engine_alert_join(writer_txn *txn, json_t *alert_doc, incident *inc, const t
     int rc = -1;
     if (channel_rules(txn->conn, jint(inc->doc, "channel_id"), &rules, err) != 0)
         return -1;
-    join_apply(alert_doc, inc, txn->now_ms / 1000);
     const char *incident_id = jstr(inc->doc, "incident_id");
     char *text = NULL;
-    if (alert_store(txn, alert_doc, NULL, &text, err) != 0 || incident_save(txn, inc, err) != 0 ||
+    if (join_apply(alert_doc, inc, txn->now_ms / 1000, err) != 0 ||
+        alert_store(txn, alert_doc, NULL, &text, err) != 0 || incident_save(txn, inc, err) != 0 ||
         incident_feed_add(txn, incident_id, "a_merge", who,
                           json_pack("{s:s, s:s}", "alert_id", jstr(alert_doc, "alert_id"), "title",
                                     jstr(alert_doc, "title")),
@@ -429,7 +453,7 @@ static int event_store(writer_txn *txn, event_ctx *x, const char *alert_id, tc_e
         (json_int_t)x->time, "labels", ev->labels ? json_incref(ev->labels) : json_object(),
         "images", ev->images ? json_incref(ev->images) : json_array(), "created_at",
         (json_int_t)x->now, "updated_at", (json_int_t)x->now, "deleted_at", (json_int_t)0);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *text = doc ? jb_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text)
         return tc_err_set(err, TC_INTERNAL, "cannot encode an alert event");
@@ -461,40 +485,38 @@ static int open_alert_find(writer_txn *txn, event_ctx *x, json_t **doc, char *ha
     *doc = NULL;
     store_stmt *q =
         store_prepare(txn->conn,
-                      "SELECT a.doc, a.event_hash, i.progress, i.deleted_at FROM alerts a"
-                      " LEFT JOIN incidents i ON i.incident_id = a.incident_id"
+                      "SELECT a.doc, a.event_hash, i.progress, i.deleted_at, a.alert_id"
+                      " FROM alerts a LEFT JOIN incidents i ON i.incident_id = a.incident_id"
                       " WHERE a.integration_id = ? AND a.alert_key = ? AND a.progress <> 'Closed'",
                       err);
     if (!q)
         return -1;
     store_bind_int64(q, 1, x->src->integration_id);
     store_bind_text(q, 2, x->key);
-    int step = store_step(q, err);
+    int step = store_step(q, err), rc = step < 0 ? -1 : 0;
     if (step == STORE_ROW) {
-        *doc = json_loads(store_col_text(q, 0), 0, NULL);
+        rc = doc_parse(store_col_text(q, 0), "alert", store_col_text(q, 4), doc, err);
         snprintf(hash, EVENT_HASH_LEN + 1, "%s", store_col_text(q, 1));
         int gone = store_col_is_null(q, 2) || strcmp(store_col_text(q, 2), "Closed") == 0 ||
                    store_col_int64(q, 3) != 0;
         *state = gone ? INC_GONE : INC_OPEN;
     }
     store_stmt_done(q);
-    if (step < 0)
-        return -1;
-    if (step == STORE_ROW && !*doc)
-        return tc_err_set(err, TC_INTERNAL, "the alert of key %s is unreadable", x->key);
-    return 0;
+    return rc;
 }
 
 /* An open alert whose incident was closed by hand (or removed): closed, so
  * that the event starts afresh (see the top of this file). */
 static int alert_retire(writer_txn *txn, json_t *doc, const group_rules *rules, tc_err *err) {
-    json_object_set_new(doc, "progress", json_string("Closed"));
-    json_object_set_new(doc, "close_time", json_integer(txn->now_ms / 1000));
+    int failed = 0;
+    jb_set(doc, "progress", json_string("Closed"), &failed);
+    jb_set(doc, "close_time", json_integer(txn->now_ms / 1000), &failed);
     json_t *inc = json_object_get(doc, "incident");
     char incident_id[IDS_OBJECT_LEN + 1];
     snprintf(incident_id, sizeof(incident_id), "%s", jstr(inc, "incident_id"));
     char *text = NULL;
-    int rc = alert_store(txn, doc, NULL, &text, err) != 0 ||
+    int rc = jb_done(failed, "closing an alert", err) != 0 ||
+                     alert_store(txn, doc, NULL, &text, err) != 0 ||
                      alert_feed_add(txn, jstr(doc, "alert_id"), "a_close", NULL, json_object(),
                                     err) != 0 ||
                      alert_announce(txn, doc, text, "a_close", NULL, err) != 0
@@ -509,26 +531,30 @@ static int alert_retire(writer_txn *txn, json_t *doc, const group_rules *rules, 
 /* The event merges into its open alert. */
 static int alert_update(writer_txn *txn, event_ctx *x, json_t *doc, tc_err *err) {
     engine_event *ev = x->ev;
-    int changed = set_str(doc, "title", x->title) | set_str(doc, "title_rule", ev->title_rule);
+    int failed = 0;
+    int changed = set_str(doc, "title", x->title, &failed) |
+                  set_str(doc, "title_rule", ev->title_rule, &failed);
     if (ev->description)
-        changed |= set_str(doc, "description", ev->description);
+        changed |= set_str(doc, "description", ev->description, &failed);
     if (ev->labels)
-        changed |= set_json(doc, "labels", ev->labels);
+        changed |= set_json(doc, "labels", ev->labels, &failed);
     if (ev->images)
-        changed |= set_json(doc, "images", ev->images);
+        changed |= set_json(doc, "images", ev->images, &failed);
     if (x->ok) {
-        changed |= set_str(doc, "alert_status", "Ok") | set_str(doc, "progress", "Closed");
-        json_object_set_new(doc, "end_time", json_integer(x->time));
-        json_object_set_new(doc, "close_time", json_integer(x->now));
+        changed |= set_str(doc, "alert_status", "Ok", &failed) |
+                   set_str(doc, "progress", "Closed", &failed);
+        jb_set(doc, "end_time", json_integer(x->time), &failed);
+        jb_set(doc, "close_time", json_integer(x->now), &failed);
     } else {
-        changed |= set_str(doc, "alert_severity", ev->event_status) |
-                   set_str(doc, "alert_status", ev->event_status);
+        changed |= set_str(doc, "alert_severity", ev->event_status, &failed) |
+                   set_str(doc, "alert_status", ev->event_status, &failed);
     }
-    json_object_set_new(doc, "last_time", json_integer(x->now));
-    json_object_set_new(doc, "event_cnt", json_integer(jint(doc, "event_cnt") + 1));
+    jb_set(doc, "last_time", json_integer(x->now), &failed);
+    jb_set(doc, "event_cnt", json_integer(jint(doc, "event_cnt") + 1), &failed);
     const char *alert_id = jstr(doc, "alert_id");
     char *text = NULL;
-    int rc = alert_store(txn, doc, x->hash, &text, err) != 0 ||
+    int rc = jb_done(failed, "updating an alert", err) != 0 ||
+                     alert_store(txn, doc, x->hash, &text, err) != 0 ||
                      event_store(txn, x, alert_id, err) != 0 ||
                      (changed && alert_announce(txn, doc, text, "a_update", NULL, err) != 0)
                  ? -1
@@ -582,7 +608,7 @@ static int buckets_of(const group_rules *rules, json_t *labels, buckets *b, tc_e
             break;
         int r = group_key(list, labels, rules->all_equals_required, b->keys[b->n]);
         if (r < 0)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "an event");
         if (r == 0)
             b->n++;
     }
@@ -664,14 +690,15 @@ static int incident_open(writer_txn *txn, event_ctx *x, json_t *doc, const bucke
                      err) != 0)
         return -1;
     char method[2] = {s->rules.method, '\0'};
-    json_object_set_new(inc.doc, "description", json_string(jstr(doc, "description")));
-    json_object_set_new(inc.doc, "labels", json_deep_copy(json_object_get(doc, "labels")));
-    json_object_set_new(inc.doc, "group_method", json_string(method));
-    join_apply(doc, &inc, x->now);
+    int failed = 0;
+    jb_set(inc.doc, "description", json_string(jstr(doc, "description")), &failed);
+    jb_set(inc.doc, "labels", json_deep_copy(json_object_get(doc, "labels")), &failed);
+    jb_set(inc.doc, "group_method", json_string(method), &failed);
     const char *incident_id = jstr(inc.doc, "incident_id");
     char *text = NULL;
     int rc = -1;
-    if (alert_begin(txn, x, doc, &text, err) != 0 ||
+    if (jb_done(failed, "a new incident", err) != 0 || join_apply(doc, &inc, x->now, err) != 0 ||
+        alert_begin(txn, x, doc, &text, err) != 0 ||
         incident_commit(txn, &inc, "i_new", NULL,
                         json_pack("{s:s, s:s}", "severity", x->ev->event_status, "title", x->title),
                         err) != 0 ||
@@ -692,10 +719,10 @@ static int incident_grow(writer_txn *txn, event_ctx *x, json_t *doc, const char 
     incident inc;
     if (incident_load(txn->conn, incident_id, &inc, err) != 0)
         return -1;
-    join_apply(doc, &inc, x->now);
     char *text = NULL;
     int rc = -1;
-    if (alert_begin(txn, x, doc, &text, err) != 0 || incident_save(txn, &inc, err) != 0 ||
+    if (join_apply(doc, &inc, x->now, err) != 0 || alert_begin(txn, x, doc, &text, err) != 0 ||
+        incident_save(txn, &inc, err) != 0 ||
         incident_feed_add(
             txn, incident_id, "a_merge", NULL,
             json_pack("{s:s, s:s}", "alert_id", jstr(doc, "alert_id"), "title", x->title),
@@ -744,7 +771,7 @@ static int ingest_one(writer_txn *txn, const engine_source *src, engine_event *e
         ev->alert_key = NULL;
         if (event_key_derive(ev->title_rule, ev->labels, key) != 0 ||
             !(ev->alert_key = strdup(key)))
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "an event");
     }
     x.key = ev->alert_key;
     snprintf(out->alert_key, sizeof(out->alert_key), "%s", x.key);
@@ -754,7 +781,7 @@ static int ingest_one(writer_txn *txn, const engine_source *src, engine_event *e
     int rc = -1;
     if (event_content_hash(ev->event_status, ev->title_rule, ev->description, ev->labels,
                            ev->images, x.hash) != 0) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an event");
         goto out;
     }
     if (open_alert_find(txn, &x, &doc, prev_hash, &state, err) != 0)
@@ -770,7 +797,7 @@ static int ingest_one(writer_txn *txn, const engine_source *src, engine_event *e
     x.title = title_rule_render(ev->title_rule,
                                 ev->labels || !doc ? ev->labels : json_object_get(doc, "labels"));
     if (!x.title) {
-        tc_err_set(err, TC_INTERNAL, "out of memory");
+        tc_err_oom(err, "an event");
         goto out;
     }
     if (doc && strcmp(prev_hash, x.hash) == 0) {

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/jbuild.h"
 #include "util/utf8.h"
 
 /* A new JSON string of s cut to max_chars characters. */
@@ -37,7 +38,7 @@ int event_labels_normalize(json_t *value, const char *field, json_t **out, tc_er
                           field, EVENT_LABELS_MAX, json_object_size(value));
     json_t *labels = json_object();
     if (!labels)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, field);
     const char *key;
     json_t *v;
     char excerpt[KEY_EXCERPT_CAP];
@@ -60,7 +61,7 @@ int event_labels_normalize(json_t *value, const char *field, json_t **out, tc_er
         }
         if (json_object_set_new(labels, key,
                                 cut_string(json_string_value(v), EVENT_LABEL_VALUE_MAX)) != 0) {
-            tc_err_set(err, TC_INTERNAL, "out of memory");
+            tc_err_oom(err, "an event's labels");
             goto fail;
         }
     }
@@ -94,7 +95,7 @@ int event_images_normalize(json_t *value, const char *field, json_t **out, tc_er
                           field);
     json_t *images = json_array();
     if (!images)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, field);
     size_t i;
     json_t *img;
     json_array_foreach(value, i, img) {
@@ -114,15 +115,18 @@ int event_images_normalize(json_t *value, const char *field, json_t **out, tc_er
         }
         if (utf8_len(src) > EVENT_IMAGE_SRC_MAX)
             continue; /* the reference: dropped if longer */
-        json_t *norm = json_pack("{s:s}", "src", src);
-        if (norm && alt)
-            json_object_set_new(norm, "alt", cut_string(alt, EVENT_IMAGE_ALT_MAX));
-        if (norm && href && utf8_len(href) <= EVENT_IMAGE_HREF_MAX)
-            json_object_set_new(norm, "href", json_string(href));
-        if (!norm || json_array_append_new(images, norm) != 0) {
-            tc_err_set(err, TC_INTERNAL, "out of memory");
+        int failed = 0;
+        json_t *norm = jb_check(json_pack("{s:s}", "src", src), &failed);
+        if (alt)
+            jb_set(norm, "alt", cut_string(alt, EVENT_IMAGE_ALT_MAX), &failed);
+        if (href && utf8_len(href) <= EVENT_IMAGE_HREF_MAX)
+            jb_set(norm, "href", json_string(href), &failed);
+        if (failed)
+            json_decref(norm);
+        else
+            jb_append(images, norm, &failed);
+        if (jb_done(failed, "an event's images", err) != 0)
             goto fail;
-        }
     }
     *out = images;
     return 0;
@@ -198,7 +202,7 @@ out:
 int event_content_hash(const char *status, const char *title_rule, const char *description,
                        json_t *labels, json_t *images, char *out) {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    char *imgs = images ? json_dumps(images, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *imgs = images ? jb_dumps(images, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     int rc = -1;
     if (!md || (images && !imgs) || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
         goto out;

@@ -6,6 +6,7 @@
 
 #include "core/outbox.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 json_t *person_to_json(const tc_person *p) {
     if (!p || p->person_id == 0)
@@ -14,12 +15,17 @@ json_t *person_to_json(const tc_person *p) {
                      p->person_name, "email", p->email);
 }
 
+void person_json_set(json_t *obj, const char *key, const tc_person *p, int *failed) {
+    if (p && p->person_id != 0)
+        jb_set(obj, key, person_to_json(p), failed);
+}
+
 int events_append(writer_txn *txn, const char *event_type, const char *object_kind,
                   const char *object_id, int64_t channel_id, const tc_person *person,
                   json_t *object, char *event_id_out, tc_err *err) {
-    char *text = json_dumps(object, JSON_COMPACT);
+    char *text = jb_dumps(object, JSON_COMPACT);
     if (!text)
-        return tc_err_set(err, TC_INTERNAL, "cannot encode the %s event", event_type);
+        return tc_err_oom(err, "encoding an event");
     int rc = events_append_encoded(txn, event_type, object_kind, object_id, channel_id, person,
                                    text, event_id_out, err);
     free(text);
@@ -31,12 +37,13 @@ int events_append(writer_txn *txn, const char *event_type, const char *object_ki
  * names (never request input), so they need no escaping. */
 static char *compose_body(writer_txn *txn, const char *event_type, const char *object_kind,
                           const char *event_id, const tc_person *person, const char *object_json) {
-    json_t *pj = person_to_json(person);
-    char *person_text = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
-    int failed = pj && !person_text;
+    /* Somebody acted: the body names them, or there is no body. */
+    int somebody = person && person->person_id != 0;
+    json_t *pj = somebody ? person_to_json(person) : NULL;
+    char *person_text = pj ? jb_dumps(pj, JSON_COMPACT) : NULL;
     json_decref(pj);
     char *body = NULL;
-    if (failed)
+    if (somebody && !person_text)
         return NULL;
     if (asprintf(&body,
                  "{\"event_time\":%lld,\"event_type\":\"%s\",\"event_id\":\"%s\",\"%s\":%s%s%s}",
@@ -55,7 +62,7 @@ int events_append_encoded(writer_txn *txn, const char *event_type, const char *o
         return tc_err_set(err, TC_INTERNAL, "cannot make an event id");
     char *text = compose_body(txn, event_type, object_kind, event_id, person, object_json);
     if (!text)
-        return tc_err_set(err, TC_INTERNAL, "cannot encode the %s event", event_type);
+        return tc_err_oom(err, "encoding an event");
     int rc = -1;
     int64_t seq = 0;
     store_stmt *st = store_prepare(

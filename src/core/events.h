@@ -21,8 +21,14 @@ typedef struct {
     char email[256];
 } tc_person;
 
-/* Person JSON {person_id, person_name, email}, or NULL for nobody. New ref. */
+/* Person JSON {person_id, person_name, email}, or NULL for nobody (and
+ * when out of memory: callers that must tell them apart use
+ * person_json_set). New ref. */
 json_t *person_to_json(const tc_person *p);
+
+/* obj[key] = the person JSON when p is somebody; nothing for nobody. A
+ * failure is flagged in *failed (util/jbuild.h). */
+void person_json_set(json_t *obj, const char *key, const tc_person *p, int *failed);
 
 /* object_kind is "incident" or "alert"; object is borrowed, not stolen.
  * event_id_out (25 bytes) may be NULL. */

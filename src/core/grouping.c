@@ -15,7 +15,8 @@ void group_rules_clear(group_rules *g) {
     group_rules_init(g);
 }
 
-/* Keeps only the lists of strings (and non-empty ones). A new reference. */
+/* Keeps only the lists of strings (and non-empty ones). A new reference,
+ * or NULL when out of memory (never a shorter list). */
 static json_t *clean_equals(json_t *equals) {
     json_t *out = json_array();
     size_t i, j;
@@ -25,8 +26,10 @@ static json_t *clean_equals(json_t *equals) {
             continue;
         int ok = 1;
         json_array_foreach(list, j, k) ok = ok && json_is_string(k);
-        if (ok)
-            json_array_append(out, list);
+        if (ok && json_array_append(out, list) != 0) {
+            json_decref(out);
+            return NULL;
+        }
     }
     return out;
 }
@@ -46,12 +49,12 @@ static void add_storm(group_rules *g, json_t *v) {
     g->storm[i] = t;
 }
 
-void group_rules_from_channel(json_t *channel_doc, group_rules *g) {
+int group_rules_from_channel(json_t *channel_doc, group_rules *g) {
     group_rules_init(g);
     g->disable_auto_close = json_is_true(json_object_get(channel_doc, "disable_auto_close"));
     json_t *grp = json_object_get(channel_doc, "group");
     if (!json_is_object(grp))
-        return;
+        return 0;
     const char *method = json_string_value(json_object_get(grp, "method"));
     add_storm(g, json_object_get(grp, "storm_threshold"));
     size_t i;
@@ -70,9 +73,17 @@ void group_rules_from_channel(json_t *channel_doc, group_rules *g) {
         g->method = 'i';
         json_t *keys = json_object_get(grp, "i_keys");
         json_t *wrapped = json_pack("[O]", json_is_array(keys) ? keys : json_null());
-        g->equals = clean_equals(wrapped);
+        g->equals = wrapped ? clean_equals(wrapped) : NULL;
         json_decref(wrapped);
+    } else {
+        return 0;
     }
+    /* Rules that lost their lists would group nothing: never use them. */
+    if (!g->equals) {
+        group_rules_clear(g);
+        return -1;
+    }
+    return 0;
 }
 
 int group_rules_pattern(const group_rules *g) {

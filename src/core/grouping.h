@@ -37,8 +37,9 @@ void group_rules_clear(group_rules *g);
 /* Reads the rules from a channel doc, or from its `rules` column (the same
  * keys: group, disable_auto_close); may be NULL. A missing or malformed
  * group means method n; method i falls back to p on i_keys (one list), and to
- * n when it has no i_keys. Never fails. */
-void group_rules_from_channel(json_t *channel_doc, group_rules *g);
+ * n when it has no i_keys. -1 only when out of memory (g is then method n,
+ * and must not be used). */
+int group_rules_from_channel(json_t *channel_doc, group_rules *g);
 
 /* True when the rules group at all (method p, or i with keys). */
 int group_rules_pattern(const group_rules *g);

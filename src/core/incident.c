@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/doc.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 void incident_init(incident *inc) {
     inc->doc = NULL;
@@ -30,11 +32,6 @@ int incident_severity_rank(const char *severity) {
     return 0;
 }
 
-static json_t *parse_or_empty(const char *text) {
-    json_t *v = json_loads(text, 0, NULL);
-    return v ? v : json_object();
-}
-
 int incident_load(store_conn *c, const char *incident_id, incident *out, tc_err *err) {
     incident_init(out);
     store_stmt *q = store_prepare(
@@ -42,21 +39,17 @@ int incident_load(store_conn *c, const char *incident_id, incident *out, tc_err 
     if (!q)
         return -1;
     store_bind_text(q, 1, incident_id);
-    int step = store_step(q, err);
-    if (step == STORE_ROW) {
-        out->doc = json_loads(store_col_text(q, 0), 0, NULL);
-        out->meta = parse_or_empty(store_col_text(q, 1));
-    }
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
+    int step = store_step(q, err), rc = -1;
     if (step == STORE_DONE)
-        return tc_err_set(err, TC_INVALID_PARAMETER, "incident_id %s does not exist", incident_id);
-    if (!out->doc) {
+        tc_err_set(err, TC_INVALID_PARAMETER, "incident_id %s does not exist", incident_id);
+    else if (step == STORE_ROW &&
+             doc_parse(store_col_text(q, 0), "incident", incident_id, &out->doc, err) == 0 &&
+             doc_parse(store_col_text(q, 1), "incident_meta", incident_id, &out->meta, err) == 0)
+        rc = 0;
+    store_stmt_done(q);
+    if (rc != 0)
         incident_clear(out);
-        return tc_err_set(err, TC_INTERNAL, "incident %s is unreadable", incident_id);
-    }
-    return 0;
+    return rc;
 }
 
 static int64_t get_int(json_t *obj, const char *key) {
@@ -73,12 +66,11 @@ int incident_save(writer_txn *txn, incident *inc, tc_err *err) {
 }
 
 int incident_store(writer_txn *txn, incident *inc, char **doc_text_out, tc_err *err) {
-    json_object_set_new(inc->doc, "updated_at", json_integer(txn->now_ms / 1000));
-    char *doc = json_dumps(inc->doc, JSON_COMPACT);
-    char *meta = json_dumps(inc->meta, JSON_COMPACT);
+    char *doc = NULL, *meta = NULL;
     int rc = -1;
-    if (!doc || !meta) {
-        tc_err_set(err, TC_INTERNAL, "cannot encode an incident");
+    if (json_object_set_new(inc->doc, "updated_at", json_integer(txn->now_ms / 1000)) != 0 ||
+        !(doc = jb_dumps(inc->doc, JSON_COMPACT)) || !(meta = jb_dumps(inc->meta, JSON_COMPACT))) {
+        tc_err_oom(err, "encoding an incident");
         goto out;
     }
     store_stmt *st = store_prepare(
@@ -123,12 +115,11 @@ out:
 
 int incident_feed_add(writer_txn *txn, const char *incident_id, const char *type,
                       const tc_person *person, json_t *detail, tc_err *err) {
-    if (!detail)
-        detail = json_object();
-    char *text = json_dumps(detail, JSON_COMPACT);
+    /* NULL is a detail that could not be built, never "no detail". */
+    char *text = detail ? jb_dumps(detail, JSON_COMPACT) : NULL;
     json_decref(detail);
     if (!text)
-        return tc_err_set(err, TC_INTERNAL, "cannot encode a feed entry");
+        return tc_err_oom(err, "encoding a feed entry");
     int rc = -1;
     store_stmt *st = store_prepare(txn->conn,
                                    "INSERT INTO incident_feed(incident_id,type,creator_id,"
@@ -188,7 +179,7 @@ int incident_new(writer_txn *txn, const char *title, const char *severity, int64
                   (json_int_t)0, "alert_event_cnt", (json_int_t)0);
     if (!out->doc || !out->meta) {
         incident_clear(out);
-        return tc_err_set(err, TC_INTERNAL, "cannot build an incident");
+        return tc_err_oom(err, "building an incident");
     }
     return 0;
 }

@@ -32,7 +32,8 @@ typedef struct {
 void incident_init(incident *inc);
 void incident_clear(incident *inc);
 
-/* InvalidParameter "incident_id X does not exist" when absent or removed. */
+/* InvalidParameter "incident_id X does not exist" when absent or removed;
+ * InternalError when its doc or meta cannot be read (util/doc.h). */
 int incident_load(store_conn *c, const char *incident_id, incident *out, tc_err *err);
 /* Inserts or updates; sets doc.updated_at to the batch time. */
 int incident_save(writer_txn *txn, incident *inc, tc_err *err);
@@ -40,7 +41,8 @@ int incident_save(writer_txn *txn, incident *inc, tc_err *err);
  * caller frees), so that its event reuses the encoding. */
 int incident_store(writer_txn *txn, incident *inc, char **doc_text_out, tc_err *err);
 
-/* Appends a timeline entry (type i_*; detail is stolen, NULL means {}). */
+/* Appends a timeline entry (type i_*; detail is stolen). A NULL detail is
+ * one that could not be built: InternalError. */
 int incident_feed_add(writer_txn *txn, const char *incident_id, const char *type,
                       const tc_person *person, json_t *detail, tc_err *err);
 

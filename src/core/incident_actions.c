@@ -11,7 +11,9 @@
 
 #include "core/engine.h"
 #include "core/integration.h"
+#include "util/doc.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 static int64_t get_int(json_t *obj, const char *key) {
     return json_integer_value(json_object_get(obj, key));
@@ -22,8 +24,12 @@ static const char *get_str(json_t *obj, const char *key) {
     return s ? s : "";
 }
 
-static void set_int(json_t *obj, const char *key, int64_t v) {
-    json_object_set_new(obj, key, json_integer(v));
+static void set_int(json_t *obj, const char *key, int64_t v, int *failed) {
+    jb_set(obj, key, json_integer(v), failed);
+}
+
+static void set_str(json_t *obj, const char *key, const char *v, int *failed) {
+    jb_set(obj, key, json_string(v), failed);
 }
 
 static const char *inc_id(const incident *inc) {
@@ -35,13 +41,21 @@ static int64_t now_s(const writer_txn *txn) {
 }
 
 /* Marks a field as edited by hand (meta.pins): alerts no longer change it. */
-static void pin_field(json_t *meta, const char *key) {
+static void pin_field(json_t *meta, const char *key, int *failed) {
     json_t *pins = json_object_get(meta, "pins");
     if (!json_is_object(pins)) {
         pins = json_object();
-        json_object_set_new(meta, "pins", pins);
+        jb_set(meta, "pins", pins, failed);
+        if (*failed) /* pins may be gone: the change has failed anyway */
+            return;
     }
-    json_object_set_new(pins, key, json_true());
+    jb_set(pins, key, json_true(), failed);
+}
+
+/* The change of doc/meta could not be made whole: the incident must not be
+ * saved (the command fails and its SAVEPOINT undoes the rest). */
+static int changed_or_fail(int failed, tc_err *err) {
+    return jb_done(failed, "changing an incident", err);
 }
 
 /* --- pure helpers ------------------------------------------------------------ */
@@ -84,12 +98,14 @@ int incident_ack_count(json_t *doc) {
     return n;
 }
 
-void incident_acks_clear(json_t *doc) {
+int incident_acks_clear(json_t *doc) {
     size_t i;
     json_t *r;
+    int failed = 0;
     json_array_foreach(json_object_get(doc, "responders"), i, r) {
-        set_int(r, "acknowledged_at", 0);
+        set_int(r, "acknowledged_at", 0, &failed);
     }
+    return failed ? -1 : 0;
 }
 
 int incident_is_closed(json_t *doc) {
@@ -132,10 +148,16 @@ static int drop_group_rows(writer_txn *txn, const char *incident_id, tc_err *err
     return store_run(st, err);
 }
 
+/* The persons' ids as a new array, or NULL when out of memory. */
 static json_t *int_array(const tc_person *persons, size_t n) {
     json_t *a = json_array();
+    int failed = 0;
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, json_integer(persons[i].person_id));
+        jb_append(a, json_integer(persons[i].person_id), &failed);
+    if (failed) {
+        json_decref(a);
+        return NULL;
+    }
     return a;
 }
 
@@ -152,17 +174,18 @@ int incident_act_ack(writer_txn *txn, incident *inc, const tc_person *who, tc_er
         return tc_err_set(err, TC_INVALID_PARAMETER, "incident %s is already acknowledged by you",
                           inc_id(inc));
     /* Marks left from before an automatic wake do not count (see header). */
-    if (!processing)
-        incident_acks_clear(doc);
+    int failed = !processing && incident_acks_clear(doc) != 0;
     if (!r) {
         if (incident_responder_add(doc, who, now_s(txn)) < 0)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return changed_or_fail(1, err);
         r = incident_responder_get(doc, who->person_id);
     }
-    set_int(r, "acknowledged_at", now_s(txn));
-    json_object_set_new(doc, "progress", json_string("Processing"));
+    set_int(r, "acknowledged_at", now_s(txn), &failed);
+    set_str(doc, "progress", "Processing", &failed);
     if (get_int(doc, "ack_time") == 0)
-        set_int(doc, "ack_time", now_s(txn));
+        set_int(doc, "ack_time", now_s(txn), &failed);
+    if (changed_or_fail(failed, err) != 0)
+        return -1;
     return incident_commit(txn, inc, "i_ack", who, json_object(), err);
 }
 
@@ -178,9 +201,12 @@ int incident_act_unack(writer_txn *txn, incident *inc, const tc_person *who, tc_
                           "incident %s was not acknowledged by you: only an acknowledger can "
                           "withdraw an acknowledgement",
                           inc_id(inc));
-    set_int(r, "acknowledged_at", 0);
+    int failed = 0;
+    set_int(r, "acknowledged_at", 0, &failed);
     if (incident_ack_count(doc) == 0)
-        json_object_set_new(doc, "progress", json_string("Triggered"));
+        set_str(doc, "progress", "Triggered", &failed);
+    if (changed_or_fail(failed, err) != 0)
+        return -1;
     return incident_commit(txn, inc, "i_unack", who, json_object(), err);
 }
 
@@ -190,7 +216,10 @@ int incident_act_snooze(writer_txn *txn, incident *inc, const tc_person *who, in
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "incident %s is closed: only an open incident can be snoozed",
                           inc_id(inc));
-    set_int(inc->doc, "snoozed_before", now_s(txn) + minutes * 60);
+    int failed = 0;
+    set_int(inc->doc, "snoozed_before", now_s(txn) + minutes * 60, &failed);
+    if (changed_or_fail(failed, err) != 0)
+        return -1;
     return incident_commit(txn, inc, "i_snooze", who,
                            json_pack("{s:I}", "minutes", (json_int_t)minutes), err);
 }
@@ -199,9 +228,11 @@ int incident_act_wake(writer_txn *txn, incident *inc, const tc_person *who, tc_e
     int64_t before = get_int(inc->doc, "snoozed_before");
     if (before == 0)
         return tc_err_set(err, TC_INVALID_PARAMETER, "incident %s is not snoozed", inc_id(inc));
-    set_int(inc->doc, "snoozed_before", 0);
-    json_object_set_new(inc->doc, "progress", json_string("Triggered"));
-    incident_acks_clear(inc->doc);
+    int failed = incident_acks_clear(inc->doc) != 0;
+    set_int(inc->doc, "snoozed_before", 0, &failed);
+    set_str(inc->doc, "progress", "Triggered", &failed);
+    if (changed_or_fail(failed, err) != 0)
+        return -1;
     return incident_commit(txn, inc, "i_wake", who,
                            json_pack("{s:I}", "snoozedBefore", (json_int_t)before), err);
 }
@@ -211,18 +242,19 @@ int incident_act_resolve(writer_txn *txn, incident *inc, const tc_person *who,
     json_t *doc = inc->doc;
     if (incident_is_closed(doc))
         return tc_err_set(err, TC_INVALID_PARAMETER, "incident %s is already closed", inc_id(inc));
-    json_object_set_new(doc, "progress", json_string("Closed"));
-    set_int(doc, "close_time", now_s(txn));
+    int failed = 0;
+    set_str(doc, "progress", "Closed", &failed);
+    set_int(doc, "close_time", now_s(txn), &failed);
     if (get_int(doc, "end_time") == 0)
-        set_int(doc, "end_time", now_s(txn));
-    set_int(doc, "snoozed_before", 0);
+        set_int(doc, "end_time", now_s(txn), &failed);
+    set_int(doc, "snoozed_before", 0, &failed);
     if (root_cause)
-        json_object_set_new(doc, "root_cause", json_string(root_cause));
+        set_str(doc, "root_cause", root_cause, &failed);
     if (resolution)
-        json_object_set_new(doc, "resolution", json_string(resolution));
-    json_object_set_new(doc, "closer", person_to_json(who));
-    set_int(inc->meta, "closer_id", who->person_id);
-    if (drop_group_rows(txn, inc_id(inc), err) != 0)
+        set_str(doc, "resolution", resolution, &failed);
+    person_json_set(doc, "closer", who, &failed);
+    set_int(inc->meta, "closer_id", who ? who->person_id : 0, &failed);
+    if (changed_or_fail(failed, err) != 0 || drop_group_rows(txn, inc_id(inc), err) != 0)
         return -1;
     return incident_commit(txn, inc, "i_rslv", who, json_pack("{s:s}", "from", "console"), err);
 }
@@ -235,12 +267,14 @@ int incident_act_reopen(writer_txn *txn, incident *inc, const tc_person *who, co
                           "incident %s is not closed (progress is %s): only a closed incident can "
                           "be reopened",
                           inc_id(inc), get_str(doc, "progress"));
-    json_object_set_new(doc, "progress", json_string("Triggered"));
-    set_int(doc, "close_time", 0);
-    set_int(doc, "end_time", 0);
+    int failed = incident_acks_clear(doc) != 0;
+    set_str(doc, "progress", "Triggered", &failed);
+    set_int(doc, "close_time", 0, &failed);
+    set_int(doc, "end_time", 0, &failed);
     json_object_del(doc, "closer");
-    set_int(inc->meta, "closer_id", 0);
-    incident_acks_clear(doc);
+    set_int(inc->meta, "closer_id", 0, &failed);
+    if (changed_or_fail(failed, err) != 0)
+        return -1;
     return incident_commit(txn, inc, "i_reopen", who,
                            json_pack("{s:s}", "reason", reason ? reason : ""), err);
 }
@@ -251,32 +285,35 @@ int incident_act_assign(writer_txn *txn, incident *inc, const tc_person *who,
                         const tc_person *persons, size_t n, const char *type, tc_err *err) {
     for (size_t i = 0; i < n; i++) {
         if (incident_responder_add(inc->doc, &persons[i], now_s(txn)) < 0)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return changed_or_fail(1, err);
     }
-    json_t *assigned = json_pack("{s:o, s:s, s:I}", "person_ids", int_array(persons, n), "type",
-                                 type, "assigned_at", (json_int_t)now_s(txn));
-    if (!assigned)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
-    json_t *detail = json_deep_copy(assigned);
-    json_object_set_new(inc->meta, "assigned_to", assigned);
-    if (detail)
-        json_object_set_new(detail, "to", int_array(persons, n));
+    int failed = 0;
+    json_t *assigned = jb_check(json_pack("{s:o, s:s, s:I}", "person_ids", int_array(persons, n),
+                                          "type", type, "assigned_at", (json_int_t)now_s(txn)),
+                                &failed);
+    json_t *detail = jb_check(json_deep_copy(assigned), &failed);
+    jb_set(inc->meta, "assigned_to", assigned, &failed);
+    jb_set(detail, "to", int_array(persons, n), &failed);
+    if (changed_or_fail(failed, err) != 0) {
+        json_decref(detail);
+        return -1;
+    }
     return incident_commit(txn, inc, "i_assign", who, detail, err);
 }
 
 int incident_act_add_responders(writer_txn *txn, incident *inc, const tc_person *who,
                                 const tc_person *persons, size_t n, tc_err *err) {
-    json_t *added = json_array();
-    if (!added)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
-    for (size_t i = 0; i < n; i++) {
+    int failed = 0;
+    json_t *added = jb_check(json_array(), &failed);
+    for (size_t i = 0; i < n && !failed; i++) {
         int rc = incident_responder_add(inc->doc, &persons[i], now_s(txn));
-        if (rc < 0) {
-            json_decref(added);
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
-        }
+        failed |= rc < 0;
         if (rc == 1)
-            json_array_append_new(added, json_integer(persons[i].person_id));
+            jb_append(added, json_integer(persons[i].person_id), &failed);
+    }
+    if (changed_or_fail(failed, err) != 0) {
+        json_decref(added);
+        return -1;
     }
     if (json_array_size(added) == 0) {
         json_decref(added);
@@ -316,28 +353,40 @@ int incident_act_reset(writer_txn *txn, incident *inc, const tc_person *who, inc
     json_t *detail =
         rule->from_to ? json_pack("{s:s, s:s}", "from", get_str(inc->doc, rule->key), "to", value)
                       : json_object();
-    json_object_set_new(inc->doc, rule->key, json_string(value));
+    int failed = 0;
+    set_str(inc->doc, rule->key, value, &failed);
     if (field == INCIDENT_FIELD_SEVERITY && get_int(inc->doc, "alert_cnt") == 0 &&
         !incident_is_closed(inc->doc))
         /* No alert decides the status of a hand-made incident: it follows. */
-        json_object_set_new(inc->doc, "incident_status", json_string(value));
+        set_str(inc->doc, "incident_status", value, &failed);
     if (rule->pin)
-        pin_field(inc->meta, rule->pin);
+        pin_field(inc->meta, rule->pin, &failed);
+    if (changed_or_fail(failed, err) != 0) {
+        json_decref(detail);
+        return -1;
+    }
     return incident_commit(txn, inc, rule->event_type, who, detail, err);
 }
 
 int incident_act_set_field(writer_txn *txn, incident *inc, const tc_person *who, const char *name,
                            json_t *value, tc_err *err) {
+    json_t *detail = json_pack("{s:s, s:O}", "field_name", name, "to", value ? value : json_null());
     json_t *fields = json_object_get(inc->doc, "fields");
+    int failed = 0;
     if (!json_is_object(fields)) {
         fields = json_object();
-        json_object_set_new(inc->doc, "fields", fields);
+        jb_set(inc->doc, "fields", fields, &failed);
     }
-    json_t *detail = json_pack("{s:s, s:O}", "field_name", name, "to", value ? value : json_null());
-    if (value)
-        json_object_set_new(fields, name, value);
+    if (failed) /* fields may be gone */
+        json_decref(value);
+    else if (value)
+        jb_set(fields, name, value, &failed);
     else
         json_object_del(fields, name);
+    if (changed_or_fail(failed, err) != 0) {
+        json_decref(detail);
+        return -1;
+    }
     return incident_commit(txn, inc, "i_r_field", who, detail, err);
 }
 
@@ -362,19 +411,28 @@ int incident_act_remove(writer_txn *txn, incident *inc, tc_err *err) {
 static int alerts_of(store_conn *c, const char *incident_id, json_t **out, tc_err *err) {
     *out = json_array();
     store_stmt *q = store_prepare(
-        c, "SELECT doc FROM alerts WHERE incident_id = ? ORDER BY start_time, alert_id", err);
+        c, "SELECT alert_id, doc FROM alerts WHERE incident_id = ? ORDER BY start_time, alert_id",
+        err);
     if (!q || !*out) {
         json_decref(*out);
         *out = NULL;
         store_stmt_done(q);
-        return q ? tc_err_set(err, TC_INTERNAL, "out of memory") : -1;
+        return q ? tc_err_oom(err, "the alerts of an incident") : -1;
     }
     store_bind_text(q, 1, incident_id);
     int step;
+    /* Every alert moves, or the merge fails: one that cannot be read is
+     * never skipped (it would stay behind in a closed incident). */
     while ((step = store_step(q, err)) == STORE_ROW) {
-        json_t *doc = json_loads(store_col_text(q, 0), 0, NULL);
-        if (doc)
-            json_array_append_new(*out, doc);
+        json_t *doc = NULL;
+        if (doc_parse(store_col_text(q, 1), "alert", store_col_text(q, 0), &doc, err) != 0) {
+            step = -1;
+            break;
+        }
+        if (json_array_append_new(*out, doc) != 0) {
+            step = tc_err_oom(err, "the alerts of an incident");
+            break;
+        }
     }
     store_stmt_done(q);
     if (step < 0) {
@@ -402,9 +460,9 @@ static int merge_source(writer_txn *txn, incident *target, incident *src, const 
         snprintf(p.email, sizeof(p.email), "%s", get_str(r, "email"));
         int added = incident_responder_add(target->doc, &p, now_s(txn));
         if (added < 0)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
-        if (added)
-            json_array_append_new(carried, json_integer(p.person_id));
+            return changed_or_fail(1, err);
+        if (added && json_array_append_new(carried, json_integer(p.person_id)) != 0)
+            return tc_err_oom(err, "merging responders");
     }
     if (opts->remove_sources) {
         if (incident_act_remove(txn, src, err) != 0)
@@ -441,11 +499,15 @@ int incident_act_merge(writer_txn *txn, incident *target, incident *sources, siz
                           "target_incident_id %s is closed: reopen it before merging into it",
                           target_id);
     json_t *carried = json_array(), *refs = json_array();
-    int rc = -1;
+    int rc = -1, failed = !carried || !refs;
+    if (changed_or_fail(failed, err) != 0)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         if (merge_source(txn, target, &sources[i], who, opts, carried, err) != 0)
             goto out;
-        json_array_append_new(refs, short_ref(&sources[i]));
+        jb_append(refs, short_ref(&sources[i]), &failed);
+        if (changed_or_fail(failed, err) != 0)
+            goto out;
     }
     /* The engine saved the target as the alerts joined; refresh recounts it
      * from its alerts. Reload so the last change starts from what is stored,
@@ -461,13 +523,15 @@ int incident_act_merge(writer_txn *txn, incident *target, incident *sources, siz
         goto out;
     }
     if (responders)
-        json_object_set_new(target->doc, "responders", responders);
+        jb_set(target->doc, "responders", responders, &failed);
     if (opts->title) {
-        json_object_set_new(target->doc, "title", json_string(opts->title));
-        pin_field(target->meta, "title");
+        set_str(target->doc, "title", opts->title, &failed);
+        pin_field(target->meta, "title", &failed);
     }
     if (opts->owner_id)
-        set_int(target->meta, "owner_id", opts->owner_id);
+        set_int(target->meta, "owner_id", opts->owner_id, &failed);
+    if (changed_or_fail(failed, err) != 0)
+        goto out;
     json_t *detail = json_pack(
         "{s:s, s:O, s:o, s:I, s:s, s:b, s:O}", "comment", opts->comment ? opts->comment : "",
         "source_incidents", refs, "target_incident", short_ref(target), "owner_id",

@@ -44,8 +44,9 @@ json_t *incident_responder_get(json_t *doc, int64_t person_id);
 int incident_responder_add(json_t *doc, const tc_person *person, int64_t assigned_at);
 /* Number of responders whose acknowledged_at is set. */
 int incident_ack_count(json_t *doc);
-/* Sets every responder's acknowledged_at back to 0. */
-void incident_acks_clear(json_t *doc);
+/* Sets every responder's acknowledged_at back to 0; -1 when out of memory
+ * (some marks may then be left: the doc must not be saved). */
+int incident_acks_clear(json_t *doc);
 /* 1 when progress is Closed. */
 int incident_is_closed(json_t *doc);
 

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/doc.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 
 void integration_init(integration *in) {
     memset(in, 0, sizeof(*in));
@@ -28,7 +30,7 @@ void integration_clear(integration *in) {
 int integration_set_str(char **field, const char *value, tc_err *err) {
     char *copy = NULL;
     if (value && !(copy = strdup(value)))
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an integration");
     free(*field);
     *field = copy;
     return 0;
@@ -43,10 +45,9 @@ static int read_row(store_stmt *q, integration *out, tc_err *err) {
     out->updated_at = store_col_int64(q, 10);
     out->deleted_at = store_col_int64(q, 11);
     out->prev_secret_expires_at = store_col_int64(q, 14);
-    out->config = json_loads(store_col_text(q, 8), 0, NULL);
-    if (!out->config)
-        return tc_err_set(err, TC_INTERNAL, "integration %lld has an unreadable config",
-                          (long long)out->integration_id);
+    if (doc_parse_n(store_col_text(q, 8), "integration_config", out->integration_id, &out->config,
+                    err) != 0)
+        return -1;
     if (integration_set_str(&out->name, store_col_text(q, 2), err) != 0 ||
         integration_set_str(&out->description, store_col_text(q, 3), err) != 0 ||
         integration_set_str(&out->disabled_reason, store_col_text(q, 5), err) != 0 ||
@@ -260,9 +261,9 @@ int integration_save(writer_txn *txn, integration *in, tc_err *err) {
     if (in->integration_id == 0)
         in->created_at = now;
     in->updated_at = now;
-    char *config = in->config ? json_dumps(in->config, JSON_COMPACT) : strdup("{}");
+    char *config = in->config ? jb_dumps(in->config, JSON_COMPACT) : strdup("{}");
     if (!config)
-        return tc_err_set(err, TC_INTERNAL, "cannot encode an integration's config");
+        return tc_err_oom(err, "encoding an integration's config");
     int rc = in->integration_id == 0 ? insert_row(txn, in, config, err)
                                      : update_row(txn, in, config, err);
     free(config);

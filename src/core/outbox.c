@@ -1,7 +1,7 @@
 /* outbox.c: see outbox.h. */
 #include "core/outbox.h"
 
-#define OUTBOX_MAX_SUBSCRIBERS 256
+#include <stdlib.h>
 
 int outbox_next_sequence(writer_txn *txn, int64_t integration_id, const char *lane, int64_t *seq,
                          tc_err *err) {
@@ -57,9 +57,12 @@ int outbox_fan_out(writer_txn *txn, int64_t event_seq, const char *event_type,
                    tc_err *err) {
     /* Collected first: outbox_add runs other statements, and a statement
      * must not be stepped while another on the same connection is
-     * half-read by the same caller in a way that depends on its rows. */
-    int64_t ids[OUTBOX_MAX_SUBSCRIBERS];
-    int n = 0;
+     * half-read by the same caller in a way that depends on its rows.
+     * Every subscriber gets its row: the list grows as needed (it once
+     * stopped at 256, and the others silently got nothing). */
+    int64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    int rc = -1, step;
     store_stmt *q =
         store_prepare(txn->conn,
                       "SELECT DISTINCT s.integration_id FROM subscriptions s"
@@ -72,15 +75,28 @@ int outbox_fan_out(writer_txn *txn, int64_t event_seq, const char *event_type,
     store_bind_text(q, 1, object_kind);
     store_bind_text(q, 2, event_type);
     store_bind_int64(q, 3, channel_id);
-    int step;
-    while ((step = store_step(q, err)) == STORE_ROW && n < OUTBOX_MAX_SUBSCRIBERS)
+    while ((step = store_step(q, err)) == STORE_ROW) {
+        if (n == cap) {
+            size_t grown_cap = cap ? cap * 2 : 16;
+            int64_t *grown = realloc(ids, grown_cap * sizeof(*grown));
+            if (!grown) {
+                step = tc_err_oom(err, "an event's subscribers");
+                break;
+            }
+            ids = grown;
+            cap = grown_cap;
+        }
         ids[n++] = store_col_int64(q, 0);
+    }
     store_stmt_done(q);
     if (step < 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
+        goto out;
+    for (size_t i = 0; i < n; i++) {
         if (outbox_add(txn, ids[i], event_seq, object_id, err) != 0)
-            return -1;
+            goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    free(ids);
+    return rc;
 }

@@ -86,7 +86,7 @@ static int map_alert(json_t *a, size_t i, const char *body_status, engine_event 
     if (event_labels_normalize(json_object_get(a, "labels"), field, &ev->labels, err) != 0)
         return -1;
     if (!ev->labels && !(ev->labels = json_object()))
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an Alertmanager body");
     json_t *ann = json_object_get(a, "annotations");
     if (ann && !json_is_object(ann) && !json_is_null(ann))
         return tc_err_set(err, TC_INVALID_PARAMETER, "alerts[%zu].annotations must be an object",
@@ -117,7 +117,7 @@ static int map_alert(json_t *a, size_t i, const char *body_status, engine_event 
             ev->alert_key = strdup(key);
     }
     if (!ev->title_rule || !ev->event_status || (desc && !ev->description) || !ev->alert_key)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an Alertmanager body");
     return 0;
 }
 
@@ -135,7 +135,7 @@ int prometheus_map(json_t *body, engine_event **out, size_t *n, tc_err *err) {
     size_t count = json_array_size(alerts);
     engine_event *evs = calloc(count ? count : 1, sizeof(*evs));
     if (!evs)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "an Alertmanager body");
     size_t i;
     json_t *a;
     for (i = 0; i < count; i++)

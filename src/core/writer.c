@@ -2,10 +2,11 @@
  *
  * Two threads. tocsin-writer takes the queued commands, runs a batch in one
  * transaction and commits it (WAL frames written, no fsync), then hands the
- * batch to tocsin-sync and goes on with the next. tocsin-sync makes every
- * batch handed to it durable with one store_sync and only then completes
- * its commands and wakes delivery. Batches reach tocsin-sync in commit
- * order and are completed in that order.
+ * batch's jobs to tocsin-sync and goes on with the next. tocsin-sync makes
+ * every job handed to it durable with one store_sync and only then
+ * completes them and wakes delivery. Jobs reach tocsin-sync in commit order
+ * and are completed in that order. Nothing on this path allocates, so a
+ * committed batch cannot fail to be answered.
  *
  * Invariants relied on elsewhere:
  *   - a job's `done` runs after its batch is durable, or after it failed;
@@ -23,14 +24,6 @@
 #include "util/log.h"
 
 #define WRITER_MAX_BATCH 4096
-
-/* A committed batch on its way to durability. */
-typedef struct writer_batch {
-    writer_job *jobs;
-    int outbox_written;
-    int64_t outbox_high;
-    struct writer_batch *next;
-} writer_batch;
 
 struct writer {
     store *st;
@@ -50,11 +43,19 @@ struct writer {
     void *tick_arg;
     int tick_interval_ms;
     int64_t next_tick_ms;
-    /* Committed batches waiting for their sync (tocsin-sync's queue). */
+    /* Jobs of committed batches waiting for their sync (tocsin-sync's
+     * queue, in commit order), and what delivery is to hear once they are
+     * durable. Linked through the jobs themselves: handing a batch over
+     * allocates nothing, so it cannot fail. */
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_wake;
-    writer_batch *sync_head, *sync_tail;
+    writer_job *sync_head, *sync_tail;
+    int sync_outbox;   /* a queued batch wrote outbox rows */
+    int64_t sync_high; /* the highest delivery id among them */
     int sync_stop;
+    /* The timer's own job: one in flight at a time, never allocated. */
+    writer_job tick_job;
+    _Atomic int tick_busy;
     _Atomic int running, broken;
     _Atomic int64_t batches, commands;
 };
@@ -154,23 +155,30 @@ static int run_batch(writer *w, writer_job *batch, int *outbox_written, int64_t 
 
 /* ---- making batches durable (tocsin-sync) ------------------------------ */
 
-static void sync_enqueue(writer *w, writer_batch *b) {
+/* Queues a committed batch's jobs for tocsin-sync. */
+static void sync_enqueue(writer *w, writer_job *jobs, int outbox_written, int64_t outbox_high) {
+    writer_job *last = jobs;
+    while (last->next)
+        last = last->next;
     pthread_mutex_lock(&w->sync_lock);
     if (w->sync_tail)
-        w->sync_tail->next = b;
+        w->sync_tail->next = jobs;
     else
-        w->sync_head = b;
-    w->sync_tail = b;
+        w->sync_head = jobs;
+    w->sync_tail = last;
+    w->sync_outbox |= outbox_written;
+    if (outbox_high > w->sync_high)
+        w->sync_high = outbox_high;
     pthread_cond_signal(&w->sync_wake);
     pthread_mutex_unlock(&w->sync_lock);
 }
 
-/* One store_sync for every batch taken; then their commands complete, in
- * commit order, and delivery hears of the new outbox rows. A failed sync
- * leaves durability unknown: the batches are answered InternalError and
- * the writer refuses every later batch (PostgreSQL likewise stops on a
- * failed fsync: the kernel may have dropped the pages it could not write). */
-static void sync_batches(writer *w, writer_batch *batches) {
+/* One store_sync for every job taken; then they complete, in commit order,
+ * and delivery hears of the new outbox rows. A failed sync leaves
+ * durability unknown: the jobs are answered InternalError and the writer
+ * refuses every later batch (PostgreSQL likewise stops on a failed fsync:
+ * the kernel may have dropped the pages it could not write). */
+static void sync_jobs(writer *w, writer_job *jobs, int outbox_written, int64_t outbox_high) {
     tc_err err;
     int ok = !w->broken && store_sync(w->st, &err) == 0;
     if (!ok && !w->broken) {
@@ -178,27 +186,18 @@ static void sync_batches(writer *w, writer_batch *batches) {
         log_error("msg=\"commit not durable; refusing changes until restart\" error=\"%s\"",
                   err.message);
     }
-    int wake = 0;
-    int64_t high = 0;
-    for (writer_batch *b = batches; b; b = b->next) {
-        if (!ok)
-            fail_jobs(b->jobs, "the change may not be durable", "the store could not sync");
-        else if (b->outbox_written) {
-            wake = 1;
-            high = b->outbox_high > high ? b->outbox_high : high;
-        }
-    }
-    if (wake) {
+    if (!ok) {
+        fail_jobs(jobs, "the change may not be durable", "the store could not sync");
+    } else if (outbox_written) {
         /* Under the lock, so writer_set_after_commit(NULL) returns only
          * once no call is running: main relies on that to free the
          * dispatcher the hook points at. */
         pthread_mutex_lock(&w->lock);
         if (w->after_commit)
-            w->after_commit(w->after_commit_arg, high);
+            w->after_commit(w->after_commit_arg, outbox_high);
         pthread_mutex_unlock(&w->lock);
     }
-    for (writer_batch *b = batches; b; b = b->next)
-        complete_jobs(b->jobs);
+    complete_jobs(jobs);
 }
 
 static void *sync_main(void *arg) {
@@ -208,16 +207,15 @@ static void *sync_main(void *arg) {
     for (;;) {
         while (!w->sync_head && !w->sync_stop)
             pthread_cond_wait(&w->sync_wake, &w->sync_lock);
-        writer_batch *batches = w->sync_head;
+        writer_job *jobs = w->sync_head;
+        int outbox = w->sync_outbox;
+        int64_t high = w->sync_high;
         w->sync_head = w->sync_tail = NULL;
-        if (!batches)
+        w->sync_outbox = 0;
+        if (!jobs)
             break; /* stopping, and nothing left */
         pthread_mutex_unlock(&w->sync_lock);
-        sync_batches(w, batches);
-        for (writer_batch *b = batches, *next; b; b = next) {
-            next = b->next;
-            free(b);
-        }
+        sync_jobs(w, jobs, outbox, high);
         pthread_mutex_lock(&w->sync_lock);
     }
     pthread_mutex_unlock(&w->sync_lock);
@@ -227,32 +225,19 @@ static void *sync_main(void *arg) {
 /* A committed batch goes to tocsin-sync; a failed one completes now. */
 static void finish_batch(writer *w, writer_job *jobs, int committed, int outbox_written,
                          int64_t outbox_high) {
-    if (!committed) {
+    if (committed)
+        sync_enqueue(w, jobs, outbox_written, outbox_high);
+    else
         complete_jobs(jobs);
-        return;
-    }
-    writer_batch *b = calloc(1, sizeof(*b));
-    if (!b) {
-        /* No memory to hand it over: make it durable here, at the cost of
-         * waiting. Its sync covers every batch committed before it too. */
-        log_error("msg=\"writer: out of memory; syncing in place\"");
-        writer_batch local = {
-            .jobs = jobs, .outbox_written = outbox_written, .outbox_high = outbox_high};
-        sync_batches(w, &local);
-        return;
-    }
-    b->jobs = jobs;
-    b->outbox_written = outbox_written;
-    b->outbox_high = outbox_high;
-    sync_enqueue(w, b);
 }
 
 /* ---- the writer thread -------------------------------------------------- */
 
 static void tick_done(writer_job *j) {
+    writer *w = j->done_arg;
     if (j->failed)
         log_error("msg=\"timer batch failed\" error=\"%s\"", j->err.message);
-    free(j);
+    w->tick_busy = 0;
 }
 
 static int tick_cmd(writer_txn *txn, void *arg, tc_err *err) {
@@ -260,18 +245,19 @@ static int tick_cmd(writer_txn *txn, void *arg, tc_err *err) {
     return w->tick_fn(txn, w->tick_arg, err);
 }
 
+/* The timer's batch. Skipped while the previous one is still syncing: the
+ * next tick does what this one would have. */
 static void run_tick_if_due(writer *w) {
-    if (!w->tick_fn || clock_mono_ms() < w->next_tick_ms)
+    if (!w->tick_fn || clock_mono_ms() < w->next_tick_ms || w->tick_busy)
         return;
     w->next_tick_ms = clock_mono_ms() + w->tick_interval_ms;
-    writer_job *j = calloc(1, sizeof(*j));
-    if (!j) {
-        log_error("msg=\"writer: out of memory; timer batch skipped\"");
-        return;
-    }
+    writer_job *j = &w->tick_job;
+    memset(j, 0, sizeof(*j));
     j->fn = tick_cmd;
     j->arg = w;
     j->done = tick_done;
+    j->done_arg = w;
+    w->tick_busy = 1;
     int outbox = 0;
     int64_t high = 0;
     int committed = run_batch(w, j, &outbox, &high) == 0;

@@ -9,6 +9,7 @@
 #include "delivery/signature.h"
 #include "delivery/template.h"
 #include "util/clock.h"
+#include "util/doc.h"
 #include "util/utf8.h"
 
 void push_attempt_init(push_attempt *a) {
@@ -61,15 +62,15 @@ static int add_header(push_attempt *a, const char *name, const char *value, int 
     return 0;
 }
 
-static int build_body(push_attempt *a, const push_target *t, const char *default_body,
-                      tc_err *err) {
+static int build_body(push_attempt *a, const push_target *t, const char *event_id,
+                      const char *default_body, tc_err *err) {
     if (!t->body_template) {
         a->body = strdup(default_body);
-        return a->body ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+        return a->body ? 0 : tc_err_oom(err, "a push's body");
     }
-    json_t *parsed = json_loads(default_body, 0, NULL);
-    if (!parsed)
-        return tc_err_set(err, TC_INTERNAL, "the stored event body is unreadable");
+    json_t *parsed = NULL;
+    if (doc_parse(default_body, "event_body", event_id, &parsed, err) != 0)
+        return -1;
     int rc = template_render(t->body_template, parsed, &a->body, err);
     json_decref(parsed);
     return rc;
@@ -82,9 +83,15 @@ static int sign_headers(push_attempt *a, const push_target *t, const char *event
     snprintf(ts, sizeof(ts), "%lld", (long long)timestamp_s);
     if (add_header(a, "webhook-id", event_id, 0) != 0 ||
         add_header(a, "webhook-timestamp", ts, 0) != 0)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
-    if (!t->signing || !t->secret)
+        return tc_err_oom(err, "a push's headers");
+    if (!t->signing)
         return 0;
+    /* A target that signs goes out signed or not at all: a receiver that
+     * checks signatures must never see an unsigned push from it. */
+    if (!t->secret)
+        return tc_err_set(err, TC_INTERNAL,
+                          "integration %lld signs its pushes but has no signing secret: not sent",
+                          (long long)t->integration_id);
     size_t len = strlen(a->body);
     if (signature_sign(t->secret, event_id, timestamp_s, a->body, len, one, err) != 0)
         return -1;
@@ -95,23 +102,25 @@ static int sign_headers(push_attempt *a, const push_target *t, const char *event
         snprintf(both, sizeof(both), "%s %s", one, two);
     }
     if (add_header(a, "webhook-signature", both, 0) != 0)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "a push's headers");
     return 0;
 }
 
 static int build_headers(push_attempt *a, const push_target *t, const char *event_id,
                          int64_t sequence, int64_t timestamp_s, tc_err *err) {
     /* "Expect:" turns off libcurl's 100-continue wait on larger bodies. */
+    struct curl_slist *expect = NULL;
     if (add_header(a, "Content-Type", "application/json", 0) != 0 ||
         add_header(a, "User-Agent", "tocsin/0.1", 0) != 0 ||
-        !(a->headers = curl_slist_append(a->headers, "Expect:")))
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        !(expect = curl_slist_append(a->headers, "Expect:")))
+        return tc_err_oom(err, "a push's headers");
+    a->headers = expect;
     const char *name;
     json_t *value;
     json_object_foreach(t->headers, name, value) {
         const char *v = json_string_value(value);
         if (v && add_header(a, name, v, push_header_is_sensitive(name)) != 0)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "a push's headers");
     }
     if (sign_headers(a, t, event_id, timestamp_s, err) != 0)
         return -1;
@@ -119,7 +128,7 @@ static int build_headers(push_attempt *a, const push_target *t, const char *even
         char seq[24];
         snprintf(seq, sizeof(seq), "%lld", (long long)sequence);
         if (add_header(a, "tocsin-sequence", seq, 0) != 0)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "a push's headers");
     }
     return 0;
 }
@@ -198,7 +207,7 @@ int push_attempt_prepare(push_attempt *a, const push_target *t, const push_netwo
                          const char *event_id, int64_t sequence, const char *default_body,
                          int64_t timestamp_s, tc_err *err) {
     push_attempt_init(a);
-    if (build_body(a, t, default_body, err) != 0 ||
+    if (build_body(a, t, event_id, default_body, err) != 0 ||
         build_headers(a, t, event_id, sequence, timestamp_s, err) != 0 ||
         setup_easy(a, t, net, err) != 0) {
         push_attempt_clear(a);

@@ -10,7 +10,9 @@
 #include "core/outbox.h"
 #include "delivery/dispatcher.h"
 #include "util/clock.h"
+#include "util/doc.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 #include "util/log.h"
 
 #define SYNC_MAX_ATTEMPTS 2
@@ -38,15 +40,16 @@ static int record_attempts_cmd(writer_txn *txn, void *argp, tc_err *err) {
     return 0;
 }
 
-static void fill_result(const push_attempt *a, int attempts, sync_result *out) {
+static int fill_result(const push_attempt *a, int attempts, sync_result *out, tc_err *err) {
     out->delivered = a->outcome == OUTCOME_DELIVERED;
     out->status_code = a->status;
     out->duration_ms = a->duration_ms;
     out->attempts = attempts;
     if (!out->delivered)
         snprintf(out->message, sizeof(out->message), "%s", a->error);
-    if (a->resp_body)
-        out->response_body = strdup(a->resp_body);
+    if (a->resp_body && !(out->response_body = strdup(a->resp_body)))
+        return tc_err_oom(err, "an endpoint's answer");
+    return 0;
 }
 
 int sync_send(tc_app *app, const push_target *t, const history_subject *s, const char *body,
@@ -74,9 +77,12 @@ int sync_send(tc_app *app, const push_target *t, const history_subject *s, const
         if (!retry_once || !transport)
             break;
     }
-    fill_result(&attempts[n - 1], n, out);
+    /* Recorded first: the attempts were made, whatever happens next. */
     record_arg arg = {.s = s, .endpoint = t->endpoint, .attempts = attempts, .n = n};
-    rc = writer_run(app->w, record_attempts_cmd, &arg, err);
+    if (writer_run(app->w, record_attempts_cmd, &arg, err) != 0 ||
+        fill_result(&attempts[n - 1], n, out, err) != 0)
+        goto out;
+    rc = 0;
 out:
     for (int i = 0; i < n; i++)
         push_attempt_clear(&attempts[i]);
@@ -122,23 +128,31 @@ static json_t *incident_alerts(store_conn *c, const char *incident_id, tc_err *e
                                           "channel_name",     "incident",         NULL};
     json_t *alerts = json_array();
     store_stmt *q = store_prepare(c,
-                                  "SELECT doc FROM alerts WHERE incident_id = ?"
+                                  "SELECT doc, alert_id FROM alerts WHERE incident_id = ?"
                                   " ORDER BY start_time, alert_id",
                                   err);
     if (!alerts || !q) {
+        if (q)
+            tc_err_oom(err, "a custom action's body");
         json_decref(alerts);
         store_stmt_done(q);
         return NULL;
     }
     store_bind_text(q, 1, incident_id);
     int step;
+    /* Every alert goes out, or the action fails: never a shorter list. */
     while ((step = store_step(q, err)) == STORE_ROW) {
-        json_t *doc = json_loads(store_col_text(q, 0), 0, NULL);
-        if (!doc)
-            continue;
+        json_t *doc = NULL;
+        if (doc_parse(store_col_text(q, 0), "alert", store_col_text(q, 1), &doc, err) != 0) {
+            step = -1;
+            break;
+        }
         for (int i = 0; omitted[i]; i++)
             json_object_del(doc, omitted[i]);
-        json_array_append_new(alerts, doc);
+        if (json_array_append_new(alerts, doc) != 0) {
+            step = tc_err_oom(err, "a custom action's body");
+            break;
+        }
     }
     store_stmt_done(q);
     if (step < 0) {
@@ -149,16 +163,15 @@ static json_t *incident_alerts(store_conn *c, const char *incident_id, tc_err *e
 }
 
 static char *custom_action_body(const emit_arg *e, json_t *alerts, int64_t now_ms) {
-    json_t *incident = json_deep_copy(e->incident);
-    json_t *body = json_pack("{s:I, s:s, s:s, s:o}", "event_time", (json_int_t)now_ms, "event_type",
-                             "i_custom", "event_id", e->event_id, "incident", incident);
-    if (!body)
-        return NULL;
-    json_object_set(incident, "alerts", alerts);
-    json_t *person = person_to_json(e->who);
-    if (person)
-        json_object_set_new(body, "person", person);
-    char *text = json_dumps(body, JSON_COMPACT);
+    int failed = 0;
+    json_t *incident = jb_check(json_deep_copy(e->incident), &failed);
+    jb_set_ref(incident, "alerts", alerts, &failed);
+    json_t *body =
+        jb_check(json_pack("{s:I, s:s, s:s, s:o}", "event_time", (json_int_t)now_ms, "event_type",
+                           "i_custom", "event_id", e->event_id, "incident", incident),
+                 &failed);
+    person_json_set(body, "person", e->who, &failed);
+    char *text = failed ? NULL : jb_dumps(body, JSON_COMPACT);
     json_decref(body);
     return text;
 }
@@ -213,7 +226,7 @@ int custom_action_do(tc_app *app, const char *incident_id, int64_t integration_i
         writer_run(app->w, emit_cmd, &e, err) != 0)
         goto out;
     if (!(body = custom_action_body(&e, alerts, clock_now_ms()))) {
-        tc_err_set(err, TC_INTERNAL, "cannot build the custom action's body");
+        tc_err_oom(err, "a custom action's body");
         goto out;
     }
     history_subject s = {.integration_id = integration_id,
@@ -230,7 +243,7 @@ int custom_action_do(tc_app *app, const char *incident_id, int64_t integration_i
     if (writer_run(app->w, feed_cmd, &f, err) != 0)
         goto out;
     *data = result.delivered ? json_object() : json_pack("{s:s}", "message", result.message);
-    rc = *data ? 0 : tc_err_set(err, TC_INTERNAL, "out of memory");
+    rc = *data ? 0 : tc_err_oom(err, "the answer");
 out:
     sync_result_clear(&result);
     free(body);

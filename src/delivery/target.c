@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/doc.h"
+
 void push_target_init(push_target *t) {
     memset(t, 0, sizeof(*t));
     retry_policy_default(&t->retry);
@@ -21,8 +23,12 @@ void push_target_clear(push_target *t) {
     push_target_init(t);
 }
 
-static char *dup_or_null(const char *s) {
-    return s && *s ? strdup(s) : NULL;
+/* *out = a copy of s, or NULL when s is NULL or "". -1 only when the copy
+ * failed: a secret or a template that could not be copied must fail the
+ * target, never leave it without one (unsigned pushes, the default body). */
+static int dup_opt(const char *s, char **out) {
+    *out = s && *s ? strdup(s) : NULL;
+    return s && *s && !*out ? -1 : 0;
 }
 
 static void read_retry(json_t *retry, retry_policy *p) {
@@ -51,30 +57,33 @@ int push_target_from_row(store_stmt *row, int64_t now_s, push_target *t, tc_err 
     t->integration_id = store_col_int64(row, 0);
     snprintf(t->type, sizeof(t->type), "%s", store_col_text(row, 1));
     t->enabled = strcmp(store_col_text(row, 3), "enabled") == 0;
-    json_t *config = json_loads(store_col_text(row, 4), 0, NULL);
-    if (!config) {
-        return tc_err_set(err, TC_INTERNAL, "integration %lld has an unreadable config",
-                          (long long)t->integration_id);
-    }
+    json_t *config = NULL;
+    if (doc_parse_n(store_col_text(row, 4), "integration_config", t->integration_id, &config,
+                    err) != 0)
+        return -1;
     const char *tmpl = json_string_value(json_object_get(config, "body_template"));
+    const char *endpoint = json_string_value(json_object_get(config, "endpoint"));
     json_t *headers = json_object_get(config, "headers");
     json_t *timeout = json_object_get(config, "timeout_ms");
-    t->name = strdup(store_col_text(row, 2));
-    t->endpoint = dup_or_null(json_string_value(json_object_get(config, "endpoint")));
-    t->body_template = dup_or_null(tmpl);
-    t->headers = json_is_object(headers) ? json_incref(headers) : json_object();
-    t->channel_ids = json_incref(json_object_get(config, "channel_ids"));
     t->tls_verify = flag(config, "tls_verify", 1);
     t->timeout_ms = json_is_integer(timeout) ? json_integer_value(timeout) : 1000;
     t->ordered = flag(config, "ordered", 1);
     t->signing = flag(config, "signing", 1);
-    read_retry(json_object_get(config, "retry"), &t->retry);
-    t->secret = dup_or_null(store_col_text(row, 5));
     t->prev_secret_expires_at = store_col_int64(row, 7);
-    if (t->prev_secret_expires_at > now_s)
-        t->prev_secret = dup_or_null(store_col_text(row, 6));
+    read_retry(json_object_get(config, "retry"), &t->retry);
+    int copied = (t->name = strdup(store_col_text(row, 2))) != NULL &&
+                 dup_opt(endpoint, &t->endpoint) == 0 && dup_opt(tmpl, &t->body_template) == 0 &&
+                 dup_opt(store_col_text(row, 5), &t->secret) == 0 &&
+                 (t->prev_secret_expires_at <= now_s ||
+                  dup_opt(store_col_text(row, 6), &t->prev_secret) == 0) &&
+                 (t->headers = json_is_object(headers) ? json_incref(headers) : json_object());
+    t->channel_ids = json_incref(json_object_get(config, "channel_ids"));
     json_decref(config);
-    if (!t->name || !t->endpoint || !t->headers) {
+    if (!copied) {
+        push_target_clear(t);
+        return tc_err_oom(err, "an integration's delivery settings");
+    }
+    if (!t->endpoint) {
         push_target_clear(t);
         return tc_err_set(err, TC_INTERNAL, "integration %lld has no endpoint",
                           (long long)store_col_int64(row, 0));

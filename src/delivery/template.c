@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jbuild.h"
+
 #define TEMPLATE_MAX_BYTES (64 * 1024)
 /* A rendered body larger than this is refused: a 64 KiB template that
  * repeats "{{incident}}" could otherwise ask for gigabytes. */
@@ -173,7 +175,7 @@ static void add_value_text(tbuf *b, json_t *v) {
         tbuf_add(b, json_string_value(v), json_string_length(v));
         return;
     }
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = jb_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!s) {
         b->oom = 1;
         return;
@@ -229,7 +231,7 @@ static char *render_key(const char *k, size_t n, json_t *body, size_t *out_len) 
         if (out)
             memcpy(out, json_string_value(v), *out_len + 1);
     } else {
-        out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        out = jb_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         *out_len = out ? strlen(out) : 0;
     }
     json_decref(v);
@@ -366,8 +368,11 @@ static json_t *template_parse(const char *tmpl, tc_err *err) {
         return NULL;
     }
     json_error_t jerr;
-    json_t *t = json_loadb(tmpl, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-    if (!t)
+    int oom = 0;
+    json_t *t = jb_loadb(tmpl, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr, &oom);
+    if (!t && oom)
+        tc_err_oom(err, "reading " FIELD);
+    else if (!t)
         tc_err_set(err, TC_INVALID_PARAMETER, FIELD " is not valid JSON: %s (line %d, column %d)",
                    jerr.text, jerr.line, jerr.column);
     return t;
@@ -391,12 +396,12 @@ int template_render(const char *tmpl, json_t *default_body, char **out, tc_err *
         goto out;
     rendered = render_value(t, default_body);
     if (!rendered) {
-        tc_err_set(err, TC_INTERNAL, "out of memory rendering " FIELD);
+        tc_err_oom(err, "rendering " FIELD);
         goto out;
     }
-    *out = json_dumps(rendered, JSON_COMPACT | JSON_ENCODE_ANY);
+    *out = jb_dumps(rendered, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!*out) {
-        tc_err_set(err, TC_INTERNAL, "out of memory rendering " FIELD);
+        tc_err_oom(err, "rendering " FIELD);
         goto out;
     }
     if (strlen(*out) > TEMPLATE_RENDER_MAX_BYTES) {

@@ -35,7 +35,7 @@ static int integ_list_add(integ_list *l, store_stmt *row, tc_err *err) {
         size_t cap = l->cap ? l->cap * 2 : 32;
         metrics_integration *grown = realloc(l->items, cap * sizeof(*grown));
         if (!grown)
-            return tc_err_set(err, TC_INTERNAL, "out of memory");
+            return tc_err_oom(err, "the metrics page");
         l->items = grown;
         l->cap = cap;
     }
@@ -46,7 +46,7 @@ static int integ_list_add(integ_list *l, store_stmt *row, tc_err *err) {
     in->name = strdup(store_col_text(row, 2));
     l->n++; /* counted now, so that clear frees whatever was copied */
     if (!in->type || !in->name)
-        return tc_err_set(err, TC_INTERNAL, "out of memory");
+        return tc_err_oom(err, "the metrics page");
     in->enabled = strcmp(store_col_text(row, 3), "enabled") == 0;
     in->pushes = is_webhook(in->type);
     return 0;

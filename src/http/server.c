@@ -46,6 +46,7 @@
 #include "http/workers.h"
 #include "util/clock.h"
 #include "util/ids.h"
+#include "util/jbuild.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -116,9 +117,10 @@ typedef struct {
 /* Prepares `doc` (stolen) as the answer. If it cannot be encoded (out of
  * memory, or text jansson refuses) the answer says so instead. */
 static void prepare_json(request_state *rs, int status, json_t *doc) {
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *text = doc ? jb_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (!text) {
+        log_error("msg=\"answer not encoded\" request_id=%s status=%d", rs->request_id, status);
         status = 500;
         text = NULL;
         if (asprintf(&text,
@@ -132,6 +134,13 @@ static void prepare_json(request_state *rs, int status, json_t *doc) {
     rs->text = text;
     rs->text_len = text ? strlen(text) : 0;
     rs->text_type = "application/json; charset=utf-8";
+}
+
+/* A failure always carries a code: one a callee forgot to set must not
+ * turn into status 200 (tc_code_http_status(TC_OK)) with an error body. */
+static void err_settle(tc_err *err) {
+    if (err->code == TC_OK)
+        tc_err_set(err, TC_INTERNAL, "the request failed");
 }
 
 static void prepare_error(request_state *rs, int status, const tc_err *err) {
@@ -261,7 +270,12 @@ static json_t *parse_body(request_state *rs) {
         return NULL;
     }
     json_error_t jerr;
-    json_t *body = json_loadb(rs->body ? rs->body : "", rs->len, JSON_REJECT_DUPLICATES, &jerr);
+    int oom = 0;
+    json_t *body = jb_loadb(rs->body ? rs->body : "", rs->len, JSON_REJECT_DUPLICATES, &jerr, &oom);
+    if (!body && oom) {
+        prepare_fail(rs, TC_INTERNAL, "out of memory reading the body%s", "");
+        return NULL;
+    }
     if (!body) {
         char msg[300];
         snprintf(msg, sizeof(msg), "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
@@ -304,6 +318,7 @@ static void run_call(request_state *rs) {
     tc_err_clear(&err);
     if (rs->route->auth == API_AUTH_APP_KEY) {
         if (auth_app_key(app, rs->key, &ctx.person, &ctx.is_admin, &err) != 0) {
+            err_settle(&err);
             prepare_error(rs, tc_code_http_status(err.code), &err);
             return;
         }
@@ -318,8 +333,7 @@ static void run_call(request_state *rs) {
     json_decref(body);
     if (rc != 0) {
         json_decref(data);
-        if (err.code == TC_OK)
-            tc_err_set(&err, TC_INTERNAL, "the request failed");
+        err_settle(&err);
         prepare_error(rs, tc_code_http_status(err.code), &err);
         return;
     }
@@ -354,8 +368,7 @@ static void finish_op(request_state *rs) {
     rs->op = NULL;
     if (rc != 0) {
         json_decref(data);
-        if (err.code == TC_OK)
-            tc_err_set(&err, TC_INTERNAL, "the request failed");
+        err_settle(&err);
         prepare_error(rs, tc_code_http_status(err.code), &err);
         return;
     }
@@ -380,8 +393,7 @@ static enum MHD_Result start_call(request_state *rs, api_start start) {
     int rc = start(&ctx, body, &op, &data, &err);
     json_decref(body);
     if (rc != 0) {
-        if (err.code == TC_OK)
-            tc_err_set(&err, TC_INTERNAL, "the request failed");
+        err_settle(&err);
         prepare_error(rs, tc_code_http_status(err.code), &err);
         return queue_prepared(rs);
     }

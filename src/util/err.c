@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "util/utf8.h"
 
 void tc_err_clear(tc_err *err) {
@@ -24,6 +25,11 @@ int tc_err_set(tc_err *err, tc_code code, const char *fmt, ...) {
      * become '?'. Found by the fuzz targets (fuzz/). */
     utf8_sanitize(err->message);
     return -1;
+}
+
+int tc_err_oom(tc_err *err, const char *what) {
+    log_error("msg=\"out of memory\" what=\"%s\"", what);
+    return tc_err_set(err, TC_INTERNAL, "out of memory (%s)", what);
 }
 
 static const struct {

@@ -32,6 +32,9 @@ void tc_err_clear(tc_err *err);
  * `return tc_err_set(err, ...)`. */
 int tc_err_set(tc_err *err, tc_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* InternalError "out of memory (<what>)", with a log line naming `what`:
+ * the one way an allocation that failed is reported. Returns -1. */
+int tc_err_oom(tc_err *err, const char *what);
 const char *tc_code_name(tc_code code);
 int tc_code_http_status(tc_code code);
 

@@ -11,6 +11,7 @@
 
 #include "api/incident_view.h"
 #include "core/incident_actions.h"
+#include "util/log.h"
 
 static tc_person person(int64_t id, const char *name) {
     tc_person p = {.person_id = id};
@@ -91,8 +92,11 @@ static void overrides_list_the_true_pins(void **state) {
 
 static void feed_item_has_every_required_field(void **state) {
     (void)state;
-    json_t *it = incident_view_feed_item("69da451ef77b1b51f40e83ee", "i_comm", 3, 1712000000123,
-                                         "{\"comment\":\"hi\"}");
+    json_t *it = NULL;
+    tc_err err;
+    assert_int_equal(incident_view_feed_item("69da451ef77b1b51f40e83ee", 7, "i_comm", 3,
+                                             1712000000123, "{\"comment\":\"hi\"}", &it, &err),
+                     0);
     assert_string_equal(json_string_value(json_object_get(it, "ref_id")),
                         "69da451ef77b1b51f40e83ee");
     assert_string_equal(json_string_value(json_object_get(it, "type")), "i_comm");
@@ -103,10 +107,22 @@ static void feed_item_has_every_required_field(void **state) {
     assert_int_equal(json_integer_value(json_object_get(it, "updated_at")), 1712000000123);
     assert_int_equal(json_integer_value(json_object_get(it, "account_id")), 0);
     json_decref(it);
-    /* an unreadable detail still gives an object */
-    it = incident_view_feed_item("69da451ef77b1b51f40e83ee", "i_ack", 0, 1, "not json");
-    assert_true(json_is_object(json_object_get(it, "detail")));
-    json_decref(it);
+}
+
+/* A stored detail that cannot be read is an error naming the row, never an
+ * entry with an empty detail (util/doc.h). */
+static void unreadable_feed_detail_is_an_internal_error(void **state) {
+    (void)state;
+    json_t *it = NULL;
+    tc_err err;
+    log_set_level((log_level)(LOG_ERROR + 1)); /* the log line it writes is expected */
+    assert_int_equal(incident_view_feed_item("69da451ef77b1b51f40e83ee", 7, "i_ack", 0, 1,
+                                             "not json", &it, &err),
+                     -1);
+    log_set_level(LOG_INFO);
+    assert_null(it);
+    assert_int_equal(err.code, TC_INTERNAL);
+    assert_non_null(strstr(err.message, "incident_feed 7"));
 }
 
 int main(void) {
@@ -117,6 +133,7 @@ int main(void) {
         cmocka_unit_test(num_is_the_last_six_hex_upper_case),
         cmocka_unit_test(overrides_list_the_true_pins),
         cmocka_unit_test(feed_item_has_every_required_field),
+        cmocka_unit_test(unreadable_feed_detail_is_an_internal_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
