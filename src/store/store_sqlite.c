@@ -32,6 +32,7 @@ struct store_stmt {
     store_conn *conn;
     int cached; /* 0: finalized by store_stmt_done */
     int in_use;
+    int bind_failed; /* a bind ran out of memory: stepping fails, never runs with NULL */
 };
 
 struct store_conn {
@@ -463,22 +464,32 @@ store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err) {
     return st;
 }
 
+/* A bind that fails (out of memory copying text) leaves the parameter
+ * NULL: `WHERE id = ?` would then match nothing and the statement would
+ * "succeed". The failure is kept and store_step refuses to run. */
+static void bind_check(store_stmt *stmt, int rc) {
+    if (rc != SQLITE_OK)
+        stmt->bind_failed = 1;
+}
+
 void store_bind_int64(store_stmt *stmt, int idx, int64_t value) {
-    sqlite3_bind_int64(stmt->raw, idx, value);
+    bind_check(stmt, sqlite3_bind_int64(stmt->raw, idx, value));
 }
 
 void store_bind_text(store_stmt *stmt, int idx, const char *text) {
     if (text)
-        sqlite3_bind_text(stmt->raw, idx, text, -1, SQLITE_TRANSIENT);
+        bind_check(stmt, sqlite3_bind_text(stmt->raw, idx, text, -1, SQLITE_TRANSIENT));
     else
-        sqlite3_bind_null(stmt->raw, idx);
+        bind_check(stmt, sqlite3_bind_null(stmt->raw, idx));
 }
 
 void store_bind_null(store_stmt *stmt, int idx) {
-    sqlite3_bind_null(stmt->raw, idx);
+    bind_check(stmt, sqlite3_bind_null(stmt->raw, idx));
 }
 
 int store_step(store_stmt *stmt, tc_err *err) {
+    if (stmt->bind_failed)
+        return tc_err_set(err, TC_INTERNAL, "store: a statement parameter could not be bound");
     int rc = sqlite3_step(stmt->raw);
     if (rc == SQLITE_ROW)
         return STORE_ROW;
@@ -511,6 +522,7 @@ void store_stmt_done(store_stmt *stmt) {
     sqlite3_reset(stmt->raw);
     sqlite3_clear_bindings(stmt->raw);
     stmt->in_use = 0;
+    stmt->bind_failed = 0;
 }
 
 int64_t store_last_insert_id(store_conn *conn) {
