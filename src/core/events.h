@@ -1,11 +1,6 @@
-/* events.h: the domain event log (i_*, a_*), written inside a command.
+/* events.h: who made a change (tc_person), and its Person JSON.
  *
- * events_append stores one event with the default webhook body of
- * reference/webhooks.md: {event_time (ms), event_type, event_id, person
- * (only when a person acted), incident|alert (the full object after the
- * change)}. Because it runs inside the writer's transaction, an event
- * exists exactly when the change that caused it was committed: this table
- * is the outbox delivery drains. */
+ * Domain events themselves are written by core/outbox.h. */
 #ifndef TOCSIN_EVENTS_H
 #define TOCSIN_EVENTS_H
 
@@ -29,18 +24,5 @@ json_t *person_to_json(const tc_person *p);
 /* obj[key] = the person JSON when p is somebody; nothing for nobody. A
  * failure is flagged in *failed (util/jbuild.h). */
 void person_json_set(json_t *obj, const char *key, const tc_person *p, int *failed);
-
-/* object_kind is "incident" or "alert"; object is borrowed, not stolen.
- * event_id_out (25 bytes) may be NULL. */
-int events_append(writer_txn *txn, const char *event_type, const char *object_kind,
-                  const char *object_id, int64_t channel_id, const tc_person *person,
-                  json_t *object, char *event_id_out, tc_err *err);
-
-/* events_append for an object already encoded as compact JSON text: the body
- * is composed around object_json, so a document that is saved and announced
- * in the same change is encoded once. Same body, byte for byte. */
-int events_append_encoded(writer_txn *txn, const char *event_type, const char *object_kind,
-                          const char *object_id, int64_t channel_id, const tc_person *person,
-                          const char *object_json, char *event_id_out, tc_err *err);
 
 #endif

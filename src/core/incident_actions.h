@@ -4,14 +4,14 @@
  * Each incident_act_* function runs inside a writer command on an incident
  * already loaded with incident_load: it checks that the change is allowed
  * from the incident's current state (reference/event-api.md, "Incident
- * progress"), applies it to doc/meta, and ends with incident_commit, which
- * saves, adds the timeline entry (its `detail` shaped as the spec's
- * FeedDetail* schema for the type) and appends the domain event carrying the
- * full incident. A refused change returns -1 with InvalidParameter saying
+ * progress"), applies it to the incident's fields, and ends with
+ * incident_commit, which emits the domain event (with the full incident)
+ * and its timeline entry (its `detail` shaped as the spec's FeedDetail*
+ * schema for the type), then saves the row. A refused change returns -1 with InvalidParameter saying
  * why, before touching anything; since the writer runs every command in a
  * SAVEPOINT, a batch command that stops at its first refusal keeps nothing.
  *
- * Responders and acknowledgement. doc.responders holds one Responder per
+ * Responders and acknowledgement. `responders` holds one Responder per
  * person ({person_id, person_name, email, assigned_at, acknowledged_at}).
  * A person's acknowledged_at counts only while the incident is Processing:
  * unack clears the caller's mark and goes back to Triggered when no mark
@@ -35,20 +35,20 @@
 #define INCIDENT_SNOOZE_MIN 1
 #define INCIDENT_SNOOZE_MAX 1440
 
-/* --- pure helpers on an incident doc -------------------------------------- */
+/* --- pure helpers on a parsed responders list (a JSON array of Responder) --- */
 
-/* The Responder object of person_id in doc.responders, or NULL (borrowed). */
-json_t *incident_responder_get(json_t *doc, int64_t person_id);
+/* The Responder object of person_id, or NULL (borrowed). */
+json_t *incident_responder_get(json_t *responders, int64_t person_id);
 /* Adds person as a responder assigned at `assigned_at` unless already one.
  * Returns 1 when added, 0 when already there, -1 on allocation failure. */
-int incident_responder_add(json_t *doc, const tc_person *person, int64_t assigned_at);
+int incident_responder_add(json_t *responders, const tc_person *person, int64_t assigned_at);
 /* Number of responders whose acknowledged_at is set. */
-int incident_ack_count(json_t *doc);
+int incident_ack_count(json_t *responders);
 /* Sets every responder's acknowledged_at back to 0; -1 when out of memory
- * (some marks may then be left: the doc must not be saved). */
-int incident_acks_clear(json_t *doc);
+ * (some marks may then be left: the list must not be saved). */
+int incident_acks_clear(json_t *responders);
 /* 1 when progress is Closed. */
-int incident_is_closed(json_t *doc);
+int incident_is_closed(const tc_incident *inc);
 
 /* --- lookups used by the commands -------------------------------------------- */
 
@@ -59,26 +59,26 @@ int incident_person_find(store_conn *c, int64_t person_id, const char *field, tc
 
 /* --- transitions (inside a writer command) -------------------------------- */
 
-int incident_act_ack(writer_txn *txn, incident *inc, const tc_person *who, tc_err *err);
-int incident_act_unack(writer_txn *txn, incident *inc, const tc_person *who, tc_err *err);
-int incident_act_snooze(writer_txn *txn, incident *inc, const tc_person *who, int64_t minutes,
+int incident_act_ack(writer_txn *txn, tc_incident *inc, const tc_person *who, tc_err *err);
+int incident_act_unack(writer_txn *txn, tc_incident *inc, const tc_person *who, tc_err *err);
+int incident_act_snooze(writer_txn *txn, tc_incident *inc, const tc_person *who, int64_t minutes,
                         tc_err *err);
-int incident_act_wake(writer_txn *txn, incident *inc, const tc_person *who, tc_err *err);
+int incident_act_wake(writer_txn *txn, tc_incident *inc, const tc_person *who, tc_err *err);
 /* root_cause / resolution may be NULL (unchanged). */
-int incident_act_resolve(writer_txn *txn, incident *inc, const tc_person *who,
+int incident_act_resolve(writer_txn *txn, tc_incident *inc, const tc_person *who,
                          const char *root_cause, const char *resolution, tc_err *err);
 /* reason is required by tocsin (the schema marks it optional). */
-int incident_act_reopen(writer_txn *txn, incident *inc, const tc_person *who, const char *reason,
+int incident_act_reopen(writer_txn *txn, tc_incident *inc, const tc_person *who, const char *reason,
                         tc_err *err);
 
-/* Assignment: persons (already checked to exist) become responders; meta
- * keeps the AssignedTo object IncidentInfo shows. i_assign. */
-int incident_act_assign(writer_txn *txn, incident *inc, const tc_person *who,
+/* Assignment: persons (already checked to exist) become responders;
+ * assigned_to keeps the AssignedTo object IncidentInfo shows. i_assign. */
+int incident_act_assign(writer_txn *txn, tc_incident *inc, const tc_person *who,
                         const tc_person *persons, size_t n, const char *type, tc_err *err);
 /* Adds responders not already there; i_a_rspd, or nothing when none is new. */
-int incident_act_add_responders(writer_txn *txn, incident *inc, const tc_person *who,
+int incident_act_add_responders(writer_txn *txn, tc_incident *inc, const tc_person *who,
                                 const tc_person *persons, size_t n, tc_err *err);
-int incident_act_comment(writer_txn *txn, incident *inc, const tc_person *who, const char *comment,
+int incident_act_comment(writer_txn *txn, tc_incident *inc, const tc_person *who, const char *comment,
                          int mute_reply, tc_err *err);
 
 /* The editable fields of /incident/reset, each with its own event. */
@@ -93,18 +93,18 @@ typedef enum {
 
 /* Sets one field (title, description and severity are then pinned so that
  * alerts merging later do not change them). i_r_title ... i_r_severity. */
-int incident_act_reset(writer_txn *txn, incident *inc, const tc_person *who, incident_field field,
+int incident_act_reset(writer_txn *txn, tc_incident *inc, const tc_person *who, incident_field field,
                        const char *value, tc_err *err);
-/* Sets (value non-NULL, stolen) or removes (NULL) doc.fields[name]. i_r_field. */
-int incident_act_set_field(writer_txn *txn, incident *inc, const tc_person *who, const char *name,
+/* Sets (value non-NULL, stolen) or removes (NULL) fields[name]. i_r_field. */
+int incident_act_set_field(writer_txn *txn, tc_incident *inc, const tc_person *who, const char *name,
                            json_t *value, tc_err *err);
 
-/* Soft delete: deleted_at set, grouping rows dropped; no domain event (the
+/* Soft delete: deleted_at set, out of grouping; no domain event (the
  * contract has no type for it). incident_load refuses it afterwards. */
-int incident_act_remove(writer_txn *txn, incident *inc, tc_err *err);
+int incident_act_remove(writer_txn *txn, tc_incident *inc, tc_err *err);
 
 /* Merge: every alert of each source moves into the target
- * (engine_alert_join), the sources are closed by `who` (i_rslv) or removed,
+ * (engine_alert_move), the sources are closed by `who` (i_rslv) or removed,
  * their responders join the target, and the target is refreshed and gets
  * i_merge. title may be NULL; owner_id 0 = unchanged. */
 typedef struct {
@@ -114,7 +114,7 @@ typedef struct {
     int remove_sources;
 } incident_merge_opts;
 
-int incident_act_merge(writer_txn *txn, incident *target, incident *sources, size_t n,
+int incident_act_merge(writer_txn *txn, tc_incident *target, tc_incident *sources, size_t n,
                        const tc_person *who, const incident_merge_opts *opts, tc_err *err);
 
 /* Custom actions (/incident/custom-action/do): the integration must be an
@@ -127,7 +127,7 @@ typedef struct {
 } incident_custom_action;
 
 void incident_custom_action_clear(incident_custom_action *ca);
-int incident_custom_action_find(store_conn *c, const incident *inc, int64_t integration_id,
+int incident_custom_action_find(store_conn *c, const tc_incident *inc, int64_t integration_id,
                                 incident_custom_action *out, tc_err *err);
 
 #endif

@@ -1,102 +1,270 @@
 /* outbox.c: see outbox.h. */
 #include "core/outbox.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-int outbox_next_sequence(writer_txn *txn, int64_t integration_id, const char *lane, int64_t *seq,
-                         tc_err *err) {
-    store_stmt *st = store_prepare(
-        txn->conn,
-        "INSERT INTO lane_sequences(integration_id,lane,last_sequence) VALUES(?,?,1)"
-        " ON CONFLICT(integration_id,lane) DO UPDATE SET last_sequence=last_sequence+1"
-        " RETURNING last_sequence",
-        err);
-    if (!st)
-        return -1;
-    store_bind_int64(st, 1, integration_id);
-    store_bind_text(st, 2, lane);
-    int step = store_step(st, err);
-    if (step == STORE_ROW)
-        *seq = store_col_int64(st, 0);
-    store_stmt_done(st);
-    if (step != STORE_ROW)
-        return step < 0 ? -1 : tc_err_set(err, TC_INTERNAL, "lane sequence not returned");
-    return 0;
+#include "core/render.h"
+#include "core/state.h"
+#include "store/alerts.h"
+#include "store/deliveries.h"
+#include "store/incidents.h"
+#include "util/ids.h"
+
+#define OUTBOX_MAX_SUBSCRIBERS 4096
+
+/* ---- shared bodies --------------------------------------------------------------- */
+
+outbox_body *outbox_body_new(const char *text, size_t len) {
+    outbox_body *b = malloc(sizeof(*b) + len + 1);
+    if (!b)
+        return NULL;
+    b->refs = 1;
+    b->len = len;
+    memcpy(b->text, text, len);
+    b->text[len] = '\0';
+    return b;
 }
 
-int outbox_add(writer_txn *txn, int64_t integration_id, int64_t event_seq, const char *lane,
-               tc_err *err) {
-    int64_t seq = 0;
-    if (outbox_next_sequence(txn, integration_id, lane, &seq, err) != 0)
-        return -1;
-    store_stmt *st = store_prepare(txn->conn,
-                                   "INSERT INTO deliveries(integration_id,event_seq,lane,sequence,"
-                                   "status,next_at,created_at,updated_at)"
-                                   " VALUES(?,?,?,?,'pending',?,?,?)",
-                                   err);
-    if (!st)
-        return -1;
-    store_bind_int64(st, 1, integration_id);
-    store_bind_int64(st, 2, event_seq);
-    store_bind_text(st, 3, lane);
-    store_bind_int64(st, 4, seq);
-    store_bind_int64(st, 5, txn->now_ms);
-    store_bind_int64(st, 6, txn->now_ms);
-    store_bind_int64(st, 7, txn->now_ms);
-    if (store_run(st, err) != 0)
-        return -1;
-    txn->outbox_written = 1;
-    int64_t id = store_last_insert_id(txn->conn);
-    if (id > txn->outbox_high)
-        txn->outbox_high = id;
-    return 0;
+outbox_body *outbox_body_ref(outbox_body *b) {
+    if (b)
+        b->refs++;
+    return b;
 }
 
-int outbox_fan_out(writer_txn *txn, int64_t event_seq, const char *event_type,
-                   const char *object_kind, const char *object_id, int64_t channel_id,
-                   tc_err *err) {
-    /* Collected first: outbox_add runs other statements, and a statement
-     * must not be stepped while another on the same connection is
-     * half-read by the same caller in a way that depends on its rows.
-     * Every subscriber gets its row: the list grows as needed (it once
-     * stopped at 256, and the others silently got nothing). */
-    int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    int rc = -1, step;
-    store_stmt *q =
-        store_prepare(txn->conn,
-                      "SELECT DISTINCT s.integration_id FROM subscriptions s"
-                      " JOIN integrations i ON i.integration_id = s.integration_id"
-                      " WHERE s.kind = ? AND s.event_type IN ('', ?) AND s.channel_id IN (0, ?)"
-                      " AND i.status <> 'deleted' ORDER BY s.integration_id",
-                      err);
-    if (!q)
-        return -1;
-    store_bind_text(q, 1, object_kind);
-    store_bind_text(q, 2, event_type);
-    store_bind_int64(q, 3, channel_id);
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        if (n == cap) {
-            size_t grown_cap = cap ? cap * 2 : 16;
-            int64_t *grown = realloc(ids, grown_cap * sizeof(*grown));
-            if (!grown) {
-                step = tc_err_oom(err, "an event's subscribers");
-                break;
-            }
-            ids = grown;
-            cap = grown_cap;
+void outbox_body_unref(outbox_body *b) {
+    if (b && --b->refs == 0)
+        free(b);
+}
+
+void outbox_deliveries_free(outbox_delivery *list) {
+    for (outbox_delivery *d = list, *next; d; d = next) {
+        next = d->next;
+        outbox_body_unref(d->body);
+        free(d);
+    }
+}
+
+/* ---- lanes -------------------------------------------------------------------- */
+
+/* `lanes` is "integration:sequence" pairs joined by commas, in the order
+ * the lanes were first used: small (one pair per subscribed integration),
+ * written by this file only. */
+int outbox_lanes_next(char **lanes, int64_t integration_id, int64_t *seq, tc_err *err) {
+    const char *p = *lanes ? *lanes : "";
+    size_t cap = strlen(p) + 48;
+    char *out = malloc(cap);
+    if (!out)
+        return tc_err_oom(err, "a lane's sequence");
+    size_t len = 0;
+    int found = 0;
+    while (*p) {
+        char *end = NULL;
+        long long id = strtoll(p, &end, 10);
+        if (*end != ':')
+            break; /* never written so: keep what was read */
+        long long n = strtoll(end + 1, &end, 10);
+        if (id == integration_id && !found) {
+            *seq = ++n;
+            found = 1;
         }
-        ids[n++] = store_col_int64(q, 0);
+        len += (size_t)snprintf(out + len, cap - len, "%s%lld:%lld", len ? "," : "", id, n);
+        if (*end != ',')
+            break;
+        p = end + 1;
     }
-    store_stmt_done(q);
-    if (step < 0)
+    if (!found) {
+        *seq = 1;
+        snprintf(out + len, cap - len, "%s%" PRId64 ":1", len ? "," : "", integration_id);
+    }
+    free(*lanes);
+    *lanes = out;
+    return 0;
+}
+
+/* ---- emitting ------------------------------------------------------------------- */
+
+/* The body of the event for the object, as its subscribers get it. */
+static outbox_body *render(writer_txn *txn, const outbox_event *ev, const char *event_id,
+                           tc_err *err) {
+    jw w;
+    jw_init(&w);
+    const char *kind = ev->incident ? "incident" : "alert";
+    render_body_begin(&w, txn->now_ms, ev->event_type, event_id, kind);
+    if (ev->incident) {
+        const state_channel *ch = NULL;
+        if (state_channel_find(txn->state, txn->conn, ev->incident->channel_id, &ch, err) != 0) {
+            jw_clear(&w);
+            return NULL;
+        }
+        render_incident_ctx ctx = {.base_url = txn->cfg ? txn->cfg->base_url : "",
+                                   .channel_name = ch ? ch->name : ""};
+        render_incident(&w, ev->incident, &ctx);
+    } else {
+        const state_channel *ch = NULL;
+        const state_integration *src = NULL;
+        if (state_channel_find(txn->state, txn->conn, ev->alert->channel_id, &ch, err) != 0 ||
+            state_integration_find(txn->state, txn->conn, ev->alert->integration_id, &src, err) !=
+                0) {
+            jw_clear(&w);
+            return NULL;
+        }
+        render_alert_ctx ctx = {.source_name = src ? src->name : "",
+                                .source_type = src ? render_source_type(src->type) : "",
+                                .channel_name = ch ? ch->name : "",
+                                .incident_title = ev->incident_title ? ev->incident_title : ""};
+        render_alert(&w, ev->alert, &ctx);
+    }
+    render_body_end(&w, ev->person);
+    size_t len = 0;
+    char *text = jw_take(&w, &len);
+    outbox_body *b = text ? outbox_body_new(text, len) : NULL;
+    free(text);
+    if (!b)
+        tc_err_oom(err, "a webhook body");
+    return b;
+}
+
+/* One pending delivery of the event at seq, numbered in lanes, stored and
+ * queued for the dispatcher (txn->deliveries, newest first). */
+static int add_delivery(writer_txn *txn, int64_t integration_id, int64_t seq, const char *lane,
+                        char **lanes, outbox_body *body, tc_err *err) {
+    outbox_delivery *d = calloc(1, sizeof(*d));
+    if (!d)
+        return tc_err_oom(err, "a delivery");
+    d->integration_id = integration_id;
+    d->event_seq = seq;
+    d->created_at = txn->now_ms;
+    snprintf(d->lane, sizeof(d->lane), "%s", lane);
+    if (outbox_lanes_next(lanes, integration_id, &d->sequence, err) != 0 ||
+        store_deliveries_insert(txn->conn, integration_id, seq, lane, d->sequence, txn->now_ms,
+                                &d->delivery_id, err) != 0) {
+        free(d);
+        return -1;
+    }
+    d->body = outbox_body_ref(body);
+    d->next = txn->deliveries;
+    txn->deliveries = d;
+    txn->outbox_written = 1;
+    if (d->delivery_id > txn->outbox_high)
+        txn->outbox_high = d->delivery_id;
+    return 0;
+}
+
+int outbox_emit(writer_txn *txn, outbox_event *ev, char *event_id_out, tc_err *err) {
+    const char *kind = ev->incident ? "incident" : "alert";
+    const char *object_id = ev->incident ? ev->incident->incident_id : ev->alert->alert_id;
+    int64_t channel_id = ev->incident ? ev->incident->channel_id : ev->alert->channel_id;
+    char **lanes = ev->incident ? &ev->incident->lanes : &ev->alert->lanes;
+    int64_t subs[OUTBOX_MAX_SUBSCRIBERS];
+    int nsubs = 0;
+    store_event_row row = {.event_time = txn->now_ms,
+                           .event_type = ev->event_type,
+                           .object_kind = kind,
+                           .object_id = object_id,
+                           .channel_id = channel_id,
+                           .person_id = ev->person ? ev->person->person_id : 0,
+                           .feed_ref = ev->feed_ref,
+                           .detail = ev->feed_ref ? ev->detail : NULL};
+    if (ids_object_new(row.event_id) != 0)
+        return tc_err_set(err, TC_INTERNAL, "cannot make an event id");
+    if (state_subscribers(txn->state, txn->conn, kind, ev->event_type, channel_id, subs,
+                          OUTBOX_MAX_SUBSCRIBERS, &nsubs, err) != 0)
+        return -1;
+    outbox_body *body = NULL;
+    if (nsubs > 0) {
+        if (!(body = render(txn, ev, row.event_id, err)))
+            return -1;
+        row.body = body->text;
+    }
+    int rc = store_events_append(txn->conn, &row, err);
+    for (int i = 0; rc == 0 && i < nsubs; i++)
+        rc = add_delivery(txn, subs[i], row.seq, object_id, lanes, body, err);
+    outbox_body_unref(body);
+    if (rc == 0 && event_id_out)
+        memcpy(event_id_out, row.event_id, sizeof(row.event_id));
+    return rc;
+}
+
+int outbox_feed_only(writer_txn *txn, const char *type, const char *object_kind,
+                     const char *object_id, int64_t channel_id, const tc_person *who,
+                     const char *detail, tc_err *err) {
+    store_event_row row = {.event_time = txn->now_ms,
+                           .event_type = type,
+                           .object_kind = object_kind,
+                           .object_id = object_id,
+                           .channel_id = channel_id,
+                           .person_id = who ? who->person_id : 0,
+                           .feed_ref = object_id,
+                           .detail = detail ? detail : "{}"};
+    return store_events_append(txn->conn, &row, err);
+}
+
+/* ---- lanes of stored objects -------------------------------------------------------------- */
+
+/* Reads the object's lanes, numbers the next push of integration_id and
+ * writes the lanes back. */
+static int object_next_sequence(writer_txn *txn, int64_t integration_id, const char *kind,
+                                const char *object_id, int64_t *seq, tc_err *err) {
+    int rc = -1;
+    if (strcmp(kind, "incident") == 0) {
+        tc_incident inc;
+        if (store_incidents_load(txn->conn, object_id, 1, &inc, err) != 0)
+            return -1;
+        if (outbox_lanes_next(&inc.lanes, integration_id, seq, err) == 0)
+            rc = store_incidents_set_lanes(txn->conn, object_id, inc.lanes, err);
+        tc_incident_clear(&inc);
+        return rc;
+    }
+    tc_alert a;
+    if (store_alerts_load(txn->conn, object_id, &a, err) != 0)
+        return -1;
+    if (outbox_lanes_next(&a.lanes, integration_id, seq, err) == 0)
+        rc = store_alerts_set_lanes(txn->conn, object_id, a.lanes, err);
+    tc_alert_clear(&a);
+    return rc;
+}
+
+int outbox_next_sequence(writer_txn *txn, int64_t integration_id, const char *object_kind,
+                         const char *object_id, int64_t *seq, tc_err *err) {
+    return object_next_sequence(txn, integration_id, object_kind, object_id, seq, err);
+}
+
+int outbox_requeue(writer_txn *txn, int64_t integration_id, int64_t event_seq, tc_err *err) {
+    store_event ev;
+    if (store_events_by_seq(txn->conn, event_seq, &ev, err) != 0)
+        return -1;
+    int rc = -1;
+    outbox_delivery *d = calloc(1, sizeof(*d));
+    if (!d) {
+        tc_err_oom(err, "a delivery");
         goto out;
-    for (size_t i = 0; i < n; i++) {
-        if (outbox_add(txn, ids[i], event_seq, object_id, err) != 0)
-            goto out;
     }
+    d->integration_id = integration_id;
+    d->event_seq = event_seq;
+    d->created_at = txn->now_ms;
+    snprintf(d->lane, sizeof(d->lane), "%s", ev.object_id);
+    if (object_next_sequence(txn, integration_id, ev.object_kind, ev.object_id, &d->sequence,
+                             err) != 0 ||
+        store_deliveries_insert(txn->conn, integration_id, event_seq, ev.object_id, d->sequence,
+                                txn->now_ms, &d->delivery_id, err) != 0) {
+        free(d);
+        goto out;
+    }
+    if (ev.body && !(d->body = outbox_body_new(ev.body, strlen(ev.body)))) {
+        free(d);
+        tc_err_oom(err, "a delivery");
+        goto out;
+    }
+    d->next = txn->deliveries;
+    txn->deliveries = d;
+    txn->outbox_written = 1;
+    if (d->delivery_id > txn->outbox_high)
+        txn->outbox_high = d->delivery_id;
     rc = 0;
 out:
-    free(ids);
+    store_event_clear(&ev);
     return rc;
 }

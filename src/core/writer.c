@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/outbox.h"
+#include "core/state.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -35,10 +37,9 @@ struct writer {
     pthread_cond_t wake;
     writer_job *head, *tail;
     int stopping;
-    void (*after_commit)(void *arg, int64_t outbox_high);
+    void (*after_commit)(void *arg, int64_t outbox_high, outbox_delivery *deliveries);
     void *after_commit_arg;
-    void (*on_failure)(void *arg);
-    void *on_failure_arg;
+    tc_state *state;
     writer_fn tick_fn;
     void *tick_arg;
     int tick_interval_ms;
@@ -50,8 +51,10 @@ struct writer {
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_wake;
     writer_job *sync_head, *sync_tail;
-    int sync_outbox;   /* a queued batch wrote outbox rows */
-    int64_t sync_high; /* the highest delivery id among them */
+    int sync_outbox;                  /* a queued batch wrote outbox rows */
+    int64_t sync_high;                /* the highest delivery id among them */
+    outbox_delivery *sync_deliveries; /* their pushes, oldest first */
+    outbox_delivery **sync_deliveries_tail;
     int sync_stop;
     /* The timer's own job: one in flight at a time, never allocated. */
     writer_job tick_job;
@@ -69,26 +72,49 @@ static int exec_cached(store_conn *conn, const char *sql, tc_err *err) {
     return st ? store_run(st, err) : -1;
 }
 
-static void run_one(writer_txn *txn, writer_job *j) {
+/* Drops the pushes a failed command wrote (txn->deliveries is newest first,
+ * so they are the ones in front of `keep`). */
+static void drop_deliveries(writer_txn *txn, outbox_delivery *keep) {
+    while (txn->deliveries && txn->deliveries != keep) {
+        outbox_delivery *d = txn->deliveries;
+        txn->deliveries = d->next;
+        d->next = NULL;
+        outbox_deliveries_free(d);
+    }
+}
+
+/* Runs one command. A failed command's changes are undone: its SAVEPOINT
+ * in the store, its marks in the writer's cache, its pushes in the batch.
+ * Returns -1 when the batch cannot go on: a failed command's writes could
+ * not be undone (its ROLLBACK TO failed, so they would be committed with
+ * the others while its caller hears it failed). */
+static int run_one(writer_txn *txn, writer_job *j, tc_err *batch_err) {
     tc_err_clear(&j->err);
     j->failed = 0;
+    size_t mark = txn->state ? state_mark(txn->state) : 0;
+    outbox_delivery *pushes = txn->deliveries;
     if (j->flags & WRITER_NO_SAVEPOINT) {
         j->failed = j->fn(txn, j->arg, &j->err) != 0;
-        return;
-    }
-    if (exec_cached(txn->conn, "SAVEPOINT cmd", &j->err) != 0) {
+    } else if (exec_cached(txn->conn, "SAVEPOINT cmd", &j->err) != 0) {
         j->failed = 1;
-        return;
+    } else {
+        tc_err scratch;
+        if (j->fn(txn, j->arg, &j->err) != 0) {
+            j->failed = 1;
+            if (exec_cached(txn->conn, "ROLLBACK TO cmd", batch_err) != 0)
+                return -1;
+        }
+        if (exec_cached(txn->conn, "RELEASE cmd", &scratch) != 0 && !j->failed) {
+            j->failed = 1;
+            j->err = scratch;
+        }
     }
-    tc_err scratch;
-    if (j->fn(txn, j->arg, &j->err) != 0) {
-        j->failed = 1;
-        exec_cached(txn->conn, "ROLLBACK TO cmd", &scratch);
+    if (j->failed) {
+        if (txn->state)
+            state_undo_to(txn->state, mark);
+        drop_deliveries(txn, pushes);
     }
-    if (exec_cached(txn->conn, "RELEASE cmd", &scratch) != 0 && !j->failed) {
-        j->failed = 1;
-        j->err = scratch;
-    }
+    return 0;
 }
 
 static void fail_jobs(writer_job *jobs, const char *why, const char *detail) {
@@ -116,18 +142,43 @@ static void complete_jobs(writer_job *jobs) {
  * every caller gets InternalError, nothing is half-stored, and the next
  * batch starts clean. A command that fails without a savepoint (which its
  * flag promised could not happen after a write) also fails the batch. */
-static int run_batch(writer *w, writer_job *batch, int *outbox_written, int64_t *outbox_high) {
-    writer_txn txn = {.conn = store_writer(w->st), .cfg = w->cfg, .now_ms = clock_now_ms()};
+/* What a committed batch hands to tocsin-sync. */
+typedef struct {
+    int outbox_written;
+    int64_t outbox_high;
+    outbox_delivery *deliveries; /* oldest first */
+} batch_result;
+
+/* Reverses the newest-first list of a batch's pushes. */
+static outbox_delivery *oldest_first(outbox_delivery *d) {
+    outbox_delivery *out = NULL;
+    while (d) {
+        outbox_delivery *next = d->next;
+        d->next = out;
+        out = d;
+        d = next;
+    }
+    return out;
+}
+
+static int run_batch(writer *w, writer_job *batch, batch_result *res) {
+    writer_txn txn = {
+        .conn = store_writer(w->st), .cfg = w->cfg, .now_ms = clock_now_ms(), .state = w->state};
     tc_err err;
+    memset(res, 0, sizeof(*res));
     if (w->broken) {
         fail_jobs(batch, "the change could not be stored",
                   "an earlier commit could not be made durable; restart tocsin");
         return -1;
     }
+    size_t mark = w->state ? state_mark(w->state) : 0;
     int ok = store_begin(txn.conn, &err) == 0;
     int n = 0;
     for (writer_job *j = batch; ok && j; j = j->next, n++) {
-        run_one(&txn, j);
+        if (run_one(&txn, j, &err) != 0) {
+            ok = 0;
+            break;
+        }
         if (!store_in_transaction(txn.conn) ||
             (j->failed && (j->flags & WRITER_NO_SAVEPOINT) && j->err.code == TC_INTERNAL)) {
             err = j->err;
@@ -142,21 +193,25 @@ static int run_batch(writer *w, writer_job *batch, int *outbox_written, int64_t 
         store_rollback(txn.conn);
         log_error("msg=\"batch failed\" error=\"%s\"", err.message);
         fail_jobs(batch, "the change could not be stored", err.message);
-        if (w->on_failure)
-            w->on_failure(w->on_failure_arg);
+        if (w->state)
+            state_undo_to(w->state, mark);
+        outbox_deliveries_free(txn.deliveries);
         return -1;
     }
+    if (w->state)
+        state_commit(w->state);
     w->batches++;
     w->commands += n;
-    *outbox_written = txn.outbox_written;
-    *outbox_high = txn.outbox_high;
+    res->outbox_written = txn.outbox_written;
+    res->outbox_high = txn.outbox_high;
+    res->deliveries = oldest_first(txn.deliveries);
     return 0;
 }
 
 /* ---- making batches durable (tocsin-sync) ------------------------------ */
 
-/* Queues a committed batch's jobs for tocsin-sync. */
-static void sync_enqueue(writer *w, writer_job *jobs, int outbox_written, int64_t outbox_high) {
+/* Queues a committed batch's jobs and pushes for tocsin-sync. */
+static void sync_enqueue(writer *w, writer_job *jobs, batch_result *res) {
     writer_job *last = jobs;
     while (last->next)
         last = last->next;
@@ -166,9 +221,16 @@ static void sync_enqueue(writer *w, writer_job *jobs, int outbox_written, int64_
     else
         w->sync_head = jobs;
     w->sync_tail = last;
-    w->sync_outbox |= outbox_written;
-    if (outbox_high > w->sync_high)
-        w->sync_high = outbox_high;
+    w->sync_outbox |= res->outbox_written;
+    if (res->outbox_high > w->sync_high)
+        w->sync_high = res->outbox_high;
+    if (res->deliveries) {
+        *w->sync_deliveries_tail = res->deliveries;
+        outbox_delivery *d = res->deliveries;
+        while (d->next)
+            d = d->next;
+        w->sync_deliveries_tail = &d->next;
+    }
     pthread_cond_signal(&w->sync_wake);
     pthread_mutex_unlock(&w->sync_lock);
 }
@@ -178,7 +240,7 @@ static void sync_enqueue(writer *w, writer_job *jobs, int outbox_written, int64_
  * durability unknown: the jobs are answered InternalError and the writer
  * refuses every later batch (PostgreSQL likewise stops on a failed fsync:
  * the kernel may have dropped the pages it could not write). */
-static void sync_jobs(writer *w, writer_job *jobs, int outbox_written, int64_t outbox_high) {
+static void sync_jobs(writer *w, writer_job *jobs, batch_result *res) {
     tc_err err;
     int ok = !w->broken && store_sync(w->st, &err) == 0;
     if (!ok && !w->broken) {
@@ -188,15 +250,18 @@ static void sync_jobs(writer *w, writer_job *jobs, int outbox_written, int64_t o
     }
     if (!ok) {
         fail_jobs(jobs, "the change may not be durable", "the store could not sync");
-    } else if (outbox_written) {
+    } else if (res->outbox_written) {
         /* Under the lock, so writer_set_after_commit(NULL) returns only
          * once no call is running: main relies on that to free the
          * dispatcher the hook points at. */
         pthread_mutex_lock(&w->lock);
-        if (w->after_commit)
-            w->after_commit(w->after_commit_arg, outbox_high);
+        if (w->after_commit) {
+            w->after_commit(w->after_commit_arg, res->outbox_high, res->deliveries);
+            res->deliveries = NULL;
+        }
         pthread_mutex_unlock(&w->lock);
     }
+    outbox_deliveries_free(res->deliveries);
     complete_jobs(jobs);
 }
 
@@ -208,14 +273,17 @@ static void *sync_main(void *arg) {
         while (!w->sync_head && !w->sync_stop)
             pthread_cond_wait(&w->sync_wake, &w->sync_lock);
         writer_job *jobs = w->sync_head;
-        int outbox = w->sync_outbox;
-        int64_t high = w->sync_high;
+        batch_result res = {.outbox_written = w->sync_outbox,
+                            .outbox_high = w->sync_high,
+                            .deliveries = w->sync_deliveries};
         w->sync_head = w->sync_tail = NULL;
         w->sync_outbox = 0;
+        w->sync_deliveries = NULL;
+        w->sync_deliveries_tail = &w->sync_deliveries;
         if (!jobs)
             break; /* stopping, and nothing left */
         pthread_mutex_unlock(&w->sync_lock);
-        sync_jobs(w, jobs, outbox, high);
+        sync_jobs(w, jobs, &res);
         pthread_mutex_lock(&w->sync_lock);
     }
     pthread_mutex_unlock(&w->sync_lock);
@@ -223,10 +291,9 @@ static void *sync_main(void *arg) {
 }
 
 /* A committed batch goes to tocsin-sync; a failed one completes now. */
-static void finish_batch(writer *w, writer_job *jobs, int committed, int outbox_written,
-                         int64_t outbox_high) {
+static void finish_batch(writer *w, writer_job *jobs, int committed, batch_result *res) {
     if (committed)
-        sync_enqueue(w, jobs, outbox_written, outbox_high);
+        sync_enqueue(w, jobs, res);
     else
         complete_jobs(jobs);
 }
@@ -258,10 +325,9 @@ static void run_tick_if_due(writer *w) {
     j->done = tick_done;
     j->done_arg = w;
     w->tick_busy = 1;
-    int outbox = 0;
-    int64_t high = 0;
-    int committed = run_batch(w, j, &outbox, &high) == 0;
-    finish_batch(w, j, committed, outbox, high);
+    batch_result res;
+    int committed = run_batch(w, j, &res) == 0;
+    finish_batch(w, j, committed, &res);
 }
 
 static writer_job *take_batch(writer *w) {
@@ -309,10 +375,9 @@ static void *writer_main(void *arg) {
         writer_job *batch = w->head ? take_batch(w) : NULL;
         pthread_mutex_unlock(&w->lock);
         if (batch) {
-            int outbox = 0;
-            int64_t high = 0;
-            int committed = run_batch(w, batch, &outbox, &high) == 0;
-            finish_batch(w, batch, committed, outbox, high);
+            batch_result res;
+            int committed = run_batch(w, batch, &res) == 0;
+            finish_batch(w, batch, committed, &res);
         }
         run_tick_if_due(w);
         pthread_mutex_lock(&w->lock);
@@ -341,6 +406,7 @@ int writer_new(store *st, const tc_config *cfg, writer **out, tc_err *err) {
     pthread_cond_init(&w->wake, NULL);
     pthread_mutex_init(&w->sync_lock, NULL);
     pthread_cond_init(&w->sync_wake, NULL);
+    w->sync_deliveries_tail = &w->sync_deliveries;
     if (pthread_create(&w->sync_thread, NULL, sync_main, w) != 0) {
         writer_destroy(w);
         return tc_err_set(err, TC_INTERNAL, "writer: cannot start the sync thread");
@@ -433,17 +499,17 @@ void writer_set_tick(writer *w, writer_fn fn, void *arg, int interval_ms) {
     pthread_mutex_unlock(&w->lock);
 }
 
-void writer_set_after_commit(writer *w, void (*fn)(void *arg, int64_t outbox_high), void *arg) {
+void writer_set_after_commit(
+    writer *w, void (*fn)(void *arg, int64_t outbox_high, outbox_delivery *deliveries), void *arg) {
     pthread_mutex_lock(&w->lock);
     w->after_commit = fn;
     w->after_commit_arg = arg;
     pthread_mutex_unlock(&w->lock);
 }
 
-void writer_set_on_failure(writer *w, void (*fn)(void *arg), void *arg) {
+void writer_set_state(writer *w, tc_state *state) {
     pthread_mutex_lock(&w->lock);
-    w->on_failure = fn;
-    w->on_failure_arg = arg;
+    w->state = state;
     pthread_mutex_unlock(&w->lock);
 }
 

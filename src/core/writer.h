@@ -17,9 +17,10 @@
  * A command either cannot fail after its first write (flag
  * WRITER_NO_SAVEPOINT: it decides everything first, then writes), or runs
  * inside a SAVEPOINT of its own so that its failure undoes only itself.
- * Commands must change nothing outside the store, or undo what they change
- * when the batch fails (writer_set_on_failure): if the commit fails, every
- * command of the batch fails with InternalError and the store is as before. */
+ * Commands must change nothing outside the store but the writer's cache
+ * (core/state.h), whose changes the writer undoes with a failed command or
+ * batch: if the commit fails, every command of the batch fails with
+ * InternalError and the store and the cache are as before. */
 #ifndef TOCSIN_WRITER_H
 #define TOCSIN_WRITER_H
 
@@ -30,12 +31,18 @@
 #include "util/err.h"
 
 typedef struct writer writer;
+struct tc_state;
+struct outbox_delivery;
 
 /* What a command sees while it runs. */
 typedef struct {
     store_conn *conn;
     const tc_config *cfg;
-    int64_t now_ms;      /* one clock reading per batch: all its changes share it */
+    int64_t now_ms;         /* one clock reading per batch: all its changes share it */
+    struct tc_state *state; /* the writer's cache (core/state.h); NULL when none is set */
+    /* Pushes written in this batch (outbox.h), newest first: handed to
+     * delivery once the batch is durable, dropped with a failed command. */
+    struct outbox_delivery *deliveries;
     int outbox_written;  /* set by the fan-out: wake delivery after the commit */
     int64_t outbox_high; /* the highest delivery id the batch wrote */
 } writer_txn;
@@ -83,17 +90,22 @@ int writer_run_flags(writer *w, writer_fn fn, void *arg, unsigned flags, tc_err 
  * (snooze expiry, replay steps, pruning). Set before any command. */
 void writer_set_tick(writer *w, writer_fn fn, void *arg, int interval_ms);
 
-/* Called on the sync thread after a batch that wrote outbox rows is durable
- * (never for a failed batch): how delivery learns of new work, up to which
- * delivery id it may load (later ids may be committed, not yet durable). It runs
- * under the writer's queue lock: it must be quick and must not call
- * writer_run. Setting NULL waits for a call in progress to end. */
-void writer_set_after_commit(writer *w, void (*fn)(void *arg, int64_t outbox_high), void *arg);
+/* Called on the sync thread after batches that wrote outbox rows are
+ * durable (never for a failed batch): how delivery learns of new work. It
+ * gets the pushes those batches wrote (oldest first; it owns the list) and
+ * the highest delivery id they wrote (later ids may be committed, not yet
+ * durable). It runs under the writer's queue lock: it must be quick and
+ * must not call writer_run. Setting NULL waits for a call in progress to
+ * end; with no hook the pushes are dropped (the store still has them). */
+void writer_set_after_commit(writer *w,
+                             void (*fn)(void *arg, int64_t outbox_high,
+                                        struct outbox_delivery *deliveries),
+                             void *arg);
 
-/* Called on the writer thread when a batch fails after its commands ran
- * (its changes are rolled back): what keeps state in memory beside the
- * store drops or rebuilds it there. */
-void writer_set_on_failure(writer *w, void (*fn)(void *arg), void *arg);
+/* The writer's cache (core/state.h): each command's changes to it are
+ * undone with the command, and the whole batch's with the batch. Set
+ * before any command; the writer does not own it. */
+void writer_set_state(writer *w, struct tc_state *state);
 
 /* True once the thread runs and while every commit has been made durable;
  * false after a failed sync (tocsin must be restarted): what /healthz

@@ -2,6 +2,7 @@
 #include "util/ids.h"
 
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <openssl/sha.h>
 #include <stdint.h>
 #include <string.h>
@@ -16,15 +17,33 @@ static void hex_encode(const unsigned char *in, size_t n, char *out) {
     out[2 * n] = '\0';
 }
 
+/* The process's random part and the counter, drawn once. */
+static unsigned char process_random[5];
+static _Atomic uint32_t counter;
+static int seeded_ok;
+static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
+
+static void seed(void) {
+    uint32_t start;
+    seeded_ok = RAND_bytes(process_random, sizeof(process_random)) == 1 &&
+                RAND_bytes((unsigned char *)&start, sizeof(start)) == 1;
+    counter = start;
+}
+
 int ids_object_new(char *out) {
+    if (pthread_once(&seed_once, seed) != 0 || !seeded_ok)
+        return -1;
     unsigned char raw[12];
     uint32_t now = (uint32_t)time(NULL);
+    uint32_t n = counter++;
     raw[0] = (unsigned char)(now >> 24);
     raw[1] = (unsigned char)(now >> 16);
     raw[2] = (unsigned char)(now >> 8);
     raw[3] = (unsigned char)now;
-    if (RAND_bytes(raw + 4, 8) != 1)
-        return -1;
+    memcpy(raw + 4, process_random, sizeof(process_random));
+    raw[9] = (unsigned char)(n >> 16);
+    raw[10] = (unsigned char)(n >> 8);
+    raw[11] = (unsigned char)n;
     hex_encode(raw, sizeof(raw), out);
     return 0;
 }

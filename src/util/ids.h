@@ -1,10 +1,14 @@
 /* ids.h: identifiers: 24-hex object ids, request ids, random keys.
  *
- * Object ids (incident_id, alert_id, event_id) have the MongoDB ObjectID
- * shape the contracts require (24 hex characters): 4 bytes of Unix seconds,
- * then 8 random bytes. The time prefix keeps ids roughly ordered by creation,
- * which keeps the B-tree inserts of the store append-mostly. Randomness comes
- * from OpenSSL's CSPRNG, so ids and keys cannot be guessed. */
+ * Object ids (incident_id, alert_id, event_id, request ids) have the shape
+ * of MongoDB's ObjectID, which the contracts' 24 hex characters come from:
+ * 4 bytes of Unix seconds, 5 random bytes drawn once per process, and a
+ * 3-byte counter (starting at a random value). So ids grow with time and,
+ * within a second, with the counter: every index on them is appended to
+ * rather than inserted into at random (measured: a random suffix made the
+ * store's index inserts several times dearer, bench/BENCHMARKS.md). Ids are
+ * unique, not secret: nothing is reached by knowing one without a key.
+ * Keys (app keys, integration keys, secrets) come from OpenSSL's CSPRNG. */
 #ifndef TOCSIN_IDS_H
 #define TOCSIN_IDS_H
 

@@ -1,0 +1,129 @@
+/* model.c: see model.h. */
+#include "core/model.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const rank_names[] = {"Ok", "Info", "Warning", "Critical"};
+static const char *const progress_names[] = {"Triggered", "Processing", "Closed"};
+
+const char *model_rank_name(int rank) {
+    return rank_names[rank < 0 ? 0 : rank > 3 ? 3 : rank];
+}
+
+int model_rank_parse(const char *name) {
+    for (int i = 0; name && i < 4; i++) {
+        if (strcmp(name, rank_names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+const char *model_progress_name(int progress) {
+    return progress_names[progress < 0 ? 0 : progress > 2 ? 2 : progress];
+}
+
+int model_progress_parse(const char *name) {
+    for (int i = 0; name && i < 3; i++) {
+        if (strcmp(name, progress_names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+int model_set_str(char **field, const char *value) {
+    char *copy = NULL;
+    if (value && !(copy = strdup(value)))
+        return -1;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+void tc_alert_init(tc_alert *a) {
+    memset(a, 0, sizeof(*a));
+}
+
+void tc_alert_clear(tc_alert *a) {
+    free(a->alert_key);
+    free(a->title);
+    free(a->title_rule);
+    free(a->description);
+    free(a->labels);
+    free(a->images);
+    free(a->lanes);
+    tc_alert_init(a);
+}
+
+void tc_incident_init(tc_incident *inc) {
+    memset(inc, 0, sizeof(*inc));
+    inc->group_method = 'n';
+}
+
+/* The owned strings of an incident, for clear and copy alike. */
+#define INCIDENT_STRINGS(X)                                                                        \
+    X(title)                                                                                       \
+    X(description)                                                                                 \
+    X(impact)                                                                                      \
+    X(root_cause) X(resolution) X(creator) X(closer) X(pins) X(storm_fired) X(integration_ids)     \
+        X(integration_types) X(labels) X(fields) X(responders) X(assigned_to) X(group_keys)        \
+            X(lanes)
+
+void tc_incident_clear(tc_incident *inc) {
+#define FREE_FIELD(f) free(inc->f);
+    INCIDENT_STRINGS(FREE_FIELD)
+#undef FREE_FIELD
+    tc_incident_init(inc);
+}
+
+int tc_incident_copy(tc_incident *dst, const tc_incident *src, tc_err *err) {
+    tc_incident_clear(dst);
+    *dst = *src;
+    int failed = 0;
+#define COPY_FIELD(f)                                                                              \
+    dst->f = NULL;                                                                                 \
+    if (src->f && !(dst->f = strdup(src->f)))                                                      \
+        failed = 1;
+    INCIDENT_STRINGS(COPY_FIELD)
+#undef COPY_FIELD
+    if (failed) {
+        tc_incident_clear(dst);
+        return tc_err_oom(err, "an incident");
+    }
+    return 0;
+}
+
+int tc_alert_copy(tc_alert *dst, const tc_alert *src, tc_err *err) {
+    tc_alert_clear(dst);
+    *dst = *src;
+    int failed = 0;
+#define COPY_FIELD(f)                                                                              \
+    dst->f = NULL;                                                                                 \
+    if (src->f && !(dst->f = strdup(src->f)))                                                      \
+        failed = 1;
+    COPY_FIELD(alert_key)
+    COPY_FIELD(title)
+    COPY_FIELD(title_rule)
+    COPY_FIELD(description)
+    COPY_FIELD(labels)
+    COPY_FIELD(images)
+    COPY_FIELD(lanes)
+#undef COPY_FIELD
+    if (failed) {
+        tc_alert_clear(dst);
+        return tc_err_oom(err, "an alert");
+    }
+    return 0;
+}
+
+int model_incident_pinned(const tc_incident *inc, const char *key) {
+    /* pins is written by tocsin only, as {"key":true,...}: a plain search
+     * for the quoted key followed by :true is exact. */
+    if (!inc->pins)
+        return 0;
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"%s\":true", key);
+    return strstr(inc->pins, needle) != NULL;
+}

@@ -1,0 +1,25 @@
+/* store/deliveries.c: see store/deliveries.h. */
+#include "store/deliveries.h"
+
+int store_deliveries_insert(store_conn *c, int64_t integration_id, int64_t event_seq,
+                            const char *lane, int64_t sequence, int64_t now_ms,
+                            int64_t *delivery_id, tc_err *err) {
+    store_stmt *st = store_prepare(c,
+                                   "INSERT INTO deliveries(integration_id, event_seq, lane,"
+                                   " sequence, status, next_at, created_at, updated_at)"
+                                   " VALUES(?,?,?,?,'pending',?,?,?)",
+                                   err);
+    if (!st)
+        return -1;
+    store_bind_int64(st, 1, integration_id);
+    store_bind_int64(st, 2, event_seq);
+    store_bind_text(st, 3, lane);
+    store_bind_int64(st, 4, sequence);
+    store_bind_int64(st, 5, now_ms);
+    store_bind_int64(st, 6, now_ms);
+    store_bind_int64(st, 7, now_ms);
+    if (store_run(st, err) != 0)
+        return -1;
+    *delivery_id = store_last_insert_id(c);
+    return 0;
+}

@@ -1,0 +1,80 @@
+/* store/events.c: see store/events.h. */
+#include "store/events.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int store_events_append(store_conn *c, store_event_row *row, tc_err *err) {
+    store_stmt *st = store_prepare(c,
+                                   "INSERT INTO events(event_id, event_time, event_type,"
+                                   " object_kind, object_id, channel_id, person_id, feed_ref,"
+                                   " detail, body) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                                   err);
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, row->event_id[0] ? row->event_id : NULL);
+    store_bind_int64(st, 2, row->event_time);
+    store_bind_text(st, 3, row->event_type);
+    store_bind_text(st, 4, row->object_kind);
+    store_bind_text(st, 5, row->object_id);
+    store_bind_int64(st, 6, row->channel_id);
+    store_bind_int64(st, 7, row->person_id);
+    store_bind_text(st, 8, row->feed_ref ? row->feed_ref : "");
+    store_bind_text(st, 9, row->detail);
+    store_bind_text(st, 10, row->body);
+    if (store_run(st, err) != 0)
+        return -1;
+    row->seq = store_last_insert_id(c);
+    return 0;
+}
+
+void store_event_clear(store_event *e) {
+    free(e->body);
+    memset(e, 0, sizeof(*e));
+}
+
+static int read_one(store_stmt *q, const char *what, store_event *out, tc_err *err) {
+    memset(out, 0, sizeof(*out));
+    int step = store_step(q, err);
+    int rc = -1;
+    if (step == STORE_ROW) {
+        out->seq = store_col_int64(q, 0);
+        snprintf(out->event_id, sizeof(out->event_id), "%s", store_col_text(q, 1));
+        snprintf(out->event_type, sizeof(out->event_type), "%s", store_col_text(q, 2));
+        snprintf(out->object_kind, sizeof(out->object_kind), "%s", store_col_text(q, 3));
+        snprintf(out->object_id, sizeof(out->object_id), "%s", store_col_text(q, 4));
+        out->channel_id = store_col_int64(q, 5);
+        out->event_time = store_col_int64(q, 6);
+        rc = 0;
+        if (!store_col_is_null(q, 7) && !(out->body = strdup(store_col_text(q, 7))))
+            rc = tc_err_oom(err, "an event's body");
+    } else if (step == STORE_DONE) {
+        tc_err_set(err, TC_INVALID_PARAMETER, "event %s does not exist", what);
+    }
+    store_stmt_done(q);
+    return rc;
+}
+
+#define EVENT_COLUMNS                                                                              \
+    "seq, event_id, event_type, object_kind, object_id, channel_id, event_time, body"
+
+int store_events_by_seq(store_conn *c, int64_t seq, store_event *out, tc_err *err) {
+    store_stmt *q = store_prepare(
+        c, "SELECT " EVENT_COLUMNS " FROM events WHERE seq = ? AND event_id IS NOT NULL", err);
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, seq);
+    char what[32];
+    snprintf(what, sizeof(what), "%lld", (long long)seq);
+    return read_one(q, what, out, err);
+}
+
+int store_events_by_event_id(store_conn *c, const char *event_id, store_event *out, tc_err *err) {
+    store_stmt *q =
+        store_prepare(c, "SELECT " EVENT_COLUMNS " FROM events WHERE event_id = ?", err);
+    if (!q)
+        return -1;
+    store_bind_text(q, 1, event_id);
+    return read_one(q, event_id, out, err);
+}
