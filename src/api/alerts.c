@@ -21,7 +21,7 @@
 
 #include "api/alert_view.h"
 #include "api/api.h"
-#include "api/listing.h"
+#include "store/listing.h"
 #include "api/params.h"
 #include "core/alert.h"
 #include "core/engine.h"

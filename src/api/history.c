@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/listing.h"
+#include "store/listing.h"
 #include "api/params.h"
 #include "util/doc.h"
 #include "util/jbuild.h"

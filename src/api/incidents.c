@@ -21,7 +21,7 @@
 #include "api/alert_view.h"
 #include "api/api.h"
 #include "api/incident_view.h"
-#include "api/listing.h"
+#include "store/listing.h"
 #include "api/params.h"
 #include "delivery/sync_send.h"
 #include "core/channel.h"

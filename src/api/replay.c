@@ -24,7 +24,7 @@
 
 #include "api/api.h"
 #include "api/auth.h"
-#include "api/listing.h"
+#include "store/listing.h"
 #include "api/params.h"
 #include "delivery/replay.h"
 #include "util/doc.h"

@@ -47,6 +47,15 @@ void outbox_deliveries_free(outbox_delivery *list) {
     }
 }
 
+void outbox_deliveries_drop_to(writer_txn *txn, outbox_delivery *keep) {
+    while (txn->deliveries && txn->deliveries != keep) {
+        outbox_delivery *d = txn->deliveries;
+        txn->deliveries = d->next;
+        d->next = NULL;
+        outbox_deliveries_free(d);
+    }
+}
+
 /* ---- lanes -------------------------------------------------------------------- */
 
 /* `lanes` is "integration:sequence" pairs joined by commas, in the order
@@ -129,15 +138,22 @@ static outbox_body *render(writer_txn *txn, const outbox_event *ev, const char *
 
 /* One pending delivery of the event at seq, numbered in lanes, stored and
  * queued for the dispatcher (txn->deliveries, newest first). */
-static int add_delivery(writer_txn *txn, int64_t integration_id, int64_t seq, const char *lane,
+static int add_delivery(writer_txn *txn, int64_t integration_id, const store_event_row *row,
                         char **lanes, outbox_body *body, tc_err *err) {
     outbox_delivery *d = calloc(1, sizeof(*d));
     if (!d)
         return tc_err_oom(err, "a delivery");
     d->integration_id = integration_id;
-    d->event_seq = seq;
+    d->event_seq = row->seq;
     d->created_at = txn->now_ms;
-    snprintf(d->lane, sizeof(d->lane), "%s", lane);
+    snprintf(d->lane, sizeof(d->lane), "%s", row->object_id);
+    snprintf(d->event_id, sizeof(d->event_id), "%s", row->event_id);
+    snprintf(d->event_type, sizeof(d->event_type), "%s", row->event_type);
+    snprintf(d->object_kind, sizeof(d->object_kind), "%s", row->object_kind);
+    d->channel_id = row->channel_id;
+    d->event_time = row->event_time;
+    const char *lane = row->object_id;
+    int64_t seq = row->seq;
     if (outbox_lanes_next(lanes, integration_id, &d->sequence, err) != 0 ||
         store_deliveries_insert(txn->conn, integration_id, seq, lane, d->sequence, txn->now_ms,
                                 &d->delivery_id, err) != 0) {
@@ -181,7 +197,7 @@ int outbox_emit(writer_txn *txn, outbox_event *ev, char *event_id_out, tc_err *e
     }
     int rc = store_events_append(txn->conn, &row, err);
     for (int i = 0; rc == 0 && i < nsubs; i++)
-        rc = add_delivery(txn, subs[i], row.seq, object_id, lanes, body, err);
+        rc = add_delivery(txn, subs[i], &row, lanes, body, err);
     outbox_body_unref(body);
     if (rc == 0 && event_id_out)
         memcpy(event_id_out, row.event_id, sizeof(row.event_id));
@@ -246,6 +262,11 @@ int outbox_requeue(writer_txn *txn, int64_t integration_id, int64_t event_seq, t
     d->event_seq = event_seq;
     d->created_at = txn->now_ms;
     snprintf(d->lane, sizeof(d->lane), "%s", ev.object_id);
+    snprintf(d->event_id, sizeof(d->event_id), "%s", ev.event_id);
+    snprintf(d->event_type, sizeof(d->event_type), "%s", ev.event_type);
+    snprintf(d->object_kind, sizeof(d->object_kind), "%s", ev.object_kind);
+    d->channel_id = ev.channel_id;
+    d->event_time = ev.event_time;
     if (object_next_sequence(txn, integration_id, ev.object_kind, ev.object_id, &d->sequence,
                              err) != 0 ||
         store_deliveries_insert(txn->conn, integration_id, event_seq, ev.object_id, d->sequence,

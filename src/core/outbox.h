@@ -43,12 +43,21 @@ void outbox_body_unref(outbox_body *b);
 typedef struct outbox_delivery {
     struct outbox_delivery *next;
     int64_t delivery_id, integration_id, event_seq, sequence;
-    int64_t created_at; /* ms: queued */
-    char lane[IDS_OBJECT_LEN + 1];
-    outbox_body *body; /* NULL: read it from the event when sent */
+    int64_t created_at;            /* ms: queued */
+    char lane[IDS_OBJECT_LEN + 1]; /* the object: incident or alert id */
+    /* The event, as history records it. */
+    char event_id[IDS_OBJECT_LEN + 1];
+    char event_type[32];
+    char object_kind[16]; /* incident | alert */
+    int64_t channel_id;
+    int64_t event_time; /* ms */
+    outbox_body *body;  /* NULL: read it from the event when sent */
 } outbox_delivery;
 
 void outbox_deliveries_free(outbox_delivery *list);
+/* Drops the pushes written since txn->deliveries was `keep` (a nested
+ * SAVEPOINT rolled back; the writer does this for a failed command). */
+void outbox_deliveries_drop_to(writer_txn *txn, outbox_delivery *keep);
 
 typedef struct {
     const char *event_type;

@@ -72,17 +72,6 @@ static int exec_cached(store_conn *conn, const char *sql, tc_err *err) {
     return st ? store_run(st, err) : -1;
 }
 
-/* Drops the pushes a failed command wrote (txn->deliveries is newest first,
- * so they are the ones in front of `keep`). */
-static void drop_deliveries(writer_txn *txn, outbox_delivery *keep) {
-    while (txn->deliveries && txn->deliveries != keep) {
-        outbox_delivery *d = txn->deliveries;
-        txn->deliveries = d->next;
-        d->next = NULL;
-        outbox_deliveries_free(d);
-    }
-}
-
 /* Runs one command. A failed command's changes are undone: its SAVEPOINT
  * in the store, its marks in the writer's cache, its pushes in the batch.
  * Returns -1 when the batch cannot go on: a failed command's writes could
@@ -112,7 +101,7 @@ static int run_one(writer_txn *txn, writer_job *j, tc_err *batch_err) {
     if (j->failed) {
         if (txn->state)
             state_undo_to(txn->state, mark);
-        drop_deliveries(txn, pushes);
+        outbox_deliveries_drop_to(txn, pushes);
     }
     return 0;
 }

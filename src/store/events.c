@@ -1,6 +1,8 @@
 /* store/events.c: see store/events.h. */
 #include "store/events.h"
 
+#include "store/listing.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,4 +79,38 @@ int store_events_by_event_id(store_conn *c, const char *event_id, store_event *o
         return -1;
     store_bind_text(q, 1, event_id);
     return read_one(q, event_id, out, err);
+}
+
+int store_events_feed(store_conn *c, const char *feed_ref, int asc, json_t *types, int64_t p,
+                      int64_t limit, int (*fn)(void *arg, const store_feed_row *r, tc_err *err),
+                      void *arg, int *more, tc_err *err) {
+    *more = 0;
+    listing_query q;
+    listing_query_init(&q);
+    listing_sql(&q, "SELECT seq, event_type, person_id, event_time, COALESCE(detail, '{}')"
+                    " FROM events WHERE feed_ref = ");
+    listing_text(&q, feed_ref);
+    listing_in_texts(&q, "event_type", types);
+    listing_sql(&q, asc ? " ORDER BY seq ASC" : " ORDER BY seq DESC");
+    listing_limit(&q, limit + 1, (p - 1) * limit);
+    store_stmt *st = listing_prepare(c, &q, err);
+    int rc = st ? 0 : -1, step = STORE_DONE;
+    int64_t n = 0;
+    while (rc == 0 && (step = store_step(st, err)) == STORE_ROW) {
+        if (n++ == limit) {
+            *more = 1;
+            break;
+        }
+        store_feed_row r = {.seq = store_col_int64(st, 0),
+                            .type = store_col_text(st, 1),
+                            .person_id = store_col_int64(st, 2),
+                            .created_at = store_col_int64(st, 3),
+                            .detail = store_col_text(st, 4)};
+        rc = fn(arg, &r, err);
+    }
+    if (rc == 0 && step < 0)
+        rc = -1;
+    store_stmt_done(st);
+    listing_query_clear(&q);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #ifndef TOCSIN_STORE_EVENTS_H
 #define TOCSIN_STORE_EVENTS_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -45,5 +46,21 @@ void store_event_clear(store_event *e);
 /* By seq or by event_id: InvalidParameter when there is no such event. */
 int store_events_by_seq(store_conn *c, int64_t seq, store_event *out, tc_err *err);
 int store_events_by_event_id(store_conn *c, const char *event_id, store_event *out, tc_err *err);
+
+/* One timeline entry (strings valid during the callback only). */
+typedef struct {
+    int64_t seq;
+    const char *type;
+    int64_t person_id;
+    int64_t created_at; /* ms */
+    const char *detail; /* FeedDetail JSON */
+} store_feed_row;
+
+/* The timeline of an incident or alert (feed_ref), oldest first when asc:
+ * page p (from 1) of `limit` rows, only the types listed (NULL or empty:
+ * all). Calls fn per row; *more tells whether a next page exists. */
+int store_events_feed(store_conn *c, const char *feed_ref, int asc, json_t *types, int64_t p,
+                      int64_t limit, int (*fn)(void *arg, const store_feed_row *r, tc_err *err),
+                      void *arg, int *more, tc_err *err);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "api/listing.h"
+#include "store/listing.h"
 
 static void query_keeps_values_out_of_the_text(void **state) {
     (void)state;

@@ -1,5 +1,5 @@
 /* listing.c: see listing.h. */
-#include "api/listing.h"
+#include "store/listing.h"
 
 #include <inttypes.h>
 #include <stdio.h>
