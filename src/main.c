@@ -16,6 +16,7 @@
 
 #include "api/auth.h"
 #include "core/app.h"
+#include "core/state.h"
 #include "core/timers.h"
 #include "delivery/dispatcher.h"
 #include "delivery/guard.h"
@@ -319,6 +320,10 @@ static void print_banner(const tc_config *cfg, int port, int first_start) {
     fflush(stdout);
 }
 
+static int load_state_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    return state_load(arg, txn->conn, err);
+}
+
 /* Everything the configuration needs from the machine, before any thread
  * starts: the data folder, and the listening socket (base_url needs the
  * port actually bound when --listen asks for port 0). After this the
@@ -366,10 +371,16 @@ static int serve(int argc, char **argv) {
     store_options so = {.path = db_path, .readers = 4, .sync_full = cfg.sync_full};
     http_server *srv = NULL;
     guard *g = NULL;
+    tc_state *state = NULL;
     int status = 1, created = 0;
     if (store_open(&so, &app.st, &err) != 0)
         goto done;
-    if (writer_new(app.st, app.cfg, &app.w, &err) != 0)
+    if (state_new(&state, &err) != 0 || writer_new(app.st, app.cfg, &app.w, &err) != 0)
+        goto done;
+    writer_set_state(app.w, state);
+    /* The writer's cache is filled on the writer's own connection, before
+     * any request: from then on only the writer thread touches it. */
+    if (writer_run(app.w, load_state_cmd, state, &err) != 0)
         goto done;
     if (!(app.m = metrics_new())) {
         tc_err_set(&err, TC_INTERNAL, "out of memory");
@@ -409,6 +420,7 @@ done:
     dispatcher_free(app.d);
     guard_free(g);
     writer_free(app.w);
+    state_free(state);   /* after the writer: its last batch used it */
     metrics_free(app.m); /* last: everything above may still count */
     store_free(app.st);
     if (status == 0)

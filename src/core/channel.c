@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/state.h"
 #include "util/doc.h"
 #include "util/jbuild.h"
 
@@ -97,6 +98,10 @@ static int channel_insert(writer_txn *txn, json_t *doc, tc_err *err) {
 }
 
 int channel_save(writer_txn *txn, json_t *doc, tc_err *err) {
+    /* The writer's cache reads sources, channels and subscriptions again
+     * when next needed (core/state.h). */
+    if (txn->state)
+        state_config_changed(txn->state);
     if (get_int(doc, "channel_id") == 0 && channel_insert(txn, doc, err) != 0)
         return -1;
     char *text = NULL, *rules = NULL;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/state.h"
 #include "util/doc.h"
 #include "util/ids.h"
 #include "util/jbuild.h"
@@ -257,6 +258,10 @@ static int subscriptions_rewrite(writer_txn *txn, const integration *in, tc_err 
 }
 
 int integration_save(writer_txn *txn, integration *in, tc_err *err) {
+    /* The writer's cache reads sources, channels and subscriptions again
+     * when next needed (core/state.h). */
+    if (txn->state)
+        state_config_changed(txn->state);
     int64_t now = txn->now_ms / 1000;
     if (in->integration_id == 0)
         in->created_at = now;

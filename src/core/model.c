@@ -67,7 +67,8 @@ void tc_incident_init(tc_incident *inc) {
     X(title)                                                                                       \
     X(description)                                                                                 \
     X(impact)                                                                                      \
-    X(root_cause) X(resolution) X(creator) X(closer) X(pins) X(storm_fired) X(integration_ids)     \
+    X(root_cause)                                                                                  \
+    X(resolution) X(creator) X(closer) X(pins) X(storm_fired) X(integration_ids)                   \
         X(integration_types) X(labels) X(fields) X(responders) X(assigned_to) X(group_keys)        \
             X(lanes)
 

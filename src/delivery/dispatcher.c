@@ -22,7 +22,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/outbox.h"
 #include "delivery/history.h"
+#include "store/deliveries.h"
+#include "store/events.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -31,6 +34,13 @@
 #define LOAD_BATCH 5000
 #define FAILING_DISABLE_MS (24LL * 3600 * 1000)
 #define IDLE_POLL_MS 1000
+#define EASY_POOL 256
+/* Bodies the dispatcher keeps in memory for pushes waiting their turn;
+ * past this, a push's body is read from the store when it is sent. */
+#define BODY_BUDGET (64u * 1024 * 1024)
+/* A push that could not be prepared for want of memory, or whose
+ * integration could not be read, is tried again after this. */
+#define TRANSIENT_RETRY_MS 1000
 
 typedef struct pending {
     int64_t delivery_id, event_seq, sequence;
@@ -38,6 +48,11 @@ typedef struct pending {
     int64_t first_failed_at; /* ms; 0 while no attempt failed */
     int64_t created_at;      /* ms: queued in the outbox (metrics' latency base) */
     int attempts;
+    /* The event, when the writer handed it over (else read from the store
+     * when sent): history's subject, and the body while the budget lasts. */
+    int has_event;
+    history_subject subj;
+    outbox_body *body;
     struct pending *next;
 } pending;
 
@@ -78,7 +93,7 @@ typedef struct transfer {
 /* An outcome on its way to the store. Owns its attempt's buffers. */
 typedef struct record {
     history_subject subj;
-    char *endpoint;
+    char endpoint[PUSH_TARGET_ENDPOINT_MAX + 1];
     push_attempt a;
     int64_t delivery_id;
     const char *status; /* pending | delivered | failed */
@@ -108,8 +123,19 @@ struct dispatcher {
     lane **heap;
     size_t nheap, capheap;
     target_state *targets;
+    int targets_incomplete; /* the last reload could not read every integration */
     int64_t last_loaded_id;
     int in_flight;
+    /* Pushes the writer handed over (dispatcher_wake), oldest first, taken
+     * by the dispatcher thread; and what is loaded from the store instead
+     * when a hand-over could not be taken whole. */
+    pthread_mutex_t in_lock;
+    outbox_delivery *in_head, **in_tail;
+    int reload_outbox; /* load_new from last_loaded_id */
+    size_t body_bytes; /* bodies held in pending deliveries */
+    /* Easy handles kept for the next attempts (curl_easy_reset on reuse). */
+    CURL *easy_pool[EASY_POOL];
+    int neasy;
     unsigned short rand_state[3];
     /* recorder */
     pthread_t recorder;
@@ -153,6 +179,20 @@ static lane *lane_get(dispatcher *d, int64_t integration_id, const char *key, in
     return ln;
 }
 
+/* Drops a pending delivery's body (read from the store when it is sent). */
+static void pending_drop_body(dispatcher *d, pending *p) {
+    if (p->body) {
+        d->body_bytes -= p->body->len;
+        outbox_body_unref(p->body);
+        p->body = NULL;
+    }
+}
+
+static void pending_free(dispatcher *d, pending *p) {
+    pending_drop_body(d, p);
+    free(p);
+}
+
 static void lane_free(dispatcher *d, lane *ln) {
     lane **pp = &d->buckets[lane_hash(ln->integration_id, ln->key)];
     while (*pp && *pp != ln)
@@ -161,7 +201,7 @@ static void lane_free(dispatcher *d, lane *ln) {
         *pp = ln->hnext;
     for (pending *p = ln->head, *next; p; p = next) {
         next = p->next;
-        free(p);
+        pending_free(d, p);
     }
     free(ln->key);
     free(ln);
@@ -263,15 +303,31 @@ static void targets_reload(dispatcher *d) {
                       " WHERE type IN ('webhook_incident','webhook_alert','custom_action')"
                       " AND status <> 'deleted'",
                       &err);
+    d->targets_incomplete = 0;
     if (!q) {
+        /* Nothing read: every target stays as it was, none is taken for
+         * deleted. */
         log_error("msg=\"dispatcher: cannot read integrations\" error=\"%s\"", err.message);
+        for (target_state *ts = d->targets; ts; ts = ts->next)
+            ts->present = 1;
+        d->targets_incomplete = 1;
         return;
     }
     int step;
     while ((step = store_step(q, &err)) == STORE_ROW) {
         push_target t;
         if (push_target_from_row(q, now_s, &t, &err) != 0) {
-            log_error("msg=\"dispatcher: skipping an integration\" error=\"%s\"", err.message);
+            /* Kept as it was (a passing failure, memory say, must not look
+             * like a deletion: that would fail its pushes for good). */
+            int64_t id = store_col_int64(q, 0);
+            log_error("msg=\"dispatcher: an integration could not be read\" integration_id=%lld "
+                      "error=\"%s\"",
+                      (long long)id, err.message);
+            for (target_state *ts = d->targets; ts; ts = ts->next) {
+                if (ts->t.integration_id == id)
+                    ts->present = 1;
+            }
+            d->targets_incomplete = 1;
             continue;
         }
         int64_t stored_failing_since = store_col_int64(q, PUSH_TARGET_NCOLUMNS);
@@ -281,6 +337,7 @@ static void targets_reload(dispatcher *d) {
         if (!ts) {
             if (!(ts = calloc(1, sizeof(*ts)))) {
                 push_target_clear(&t);
+                d->targets_incomplete = 1;
                 continue;
             }
             ts->next = d->targets;
@@ -296,6 +353,11 @@ static void targets_reload(dispatcher *d) {
         ts->disabled_here = 0;
     }
     store_stmt_done(q);
+    if (step < 0) {
+        for (target_state *ts = d->targets; ts; ts = ts->next)
+            ts->present = 1;
+        d->targets_incomplete = 1;
+    }
     for (target_state *ts = d->targets; ts; ts = ts->next) {
         if (ts->present && target_open(ts))
             unblock(d, ts, per_target(d));
@@ -312,7 +374,6 @@ static void targets_reload(dispatcher *d) {
 /* ---- recording ------------------------------------------------------------ */
 
 static void record_free(record *r) {
-    free(r->endpoint);
     push_attempt_clear(&r->a);
     free(r);
 }
@@ -495,10 +556,13 @@ static void load_new(dispatcher *d) {
         store_bind_int64(q, 1, d->last_loaded_id);
         store_bind_int64(q, 2, d->durable_high);
         store_bind_int64(q, 3, LOAD_BATCH);
+        int stuck = 0;
         while ((step = store_step(q, &err)) == STORE_ROW) {
             pending *p = calloc(1, sizeof(*p));
-            if (!p)
+            if (!p) {
+                stuck = 1; /* not past it: the next load starts here */
                 break;
+            }
             p->delivery_id = store_col_int64(q, 0);
             p->event_seq = store_col_int64(q, 2);
             p->sequence = store_col_int64(q, 4);
@@ -506,16 +570,24 @@ static void load_new(dispatcher *d) {
             p->next_at = store_col_int64(q, 6);
             p->first_failed_at = store_col_int64(q, 7);
             p->created_at = store_col_int64(q, 8);
-            d->last_loaded_id = p->delivery_id;
             if (add_pending(d, store_col_int64(q, 1), store_col_text(q, 3), p) != 0) {
                 free(p);
-                log_error("msg=\"dispatcher: out of memory loading the outbox\"");
+                stuck = 1;
+                break;
             }
+            d->last_loaded_id = p->delivery_id;
             n++;
         }
         store_stmt_done(q);
         if (step < 0)
             log_error("msg=\"dispatcher: reading the outbox failed\" error=\"%s\"", err.message);
+        if (stuck || step < 0) {
+            /* Loaded up to last_loaded_id; the rest is loaded later. */
+            log_error("msg=\"dispatcher: the outbox is loaded in part; retrying\"");
+            d->reload_outbox = 1;
+            return;
+        }
+        d->reload_outbox = 0;
         if (n < LOAD_BATCH)
             return;
     }
@@ -523,30 +595,80 @@ static void load_new(dispatcher *d) {
 
 /* ---- sending ---------------------------------------------------------------- */
 
-/* Reads the event a delivery pushes: its id, type, kind, channel, time, body. */
+/* The event a delivery pushes, when the writer did not hand it over (or
+ * its body was let go): its history subject and body, from the store. */
 static char *read_event(dispatcher *d, int64_t seq, history_subject *s, tc_err *err) {
-    store_stmt *q = store_prepare(d->reader,
-                                  "SELECT event_id, event_type, object_kind, object_id, channel_id,"
-                                  " event_time, body FROM events WHERE seq = ?",
-                                  err);
-    if (!q)
+    store_event ev;
+    if (store_events_by_seq(d->reader, seq, &ev, err) != 0)
         return NULL;
-    store_bind_int64(q, 1, seq);
-    char *body = NULL;
-    int step = store_step(q, err);
-    if (step == STORE_ROW) {
-        snprintf(s->event_id, sizeof(s->event_id), "%s", store_col_text(q, 0));
-        snprintf(s->event_type, sizeof(s->event_type), "%s", store_col_text(q, 1));
-        snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", store_col_text(q, 2));
-        snprintf(s->ref_id, sizeof(s->ref_id), "%s", store_col_text(q, 3));
-        s->channel_id = store_col_int64(q, 4);
-        s->event_time_ms = store_col_int64(q, 5);
-        body = strdup(store_col_text(q, 6));
-    } else if (step == STORE_DONE) {
-        tc_err_set(err, TC_INTERNAL, "event %lld is gone", (long long)seq);
-    }
-    store_stmt_done(q);
+    snprintf(s->event_id, sizeof(s->event_id), "%s", ev.event_id);
+    snprintf(s->event_type, sizeof(s->event_type), "%s", ev.event_type);
+    snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", ev.object_kind);
+    snprintf(s->ref_id, sizeof(s->ref_id), "%s", ev.object_id);
+    s->channel_id = ev.channel_id;
+    s->event_time_ms = ev.event_time;
+    char *body = ev.body;
+    ev.body = NULL;
+    if (!body)
+        tc_err_set(err, TC_INVALID_PARAMETER, "event %lld was stored without a body",
+                   (long long)seq);
+    store_event_clear(&ev);
     return body;
+}
+
+/* ---- taking the writer's hand-over --------------------------------------- */
+
+/* A pending delivery for a pushed event the writer handed over. */
+static pending *pending_from(dispatcher *d, const outbox_delivery *o) {
+    pending *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->delivery_id = o->delivery_id;
+    p->event_seq = o->event_seq;
+    p->sequence = o->sequence;
+    p->next_at = o->created_at;
+    p->created_at = o->created_at;
+    p->has_event = 1;
+    history_subject *s = &p->subj;
+    snprintf(s->event_id, sizeof(s->event_id), "%s", o->event_id);
+    snprintf(s->event_type, sizeof(s->event_type), "%s", o->event_type);
+    snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", o->object_kind);
+    snprintf(s->ref_id, sizeof(s->ref_id), "%s", o->lane);
+    s->channel_id = o->channel_id;
+    s->event_time_ms = o->event_time;
+    if (o->body && d->body_bytes + o->body->len <= BODY_BUDGET) {
+        p->body = outbox_body_ref(o->body);
+        d->body_bytes += o->body->len;
+    }
+    return p;
+}
+
+/* Puts every handed-over push into its lane, in order. Should one not
+ * fit (out of memory), the rest of the list is let go and the outbox is
+ * loaded from the store from there on: nothing is skipped, nothing is
+ * taken twice. */
+static void take_handed_over(dispatcher *d) {
+    pthread_mutex_lock(&d->in_lock);
+    outbox_delivery *list = d->in_head;
+    d->in_head = NULL;
+    d->in_tail = &d->in_head;
+    pthread_mutex_unlock(&d->in_lock);
+    outbox_delivery *o = list;
+    for (; o && !d->reload_outbox; o = o->next) {
+        if (o->delivery_id <= d->last_loaded_id)
+            continue; /* loaded from the store already */
+        pending *p = pending_from(d, o);
+        if (!p || add_pending(d, o->integration_id, o->lane, p) != 0) {
+            if (p)
+                pending_free(d, p);
+            log_error("msg=\"dispatcher: out of memory taking new pushes; loading them from the "
+                      "store\"");
+            d->reload_outbox = 1;
+            break;
+        }
+        d->last_loaded_id = o->delivery_id;
+    }
+    outbox_deliveries_free(list);
 }
 
 static void lane_advance(dispatcher *d, lane *ln, target_state *ts);
@@ -580,7 +702,7 @@ static void fail_unsendable(dispatcher *d, lane *ln, target_state *ts, history_s
     if (r) {
         push_attempt_init(&r->a);
         r->subj = *s;
-        r->endpoint = strdup(ts->t.endpoint);
+        snprintf(r->endpoint, sizeof(r->endpoint), "%s", ts->t.endpoint);
         r->delivery_id = p->delivery_id;
         r->status = "failed";
         r->attempts = p->attempts + 1;
@@ -595,38 +717,67 @@ static void fail_unsendable(dispatcher *d, lane *ln, target_state *ts, history_s
     ln->head = p->next;
     if (!ln->head)
         ln->tail = NULL;
-    free(p);
+    pending_free(d, p);
     lane_advance(d, ln, ts);
+}
+
+/* An attempt that could not be prepared for a passing reason (memory, a
+ * store read): the lane waits a moment, the delivery is not failed. */
+static void retry_later(dispatcher *d, lane *ln, const char *why) {
+    log_error("msg=\"dispatcher: an attempt waits\" delivery_id=%lld error=\"%s\"",
+              (long long)ln->head->delivery_id, why);
+    ln->head->next_at = clock_now_ms() + TRANSIENT_RETRY_MS;
+    if (heap_push(d, ln) != 0)
+        log_error("msg=\"dispatcher: out of memory; a lane waits for the next start\"");
 }
 
 static void start_transfer(dispatcher *d, lane *ln, target_state *ts) {
     pending *p = ln->head;
     transfer *x = calloc(1, sizeof(*x));
     tc_err err;
-    history_subject s = {.integration_id = ts->t.integration_id,
-                         .delivery_id = p->delivery_id,
-                         .sequence = p->sequence,
-                         .attempt = p->attempts + 1};
+    history_subject s = p->has_event ? p->subj : (history_subject){0};
+    s.integration_id = ts->t.integration_id;
+    s.delivery_id = p->delivery_id;
+    s.sequence = p->sequence;
+    s.attempt = p->attempts + 1;
     if (!x) {
-        heap_push(d, ln); /* try again on the next turn */
+        retry_later(d, ln, "out of memory");
         return;
     }
-    char *body = read_event(d, p->event_seq, &s, &err);
-    if (!body || push_attempt_prepare(&x->a, &ts->t, &d->net, s.event_id, p->sequence, body,
-                                      clock_now_s(), &err) != 0) {
-        free(body);
+    char *read = NULL;
+    const char *body = p->body ? p->body->text : NULL;
+    if (!body && !(body = read = read_event(d, p->event_seq, &s, &err))) {
         free(x);
-        fail_unsendable(d, ln, ts, &s, err.message);
+        if (err.code == TC_INTERNAL)
+            retry_later(d, ln, err.message);
+        else
+            fail_unsendable(d, ln, ts, &s, err.message);
         return;
     }
-    free(body);
+    CURL *reuse = d->neasy ? d->easy_pool[--d->neasy] : NULL;
+    int rc = push_attempt_prepare_reusing(&x->a, reuse, &ts->t, &d->net, s.event_id, p->sequence,
+                                          body, clock_now_s(), &err);
+    free(read);
+    if (rc != 0) {
+        free(x);
+        /* A template that cannot render fails for good; memory that ran out
+         * passes. */
+        if (err.code == TC_INTERNAL)
+            retry_later(d, ln, err.message);
+        else
+            fail_unsendable(d, ln, ts, &s, err.message);
+        return;
+    }
+    /* Sent once: the body is not needed again unless retried, and then it
+     * is read from the store. */
+    pending_drop_body(d, p);
     x->ln = ln;
     x->ts = ts;
     x->subj = s;
     if (curl_multi_add_handle(d->multi, x->a.easy) != CURLM_OK) {
         push_attempt_clear(&x->a);
         free(x);
-        heap_push(d, ln);
+        retry_later(d, ln, "libcurl refused the transfer");
         return;
     }
     x->next = d->transfers;
@@ -636,6 +787,15 @@ static void start_transfer(dispatcher *d, lane *ln, target_state *ts) {
     ln->in_flight = 1;
     ts->in_flight++;
     d->in_flight++;
+}
+
+/* Keeps an easy handle for the next attempt (its connection stays in the
+ * multi handle's cache either way; reusing the handle saves building one). */
+static void easy_release(dispatcher *d, CURL *easy) {
+    if (d->neasy < EASY_POOL)
+        d->easy_pool[d->neasy++] = easy;
+    else
+        curl_easy_cleanup(easy);
 }
 
 static void transfer_unlink(dispatcher *d, transfer *x) {
@@ -680,6 +840,10 @@ static void start_due(dispatcher *d) {
             targets_reload(d);
             reloaded = 1;
             ts = target_find(d, ln->integration_id);
+        }
+        if (!ts && d->targets_incomplete) {
+            retry_later(d, ln, "its integration could not be read");
+            continue;
         }
         if (!ts) {
             drop_lane(d, ln);
@@ -765,7 +929,7 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
     count_attempt(d, ts->t.integration_id, a->outcome, done ? status : NULL, now - p->created_at);
     if (r) {
         r->subj = x->subj;
-        r->endpoint = strdup(ts->t.endpoint);
+        snprintf(r->endpoint, sizeof(r->endpoint), "%s", ts->t.endpoint);
         r->delivery_id = p->delivery_id;
         r->status = status;
         r->attempts = p->attempts;
@@ -776,7 +940,7 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
         if (why[0])
             disable_target(ts, r, why);
         curl_multi_remove_handle(d->multi, a->easy);
-        curl_easy_cleanup(a->easy);
+        easy_release(d, a->easy);
         a->easy = NULL;
         r->a = *a; /* the record takes the attempt's buffers */
         record_push(d, r);
@@ -794,7 +958,7 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
         ln->head = p->next;
         if (!ln->head)
             ln->tail = NULL;
-        free(p);
+        pending_free(d, p);
     }
     lane_advance(d, ln, ts);
     if (target_open(ts))
@@ -839,6 +1003,8 @@ static void *dispatcher_main(void *arg) {
         if (atomic_exchange(&d->reload, 0))
             targets_reload(d);
         if (atomic_exchange(&d->wake, 0))
+            take_handed_over(d);
+        if (d->reload_outbox)
             load_new(d);
         start_due(d);
         int running = 0;
@@ -861,6 +1027,8 @@ int dispatcher_new(tc_app *app, const push_network *net, dispatcher **out, tc_er
     d->net = *net;
     pthread_mutex_init(&d->rec_lock, NULL);
     pthread_cond_init(&d->rec_wake, NULL);
+    pthread_mutex_init(&d->in_lock, NULL);
+    d->in_tail = &d->in_head;
     if (RAND_bytes((unsigned char *)d->rand_state, sizeof(d->rand_state)) != 1 ||
         !(d->multi = curl_multi_init())) {
         dispatcher_free(d);
@@ -868,11 +1036,16 @@ int dispatcher_new(tc_app *app, const push_network *net, dispatcher **out, tc_er
     }
     d->reader = store_reader_acquire(app->st);
     /* Everything in the file at start is durable (the writer syncs
-     * migrations; anything recovered from a crash was committed). */
-    d->durable_high = INT64_MAX;
+     * migrations; anything recovered from a crash was committed); later
+     * rows arrive through dispatcher_wake. */
+    int64_t high = 0;
+    if (store_deliveries_max_id(d->reader, &high, err) != 0) {
+        dispatcher_free(d);
+        return -1;
+    }
+    d->durable_high = high;
     targets_reload(d);
     load_new(d);
-    d->durable_high = d->last_loaded_id;
     if (pthread_create(&d->recorder, NULL, recorder_main, d) != 0) {
         dispatcher_free(d);
         return tc_err_set(err, TC_INTERNAL, "dispatcher: cannot start the recorder thread");
@@ -921,19 +1094,32 @@ void dispatcher_free(dispatcher *d) {
     }
     if (d->reader)
         store_reader_release(d->app->st, d->reader);
+    outbox_deliveries_free(d->in_head);
+    while (d->neasy > 0)
+        curl_easy_cleanup(d->easy_pool[--d->neasy]);
     if (d->multi)
         curl_multi_cleanup(d->multi);
     free(d->heap);
+    pthread_mutex_destroy(&d->in_lock);
     pthread_mutex_destroy(&d->rec_lock);
     pthread_cond_destroy(&d->rec_wake);
     free(d);
 }
 
-void dispatcher_wake(void *arg, int64_t outbox_high) {
+void dispatcher_wake(void *arg, int64_t outbox_high, outbox_delivery *deliveries) {
     dispatcher *d = arg;
     int64_t cur = d->durable_high;
     while (outbox_high > cur &&
            !atomic_compare_exchange_weak(&d->durable_high, &cur, outbox_high)) {
+    }
+    if (deliveries) {
+        outbox_delivery *last = deliveries;
+        while (last->next)
+            last = last->next;
+        pthread_mutex_lock(&d->in_lock);
+        *d->in_tail = deliveries;
+        d->in_tail = &last->next;
+        pthread_mutex_unlock(&d->in_lock);
     }
     d->wake = 1;
     curl_multi_wakeup(d->multi);
@@ -941,7 +1127,6 @@ void dispatcher_wake(void *arg, int64_t outbox_high) {
 
 void dispatcher_reload(dispatcher *d) {
     d->reload = 1;
-    d->wake = 1; /* rows queued while it was disabled may be newer */
     curl_multi_wakeup(d->multi);
 }
 

@@ -34,9 +34,10 @@ int dispatcher_new(tc_app *app, const push_network *net, dispatcher **out, tc_er
  * again at the next start), then records every outcome already known. */
 void dispatcher_free(dispatcher *d);
 
-/* New outbox rows up to delivery id outbox_high are durable (the writer's
- * after-commit hook). */
-void dispatcher_wake(void *d, int64_t outbox_high);
+struct outbox_delivery;
+/* New outbox rows up to delivery id outbox_high are durable, and these are
+ * their pushes (the writer's after-commit hook; the list is taken over). */
+void dispatcher_wake(void *d, int64_t outbox_high, struct outbox_delivery *deliveries);
 /* An integration changed: reload the targets (enable resumes waiting lanes). */
 void dispatcher_reload(dispatcher *d);
 

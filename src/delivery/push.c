@@ -163,8 +163,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
     return capture(&a->resp_headers, &a->resp_headers_len, data, size * nmemb);
 }
 
-static int setup_easy(push_attempt *a, const push_target *t, const push_network *net, tc_err *err) {
-    CURL *e = a->easy = curl_easy_init();
+static int setup_easy(push_attempt *a, CURL *reuse, const push_target *t, const push_network *net,
+                      tc_err *err) {
+    if (reuse)
+        curl_easy_reset(reuse);
+    CURL *e = a->easy = reuse ? reuse : curl_easy_init();
     if (!e)
         return tc_err_set(err, TC_INTERNAL, "cannot start an HTTP request");
     char iface[300];
@@ -206,10 +209,22 @@ static int setup_easy(push_attempt *a, const push_target *t, const push_network 
 int push_attempt_prepare(push_attempt *a, const push_target *t, const push_network *net,
                          const char *event_id, int64_t sequence, const char *default_body,
                          int64_t timestamp_s, tc_err *err) {
+    return push_attempt_prepare_reusing(a, NULL, t, net, event_id, sequence, default_body,
+                                        timestamp_s, err);
+}
+
+int push_attempt_prepare_reusing(push_attempt *a, CURL *reuse, const push_target *t,
+                                 const push_network *net, const char *event_id, int64_t sequence,
+                                 const char *default_body, int64_t timestamp_s, tc_err *err) {
     push_attempt_init(a);
     if (build_body(a, t, event_id, default_body, err) != 0 ||
-        build_headers(a, t, event_id, sequence, timestamp_s, err) != 0 ||
-        setup_easy(a, t, net, err) != 0) {
+        build_headers(a, t, event_id, sequence, timestamp_s, err) != 0) {
+        if (reuse)
+            curl_easy_cleanup(reuse);
+        push_attempt_clear(a);
+        return -1;
+    }
+    if (setup_easy(a, reuse, t, net, err) != 0) {
         push_attempt_clear(a);
         return -1;
     }

@@ -62,6 +62,13 @@ int push_attempt_prepare(push_attempt *a, const push_target *t, const push_netwo
                          const char *event_id, int64_t sequence, const char *default_body,
                          int64_t timestamp_s, tc_err *err);
 
+/* push_attempt_prepare on an easy handle kept from an earlier attempt
+ * (reset first; NULL makes a new one). The attempt owns it either way,
+ * also when preparing fails. */
+int push_attempt_prepare_reusing(push_attempt *a, CURL *reuse, const push_target *t,
+                                 const push_network *net, const char *event_id, int64_t sequence,
+                                 const char *default_body, int64_t timestamp_s, tc_err *err);
+
 /* After the transfer ended with rc: status, error, duration, retry_after,
  * outcome. */
 void push_attempt_finish(push_attempt *a, CURLcode rc, int64_t now_s);

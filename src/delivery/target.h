@@ -14,6 +14,9 @@
 #include "store/store.h"
 #include "util/err.h"
 
+/* Bytes an endpoint can take (2,048 characters of UTF-8, push_config.h). */
+#define PUSH_TARGET_ENDPOINT_MAX (2048 * 4)
+
 typedef struct {
     int64_t integration_id;
     char type[32]; /* webhook_incident | webhook_alert | custom_action */

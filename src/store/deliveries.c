@@ -23,3 +23,13 @@ int store_deliveries_insert(store_conn *c, int64_t integration_id, int64_t event
     *delivery_id = store_last_insert_id(c);
     return 0;
 }
+
+int store_deliveries_max_id(store_conn *c, int64_t *out, tc_err *err) {
+    store_stmt *q = store_prepare(c, "SELECT COALESCE(MAX(delivery_id), 0) FROM deliveries", err);
+    if (!q)
+        return -1;
+    int step = store_step(q, err);
+    *out = step == STORE_ROW ? store_col_int64(q, 0) : 0;
+    store_stmt_done(q);
+    return step < 0 ? -1 : 0;
+}

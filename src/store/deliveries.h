@@ -13,4 +13,7 @@ int store_deliveries_insert(store_conn *c, int64_t integration_id, int64_t event
                             const char *lane, int64_t sequence, int64_t now_ms,
                             int64_t *delivery_id, tc_err *err);
 
+/* The highest delivery id ever given (0 when none). */
+int store_deliveries_max_id(store_conn *c, int64_t *out, tc_err *err);
+
 #endif
