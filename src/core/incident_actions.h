@@ -7,9 +7,10 @@
  * progress"), applies it to the incident's fields, and ends with
  * incident_commit, which emits the domain event (with the full incident)
  * and its timeline entry (its `detail` shaped as the spec's FeedDetail*
- * schema for the type), then saves the row. A refused change returns -1 with InvalidParameter saying
- * why, before touching anything; since the writer runs every command in a
- * SAVEPOINT, a batch command that stops at its first refusal keeps nothing.
+ * schema for the type), then saves the row. A refused change returns -1
+ * with InvalidParameter saying why, before touching anything; since the
+ * writer runs every command in a SAVEPOINT, a batch command that stops at
+ * its first refusal keeps nothing.
  *
  * Responders and acknowledgement. `responders` holds one Responder per
  * person ({person_id, person_name, email, assigned_at, acknowledged_at}).
@@ -35,7 +36,10 @@
 #define INCIDENT_SNOOZE_MIN 1
 #define INCIDENT_SNOOZE_MAX 1440
 
-/* --- pure helpers on a parsed responders list (a JSON array of Responder) --- */
+/* --- pure helpers on a parsed responders list (a JSON array of Responder) ---
+ * The list is the incident's `responders` column parsed (util/doc.h); the
+ * caller dumps it back compact once changed. Anything but an array finds
+ * nothing, counts 0 and takes no responder (-1). */
 
 /* The Responder object of person_id, or NULL (borrowed). */
 json_t *incident_responder_get(json_t *responders, int64_t person_id);
@@ -78,8 +82,8 @@ int incident_act_assign(writer_txn *txn, tc_incident *inc, const tc_person *who,
 /* Adds responders not already there; i_a_rspd, or nothing when none is new. */
 int incident_act_add_responders(writer_txn *txn, tc_incident *inc, const tc_person *who,
                                 const tc_person *persons, size_t n, tc_err *err);
-int incident_act_comment(writer_txn *txn, tc_incident *inc, const tc_person *who, const char *comment,
-                         int mute_reply, tc_err *err);
+int incident_act_comment(writer_txn *txn, tc_incident *inc, const tc_person *who,
+                         const char *comment, int mute_reply, tc_err *err);
 
 /* The editable fields of /incident/reset, each with its own event. */
 typedef enum {
@@ -93,11 +97,11 @@ typedef enum {
 
 /* Sets one field (title, description and severity are then pinned so that
  * alerts merging later do not change them). i_r_title ... i_r_severity. */
-int incident_act_reset(writer_txn *txn, tc_incident *inc, const tc_person *who, incident_field field,
-                       const char *value, tc_err *err);
+int incident_act_reset(writer_txn *txn, tc_incident *inc, const tc_person *who,
+                       incident_field field, const char *value, tc_err *err);
 /* Sets (value non-NULL, stolen) or removes (NULL) fields[name]. i_r_field. */
-int incident_act_set_field(writer_txn *txn, tc_incident *inc, const tc_person *who, const char *name,
-                           json_t *value, tc_err *err);
+int incident_act_set_field(writer_txn *txn, tc_incident *inc, const tc_person *who,
+                           const char *name, json_t *value, tc_err *err);
 
 /* Soft delete: deleted_at set, out of grouping; no domain event (the
  * contract has no type for it). incident_load refuses it afterwards. */
