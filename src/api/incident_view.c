@@ -7,6 +7,8 @@
 
 #include "core/channel.h"
 #include "core/incident_actions.h"
+#include "core/render.h"
+#include "store/persons.h"
 #include "util/doc.h"
 #include "util/jbuild.h"
 
@@ -24,51 +26,51 @@ void incident_view_num(const char *incident_id, char *out) {
     out[i] = '\0';
 }
 
-json_t *incident_view_overrides(json_t *meta) {
-    json_t *out = json_array();
+/* A stored JSON column (NULL or "": the empty value of `type`), parsed
+ * into *out. A value of another type reads as the type's empty value, so
+ * that every field of the view is typed; text that cannot be parsed is an
+ * InternalError (util/doc.h). */
+static int column(const char *text, json_type type, const char *what, const char *id, json_t **out,
+                  tc_err *err) {
+    const char *empty = type == JSON_ARRAY ? "[]" : "{}";
+    *out = NULL;
+    if (doc_parse(text && *text ? text : empty, what, id, out, err) != 0)
+        return -1;
+    if (json_typeof(*out) == type)
+        return 0;
+    json_decref(*out);
+    *out = type == JSON_ARRAY ? json_array() : json_object();
+    return *out ? 0 : tc_err_oom(err, "rendering an incident");
+}
+
+int incident_view_overrides(const tc_incident *inc, json_t **out, tc_err *err) {
+    json_t *pins = NULL;
+    *out = NULL;
+    if (column(inc->pins, JSON_OBJECT, "incident_pins", inc->incident_id, &pins, err) != 0)
+        return -1;
+    json_t *list = json_array();
+    int failed = !list;
     const char *key;
     json_t *v;
-    int failed = !out;
-    json_object_foreach(json_object_get(meta, "pins"), key, v) {
+    json_object_foreach(pins, key, v) {
         if (json_is_true(v))
-            jb_append(out, json_string(key), &failed);
+            jb_append(list, json_string(key), &failed);
     }
+    json_decref(pins);
     if (failed) {
-        json_decref(out);
-        return NULL;
+        json_decref(list);
+        return tc_err_oom(err, "rendering an incident");
     }
-    return out;
+    *out = list;
+    return 0;
 }
 
-/* A copy of doc[key] when it has the wanted type, else the type's empty
- * value ("", 0, [], {}): every required field is typed even for old or odd
- * docs. The empty value is made only when used: an allocation whose
- * failure could not change the answer is never made. NULL when out of
- * memory. */
-static json_t *pick(json_t *doc, const char *key, json_type type) {
-    json_t *v = json_object_get(doc, key);
-    if (v && json_typeof(v) == type)
-        return json_deep_copy(v);
-    if (type == JSON_INTEGER && json_is_real(v))
+/* An integer member (a real is cut; anything else is 0), as a new value. */
+static json_t *int_of(json_t *obj, const char *key) {
+    json_t *v = json_object_get(obj, key);
+    if (json_is_real(v))
         return json_integer((json_int_t)json_real_value(v));
-    switch (type) {
-    case JSON_STRING:
-        return json_string("");
-    case JSON_INTEGER:
-        return json_integer(0);
-    case JSON_ARRAY:
-        return json_array();
-    default:
-        return json_object();
-    }
-}
-
-static json_t *pick_str(json_t *doc, const char *key) {
-    return pick(doc, key, JSON_STRING);
-}
-
-static json_t *pick_int(json_t *doc, const char *key) {
-    return pick(doc, key, JSON_INTEGER);
+    return json_integer(json_integer_value(v));
 }
 
 static void copy_str(json_t *obj, const char *key, char *out, size_t size) {
@@ -77,19 +79,27 @@ static void copy_str(json_t *obj, const char *key, char *out, size_t size) {
 }
 
 /* Responders with the current name and email of each person. */
-static int render_responders(store_conn *c, json_t *doc, json_t **out, tc_err *err) {
+static int render_responders(store_conn *c, const tc_incident *inc, json_t **out, tc_err *err) {
+    json_t *stored = NULL;
+    if (column(inc->responders, JSON_ARRAY, "incident_responders", inc->incident_id, &stored,
+               err) != 0)
+        return -1;
     json_t *list = json_array();
     size_t i;
     json_t *r;
     int failed = !list;
-    json_array_foreach(json_object_get(doc, "responders"), i, r) {
+    json_array_foreach(stored, i, r) {
+        if (failed)
+            break;
         int64_t id = json_integer_value(json_object_get(r, "person_id"));
         tc_person p = {.person_id = id};
-        if (incident_person_find(c, id, "person_id", &p, err) != 0) {
-            if (err->code != TC_INVALID_PARAMETER) {
-                json_decref(list);
-                return -1;
-            }
+        int found = store_persons_get(c, id, &p, err);
+        if (found < 0) {
+            json_decref(stored);
+            json_decref(list);
+            return -1;
+        }
+        if (!found) {
             /* A person deleted since: show what the incident recorded. */
             copy_str(r, "person_name", p.person_name, sizeof(p.person_name));
             copy_str(r, "email", p.email, sizeof(p.email));
@@ -97,10 +107,11 @@ static int render_responders(store_conn *c, json_t *doc, json_t **out, tc_err *e
         jb_append(list,
                   json_pack("{s:I, s:s, s:s, s:o, s:o}", "person_id", (json_int_t)id, "person_name",
                             p.person_name, "email", p.email, "assigned_at",
-                            pick_int(r, "assigned_at"), "acknowledged_at",
-                            pick_int(r, "acknowledged_at")),
+                            int_of(r, "assigned_at"), "acknowledged_at",
+                            int_of(r, "acknowledged_at")),
                   &failed);
     }
+    json_decref(stored);
     if (failed) {
         json_decref(list);
         return tc_err_oom(err, "an incident's responders");
@@ -109,75 +120,107 @@ static int render_responders(store_conn *c, json_t *doc, json_t **out, tc_err *e
     return 0;
 }
 
-/* The channel's current name and status; a standalone incident has none,
- * and one whose channel is gone keeps the name it recorded. NULLs (out of
- * memory) are caught where they are set into the view. */
-static int channel_facts(store_conn *c, json_t *doc, json_t **name, json_t **status, tc_err *err) {
-    int64_t channel_id = json_integer_value(json_object_get(doc, "channel_id"));
+/* The channel's current name and status; a standalone incident has none
+ * (nor does one whose channel row is gone). NULLs (out of memory) are
+ * caught where they are set into the view. */
+static int channel_facts(store_conn *c, int64_t channel_id, json_t **name, json_t **status,
+                         tc_err *err) {
     json_t *ch = NULL;
     *name = *status = NULL;
     if (channel_id != 0 && channel_load(c, channel_id, &ch, err) != 0 &&
         err->code != TC_INVALID_PARAMETER)
         return -1;
-    *name = pick_str(ch ? ch : doc, "channel_name");
-    *status = ch ? pick_str(ch, "status") : json_string("");
+    const char *n = json_string_value(json_object_get(ch, "channel_name"));
+    const char *s = json_string_value(json_object_get(ch, "status"));
+    *name = json_string(n ? n : "");
+    *status = json_string(s ? s : "");
     json_decref(ch);
     return 0;
 }
 
-int incident_view_render(store_conn *c, const incident *inc, json_t **out, tc_err *err) {
-    json_t *doc = inc->doc, *meta = inc->meta;
-    json_t *responders = NULL, *ch_name = NULL, *ch_status = NULL;
-    if (render_responders(c, doc, &responders, err) != 0)
-        return -1;
-    if (channel_facts(c, doc, &ch_name, &ch_status, err) != 0) {
-        json_decref(responders);
+int incident_view_render(store_conn *c, const char *base_url, const tc_incident *inc, json_t **out,
+                         tc_err *err) {
+    const char *id = inc->incident_id;
+    json_t *responders = NULL, *ch_name = NULL, *ch_status = NULL, *ids = NULL, *types = NULL;
+    json_t *labels = NULL, *fields = NULL, *assigned = NULL, *overrides = NULL;
+    json_t *creator = NULL, *closer = NULL;
+    *out = NULL;
+    if (render_responders(c, inc, &responders, err) != 0 ||
+        channel_facts(c, inc->channel_id, &ch_name, &ch_status, err) != 0 ||
+        column(inc->integration_ids, JSON_ARRAY, "incident_integration_ids", id, &ids, err) != 0 ||
+        column(inc->integration_types, JSON_ARRAY, "incident_integration_types", id, &types, err) !=
+            0 ||
+        column(inc->labels, JSON_OBJECT, "incident_labels", id, &labels, err) != 0 ||
+        column(inc->fields, JSON_OBJECT, "incident_fields", id, &fields, err) != 0 ||
+        column(inc->assigned_to, JSON_OBJECT, "incident_assigned_to", id, &assigned, err) != 0 ||
+        incident_view_overrides(inc, &overrides, err) != 0 ||
+        (inc->creator && *inc->creator &&
+         column(inc->creator, JSON_OBJECT, "incident_creator", id, &creator, err) != 0) ||
+        (inc->closer && *inc->closer &&
+         column(inc->closer, JSON_OBJECT, "incident_closer", id, &closer, err) != 0)) {
+        json_t *all[] = {responders, ch_name,  ch_status, ids,     types, labels,
+                         fields,     assigned, overrides, creator, closer};
+        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+            json_decref(all[i]);
         return -1;
     }
     char num[7];
-    incident_view_num(json_string_value(json_object_get(doc, "incident_id")), num);
-    json_t *ids = pick(meta, "integration_ids", JSON_ARRAY);
-    json_t *types = pick(meta, "integration_types", JSON_ARRAY);
+    incident_view_num(id, num);
+    char url[1400];
+    snprintf(url, sizeof(url), "%s/#/incidents/%s", base_url ? base_url : "", id);
+    char method[2] = {inc->group_method ? inc->group_method : 'n', '\0'};
+    /* The empty values are made only when used: an allocation whose failure
+     * could not change the answer is never made. */
     json_t *first_id =
         json_array_size(ids) ? json_deep_copy(json_array_get(ids, 0)) : json_integer(0);
     json_t *first_type =
         json_array_size(types) ? json_deep_copy(json_array_get(types, 0)) : json_string("");
     int failed = 0;
     json_t *v = jb_check(json_object(), &failed);
-    jb_set(v, "incident_id", pick_str(doc, "incident_id"), &failed);
+    jb_set(v, "incident_id", json_string(id), &failed);
     jb_set(v, "account_id", json_integer(0), &failed);
-    jb_set(v, "channel_id", pick_int(doc, "channel_id"), &failed);
+    jb_set(v, "channel_id", json_integer(inc->channel_id), &failed);
     jb_set(v, "integration_id", first_id, &failed);
     jb_set(v, "integration_ids", ids, &failed);
     jb_set(v, "integration_type", first_type, &failed);
     jb_set(v, "integration_types", types, &failed);
     jb_set(v, "dedup_key", json_string(""), &failed);
     jb_set(v, "equals_md5", json_string(""), &failed);
-    static const char *const times[] = {"start_time", "end_time",   "last_time",  "ack_time",
-                                        "close_time", "created_at", "updated_at", "snoozed_before"};
+    const struct {
+        const char *key;
+        int64_t value;
+    } times[] = {{"start_time", inc->start_time}, {"end_time", inc->end_time},
+                 {"last_time", inc->last_time},   {"ack_time", inc->ack_time},
+                 {"close_time", inc->close_time}, {"created_at", inc->created_at},
+                 {"updated_at", inc->updated_at}, {"snoozed_before", inc->snoozed_before},
+                 {"creator_id", inc->creator_id}, {"closer_id", inc->closer_id},
+                 {"owner_id", inc->owner_id}};
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
-        jb_set(v, times[i], pick_int(doc, times[i]), &failed);
-    jb_set(v, "creator_id", pick_int(meta, "creator_id"), &failed);
-    jb_set(v, "closer_id", pick_int(meta, "closer_id"), &failed);
-    jb_set(v, "owner_id", pick_int(meta, "owner_id"), &failed);
-    static const char *const texts[] = {"incident_status", "incident_severity", "progress",
-                                        "title",           "description",       "impact",
-                                        "root_cause",      "resolution",        "detail_url"};
+        jb_set(v, times[i].key, json_integer(times[i].value), &failed);
+    const struct {
+        const char *key;
+        const char *value;
+    } texts[] = {{"incident_status", model_rank_name(inc->status)},
+                 {"incident_severity", model_rank_name(inc->severity)},
+                 {"progress", model_progress_name(inc->progress)},
+                 {"title", inc->title},
+                 {"description", inc->description},
+                 {"impact", inc->impact},
+                 {"root_cause", inc->root_cause},
+                 {"resolution", inc->resolution},
+                 {"detail_url", url}};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-        jb_set(v, texts[i], pick_str(doc, texts[i]), &failed);
+        jb_set(v, texts[i].key, json_string(texts[i].value ? texts[i].value : ""), &failed);
     jb_set(v, "ai_summary", json_string(""), &failed);
     jb_set(v, "num", json_string(num), &failed);
-    jb_set(v, "group_method",
-           json_is_string(json_object_get(doc, "group_method")) ? pick_str(doc, "group_method")
-                                                                : json_string("n"),
-           &failed);
+    jb_set(v, "group_method", json_string(method), &failed);
     jb_set(v, "ever_muted", json_false(), &failed);
-    jb_set(v, "labels", pick(doc, "labels", JSON_OBJECT), &failed);
-    jb_set(v, "fields", pick(doc, "fields", JSON_OBJECT), &failed);
-    jb_set(v, "assigned_to", pick(meta, "assigned_to", JSON_OBJECT), &failed);
-    jb_set(v, "alert_cnt", pick_int(doc, "alert_cnt"), &failed);
-    jb_set(v, "active_alert_cnt", pick_int(meta, "active_alert_cnt"), &failed);
-    jb_set(v, "alert_event_cnt", pick_int(meta, "alert_event_cnt"), &failed);
+    jb_set(v, "labels", labels, &failed);
+    jb_set(v, "fields", fields, &failed);
+    jb_set(v, "assigned_to", assigned, &failed);
+    jb_set(v, "alert_cnt", json_integer(inc->alert_cnt), &failed);
+    jb_set(v, "active_alert_cnt", json_integer(inc->active_alert_cnt), &failed);
+    jb_set(v, "alert_event_cnt", json_integer(inc->alert_event_cnt), &failed);
     jb_set(v, "responders", responders, &failed);
     jb_set(v, "account_name", json_string(VIEW_ACCOUNT_NAME), &failed);
     jb_set(v, "account_locale", json_string(VIEW_ACCOUNT_LOCALE), &failed);
@@ -186,12 +229,12 @@ int incident_view_render(store_conn *c, const incident *inc, json_t **out, tc_er
     jb_set(v, "channel_status", ch_status, &failed);
     jb_set(v, "silence_url", json_string(""), &failed);
     jb_set(v, "post_mortem_id", json_string(""), &failed);
-    jb_set(v, "images", pick(doc, "images", JSON_ARRAY), &failed);
-    jb_set(v, "manual_overrides", incident_view_overrides(meta), &failed);
-    if (json_is_object(json_object_get(doc, "creator")))
-        jb_set_ref(v, "creator", json_object_get(doc, "creator"), &failed);
-    if (json_is_object(json_object_get(doc, "closer")))
-        jb_set_ref(v, "closer", json_object_get(doc, "closer"), &failed);
+    jb_set(v, "images", json_array(), &failed);
+    jb_set(v, "manual_overrides", overrides, &failed);
+    if (creator)
+        jb_set(v, "creator", creator, &failed);
+    if (closer)
+        jb_set(v, "closer", closer, &failed);
     if (failed) {
         json_decref(v);
         return tc_err_oom(err, "rendering an incident");
@@ -215,4 +258,34 @@ int incident_view_feed_item(const char *incident_id, int64_t feed_id, const char
                      (json_int_t)creator_id, "created_at", (json_int_t)created_at_ms, "updated_at",
                      (json_int_t)created_at_ms);
     return *out ? 0 : tc_err_oom(err, "a timeline entry");
+}
+
+/* One of Critical, Warning, Info, Ok (the schemas' enum), else fallback. */
+static const char *severity_of(const char *s, const char *fallback) {
+    return model_rank_parse(s) >= 0 ? s : fallback;
+}
+
+int incident_view_alert_event(const store_alert_event_item *e, json_t **out, tc_err *err) {
+    json_t *labels = NULL, *images = NULL;
+    *out = NULL;
+    if (column(e->labels, JSON_OBJECT, "alert_event_labels", e->event_id, &labels, err) != 0)
+        return -1;
+    if (column(e->images, JSON_ARRAY, "alert_event_images", e->event_id, &images, err) != 0) {
+        json_decref(labels);
+        return -1;
+    }
+    const char *status = severity_of(e->event_status, "Info");
+    *out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I,"
+                     " s:o, s:o, s:I, s:I, s:I}",
+                     "event_id", e->event_id, "alert_id", e->alert_id, "account_id", (json_int_t)0,
+                     "channel_id", (json_int_t)e->channel_id, "integration_id",
+                     (json_int_t)e->integration_id, "integration_type",
+                     render_source_type(e->integration_type ? e->integration_type : ""),
+                     "data_source_id", (json_int_t)e->integration_id, "title", e->title,
+                     "title_rule", e->title_rule, "description", e->description, "alert_key",
+                     e->alert_key, "event_severity", severity_of(e->event_severity, status),
+                     "event_status", status, "event_time", (json_int_t)e->event_time, "labels",
+                     labels, "images", images, "created_at", (json_int_t)e->created_at,
+                     "updated_at", (json_int_t)e->created_at, "deleted_at", (json_int_t)0);
+    return *out ? 0 : tc_err_oom(err, "an alert's events");
 }

@@ -16,17 +16,17 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "api/alert_view.h"
 #include "api/api.h"
 #include "api/incident_view.h"
-#include "store/listing.h"
 #include "api/params.h"
-#include "delivery/sync_send.h"
 #include "core/channel.h"
 #include "core/incident_actions.h"
-#include "util/doc.h"
+#include "delivery/sync_send.h"
+#include "store/events.h"
+#include "store/incident_list.h"
+#include "store/listing.h"
 #include "util/ids.h"
 #include "util/jbuild.h"
 
@@ -189,7 +189,7 @@ static int read_assigned_to(json_t *body, json_t **person_ids, const char **type
 /* --- the batch command ---------------------------------------------------------- */
 
 typedef struct batch_cmd batch_cmd;
-typedef int (*batch_step)(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err);
+typedef int (*batch_step)(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err);
 
 struct batch_cmd {
     const id_list *ids;
@@ -207,7 +207,8 @@ struct batch_cmd {
 };
 
 /* Loads an incident, reporting an unknown id under the request's field. */
-static int load_for(store_conn *c, const char *field, const char *id, incident *inc, tc_err *err) {
+static int load_for(store_conn *c, const char *field, const char *id, tc_incident *inc,
+                    tc_err *err) {
     if (incident_load(c, id, inc, err) == 0)
         return 0;
     if (err->code == TC_INVALID_PARAMETER)
@@ -217,9 +218,13 @@ static int load_for(store_conn *c, const char *field, const char *id, incident *
 
 static int run_batch(writer_txn *txn, void *arg, tc_err *err) {
     batch_cmd *b = arg;
-    incident incs[BATCH_MAX];
     size_t loaded = 0;
     int rc = -1;
+    tc_incident *incs = calloc(b->ids->n ? b->ids->n : 1, sizeof(*incs));
+    if (!incs) {
+        person_list_clear(&b->people);
+        return tc_err_oom(err, "the incidents of a request");
+    }
     for (; loaded < b->ids->n; loaded++) {
         if (load_for(txn->conn, b->ids->field, b->ids->ids[loaded], &incs[loaded], err) != 0)
             goto out;
@@ -233,7 +238,8 @@ static int run_batch(writer_txn *txn, void *arg, tc_err *err) {
     rc = 0;
 out:
     for (size_t i = 0; i < loaded; i++)
-        incident_clear(&incs[i]);
+        tc_incident_clear(&incs[i]);
+    free(incs);
     person_list_clear(&b->people);
     return rc;
 }
@@ -245,45 +251,45 @@ static int run_batch_cmd(api_ctx *ctx, batch_cmd *b, json_t **data, tc_err *err)
 
 /* --- progress ------------------------------------------------------------------- */
 
-static int step_ack(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_ack(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_ack(txn, inc, b->who, err);
 }
 
-static int step_unack(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_unack(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_unack(txn, inc, b->who, err);
 }
 
-static int step_snooze(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_snooze(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_snooze(txn, inc, b->who, b->minutes, err);
 }
 
-static int step_wake(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_wake(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_wake(txn, inc, b->who, err);
 }
 
-static int step_resolve(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_resolve(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_resolve(txn, inc, b->who, b->text1, b->text2, err);
 }
 
-static int step_reopen(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_reopen(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_reopen(txn, inc, b->who, b->text1, err);
 }
 
-static int step_comment(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_comment(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_comment(txn, inc, b->who, b->text1, b->flag, err);
 }
 
-static int step_remove(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_remove(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     (void)b;
     return incident_act_remove(txn, inc, err);
 }
 
-static int step_assign(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_assign(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_assign(txn, inc, b->who, b->people.persons, b->people.n, b->assign_type,
                                err);
 }
 
-static int step_add_responders(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_add_responders(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     return incident_act_add_responders(txn, inc, b->who, b->people.persons, b->people.n, err);
 }
 
@@ -426,7 +432,7 @@ static const reset_rule RESET_RULES[] = {
 };
 #define RESET_N (sizeof(RESET_RULES) / sizeof(RESET_RULES[0]))
 
-static int step_reset(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_reset(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     for (size_t i = 0; i < RESET_N; i++) {
         const char *value = json_string_value(json_object_get(b->reset, RESET_RULES[i].field));
         if (value && incident_act_reset(txn, inc, b->who, RESET_RULES[i].which, value, err) != 0)
@@ -474,7 +480,7 @@ out:
     return rc;
 }
 
-static int step_set_field(writer_txn *txn, incident *inc, const batch_cmd *b, tc_err *err) {
+static int step_set_field(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
     json_t *value = b->field_value ? json_deep_copy(b->field_value) : NULL;
     if (b->field_value && !value) /* never a "clear" instead of a failed "set" */
         return tc_err_oom(err, "a field value");
@@ -513,36 +519,41 @@ typedef struct {
 static int run_create(writer_txn *txn, void *arg, tc_err *err) {
     create_cmd *c = arg;
     json_t *channel = NULL;
-    incident inc;
-    incident_init(&inc);
+    tc_incident inc;
+    tc_incident_init(&inc);
     int rc = -1;
     if (c->channel_id != 0 && channel_load_live(txn->conn, c->channel_id,
                                                 "cannot take new incidents", &channel, err) != 0)
         goto out;
     if (person_list_resolve(txn->conn, &c->people, err) != 0)
         goto out;
-    const char *channel_name = json_string_value(json_object_get(channel, "channel_name"));
-    if (incident_new(txn, c->title, c->severity, c->channel_id, channel_name, &inc, err) != 0)
+    if (incident_new(txn, c->title, incident_severity_rank(c->severity), c->channel_id, &inc,
+                     err) != 0)
         goto out;
-    int failed = 0;
-    if (c->description)
-        jb_set(inc.doc, "description", json_string(c->description), &failed);
-    person_json_set(inc.doc, "creator", c->who, &failed);
-    jb_set(inc.meta, "creator_id", json_integer(c->who->person_id), &failed);
-    if (jb_done(failed, "a new incident", err) != 0 ||
-        incident_commit(txn, &inc, "i_new", c->who,
-                        json_pack("{s:s, s:s}", "severity", c->severity, "title", c->title),
-                        err) != 0)
+    int failed = c->description && model_set_str(&inc.description, c->description) != 0;
+    if (!failed && c->who->person_id != 0) {
+        json_t *creator = person_to_json(c->who);
+        failed = !creator || !(inc.creator = jb_dumps(creator, JSON_COMPACT));
+        json_decref(creator);
+    }
+    if (jb_done(failed, "a new incident", err) != 0)
+        goto out;
+    inc.creator_id = c->who->person_id;
+    json_t *detail = json_pack("{s:s, s:s}", "severity", c->severity, "title", c->title);
+    if (!detail) {
+        tc_err_oom(err, "a timeline entry");
+        goto out;
+    }
+    if (incident_commit(txn, &inc, "i_new", c->who, detail, err) != 0)
         goto out;
     if (c->people.n &&
         incident_act_assign(txn, &inc, c->who, c->people.persons, c->people.n, "assign", err) != 0)
         goto out;
-    c->answer = json_pack("{s:O, s:s}", "incident_id", json_object_get(inc.doc, "incident_id"),
-                          "title", c->title);
+    c->answer = json_pack("{s:s, s:s}", "incident_id", inc.incident_id, "title", c->title);
     rc = c->answer ? 0 : tc_err_oom(err, "the answer");
 out:
     json_decref(channel);
-    incident_clear(&inc);
+    tc_incident_clear(&inc);
     person_list_clear(&c->people);
     return rc;
 }
@@ -586,10 +597,13 @@ typedef struct {
 
 static int run_merge(writer_txn *txn, void *arg, tc_err *err) {
     merge_cmd *m = arg;
-    incident target, sources[BATCH_MAX];
+    tc_incident target;
     size_t loaded = 0;
     int rc = -1;
-    incident_init(&target);
+    tc_incident_init(&target);
+    tc_incident *sources = calloc(m->sources.n ? m->sources.n : 1, sizeof(*sources));
+    if (!sources)
+        return tc_err_oom(err, "the incidents of a request");
     if (load_for(txn->conn, "target_incident_id", m->target, &target, err) != 0)
         goto out;
     for (; loaded < m->sources.n; loaded++) {
@@ -603,9 +617,10 @@ static int run_merge(writer_txn *txn, void *arg, tc_err *err) {
         goto out;
     rc = incident_act_merge(txn, &target, sources, loaded, m->who, &m->opts, err);
 out:
-    incident_clear(&target);
+    tc_incident_clear(&target);
     for (size_t i = 0; i < loaded; i++)
-        incident_clear(&sources[i]);
+        tc_incident_clear(&sources[i]);
+    free(sources);
     return rc;
 }
 
@@ -649,16 +664,20 @@ out:
 
 /* --- reads ---------------------------------------------------------------------------- */
 
+static const char *base_url(const api_ctx *ctx) {
+    return ctx->app->cfg ? ctx->app->cfg->base_url : "";
+}
+
 static int h_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     char id[IDS_OBJECT_LEN + 1];
     if (params_object_id(body, "incident_id", PARAM_REQUIRED, id, err) != 0)
         return -1;
     store_conn *c = store_reader_acquire(ctx->app->st);
-    incident inc;
+    tc_incident inc;
     int rc = incident_load(c, id, &inc, err);
     if (rc == 0)
-        rc = incident_view_render(c, &inc, data, err);
-    incident_clear(&inc);
+        rc = incident_view_render(c, base_url(ctx), &inc, data, err);
+    tc_incident_clear(&inc);
     store_reader_release(ctx->app->st, c);
     return rc;
 }
@@ -673,15 +692,15 @@ static int h_list_by_ids(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
     store_conn *c = store_reader_acquire(ctx->app->st);
     int rc = 0;
     for (size_t i = 0; i < ids.n && rc == 0; i++) {
-        incident inc;
+        tc_incident inc;
         json_t *item = NULL;
         if (incident_load(c, ids.ids[i], &inc, err) != 0) {
             /* an unknown id is simply not in the answer */
             rc = err->code == TC_INVALID_PARAMETER ? 0 : -1;
             continue;
         }
-        rc = incident_view_render(c, &inc, &item, err);
-        incident_clear(&inc);
+        rc = incident_view_render(c, base_url(ctx), &inc, &item, err);
+        tc_incident_clear(&inc);
         if (rc == 0 && json_array_append_new(items, item) != 0)
             rc = tc_err_oom(err, "an incident list");
     }
@@ -695,9 +714,9 @@ static int h_list_by_ids(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
                       "an incident list", data, err);
 }
 
-/* /incident/list: the SQL filters on the indexed columns; the few filters
- * that need the document (query, acker_ids, responder_ids, nums) are
- * applied while scanning, so total and paging count exactly what matches. */
+/* /incident/list: every filter and the paging run in SQL
+ * (store/incident_list.h), so total and paging count exactly what
+ * matches and a page reads only its own rows. */
 typedef struct {
     int64_t start, end, p, limit;
     const char *progress[3], *severity[4];
@@ -796,160 +815,56 @@ out:
     return rc;
 }
 
-static void build_list_sql(const list_req *r, listing_query *q) {
-    listing_sql(q, "SELECT incident_id, start_time, doc FROM incidents WHERE deleted_at = 0"
-                   " AND start_time >= ");
-    listing_int(q, r->start);
-    listing_sql(q, " AND start_time <= ");
-    listing_int(q, r->end);
-    listing_in_strs(q, "progress", r->progress, (size_t)r->nprogress);
-    listing_in_strs(q, "incident_severity", r->severity, (size_t)r->nseverity);
-    listing_in_ints(q, "channel_id", r->channel_ids);
-    listing_in_ints(q, "creator_id", r->creator_ids);
-    listing_in_ints(q, "closer_id", r->closer_ids);
-    listing_in_texts(q, "incident_id", r->incident_ids);
-    if (r->is_snoozed)
-        listing_sql(q, " AND snoozed_before > 0");
-    listing_sql(q, r->asc ? " ORDER BY start_time ASC, incident_id ASC"
-                          : " ORDER BY start_time DESC, incident_id DESC");
-}
-
-static int has_int(json_t *arr, int64_t v) {
-    size_t i;
-    json_t *x;
-    json_array_foreach(arr, i, x) {
-        if (json_integer_value(x) == v)
-            return 1;
-    }
-    return 0;
-}
-
-/* Case-insensitive (ASCII) substring test. */
-static int contains_nocase(const char *hay, const char *needle) {
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        if (strncasecmp(hay, needle, n) == 0)
-            return 1;
-    }
-    return n == 0;
-}
-
-/* The filters that look inside the document: 1 when it matches, 0 when not,
- * -1 when it cannot be read (an error: the list is never silently shorter). */
-static int doc_matches(const list_req *r, const char *id, const char *doc_text, tc_err *err) {
-    if (json_array_size(r->nums)) {
-        char num[7];
-        incident_view_num(id, num);
-        int hit = 0;
-        size_t i;
-        json_t *v;
-        json_array_foreach(r->nums, i, v) {
-            hit |= strcasecmp(json_string_value(v), num) == 0;
-        }
-        if (!hit)
-            return 0;
-    }
-    int need_doc = (r->query && *r->query) || json_array_size(r->acker_ids) ||
-                   json_array_size(r->responder_ids);
-    if (!need_doc)
-        return 1;
-    json_t *doc = NULL;
-    if (doc_parse(doc_text, "incident", id, &doc, err) != 0)
-        return -1;
-    int ok = 1;
-    if (r->query && *r->query) {
-        const char *title = json_string_value(json_object_get(doc, "title"));
-        ok = contains_nocase(title ? title : "", r->query);
-    }
-    if (ok && (json_array_size(r->acker_ids) || json_array_size(r->responder_ids))) {
-        int acker = !json_array_size(r->acker_ids), responder = !json_array_size(r->responder_ids);
-        size_t i;
-        json_t *p;
-        json_array_foreach(json_object_get(doc, "responders"), i, p) {
-            int64_t pid = json_integer_value(json_object_get(p, "person_id"));
-            responder |= has_int(r->responder_ids, pid);
-            if (json_integer_value(json_object_get(p, "acknowledged_at")) > 0)
-                acker |= has_int(r->acker_ids, pid);
-        }
-        ok = acker && responder;
-    }
-    json_decref(doc);
-    return ok;
-}
-
-static int after_cursor(const list_req *r, int64_t key, const char *id) {
-    int cmp = key < r->cursor_key ? -1 : key > r->cursor_key ? 1 : strcmp(id, r->cursor_id);
-    return r->asc ? cmp > 0 : cmp < 0;
-}
-
-typedef struct {
-    char ids[100][IDS_OBJECT_LEN + 1];
-    int64_t last_key;
-    size_t n;
-    int64_t total;
-    int has_next;
-} list_page;
-
-static int scan_list(store_conn *c, const list_req *r, list_page *pg, tc_err *err) {
-    listing_query q;
-    listing_query_init(&q);
-    build_list_sql(r, &q);
-    store_stmt *st = listing_prepare(c, &q, err);
-    int rc = -1, step;
-    if (!st)
-        goto out;
-    int64_t skip = r->has_cursor ? 0 : (r->p - 1) * r->limit;
-    while ((step = store_step(st, err)) == STORE_ROW) {
-        const char *id = store_col_text(st, 0);
-        int64_t key = store_col_int64(st, 1);
-        int match = doc_matches(r, id, store_col_text(st, 2), err);
-        if (match < 0) {
-            step = -1;
-            break;
-        }
-        if (!match)
-            continue;
-        pg->total++;
-        if (r->has_cursor ? !after_cursor(r, key, id) : pg->total <= skip)
-            continue;
-        if (pg->n == (size_t)r->limit) {
-            pg->has_next = 1;
-            continue;
-        }
-        snprintf(pg->ids[pg->n++], sizeof(pg->ids[0]), "%s", id);
-        pg->last_key = key;
-    }
-    store_stmt_done(st);
-    rc = step < 0 ? -1 : 0;
-out:
-    listing_query_clear(&q);
-    return rc;
+static void list_filter(const list_req *r, store_incident_filter *f) {
+    *f = (store_incident_filter){.start = r->start,
+                                 .end = r->end,
+                                 .progress = r->progress,
+                                 .nprogress = (size_t)r->nprogress,
+                                 .severity = r->severity,
+                                 .nseverity = (size_t)r->nseverity,
+                                 .channel_ids = r->channel_ids,
+                                 .creator_ids = r->creator_ids,
+                                 .closer_ids = r->closer_ids,
+                                 .responder_ids = r->responder_ids,
+                                 .acker_ids = r->acker_ids,
+                                 .nums = r->nums,
+                                 .incident_ids = r->incident_ids,
+                                 .query = r->query,
+                                 .is_snoozed = r->is_snoozed,
+                                 .asc = r->asc};
 }
 
 static int h_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     list_req r;
     memset(&r, 0, sizeof(r));
-    list_page *pg = calloc(1, sizeof(*pg));
     json_t *items = json_array();
+    tc_incident *page = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    int has_next = 0, rc = -1;
     store_conn *c = NULL;
-    int rc = -1;
-    if (!pg || !items) {
+    if (!items) {
         tc_err_oom(err, "an incident list");
         goto out;
     }
     if (read_list_req(body, &r, err) != 0)
         goto out;
-    c = store_reader_acquire(ctx->app->st);
-    if (!r.none && scan_list(c, &r, pg, err) != 0)
+    if (!(page = calloc((size_t)r.limit, sizeof(*page)))) {
+        tc_err_oom(err, "an incident list");
         goto out;
-    for (size_t i = 0; i < pg->n; i++) {
-        incident inc;
-        json_t *item = NULL;
-        if (incident_load(c, pg->ids[i], &inc, err) != 0)
+    }
+    c = store_reader_acquire(ctx->app->st);
+    if (!r.none) {
+        store_incident_filter f;
+        list_filter(&r, &f);
+        if (store_incident_list_count(c, &f, &total, err) != 0 ||
+            store_incident_list_page(c, &f, r.has_cursor ? r.cursor_id : NULL, r.cursor_key,
+                                     (r.p - 1) * r.limit, r.limit, page, &n, &has_next, err) != 0)
             goto out;
-        int vrc = incident_view_render(c, &inc, &item, err);
-        incident_clear(&inc);
-        if (vrc != 0)
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = NULL;
+        if (incident_view_render(c, base_url(ctx), &page[i], &item, err) != 0)
             goto out;
         if (json_array_append_new(items, item) != 0) {
             tc_err_oom(err, "an incident list");
@@ -958,11 +873,11 @@ static int h_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     }
     int failed = 0;
     json_t *answer = jb_check(json_pack("{s:O, s:I, s:b}", "items", items, "total",
-                                        (json_int_t)pg->total, "has_next_page", pg->has_next),
+                                        (json_int_t)total, "has_next_page", has_next),
                               &failed);
-    if (pg->has_next && pg->n) {
+    if (has_next && n) {
         char cursor[LISTING_CURSOR_MAX];
-        listing_cursor_encode(pg->last_key, pg->ids[pg->n - 1], cursor);
+        listing_cursor_encode(page[n - 1].start_time, page[n - 1].incident_id, cursor);
         jb_set(answer, "search_after_ctx", json_string(cursor), &failed);
     }
     if (failed)
@@ -971,8 +886,10 @@ static int h_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
 out:
     if (c)
         store_reader_release(ctx->app->st, c);
+    for (size_t i = 0; i < n; i++)
+        tc_incident_clear(&page[i]);
+    free(page);
     json_decref(items);
-    free(pg);
     list_req_clear(&r);
     return rc;
 }
@@ -1002,6 +919,22 @@ static int read_feed_types(json_t *body, json_t **types, tc_err *err) {
     return 0;
 }
 
+typedef struct {
+    const char *incident_id;
+    json_t *items;
+} feed_ctx;
+
+static int feed_row(void *arg, const store_feed_row *r, tc_err *err) {
+    feed_ctx *f = arg;
+    json_t *item = NULL;
+    if (incident_view_feed_item(f->incident_id, r->seq, r->type, r->person_id, r->created_at,
+                                r->detail, &item, err) != 0)
+        return -1;
+    if (json_array_append_new(f->items, item) != 0)
+        return tc_err_oom(err, "a timeline");
+    return 0;
+}
+
 static int h_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     char id[IDS_OBJECT_LEN + 1];
     int64_t p = 1, limit = 20;
@@ -1012,54 +945,22 @@ static int h_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
         params_bool(body, "asc", PARAM_OPTIONAL, &asc, err) != 0 ||
         read_feed_types(body, &types, err) != 0)
         return -1;
-    listing_query q;
-    listing_query_init(&q);
-    json_t *items = json_array();
+    feed_ctx f = {.incident_id = id, .items = json_array()};
+    if (!f.items)
+        return tc_err_oom(err, "a timeline");
     store_conn *c = store_reader_acquire(ctx->app->st);
-    store_stmt *st = NULL;
-    incident inc;
-    int rc = -1, step, more = 0;
-    if (!items) {
-        tc_err_oom(err, "a timeline");
-        goto out;
-    }
+    tc_incident inc;
+    int rc = -1, more = 0;
     if (incident_load(c, id, &inc, err) != 0)
         goto out;
-    incident_clear(&inc);
-    listing_sql(&q, "SELECT type, creator_id, created_at, detail, feed_id FROM incident_feed"
-                    " WHERE incident_id = ");
-    listing_text(&q, id);
-    listing_in_texts(&q, "type", types);
-    listing_sql(&q, asc ? " ORDER BY feed_id ASC" : " ORDER BY feed_id DESC");
-    listing_limit(&q, limit + 1, (p - 1) * limit);
-    if (!(st = listing_prepare(c, &q, err)))
+    tc_incident_clear(&inc);
+    if (store_events_feed(c, id, asc, types, p, limit, feed_row, &f, &more, err) != 0)
         goto out;
-    while ((step = store_step(st, err)) == STORE_ROW) {
-        if ((int64_t)json_array_size(items) == limit) {
-            more = 1;
-            continue;
-        }
-        json_t *item = NULL;
-        if (incident_view_feed_item(id, store_col_int64(st, 4), store_col_text(st, 0),
-                                    store_col_int64(st, 1), store_col_int64(st, 2),
-                                    store_col_text(st, 3), &item, err) != 0) {
-            step = -1;
-            break;
-        }
-        if (json_array_append_new(items, item) != 0) {
-            step = tc_err_oom(err, "a timeline");
-            break;
-        }
-    }
-    store_stmt_done(st);
-    if (step < 0)
-        goto out;
-    rc = api_answer(json_pack("{s:b, s:O}", "has_next_page", more, "items", items), "a timeline",
+    rc = api_answer(json_pack("{s:b, s:O}", "has_next_page", more, "items", f.items), "a timeline",
                     data, err);
 out:
     store_reader_release(ctx->app->st, c);
-    listing_query_clear(&q);
-    json_decref(items);
+    json_decref(f.items);
     return rc;
 }
 
@@ -1067,125 +968,39 @@ out:
  * include_events adds each alert's newest events (at most 100 each: the
  * full history is /alert/event/list's, paged). */
 
-static int alert_events_of(store_conn *c, const char *alert_id, json_t **out, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT doc, event_id FROM alert_events WHERE alert_id = ?"
-                                  " ORDER BY event_time DESC, event_id DESC LIMIT 100",
-                                  err);
-    if (!q)
+#define ALERT_EVENTS_MAX 100
+
+static int event_row(void *arg, const store_alert_event_item *e, tc_err *err) {
+    json_t *item = NULL;
+    if (incident_view_alert_event(e, &item, err) != 0)
         return -1;
-    json_t *list = json_array();
-    if (!list) {
-        store_stmt_done(q);
+    if (json_array_append_new(arg, item) != 0)
         return tc_err_oom(err, "an alert's events");
-    }
-    store_bind_text(q, 1, alert_id);
-    int step;
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        json_t *doc = NULL;
-        if (doc_parse(store_col_text(q, 0), "alert_event", store_col_text(q, 1), &doc, err) != 0) {
-            step = -1;
-            break;
-        }
-        json_t *item = alert_view_event(doc);
-        json_decref(doc);
-        if (json_array_append_new(list, item) != 0) {
-            step = tc_err_oom(err, "an alert's events");
-            break;
-        }
-    }
-    store_stmt_done(q);
-    if (step < 0) {
-        json_decref(list);
-        return -1;
-    }
-    *out = list;
     return 0;
 }
 
-static void alerts_where(listing_query *q, const char *incident_id, int is_active) {
-    listing_sql(q, " FROM alerts WHERE incident_id = ");
-    listing_text(q, incident_id);
-    if (is_active == 1)
-        listing_sql(q, " AND alert_status <> 'Ok'");
-    else if (is_active == 0)
-        listing_sql(q, " AND alert_status = 'Ok'");
-}
-
-static int count_alerts(store_conn *c, const char *incident_id, int is_active, int64_t *total,
-                        tc_err *err) {
-    listing_query q;
-    listing_query_init(&q);
-    listing_sql(&q, "SELECT COUNT(*)");
-    alerts_where(&q, incident_id, is_active);
-    store_stmt *st = listing_prepare(c, &q, err);
-    int rc = -1;
-    if (st) {
-        int step = store_step(st, err);
-        *total = step == STORE_ROW ? store_col_int64(st, 0) : 0;
-        rc = step < 0 ? -1 : 0;
-        store_stmt_done(st);
-    }
-    listing_query_clear(&q);
-    return rc;
-}
-
-static int page_alerts(store_conn *c, const char *incident_id, int is_active, int with_events,
-                       int64_t p, int64_t limit, json_t *items, tc_err *err) {
-    listing_query q;
-    listing_query_init(&q);
-    listing_sql(&q, "SELECT doc, alert_id");
-    alerts_where(&q, incident_id, is_active);
-    listing_sql(&q, " ORDER BY start_time ASC, alert_id ASC");
-    listing_limit(&q, limit, (p - 1) * limit);
-    json_t *docs = json_array();
-    int rc = -1, step = -1;
-    store_stmt *st = listing_prepare(c, &q, err);
-    if (st && !docs) {
-        store_stmt_done(st);
-        st = NULL;
-        tc_err_oom(err, "an incident's alerts");
-    }
-    if (st) {
-        while ((step = store_step(st, err)) == STORE_ROW) {
-            json_t *doc = NULL;
-            if (doc_parse(store_col_text(st, 0), "alert", store_col_text(st, 1), &doc, err) != 0) {
-                step = -1;
-                break;
-            }
-            if (json_array_append_new(docs, doc) != 0) {
-                step = tc_err_oom(err, "an incident's alerts");
-                break;
-            }
-        }
-        store_stmt_done(st);
-    }
-    if (step < 0)
-        goto out;
-    /* Rendered after the scan: rendering runs queries of its own. */
-    size_t i;
-    json_t *doc;
-    json_array_foreach(docs, i, doc) {
+/* AlertInfo of each alert (rendered after the ids are read: rendering
+ * runs queries of its own), with its events when asked. */
+static int render_alerts(store_conn *c, char (*ids)[IDS_OBJECT_LEN + 1], size_t n, int with_events,
+                         json_t *items, tc_err *err) {
+    for (size_t i = 0; i < n; i++) {
         json_t *item = NULL, *events = NULL;
-        if (alert_view_load(c, doc, &item, err) != 0)
-            goto out;
-        if (json_array_append_new(items, item) != 0) {
-            tc_err_oom(err, "an incident's alerts");
-            goto out;
+        if (alert_view_load_id(c, ids[i], &item, err) != 0)
+            return -1;
+        if (json_array_append_new(items, item) != 0)
+            return tc_err_oom(err, "an incident's alerts");
+        if (!with_events)
+            continue;
+        if (!(events = json_array()))
+            return tc_err_oom(err, "an alert's events");
+        if (store_incident_alert_events(c, ids[i], ALERT_EVENTS_MAX, event_row, events, err) != 0) {
+            json_decref(events);
+            return -1;
         }
-        const char *alert_id = json_string_value(json_object_get(doc, "alert_id"));
-        if (with_events && alert_events_of(c, alert_id ? alert_id : "", &events, err) != 0)
-            goto out;
-        if (events && json_object_set_new(item, "events", events) != 0) {
-            tc_err_oom(err, "an alert's events");
-            goto out;
-        }
+        if (json_object_set_new(item, "events", events) != 0)
+            return tc_err_oom(err, "an alert's events");
     }
-    rc = 0;
-out:
-    json_decref(docs);
-    listing_query_clear(&q);
-    return rc;
+    return 0;
 }
 
 static int h_alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -1197,17 +1012,26 @@ static int h_alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
         params_bool(body, "is_active", PARAM_OPTIONAL, &is_active, err) != 0 ||
         params_bool(body, "include_events", PARAM_OPTIONAL, &with_events, err) != 0)
         return -1;
-    store_conn *c = store_reader_acquire(ctx->app->st);
     json_t *items = json_array();
-    incident inc;
-    int rc = items ? incident_load(c, id, &inc, err) : tc_err_oom(err, "an incident's alerts");
-    if (rc == 0) {
-        incident_clear(&inc);
-        rc = count_alerts(c, id, is_active, &total, err);
+    char(*ids)[IDS_OBJECT_LEN + 1] = calloc((size_t)limit, sizeof(*ids));
+    size_t n = 0;
+    if (!items || !ids) {
+        json_decref(items);
+        free(ids);
+        return tc_err_oom(err, "an incident's alerts");
     }
+    store_conn *c = store_reader_acquire(ctx->app->st);
+    tc_incident inc;
+    int rc = incident_load(c, id, &inc, err);
+    tc_incident_clear(&inc);
     if (rc == 0)
-        rc = page_alerts(c, id, is_active, with_events, p, limit, items, err);
+        rc = store_incident_alerts_count(c, id, is_active, &total, err);
+    if (rc == 0)
+        rc = store_incident_alerts_page(c, id, is_active, (p - 1) * limit, limit, ids, &n, err);
+    if (rc == 0)
+        rc = render_alerts(c, ids, n, with_events, items, err);
     store_reader_release(ctx->app->st, c);
+    free(ids);
     if (rc != 0) {
         json_decref(items);
         return -1;

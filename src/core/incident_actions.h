@@ -7,9 +7,10 @@
  * progress"), applies it to the incident's fields, and ends with
  * incident_commit, which emits the domain event (with the full incident)
  * and its timeline entry (its `detail` shaped as the spec's FeedDetail*
- * schema for the type), then saves the row. A refused change returns -1 with InvalidParameter
- * saying why, before touching anything; since the writer runs every command in a SAVEPOINT, a batch
- * command that stops at its first refusal keeps nothing.
+ * schema for the type), then saves the row. A refused change returns -1
+ * with InvalidParameter saying why, before touching anything; since the
+ * writer runs every command in a SAVEPOINT, a batch command that stops at
+ * its first refusal keeps nothing.
  *
  * Responders and acknowledgement. `responders` holds one Responder per
  * person ({person_id, person_name, email, assigned_at, acknowledged_at}).
@@ -35,7 +36,10 @@
 #define INCIDENT_SNOOZE_MIN 1
 #define INCIDENT_SNOOZE_MAX 1440
 
-/* --- pure helpers on a parsed responders list (a JSON array of Responder) --- */
+/* --- pure helpers on a parsed responders list (a JSON array of Responder) ---
+ * The list is the incident's `responders` column parsed (util/doc.h); the
+ * caller dumps it back compact once changed. Anything but an array finds
+ * nothing, counts 0 and takes no responder (-1). */
 
 /* The Responder object of person_id, or NULL (borrowed). */
 json_t *incident_responder_get(json_t *responders, int64_t person_id);

@@ -4,15 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The columns read into a tc_incident, in this order (read_row). */
-#define INCIDENT_COLUMNS                                                                           \
-    "id, incident_id, channel_id, progress, incident_severity, incident_status, title,"            \
-    " description, impact, root_cause, resolution, start_time, last_time, end_time, ack_time,"     \
-    " close_time, snoozed_before, created_at, updated_at, deleted_at, creator_id, closer_id,"      \
-    " owner_id, creator, closer, group_method, alert_cnt, active_alert_cnt, alert_event_cnt,"      \
-    " last_alert_time, max_alert_end, pins, storm_fired, integration_ids, integration_types,"      \
-    " labels, fields, responders, assigned_to, group_keys, lanes"
-
 /* A text column as an owned string; NULL stays NULL when nullable. */
 static int take_text(store_stmt *q, int col, int nullable, char **out) {
     if (nullable && store_col_is_null(q, col)) {
@@ -22,7 +13,7 @@ static int take_text(store_stmt *q, int col, int nullable, char **out) {
     return model_set_str(out, store_col_text(q, col));
 }
 
-static int read_row(store_stmt *q, tc_incident *inc, tc_err *err) {
+int store_incidents_read_row(store_stmt *q, tc_incident *inc, tc_err *err) {
     tc_incident_init(inc);
     inc->id = store_col_int64(q, 0);
     snprintf(inc->incident_id, sizeof(inc->incident_id), "%s", store_col_text(q, 1));
@@ -152,15 +143,15 @@ int store_incidents_update(store_conn *c, const tc_incident *inc, tc_err *err) {
 int store_incidents_load(store_conn *c, const char *incident_id, int with_removed, tc_incident *out,
                          tc_err *err) {
     tc_incident_init(out);
-    store_stmt *q =
-        store_prepare(c, "SELECT " INCIDENT_COLUMNS " FROM incidents WHERE incident_id = ?", err);
+    store_stmt *q = store_prepare(
+        c, "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents WHERE incident_id = ?", err);
     if (!q)
         return -1;
     store_bind_text(q, 1, incident_id);
     int step = store_step(q, err);
     int rc = -1;
     if (step == STORE_ROW && (with_removed || store_col_int64(q, 19) == 0))
-        rc = read_row(q, out, err);
+        rc = store_incidents_read_row(q, out, err);
     else if (step >= 0)
         tc_err_set(err, TC_INVALID_PARAMETER, "incident_id %s does not exist", incident_id);
     store_stmt_done(q);
@@ -171,7 +162,7 @@ int store_incidents_each_open(store_conn *c,
                               int (*fn)(void *arg, const tc_incident *inc, tc_err *err), void *arg,
                               tc_err *err) {
     store_stmt *q = store_prepare(c,
-                                  "SELECT " INCIDENT_COLUMNS " FROM incidents"
+                                  "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents"
                                   " WHERE progress <> 'Closed' AND deleted_at = 0 ORDER BY id",
                                   err);
     if (!q)
@@ -179,7 +170,7 @@ int store_incidents_each_open(store_conn *c,
     int step = STORE_DONE, rc = 0;
     while (rc == 0 && (step = store_step(q, err)) == STORE_ROW) {
         tc_incident inc;
-        if (read_row(q, &inc, err) != 0) {
+        if (store_incidents_read_row(q, &inc, err) != 0) {
             rc = -1;
             break;
         }

@@ -6,6 +6,22 @@
 #include "core/model.h"
 #include "store/store.h"
 
+/* The columns store_incidents_read_row reads, in its order, for the
+ * statements of other store files that read whole incidents
+ * (store/incident_list.c): "SELECT " STORE_INCIDENT_COLUMNS " FROM incidents ...". */
+#define STORE_INCIDENT_COLUMNS                                                                     \
+    "id, incident_id, channel_id, progress, incident_severity, incident_status, title,"            \
+    " description, impact, root_cause, resolution, start_time, last_time, end_time, ack_time,"     \
+    " close_time, snoozed_before, created_at, updated_at, deleted_at, creator_id, closer_id,"      \
+    " owner_id, creator, closer, group_method, alert_cnt, active_alert_cnt, alert_event_cnt,"      \
+    " last_alert_time, max_alert_end, pins, storm_fired, integration_ids, integration_types,"      \
+    " labels, fields, responders, assigned_to, group_keys, lanes"
+
+/* The current row of q (selected as STORE_INCIDENT_COLUMNS, from column 0)
+ * into *out (initialised here; tc_incident_clear it). InternalError when its
+ * progress or severity cannot be read. */
+int store_incidents_read_row(store_stmt *q, tc_incident *out, tc_err *err);
+
 /* Inserts a new incident; sets inc->id. */
 int store_incidents_insert(store_conn *c, tc_incident *inc, tc_err *err);
 /* Writes every column that can change, by rowid. */
