@@ -23,12 +23,14 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "core/app.h"
+#include "core/state.h"
 #include "http/routes.h"
 
 typedef struct {
     char dir[256];
     tc_config cfg; /* app.cfg points here */
     tc_app app;
+    tc_state *state; /* the writer's cache */
     tc_person admin;
 } harness;
 
@@ -46,6 +48,10 @@ static inline void harness_rm_dir(const char *dir) {
     }
     closedir(dh);
     rmdir(dir);
+}
+
+static inline int harness_load_state(writer_txn *txn, void *arg, tc_err *err) {
+    return state_load(arg, txn->conn, err);
 }
 
 /* Everything up to the administrator's key; on failure *err says what. */
@@ -68,8 +74,11 @@ static inline int harness_open(harness *h, const char *name, const char *admin_k
     store_options so = {.path = db_path, .readers = 2, .sync_full = 0};
     int created = 0, is_admin = 0;
     setenv("TOCSIN_ADMIN_APP_KEY", admin_key, 1);
-    if (store_open(&so, &h->app.st, err) != 0 ||
-        writer_new(h->app.st, h->app.cfg, &h->app.w, err) != 0 ||
+    if (store_open(&so, &h->app.st, err) != 0 || state_new(&h->state, err) != 0 ||
+        writer_new(h->app.st, h->app.cfg, &h->app.w, err) != 0)
+        return -1;
+    writer_set_state(h->app.w, h->state);
+    if (writer_run(h->app.w, harness_load_state, h->state, err) != 0 ||
         auth_bootstrap_admin(&h->app, &created, err) != 0 ||
         auth_app_key(&h->app, admin_key, &h->admin, &is_admin, err) != 0)
         return -1;
@@ -80,6 +89,8 @@ static inline int harness_open(harness *h, const char *name, const char *admin_k
 
 static inline void harness_close(harness *h) {
     writer_free(h->app.w);
+    state_free(h->state);
+    h->state = NULL;
     store_free(h->app.st);
     h->app.w = NULL;
     h->app.st = NULL;
