@@ -8,12 +8,12 @@
  *   /alert/close                                 close alerts by hand (tocsin's own)
  *
  * Reads go through a reader connection and render with api/alert_view.c.
- * Lists filter in SQL on the indexed columns (api/listing.c builds the
- * WHERE clause) and page by offset (`p`) or by a search_after_ctx cursor.
- * The two changes are writer commands built on the engine's steps
- * (engine_alert_join, engine_incident_refresh), so an incident's counters,
- * status and automatic closing follow the same rules as for ingested
- * events. */
+ * Lists filter in SQL on the indexed columns (store/alerts.c and
+ * store/alert_events.c build the WHERE clause) and page by offset (`p`) or
+ * by a search_after_ctx cursor. The two changes are writer commands built
+ * on the engine's steps (engine_alert_move, engine_alert_close,
+ * engine_incident_refresh), so an incident's counters, status and
+ * automatic closing follow the same rules as for ingested events. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +21,14 @@
 
 #include "api/alert_view.h"
 #include "api/api.h"
-#include "store/listing.h"
 #include "api/params.h"
 #include "core/alert.h"
 #include "core/engine.h"
 #include "core/incident_actions.h"
+#include "store/alert_events.h"
+#include "store/alerts.h"
+#include "store/events.h"
+#include "store/listing.h"
 #include "util/clock.h"
 #include "util/doc.h"
 #include "util/jbuild.h"
@@ -41,10 +44,6 @@ static const char *const FEED_TYPES[] = {"a_new", "a_comm", "a_close", NULL};
 static const char *str_of(json_t *obj, const char *key) {
     const char *s = json_string_value(json_object_get(obj, key));
     return s ? s : "";
-}
-
-static const char *incident_of(json_t *alert_doc) {
-    return str_of(json_object_get(alert_doc, "incident"), "incident_id");
 }
 
 /* A time window [start_time, end_time] in seconds, at most max_span long. */
@@ -63,29 +62,6 @@ static int read_window(json_t *body, param_need need, int64_t *start, int64_t *e
     return 0;
 }
 
-/* Collects up to max docs (of kind `what`) from the rows of st (stepped
- * here): the doc, an integer, the row's id. *more tells whether a row was
- * left. last_int (may be NULL) receives the integer of the last row. */
-static int collect_docs(store_stmt *st, const char *what, json_t *docs, int64_t max, int *more,
-                        int64_t *last_int, tc_err *err) {
-    int step;
-    *more = 0;
-    while ((step = store_step(st, err)) == STORE_ROW) {
-        if ((int64_t)json_array_size(docs) == max) {
-            *more = 1;
-            break;
-        }
-        json_t *doc = NULL;
-        if (doc_parse(store_col_text(st, 0), what, store_col_text(st, 2), &doc, err) != 0)
-            return -1;
-        if (json_array_append_new(docs, doc) != 0)
-            return tc_err_oom(err, "a list");
-        if (last_int)
-            *last_int = store_col_int64(st, 1);
-    }
-    return step < 0 ? -1 : 0;
-}
-
 /* search_after_ctx (NULL or "" when absent) into key and id; a `decimal`
  * id is a number (seq), else an alert_id. */
 static int read_cursor(const char *cursor, int decimal, int64_t *key, char *id, int *has,
@@ -102,17 +78,47 @@ static int read_cursor(const char *cursor, int decimal, int64_t *key, char *id, 
     return 0;
 }
 
-static int count_query(store_conn *c, listing_query *q, int64_t *total, tc_err *err) {
-    store_stmt *st = listing_prepare(c, q, err);
-    if (!st)
+/* Alerts read from a page, kept to be rendered after the scan (rendering
+ * runs queries of its own). */
+typedef struct {
+    tc_alert *v;
+    size_t n, cap;
+} alert_vec;
+
+static void alert_vec_clear(alert_vec *av) {
+    for (size_t i = 0; i < av->n; i++)
+        tc_alert_clear(&av->v[i]);
+    free(av->v);
+    memset(av, 0, sizeof(*av));
+}
+
+static int alert_vec_add(void *arg, const tc_alert *a, tc_err *err) {
+    alert_vec *av = arg;
+    if (av->n == av->cap) {
+        size_t cap = av->cap ? av->cap * 2 : 16;
+        tc_alert *grown = realloc(av->v, cap * sizeof(*grown));
+        if (!grown)
+            return tc_err_oom(err, "an alert list");
+        av->v = grown;
+        av->cap = cap;
+    }
+    tc_alert_init(&av->v[av->n]);
+    if (tc_alert_copy(&av->v[av->n], a, err) != 0)
         return -1;
-    int step = store_step(st, err);
-    if (step == STORE_ROW)
-        *total = store_col_int64(st, 0);
-    store_stmt_done(st);
-    if (step == STORE_DONE)
-        return tc_err_set(err, TC_INTERNAL, "a count returned no row");
-    return step < 0 ? -1 : 0;
+    av->n++;
+    return 0;
+}
+
+/* Renders every alert of av, appended to items. */
+static int render_alerts(store_conn *c, const alert_vec *av, json_t *items, tc_err *err) {
+    for (size_t i = 0; i < av->n; i++) {
+        json_t *item = NULL;
+        if (alert_view_load(c, &av->v[i], &item, err) != 0)
+            return -1;
+        if (json_array_append_new(items, item) != 0)
+            return tc_err_oom(err, "an alert list");
+    }
+    return 0;
 }
 
 /* --- /alert/info ------------------------------------------------------- */
@@ -130,20 +136,12 @@ static int alert_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
 /* --- /alert/list ------------------------------------------------------- */
 
 typedef struct {
-    int64_t start, end, p, limit;
-    const char *window_col; /* start_time | updated_at */
-    const char *sort_col;   /* start_time | created_at | updated_at */
-    int asc;
-    int is_active, has_is_active;
-    int ever_muted;
+    store_alert_filter sf;
+    int64_t p, limit;
     const char *severities[4];
-    int nsev;
-    json_t *channel_ids, *integration_ids, *alert_keys; /* borrowed from the body */
-    json_t *alert_ids;                                  /* owned: lowercased */
+    json_t *alert_ids; /* owned: lowercased */
     char *severity_csv;
     char *cursor;
-    int has_cursor;
-    int64_t after_key;
     char after_id[25];
 } alert_filter;
 
@@ -183,141 +181,78 @@ static int read_alert_filter(json_t *body, alert_filter *f, tc_err *err) {
     static const char *const orderbys[] = {"created_at", "updated_at", NULL};
     const char *orderby = NULL;
     json_t *given = NULL;
-    int by_updated = 0;
-    if (read_window(body, PARAM_REQUIRED, &f->start, &f->end, ALERT_LIST_MAX_WINDOW, err) ||
+    int by_updated = 0, ever_muted = 0, asc = 0;
+    store_alert_filter *sf = &f->sf;
+    if (read_window(body, PARAM_REQUIRED, &sf->start, &sf->end, ALERT_LIST_MAX_WINDOW, err) ||
         params_page(body, 100, 20, &f->p, &f->limit, err) ||
         params_string(body, "search_after_ctx", PARAM_OPTIONAL, 128, PARAM_REFUSE, &f->cursor,
                       err) ||
-        params_bool(body, "ever_muted", PARAM_OPTIONAL, &f->ever_muted, err) ||
+        params_bool(body, "ever_muted", PARAM_OPTIONAL, &ever_muted, err) ||
         params_string(body, "alert_severity", PARAM_OPTIONAL, 64, PARAM_REFUSE, &f->severity_csv,
                       err) ||
-        params_int64_array(body, "channel_ids", PARAM_OPTIONAL, ALERT_BATCH_MAX, &f->channel_ids,
+        params_int64_array(body, "channel_ids", PARAM_OPTIONAL, ALERT_BATCH_MAX, &sf->channel_ids,
                            err) ||
         params_int64_array(body, "integration_ids", PARAM_OPTIONAL, ALERT_BATCH_MAX,
-                           &f->integration_ids, err) ||
+                           &sf->integration_ids, err) ||
         params_object_id_array(body, "alert_ids", PARAM_OPTIONAL, 0, ALERT_BATCH_MAX, &given,
                                err) ||
         lower_ids(given, &f->alert_ids, err) ||
-        params_string_array(body, "alert_keys", PARAM_OPTIONAL, ALERT_BATCH_MAX, &f->alert_keys,
+        params_string_array(body, "alert_keys", PARAM_OPTIONAL, ALERT_BATCH_MAX, &sf->alert_keys,
                             err) ||
         params_enum(body, "orderby", PARAM_OPTIONAL, orderbys, &orderby, err) ||
-        params_bool(body, "asc", PARAM_OPTIONAL, &f->asc, err) ||
+        params_bool(body, "asc", PARAM_OPTIONAL, &asc, err) ||
         params_bool(body, "by_updated_at", PARAM_OPTIONAL, &by_updated, err))
         return -1;
+    sf->alert_ids = f->alert_ids;
+    sf->ever_muted = ever_muted; /* tocsin does not silence alerts: none was ever muted */
+    sf->asc = asc;
     json_t *active = json_object_get(body, "is_active");
     if (active && !json_is_null(active)) {
-        if (params_bool(body, "is_active", PARAM_OPTIONAL, &f->is_active, err) != 0)
+        if (params_bool(body, "is_active", PARAM_OPTIONAL, &sf->is_active, err) != 0)
             return -1;
-        f->has_is_active = 1;
+        sf->has_is_active = 1;
     }
     if (f->severity_csv) {
-        f->nsev =
+        int n =
             listing_csv_enum("alert_severity", f->severity_csv, SEVERITIES, f->severities, 4, err);
-        if (f->nsev < 0)
+        if (n < 0)
             return -1;
+        sf->severities = f->severities;
+        sf->nseverities = (size_t)n;
     }
-    f->window_col = by_updated ? "updated_at" : "start_time";
+    sf->window = by_updated ? STORE_ALERT_UPDATED_AT : STORE_ALERT_START_TIME;
     /* Without orderby, the window's own column: its index serves both. */
-    f->sort_col = orderby ? orderby : f->window_col;
-    return read_cursor(f->cursor, 0, &f->after_key, f->after_id, &f->has_cursor, err);
-}
-
-static void alert_where(listing_query *q, const alert_filter *f, int paged) {
-    listing_sql(q, " WHERE ");
-    listing_sql(q, f->window_col);
-    listing_sql(q, " >= ");
-    listing_int(q, f->start);
-    listing_sql(q, " AND ");
-    listing_sql(q, f->window_col);
-    listing_sql(q, " <= ");
-    listing_int(q, f->end);
-    if (f->has_is_active)
-        listing_sql(q, f->is_active ? " AND progress <> 'Closed'" : " AND progress = 'Closed'");
-    if (f->ever_muted) /* tocsin does not silence alerts: none was ever muted */
-        listing_sql(q, " AND 1 = 0");
-    listing_in_strs(q, "alert_severity", f->severities, (size_t)f->nsev);
-    listing_in_ints(q, "channel_id", f->channel_ids);
-    listing_in_ints(q, "integration_id", f->integration_ids);
-    listing_in_texts(q, "alert_id", f->alert_ids);
-    listing_in_texts(q, "alert_key", f->alert_keys);
-    if (paged && f->has_cursor) {
-        listing_sql(q, " AND (");
-        listing_sql(q, f->sort_col);
-        listing_sql(q, f->asc ? ", alert_id) > (" : ", alert_id) < (");
-        listing_int(q, f->after_key);
-        listing_sql(q, ", ");
-        listing_text(q, f->after_id);
-        listing_sql(q, ")");
-    }
-}
-
-/* Renders every doc of docs into items. */
-static int render_alerts(store_conn *c, json_t *docs, json_t *items, tc_err *err) {
-    size_t i;
-    json_t *doc;
-    json_array_foreach(docs, i, doc) {
-        json_t *item = NULL;
-        if (alert_view_load(c, doc, &item, err) != 0)
-            return -1;
-        if (json_array_append_new(items, item) != 0)
-            return tc_err_oom(err, "an alert list");
-    }
-    return 0;
-}
-
-/* Ends an ordered page query and reads it: LIMIT one row more than the
- * page (to know whether another page follows), OFFSET for page `p` only
- * when no cursor was given. Clears q. */
-static int run_doc_page(store_conn *c, listing_query *q, const char *what, int64_t limit, int64_t p,
-                        int has_cursor, json_t *docs, int *more, int64_t *last_seq, tc_err *err) {
-    listing_limit(q, limit + 1, has_cursor ? 0 : (p - 1) * limit);
-    int rc = -1;
-    store_stmt *st = listing_prepare(c, q, err);
-    if (st) {
-        rc = collect_docs(st, what, docs, limit, more, last_seq, err);
-        store_stmt_done(st);
-    }
-    listing_query_clear(q);
-    return rc;
-}
-
-static int read_alert_page(store_conn *c, const alert_filter *f, json_t *docs, int *more,
-                           tc_err *err) {
-    listing_query q;
-    listing_query_init(&q);
-    listing_sql(&q, "SELECT doc, 0, alert_id FROM alerts");
-    alert_where(&q, f, 1);
-    listing_sql(&q, " ORDER BY ");
-    listing_sql(&q, f->sort_col);
-    listing_sql(&q, f->asc ? " ASC, alert_id ASC" : " DESC, alert_id DESC");
-    return run_doc_page(c, &q, "alert", f->limit, f->p, f->has_cursor, docs, more, NULL, err);
+    sf->sort = !orderby                             ? sf->window
+               : strcmp(orderby, "created_at") == 0 ? STORE_ALERT_CREATED_AT
+                                                    : STORE_ALERT_UPDATED_AT;
+    sf->after_id = f->after_id;
+    return read_cursor(f->cursor, 0, &sf->after_key, f->after_id, &sf->has_cursor, err);
 }
 
 static int alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     alert_filter f = {0};
+    alert_vec page = {0};
     store_conn *c = NULL;
-    json_t *docs = json_array(), *items = json_array();
-    listing_query count;
-    listing_query_init(&count);
+    json_t *items = json_array();
     int64_t total = 0;
     int more = 0, rc = -1;
     char cursor[LISTING_CURSOR_MAX] = "";
-    if (!docs || !items) {
+    if (!items) {
         tc_err_oom(err, "an alert list");
         goto out;
     }
     if (read_alert_filter(body, &f, err) != 0)
         goto out;
-    listing_sql(&count, "SELECT COUNT(*) FROM alerts");
-    alert_where(&count, &f, 0);
+    /* A cursor replaces the page number. */
+    int64_t offset = f.sf.has_cursor ? 0 : (f.p - 1) * f.limit;
     c = store_reader_acquire(ctx->app->st);
-    if (count_query(c, &count, &total, err) != 0 || read_alert_page(c, &f, docs, &more, err) != 0 ||
-        render_alerts(c, docs, items, err) != 0)
+    if (store_alerts_count(c, &f.sf, &total, err) != 0 ||
+        store_alerts_page(c, &f.sf, f.limit, offset, alert_vec_add, &page, &more, err) != 0 ||
+        render_alerts(c, &page, items, err) != 0)
         goto out;
-    if (more) {
-        json_t *last = json_array_get(docs, json_array_size(docs) - 1);
-        listing_cursor_encode(json_integer_value(json_object_get(last, f.sort_col)),
-                              str_of(last, "alert_id"), cursor);
+    if (more && page.n > 0) {
+        const tc_alert *last = &page.v[page.n - 1];
+        listing_cursor_encode(store_alert_column_value(last, f.sf.sort), last->alert_id, cursor);
     }
     rc = api_answer(json_pack("{s:I, s:b, s:s, s:O}", "total", (json_int_t)total, "has_next_page",
                               more, "search_after_ctx", cursor, "items", items),
@@ -325,9 +260,8 @@ static int alert_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
 out:
     if (c)
         store_reader_release(ctx->app->st, c);
-    listing_query_clear(&count);
+    alert_vec_clear(&page);
     alert_filter_clear(&f);
-    json_decref(docs);
     json_decref(items);
     return rc;
 }
@@ -345,10 +279,10 @@ static int seen_before(json_t *ids, size_t upto) {
 
 /* Loads alert `id` for element i of the alert_ids field: its absence is
  * named by the field and index. */
-static int load_listed(store_conn *c, json_t *ids, size_t i, json_t **doc, tc_err *err) {
+static int load_listed(store_conn *c, json_t *ids, size_t i, tc_alert *a, tc_err *err) {
     char id[25];
     lower_id(json_string_value(json_array_get(ids, i)), id);
-    if (alert_load(c, id, doc, err) != 0) {
+    if (alert_load(c, id, a, err) != 0) {
         if (err->code == TC_INVALID_PARAMETER)
             tc_err_set(err, TC_INVALID_PARAMETER, "alert_ids[%zu] %s does not exist", i, id);
         return -1;
@@ -371,11 +305,12 @@ static int alert_list_by_ids(api_ctx *ctx, json_t *body, json_t **data, tc_err *
     for (size_t i = 0; i < json_array_size(ids); i++) {
         if (seen_before(ids, i))
             continue;
-        json_t *doc = NULL, *item = NULL;
-        if (load_listed(c, ids, i, &doc, err) != 0)
+        tc_alert a;
+        json_t *item = NULL;
+        if (load_listed(c, ids, i, &a, err) != 0)
             goto out;
-        int r = alert_view_load(c, doc, &item, err);
-        json_decref(doc);
+        int r = alert_view_load(c, &a, &item, err);
+        tc_alert_clear(&a);
         if (r != 0)
             goto out;
         if (json_array_append_new(items, item) != 0) {
@@ -395,33 +330,21 @@ out:
 
 /* --- /alert/event/list ------------------------------------------------- */
 
-/* InvalidParameter "alert_id X does not exist" unless the alert exists. */
-static int alert_exists(store_conn *c, const char *id, tc_err *err) {
-    store_stmt *st = store_prepare(c, "SELECT 1 FROM alerts WHERE alert_id = ?", err);
-    if (!st)
-        return -1;
-    store_bind_text(st, 1, id);
-    int step = store_step(st, err);
-    store_stmt_done(st);
-    if (step == STORE_DONE)
-        return tc_err_set(err, TC_INVALID_PARAMETER, "alert_id %s does not exist", id);
-    return step < 0 ? -1 : 0;
-}
+/* Renders each event into items (prepended when `reverse`). */
+typedef struct {
+    json_t *items;
+    int reverse;
+} event_sink;
 
-/* Renders the event documents of the first column of st, appended to items
- * (reversed when `reverse`, i.e. prepended). */
-static int render_events(store_stmt *st, json_t *items, int reverse, tc_err *err) {
-    int step;
-    while ((step = store_step(st, err)) == STORE_ROW) {
-        json_t *doc = NULL;
-        if (doc_parse(store_col_text(st, 0), "alert_event", store_col_text(st, 1), &doc, err) != 0)
-            return -1;
-        json_t *item = alert_view_event(doc);
-        json_decref(doc);
-        if ((reverse ? json_array_insert_new(items, 0, item) : json_array_append_new(items, item)))
-            return tc_err_oom(err, "an alert's events");
-    }
-    return step < 0 ? -1 : 0;
+static int event_add(void *arg, const store_alert_event *e, tc_err *err) {
+    event_sink *sink = arg;
+    json_t *item = NULL;
+    if (alert_view_event(e, &item, err) != 0)
+        return -1;
+    if (sink->reverse ? json_array_insert_new(sink->items, 0, item)
+                      : json_array_append_new(sink->items, item))
+        return tc_err_oom(err, "an alert's events");
+    return 0;
 }
 
 static int alert_event_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -433,22 +356,13 @@ static int alert_event_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *e
         return tc_err_oom(err, "an alert's events");
     int rc = -1;
     store_conn *c = store_reader_acquire(ctx->app->st);
-    if (alert_exists(c, id, err) != 0)
-        goto out;
     /* Oldest first; an alert with a very long history shows its newest
      * ALERT_EVENTS_MAX events (event_cnt tells the full count). */
-    store_stmt *st = store_prepare(c,
-                                   "SELECT doc, event_id FROM alert_events WHERE alert_id = ?"
-                                   " ORDER BY event_time DESC, seq DESC LIMIT ?",
-                                   err);
-    if (!st)
+    event_sink sink = {items, 1};
+    if (store_alerts_exists(c, id, err) != 0 ||
+        store_alert_events_of_alert(c, id, ALERT_EVENTS_MAX, event_add, &sink, err) != 0)
         goto out;
-    store_bind_text(st, 1, id);
-    store_bind_int64(st, 2, ALERT_EVENTS_MAX);
-    rc = render_events(st, items, 1, err);
-    store_stmt_done(st);
-    if (rc == 0)
-        rc = api_answer(json_pack("{s:O}", "items", items), "an alert's events", data, err);
+    rc = api_answer(json_pack("{s:O}", "items", items), "an alert's events", data, err);
 out:
     store_reader_release(ctx->app->st, c);
     json_decref(items);
@@ -458,17 +372,14 @@ out:
 /* --- /alert-event/list ------------------------------------------------- */
 
 typedef struct {
-    int64_t start, end, p, limit;
-    int asc;
-    json_t *integration_ids, *channel_ids, *integration_types;
-    char **types; /* integration_types as stored: "alert_" + plugin key */
+    store_alert_event_filter sf;
+    int64_t p, limit;
+    json_t *integration_types; /* borrowed from the body */
+    char **types;              /* integration_types as stored: "alert_" + plugin key */
     size_t ntypes;
-    const char *severities[4];
-    int nsev;
+    const char *statuses[4];
     char *severity_csv;
     char *cursor;
-    int has_cursor;
-    int64_t after_key;
     char after_id[25];
 } event_filter;
 
@@ -499,124 +410,105 @@ static int read_types(event_filter *f, tc_err *err) {
         f->ntypes++;
         snprintf(f->types[i], len, "alert_%s", key);
     }
+    f->sf.integration_types = (const char *const *)f->types;
+    f->sf.ntypes = f->ntypes;
     return 0;
 }
 
 static int read_event_filter(json_t *body, event_filter *f, tc_err *err) {
     static const char *const orderbys[] = {"event_time", NULL};
     const char *orderby = NULL;
+    store_alert_event_filter *sf = &f->sf;
+    int asc = 0, has_cursor = 0;
     /* Both ends are optional: the window defaults to the day before end_time
      * (now when absent), or the day after start_time. */
     int64_t day = 86400;
-    f->end = -1;
-    f->start = -1;
-    if (params_int64(body, "start_time", PARAM_OPTIONAL, 0, ALERT_TIME_MAX, &f->start, err) ||
-        params_int64(body, "end_time", PARAM_OPTIONAL, 0, ALERT_TIME_MAX, &f->end, err))
+    sf->end = -1;
+    sf->start = -1;
+    if (params_int64(body, "start_time", PARAM_OPTIONAL, 0, ALERT_TIME_MAX, &sf->start, err) ||
+        params_int64(body, "end_time", PARAM_OPTIONAL, 0, ALERT_TIME_MAX, &sf->end, err))
         return -1;
-    if (f->end < 0)
-        f->end = f->start < 0 ? clock_now_s() : f->start + day;
-    if (f->start < 0)
-        f->start = f->end > day ? f->end - day : 0;
-    if (f->end <= f->start)
+    if (sf->end < 0)
+        sf->end = sf->start < 0 ? clock_now_s() : sf->start + day;
+    if (sf->start < 0)
+        sf->start = sf->end > day ? sf->end - day : 0;
+    if (sf->end <= sf->start)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "end_time must be greater than start_time (both Unix seconds)");
-    if (f->end - f->start > ALERT_LIST_MAX_WINDOW)
+    if (sf->end - sf->start > ALERT_LIST_MAX_WINDOW)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "start_time and end_time must be at most 31 days apart");
     if (params_page(body, 100, 20, &f->p, &f->limit, err) ||
         params_string(body, "search_after_ctx", PARAM_OPTIONAL, 128, PARAM_REFUSE, &f->cursor,
                       err) ||
         params_int64_array(body, "integration_ids", PARAM_OPTIONAL, ALERT_BATCH_MAX,
-                           &f->integration_ids, err) ||
+                           &sf->integration_ids, err) ||
         params_string_array(body, "integration_types", PARAM_OPTIONAL, 20, &f->integration_types,
                             err) ||
-        params_int64_array(body, "channel_ids", PARAM_OPTIONAL, ALERT_BATCH_MAX, &f->channel_ids,
+        params_int64_array(body, "channel_ids", PARAM_OPTIONAL, ALERT_BATCH_MAX, &sf->channel_ids,
                            err) ||
         params_string(body, "severities", PARAM_OPTIONAL, 64, PARAM_REFUSE, &f->severity_csv,
                       err) ||
         params_enum(body, "orderby", PARAM_OPTIONAL, orderbys, &orderby, err) ||
-        params_bool(body, "asc", PARAM_OPTIONAL, &f->asc, err) || read_types(f, err))
+        params_bool(body, "asc", PARAM_OPTIONAL, &asc, err) || read_types(f, err))
         return -1;
+    sf->asc = asc;
     if (f->severity_csv) {
-        f->nsev =
-            listing_csv_enum("severities", f->severity_csv, SEVERITIES, f->severities, 4, err);
-        if (f->nsev < 0)
+        int n = listing_csv_enum("severities", f->severity_csv, SEVERITIES, f->statuses, 4, err);
+        if (n < 0)
             return -1;
+        sf->statuses = f->statuses;
+        sf->nstatuses = (size_t)n;
     }
     /* Event cursors name a seq: decimal digits only. */
-    return read_cursor(f->cursor, 1, &f->after_key, f->after_id, &f->has_cursor, err);
+    if (read_cursor(f->cursor, 1, &sf->after_time, f->after_id, &has_cursor, err) != 0)
+        return -1;
+    sf->has_cursor = has_cursor;
+    sf->after_seq = has_cursor ? strtoll(f->after_id, NULL, 10) : 0;
+    return 0;
 }
 
-static void event_where(listing_query *q, const event_filter *f, int paged) {
-    listing_sql(q, " WHERE event_time >= ");
-    listing_int(q, f->start);
-    listing_sql(q, " AND event_time <= ");
-    listing_int(q, f->end);
-    listing_in_ints(q, "integration_id", f->integration_ids);
-    listing_in_ints(q, "channel_id", f->channel_ids);
-    listing_in_strs(q, "event_status", f->severities, (size_t)f->nsev);
-    if (f->ntypes) {
-        listing_sql(q, " AND integration_id IN (SELECT integration_id FROM integrations"
-                       " WHERE 1 = 1");
-        listing_in_strs(q, "type", (const char *const *)f->types, f->ntypes);
-        listing_sql(q, ")");
-    }
-    if (paged && f->has_cursor) {
-        listing_sql(q, f->asc ? " AND (event_time, seq) > (" : " AND (event_time, seq) < (");
-        listing_int(q, f->after_key);
-        listing_sql(q, ", ");
-        listing_int(q, strtoll(f->after_id, NULL, 10));
-        listing_sql(q, ")");
-    }
-}
+/* Renders the events of a page, remembering the last one's cursor key. */
+typedef struct {
+    json_t *items;
+    int64_t last_time, last_seq;
+} page_sink;
 
-static int read_event_page(store_conn *c, const event_filter *f, json_t *docs, int *more,
-                           int64_t *last_seq, tc_err *err) {
-    listing_query q;
-    listing_query_init(&q);
-    listing_sql(&q, "SELECT doc, seq, event_id FROM alert_events");
-    event_where(&q, f, 1);
-    listing_sql(&q, f->asc ? " ORDER BY event_time ASC, seq ASC"
-                           : " ORDER BY event_time DESC, seq DESC");
-    return run_doc_page(c, &q, "alert_event", f->limit, f->p, f->has_cursor, docs, more, last_seq,
-                        err);
+static int page_add(void *arg, const store_alert_event *e, tc_err *err) {
+    page_sink *sink = arg;
+    json_t *item = NULL;
+    if (alert_view_event(e, &item, err) != 0)
+        return -1;
+    if (json_array_append_new(sink->items, item) != 0)
+        return tc_err_oom(err, "an event list");
+    sink->last_time = e->event_time;
+    sink->last_seq = e->seq;
+    return 0;
 }
 
 static int alert_event_global_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     event_filter f = {0};
     store_conn *c = NULL;
-    json_t *docs = json_array(), *items = json_array();
-    listing_query count;
-    listing_query_init(&count);
+    json_t *items = json_array();
     int64_t total = 0;
     int more = 0, rc = -1;
     char cursor[LISTING_CURSOR_MAX] = "";
-    if (!docs || !items) {
+    if (!items) {
         tc_err_oom(err, "an event list");
         goto out;
     }
     if (read_event_filter(body, &f, err) != 0)
         goto out;
-    listing_sql(&count, "SELECT COUNT(*) FROM alert_events");
-    event_where(&count, &f, 0);
+    int64_t offset = f.sf.has_cursor ? 0 : (f.p - 1) * f.limit;
+    page_sink sink = {.items = items};
     c = store_reader_acquire(ctx->app->st);
-    int64_t last_seq = 0;
-    if (count_query(c, &count, &total, err) != 0 ||
-        read_event_page(c, &f, docs, &more, &last_seq, err) != 0)
+    if (store_alert_events_count(c, &f.sf, &total, err) != 0 ||
+        store_alert_events_page(c, &f.sf, f.limit, offset, page_add, &sink, &more, err) != 0)
         goto out;
-    size_t i;
-    json_t *doc;
-    json_array_foreach(docs, i, doc) {
-        if (json_array_append_new(items, alert_view_event(doc)) != 0) {
-            tc_err_oom(err, "an event list");
-            goto out;
-        }
-    }
     if (more) {
-        json_t *last = json_array_get(items, json_array_size(items) - 1);
         char seq[24];
-        snprintf(seq, sizeof(seq), "%lld", (long long)last_seq);
-        listing_cursor_encode(json_integer_value(json_object_get(last, "event_time")), seq, cursor);
+        snprintf(seq, sizeof(seq), "%lld", (long long)sink.last_seq);
+        listing_cursor_encode(sink.last_time, seq, cursor);
     }
     rc = api_answer(json_pack("{s:I, s:b, s:s, s:O}", "total", (json_int_t)total, "has_next_page",
                               more, "search_after_ctx", cursor, "items", items),
@@ -624,18 +516,16 @@ static int alert_event_global_list(api_ctx *ctx, json_t *body, json_t **data, tc
 out:
     if (c)
         store_reader_release(ctx->app->st, c);
-    listing_query_clear(&count);
     event_filter_clear(&f);
-    json_decref(docs);
     json_decref(items);
     return rc;
 }
 
 /* --- /alert/feed ------------------------------------------------------- */
 
-/* The detail of a feed row, shaped as the FeedDetailAlert* schema of its
- * type: a_new {severity, status}, a_comm {comment}, a_close {}. NULL when
- * out of memory. */
+/* The detail of a timeline entry, shaped as the FeedDetailAlert* schema of
+ * its type: a_new {severity, status}, a_comm {comment}, a_close {}. NULL
+ * when out of memory. */
 static json_t *feed_detail(const char *type, json_t *stored) {
     int failed = 0;
     json_t *out = jb_check(json_object(), &failed);
@@ -657,69 +547,54 @@ static json_t *feed_detail(const char *type, json_t *stored) {
     return out;
 }
 
-/* One FeedItem from a row (type, creator_id, detail, created_at, feed_id). */
-static int feed_item(store_stmt *st, const char *alert_id, json_t **out, tc_err *err) {
-    const char *type = store_col_text(st, 0);
+typedef struct {
+    const char *alert_id;
+    json_t *items;
+} feed_sink;
+
+/* One FeedItem from a timeline entry. */
+static int feed_add(void *arg, const store_feed_row *r, tc_err *err) {
+    feed_sink *sink = arg;
     json_t *stored = NULL;
-    if (doc_parse_n(store_col_text(st, 2), "alert_feed", store_col_int64(st, 4), &stored, err) != 0)
+    if (doc_parse_n(r->detail, "alert_feed", r->seq, &stored, err) != 0)
         return -1;
-    json_t *detail = feed_detail(type, stored);
+    json_t *detail = feed_detail(r->type, stored);
     json_decref(stored);
-    json_int_t at = store_col_int64(st, 3);
-    *out = detail
-               ? json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "ref_id", alert_id, "type", type,
-                           "detail", detail, "account_id", (json_int_t)0, "creator_id",
-                           (json_int_t)store_col_int64(st, 1), "created_at", at, "updated_at", at)
+    json_int_t at = r->created_at;
+    json_t *item =
+        detail ? json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "ref_id", sink->alert_id, "type",
+                           r->type, "detail", detail, "account_id", (json_int_t)0, "creator_id",
+                           (json_int_t)r->person_id, "created_at", at, "updated_at", at)
                : NULL;
-    return *out ? 0 : tc_err_oom(err, "a timeline entry");
+    if (!item || json_array_append_new(sink->items, item) != 0)
+        return tc_err_oom(err, "a timeline entry");
+    return 0;
 }
 
-static int read_feed(store_conn *c, const char *alert_id, json_t *types, int asc, int64_t p,
-                     int64_t limit, json_t *items, int *more, tc_err *err) {
-    listing_query q;
-    listing_query_init(&q);
-    listing_sql(&q, "SELECT type, creator_id, detail, created_at, feed_id FROM alert_feed"
-                    " WHERE alert_id = ");
-    listing_text(&q, alert_id);
-    /* Only the types the FeedItem schema knows; types narrows them. */
-    if (json_array_size(types))
-        listing_in_texts(&q, "type", types);
-    else
-        listing_in_strs(&q, "type", FEED_TYPES, 3);
-    listing_sql(&q, asc ? " ORDER BY feed_id ASC" : " ORDER BY feed_id DESC");
-    listing_limit(&q, limit + 1, (p - 1) * limit);
-    int rc = -1, step = 0;
-    *more = 0;
-    store_stmt *st = listing_prepare(c, &q, err);
-    if (!st)
-        goto out;
-    while ((step = store_step(st, err)) == STORE_ROW) {
-        if ((int64_t)json_array_size(items) == limit) {
-            *more = 1;
-            break;
-        }
-        json_t *item = NULL;
-        if (feed_item(st, alert_id, &item, err) != 0) {
-            step = -1;
-            break;
-        }
-        if (json_array_append_new(items, item) != 0) {
-            step = tc_err_oom(err, "a timeline");
-            break;
-        }
+/* Only the types the FeedItem schema knows; `types` narrows them. */
+static int feed_types(json_t *given, json_t **out, tc_err *err) {
+    *out = NULL;
+    if (json_array_size(given)) {
+        *out = json_incref(given);
+        return 0;
     }
-    store_stmt_done(st);
-    rc = step < 0 ? -1 : 0;
-out:
-    listing_query_clear(&q);
-    return rc;
+    int failed = 0;
+    json_t *all = jb_check(json_array(), &failed);
+    for (int k = 0; !failed && FEED_TYPES[k]; k++)
+        jb_append(all, json_string(FEED_TYPES[k]), &failed);
+    if (failed) {
+        json_decref(all);
+        return tc_err_oom(err, "a timeline");
+    }
+    *out = all;
+    return 0;
 }
 
 static int alert_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     char id[25];
     int64_t p = 1, limit = 20;
     int asc = 0, more = 0;
-    json_t *types = NULL;
+    json_t *types = NULL, *wanted = NULL;
     if (params_object_id(body, "alert_id", PARAM_REQUIRED, id, err) ||
         params_page(body, 100, 20, &p, &limit, err) ||
         params_bool(body, "asc", PARAM_OPTIONAL, &asc, err) ||
@@ -737,15 +612,21 @@ static int alert_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     json_t *items = json_array();
     if (!items)
         return tc_err_oom(err, "a timeline");
+    if (feed_types(types, &wanted, err) != 0) {
+        json_decref(items);
+        return -1;
+    }
     int rc = -1;
+    feed_sink sink = {id, items};
     store_conn *c = store_reader_acquire(ctx->app->st);
-    if (alert_exists(c, id, err) != 0 ||
-        read_feed(c, id, types, asc, p, limit, items, &more, err) != 0)
+    if (store_alerts_exists(c, id, err) != 0 ||
+        store_events_feed(c, id, asc, wanted, p, limit, feed_add, &sink, &more, err) != 0)
         goto out;
     rc = api_answer(json_pack("{s:b, s:O}", "has_next_page", more, "items", items), "a timeline",
                     data, err);
 out:
     store_reader_release(ctx->app->st, c);
+    json_decref(wanted);
     json_decref(items);
     return rc;
 }
@@ -783,17 +664,16 @@ static int refresh_all(writer_txn *txn, const id_set *s, tc_err *err) {
 /* Closes every open incident of the set that has no alert left. */
 static int close_emptied(writer_txn *txn, const id_set *s, const tc_person *who, tc_err *err) {
     for (size_t i = 0; i < s->n; i++) {
-        incident inc;
+        tc_incident inc;
         if (incident_load(txn->conn, s->ids[i], &inc, err) != 0) {
             if (err->code != TC_INVALID_PARAMETER)
                 return -1;
             continue; /* removed meanwhile: nothing to close */
         }
         int rc = 0;
-        if (json_integer_value(json_object_get(inc.doc, "alert_cnt")) == 0 &&
-            !incident_is_closed(inc.doc))
+        if (inc.alert_cnt == 0 && !incident_is_closed(&inc))
             rc = incident_act_resolve(txn, &inc, who, NULL, NULL, err);
-        incident_clear(&inc);
+        tc_incident_clear(&inc);
         if (rc != 0)
             return -1;
     }
@@ -810,8 +690,8 @@ typedef struct {
 
 /* Title, comment and owner the request asked for, applied to the target
  * after its alerts are in, each with its own incident event. */
-static int merge_extras(writer_txn *txn, merge_cmd *m, incident *target, tc_err *err) {
-    if (m->title && m->title[0] && strcmp(m->title, str_of(target->doc, "title")) != 0 &&
+static int merge_extras(writer_txn *txn, merge_cmd *m, tc_incident *target, tc_err *err) {
+    if (m->title && m->title[0] && strcmp(m->title, target->title ? target->title : "") != 0 &&
         incident_act_reset(txn, target, m->who, INCIDENT_FIELD_TITLE, m->title, err) != 0)
         return -1;
     if (m->owner_id > 0) {
@@ -826,34 +706,33 @@ static int merge_extras(writer_txn *txn, merge_cmd *m, incident *target, tc_err 
     return 0;
 }
 
-/* Joins one alert into the target unless it is already there; the incident
- * it leaves goes into `left`. */
-static int merge_one(writer_txn *txn, merge_cmd *m, size_t i, incident *target, id_set *left,
+/* Moves one alert into the target unless it is already there; the
+ * incident it leaves goes into `left`. */
+static int merge_one(writer_txn *txn, merge_cmd *m, size_t i, tc_incident *target, id_set *left,
                      tc_err *err) {
-    json_t *doc = NULL;
-    if (load_listed(txn->conn, m->alert_ids, i, &doc, err) != 0)
+    tc_alert a;
+    if (load_listed(txn->conn, m->alert_ids, i, &a, err) != 0)
         return -1;
     int rc = 0;
-    const char *from = incident_of(doc);
-    if (strcmp(from, m->incident_id) != 0) {
-        char old[25];
-        snprintf(old, sizeof(old), "%s", from);
-        rc = engine_alert_join(txn, doc, target, m->who, err);
+    if (strcmp(a.incident_id, m->incident_id) != 0) {
+        char old[IDS_OBJECT_LEN + 1];
+        memcpy(old, a.incident_id, sizeof(old));
+        rc = engine_alert_move(txn, &a, target, m->who, err);
         if (rc == 0)
             id_set_add(left, old);
     }
-    json_decref(doc);
+    tc_alert_clear(&a);
     return rc;
 }
 
 static int merge_run(writer_txn *txn, void *arg, tc_err *err) {
     merge_cmd *m = arg;
-    incident target;
+    tc_incident target;
     id_set left = {.n = 0};
     int rc = -1;
     if (incident_load(txn->conn, m->incident_id, &target, err) != 0)
         return -1;
-    if (incident_is_closed(target.doc)) {
+    if (incident_is_closed(&target)) {
         tc_err_set(err, TC_INVALID_PARAMETER,
                    "incident_id %s is closed: reopen it before merging alerts into it",
                    m->incident_id);
@@ -869,7 +748,7 @@ static int merge_run(writer_txn *txn, void *arg, tc_err *err) {
     if (refresh_all(txn, &left, err) != 0 || close_emptied(txn, &left, m->who, err) != 0)
         goto out;
     /* The target recounts from its alerts, some of which may have recovered. */
-    incident_clear(&target);
+    tc_incident_clear(&target);
     if (engine_incident_refresh(txn, m->incident_id, err) != 0)
         goto out;
     if (incident_load(txn->conn, m->incident_id, &target, err) != 0 ||
@@ -877,7 +756,7 @@ static int merge_run(writer_txn *txn, void *arg, tc_err *err) {
         goto out;
     rc = 0;
 out:
-    incident_clear(&target);
+    tc_incident_clear(&target);
     return rc;
 }
 
@@ -909,43 +788,29 @@ typedef struct {
 /* A hand close ends the alert as a recovery would (progress Closed, status
  * Ok, end_time and close_time now): it takes no further events (the next
  * event of its key starts a new alert), so its incident's status and
- * automatic close treat it as recovered. */
-static int close_one(writer_txn *txn, close_cmd *cmd, size_t i, id_set *touched, tc_err *err) {
-    json_t *doc = NULL;
-    if (load_listed(txn->conn, cmd->alert_ids, i, &doc, err) != 0)
+ * automatic close treat it as recovered. engine_alert_close refreshes the
+ * incident at once: its counters, status and automatic close follow each
+ * alert closed. */
+static int close_one(writer_txn *txn, close_cmd *cmd, size_t i, tc_err *err) {
+    tc_alert a;
+    if (load_listed(txn->conn, cmd->alert_ids, i, &a, err) != 0)
         return -1;
     int rc = -1;
-    const char *id = str_of(doc, "alert_id");
-    if (strcmp(str_of(doc, "progress"), "Closed") == 0) {
-        tc_err_set(err, TC_INVALID_PARAMETER, "alert_ids[%zu] %s is already closed", i, id);
-        goto out;
-    }
-    json_int_t now = txn->now_ms / 1000;
-    int failed = 0;
-    jb_set(doc, "progress", json_string("Closed"), &failed);
-    jb_set(doc, "alert_status", json_string("Ok"), &failed);
-    jb_set(doc, "close_time", json_integer(now), &failed);
-    if (json_integer_value(json_object_get(doc, "end_time")) == 0)
-        jb_set(doc, "end_time", json_integer(now), &failed);
-    if (jb_done(failed, "closing an alert", err) != 0 || alert_save(txn, doc, NULL, err) != 0 ||
-        alert_feed_add(txn, id, "a_close", cmd->who, json_object(), err) != 0 ||
-        alert_emit(txn, doc, "a_close", cmd->who, err) != 0)
-        goto out;
-    id_set_add(touched, incident_of(doc));
-    rc = 0;
-out:
-    json_decref(doc);
+    if (a.progress == PROGRESS_CLOSED)
+        tc_err_set(err, TC_INVALID_PARAMETER, "alert_ids[%zu] %s is already closed", i, a.alert_id);
+    else
+        rc = engine_alert_close(txn, &a, cmd->who, err);
+    tc_alert_clear(&a);
     return rc;
 }
 
 static int close_run(writer_txn *txn, void *arg, tc_err *err) {
     close_cmd *cmd = arg;
-    id_set touched = {.n = 0};
     for (size_t i = 0; i < json_array_size(cmd->alert_ids); i++) {
-        if (!seen_before(cmd->alert_ids, i) && close_one(txn, cmd, i, &touched, err) != 0)
+        if (!seen_before(cmd->alert_ids, i) && close_one(txn, cmd, i, err) != 0)
             return -1;
     }
-    return refresh_all(txn, &touched, err);
+    return 0;
 }
 
 static int alert_close(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {

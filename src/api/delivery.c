@@ -13,6 +13,7 @@
 #include "api/params.h"
 #include "core/outbox.h"
 #include "delivery/sync_send.h"
+#include "store/history.h"
 #include "util/clock.h"
 #include "util/ids.h"
 #include "util/jbuild.h"
@@ -137,7 +138,6 @@ static int resend_cmd(writer_txn *txn, void *argp, tc_err *err) {
     resend_arg *arg = argp;
     push_target t;
     int64_t seq = 0;
-    char lane[IDS_OBJECT_LEN + 1] = "";
     if (push_target_load(txn->conn, arg->integration_id, txn->now_ms / 1000, &t, err) != 0)
         return -1;
     int custom = strcmp(t.type, "custom_action") == 0;
@@ -147,28 +147,13 @@ static int resend_cmd(writer_txn *txn, void *argp, tc_err *err) {
                           "integration_id %lld is a custom action: press it again with "
                           "/incident/custom-action/do",
                           (long long)arg->integration_id);
-    store_stmt *q = store_prepare(txn->conn,
-                                  "SELECT e.seq, e.object_id FROM events e WHERE e.event_id = ?"
-                                  " AND EXISTS (SELECT 1 FROM webhook_history h WHERE"
-                                  " h.event_id = e.event_id AND h.integration_id = ?)",
-                                  err);
-    if (!q)
+    if (store_history_event_seq(txn->conn, arg->event_id, arg->integration_id, &seq, err) != 0)
         return -1;
-    store_bind_text(q, 1, arg->event_id);
-    store_bind_int64(q, 2, arg->integration_id);
-    int step = store_step(q, err);
-    if (step == STORE_ROW) {
-        seq = store_col_int64(q, 0);
-        snprintf(lane, sizeof(lane), "%s", store_col_text(q, 1));
-    }
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
-    if (step == STORE_DONE)
+    if (seq == 0)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "event_id %s has no recorded delivery to integration_id %lld",
                           arg->event_id, (long long)arg->integration_id);
-    return outbox_add(txn, arg->integration_id, seq, lane, err);
+    return outbox_requeue(txn, arg->integration_id, seq, err);
 }
 
 static int history_resend(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {

@@ -24,99 +24,24 @@
 #include "api/api.h"
 #include "api/params.h"
 #include "core/integration.h"
+#include "store/history.h"
 #include "util/clock.h"
 
 #define HEALTH_WINDOW_MS (24LL * 3600 * 1000)
 
-typedef struct {
-    int64_t attempts, failures, last_success_at;
-    int64_t last_error_at, last_error_code;
-    char last_error[600];
-    int64_t pending, oldest_pending_at;
-} health;
-
-/* Attempts and failures within the window. */
-static int read_counts(store_conn *c, int64_t id, int64_t since, health *h, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT count(*), coalesce(sum(status = 'failed'), 0),"
-                                  " coalesce(max(CASE WHEN status = 'success'"
-                                  " THEN created_at END), 0)"
-                                  " FROM webhook_history WHERE integration_id = ?"
-                                  " AND created_at >= ?",
-                                  err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, id);
-    store_bind_int64(q, 2, since);
-    int rc = -1;
-    if (store_step(q, err) != STORE_ROW)
-        goto out;
-    h->attempts = store_col_int64(q, 0);
-    h->failures = store_col_int64(q, 1);
-    h->last_success_at = store_col_int64(q, 2);
-    rc = 0;
-out:
-    store_stmt_done(q);
-    return rc;
-}
-
-/* The newest failed attempt that history still keeps. */
-static int read_last_error(store_conn *c, int64_t id, health *h, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT created_at, status_code, error_message"
-                                  " FROM webhook_history WHERE integration_id = ?"
-                                  " AND status = 'failed' ORDER BY created_at DESC,"
-                                  " attempt_id DESC LIMIT 1",
-                                  err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, id);
-    int rc = -1;
-    int step = store_step(q, err);
-    if (step == STORE_ROW) {
-        h->last_error_at = store_col_int64(q, 0);
-        h->last_error_code = store_col_int64(q, 1);
-        snprintf(h->last_error, sizeof(h->last_error), "%s", store_col_text(q, 2));
-        if (!h->last_error[0] && h->last_error_code)
-            snprintf(h->last_error, sizeof(h->last_error), "HTTP %lld",
-                     (long long)h->last_error_code);
-    } else if (step != STORE_DONE) {
-        goto out;
-    }
-    rc = 0;
-out:
-    store_stmt_done(q);
-    return rc;
-}
-
-/* The outbox rows still waiting, and when the oldest was queued. */
-static int read_pending(store_conn *c, int64_t id, health *h, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT count(*), coalesce(min(created_at), 0) FROM deliveries"
-                                  " WHERE status = 'pending' AND integration_id = ?",
-                                  err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, id);
-    int rc = -1;
-    if (store_step(q, err) != STORE_ROW)
-        goto out;
-    h->pending = store_col_int64(q, 0);
-    h->oldest_pending_at = store_col_int64(q, 1);
-    rc = 0;
-out:
-    store_stmt_done(q);
-    return rc;
-}
-
-static json_t *health_json(const integration *in, const health *h, int64_t now) {
+static json_t *health_json(const integration *in, const store_history_health *h, int64_t now) {
+    /* A failure without an error text says its HTTP status. */
+    char last_error[sizeof(h->last_error)];
+    snprintf(last_error, sizeof(last_error), "%s", h->last_error);
+    if (!last_error[0] && h->last_error_code)
+        snprintf(last_error, sizeof(last_error), "HTTP %lld", (long long)h->last_error_code);
     double rate = h->attempts ? (double)(h->attempts - h->failures) / (double)h->attempts : 1.0;
     int64_t lag = h->pending && h->oldest_pending_at ? now - h->oldest_pending_at : 0;
     return json_pack(
         "{s:I, s:I, s:I, s:I, s:f, s:I, s:s, s:I, s:I, s:I, s:b, s:s, s:s}", "integration_id",
         (json_int_t)in->integration_id, "window_ms", (json_int_t)HEALTH_WINDOW_MS, "attempts",
         (json_int_t)h->attempts, "failures", (json_int_t)h->failures, "success_rate", rate,
-        "last_success_at", (json_int_t)h->last_success_at, "last_error", h->last_error,
+        "last_success_at", (json_int_t)h->last_success_at, "last_error", last_error,
         "last_error_at", (json_int_t)h->last_error_at, "pending", (json_int_t)h->pending, "lag_ms",
         (json_int_t)(lag > 0 ? lag : 0), "enabled", strcmp(in->status, "enabled") == 0, "status",
         in->status, "disabled_reason", in->disabled_reason ? in->disabled_reason : "");
@@ -128,7 +53,7 @@ static int integration_health(api_ctx *ctx, json_t *body, json_t **data, tc_err 
         return -1;
     integration in;
     integration_init(&in);
-    health h = {0};
+    store_history_health h;
     int64_t now = clock_now_ms();
     int rc = -1;
     store_conn *c = store_reader_acquire(ctx->app->st);
@@ -141,8 +66,7 @@ static int integration_health(api_ctx *ctx, json_t *body, json_t **data, tc_err 
                    (long long)id, in.type);
         goto out;
     }
-    if (read_counts(c, id, now - HEALTH_WINDOW_MS, &h, err) != 0 ||
-        read_last_error(c, id, &h, err) != 0 || read_pending(c, id, &h, err) != 0)
+    if (store_history_health_read(c, id, now - HEALTH_WINDOW_MS, &h, err) != 0)
         goto out;
     rc = api_answer(health_json(&in, &h, now), "an integration's health", data, err);
 out:

@@ -24,9 +24,9 @@
 
 #include "api/api.h"
 #include "api/auth.h"
-#include "store/listing.h"
 #include "api/params.h"
 #include "delivery/replay.h"
+#include "store/replays.h"
 #include "util/doc.h"
 #include "util/ids.h"
 #include "util/jbuild.h"
@@ -56,54 +56,34 @@ static int read_request(json_t *body, replay_request *r, tc_err *err) {
 
 /* Only a webhook that exists has pushes to replay. */
 static int check_integration(store_conn *c, int64_t id, tc_err *err) {
-    store_stmt *q =
-        store_prepare(c, "SELECT type, status FROM integrations WHERE integration_id = ?", err);
-    if (!q)
+    store_replay_target t;
+    if (store_replays_target(c, id, &t, err) != 0)
         return -1;
-    store_bind_int64(q, 1, id);
-    int step = store_step(q, err), rc = -1;
-    if (step == STORE_ROW && strcmp(store_col_text(q, 1), "deleted") != 0) {
-        const char *type = store_col_text(q, 0);
-        if (strcmp(type, "custom_action") == 0)
-            tc_err_set(err, TC_INVALID_PARAMETER,
-                       "integration_id %lld is a custom action: its presses are not replayed "
-                       "(press it again with /incident/custom-action/do)",
-                       (long long)id);
-        else if (strncmp(type, "webhook_", 8) != 0)
-            tc_err_set(err, TC_INVALID_PARAMETER,
-                       "integration_id %lld is an alert source: it receives events and pushes "
-                       "none",
-                       (long long)id);
-        else
-            rc = 0;
-    } else if (step >= 0) {
-        tc_err_set(err, TC_INVALID_PARAMETER, "integration_id %lld does not exist", (long long)id);
-    }
-    store_stmt_done(q);
-    return rc;
+    if (!t.found)
+        return tc_err_set(err, TC_INVALID_PARAMETER, "integration_id %lld does not exist",
+                          (long long)id);
+    if (strcmp(t.type, "custom_action") == 0)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "integration_id %lld is a custom action: its presses are not replayed "
+                          "(press it again with /incident/custom-action/do)",
+                          (long long)id);
+    if (strncmp(t.type, "webhook_", 8) != 0)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "integration_id %lld is an alert source: it receives events and pushes "
+                          "none",
+                          (long long)id);
+    return 0;
 }
 
-/* FROM ... ORDER BY of the matching events, at most REPLAY_MAX_EVENTS + 1
- * (one more tells that there are too many). Each event's history rows are
- * narrowed to its latest attempt, so an event appears once and `status` is
- * that attempt's. */
-static void add_match(listing_query *q, const replay_request *r) {
-    listing_sql(q, " FROM webhook_history h JOIN events e ON e.event_id = h.event_id"
-                   " WHERE h.integration_id = ");
-    listing_int(q, r->integration_id);
-    listing_sql(q, " AND h.event_time >= ");
-    listing_int(q, r->start_time);
-    listing_sql(q, " AND h.event_time <= ");
-    listing_int(q, r->end_time);
-    listing_sql(q, " AND h.attempt_id = (SELECT MAX(l.attempt_id) FROM webhook_history l"
-                   " WHERE l.event_id = h.event_id AND l.integration_id = h.integration_id)");
-    if (r->status) {
-        listing_sql(q, " AND h.status = ");
-        listing_text(q, r->status);
-    }
-    listing_in_texts(q, "h.event_type", r->event_types);
-    listing_sql(q, " ORDER BY e.seq LIMIT ");
-    listing_int(q, REPLAY_MAX_EVENTS + 1);
+/* The matching events, at most REPLAY_MAX_EVENTS + 1 (one more tells that
+ * there are too many). */
+static store_replay_match match_of(const replay_request *r) {
+    return (store_replay_match){.integration_id = r->integration_id,
+                                .start_time = r->start_time,
+                                .end_time = r->end_time,
+                                .status = r->status,
+                                .event_types = r->event_types,
+                                .max = REPLAY_MAX_EVENTS + 1};
 }
 
 static int too_many(tc_err *err) {
@@ -113,32 +93,29 @@ static int too_many(tc_err *err) {
                       REPLAY_MAX_EVENTS);
 }
 
+/* The first REPLAY_FIRST_IDS event ids of a match, and how many there are. */
+typedef struct {
+    json_t *ids;
+    int64_t count;
+} id_sink;
+
+static int id_add(void *arg, const char *event_id, tc_err *err) {
+    id_sink *sink = arg;
+    if (sink->count < REPLAY_FIRST_IDS && json_array_append_new(sink->ids, json_string(event_id)))
+        return tc_err_oom(err, "a replay");
+    sink->count++;
+    return 0;
+}
+
 /* Counts the matching events and collects the first ids (dry run). */
 static int count_matches(store_conn *c, const replay_request *r, int64_t *count, json_t *ids,
                          tc_err *err) {
-    listing_query q;
-    listing_query_init(&q);
-    listing_sql(&q, "SELECT e.event_id");
-    add_match(&q, r);
-    int rc = -1, step = -1;
-    store_stmt *st = listing_prepare(c, &q, err);
-    if (!st)
-        goto out;
-    *count = 0;
-    while ((step = store_step(st, err)) == STORE_ROW) {
-        if (*count < REPLAY_FIRST_IDS &&
-            json_array_append_new(ids, json_string(store_col_text(st, 0))) != 0) {
-            step = tc_err_oom(err, "a replay");
-            break;
-        }
-        (*count)++;
-    }
-    store_stmt_done(st);
-    if (step >= 0)
-        rc = *count > REPLAY_MAX_EVENTS ? too_many(err) : 0;
-out:
-    listing_query_clear(&q);
-    return rc;
+    store_replay_match m = match_of(r);
+    id_sink sink = {ids, 0};
+    if (store_replays_match(c, &m, id_add, &sink, err) != 0)
+        return -1;
+    *count = sink.count;
+    return *count > REPLAY_MAX_EVENTS ? too_many(err) : 0;
 }
 
 typedef struct {
@@ -164,88 +141,40 @@ static json_t *replay_answer(int64_t count, json_t *ids, const char *replay_id) 
     return answer;
 }
 
-static int insert_job(writer_txn *txn, const create_arg *a, tc_err *err) {
+/* The job and its items (the matched events, in order). */
+static int insert_job(writer_txn *txn, create_arg *a, tc_err *err) {
     json_t *types = a->req->event_types;
     char *types_text = types ? jb_dumps(types, JSON_COMPACT) : strdup("[]");
     if (!types_text)
         return tc_err_oom(err, "a replay");
-    store_stmt *st = store_prepare(
-        txn->conn,
-        "INSERT INTO replays(replay_id, integration_id, person_id, start_time, end_time,"
-        " status_filter, event_types, state, paced_at, created_at, updated_at)"
-        " VALUES(?,?,?,?,?,?,?,'running',?,?,?)",
-        err);
-    int rc = -1;
-    if (st) {
-        store_bind_text(st, 1, a->replay_id);
-        store_bind_int64(st, 2, a->req->integration_id);
-        store_bind_int64(st, 3, a->person_id);
-        store_bind_int64(st, 4, a->req->start_time);
-        store_bind_int64(st, 5, a->req->end_time);
-        store_bind_text(st, 6, a->req->status ? a->req->status : "");
-        store_bind_text(st, 7, types_text);
-        store_bind_int64(st, 8, txn->now_ms);
-        store_bind_int64(st, 9, txn->now_ms);
-        store_bind_int64(st, 10, txn->now_ms);
-        rc = store_run(st, err);
-    }
+    store_replay_new job = {.replay_id = a->replay_id,
+                            .integration_id = a->req->integration_id,
+                            .person_id = a->person_id,
+                            .start_time = a->req->start_time,
+                            .end_time = a->req->end_time,
+                            .status_filter = a->req->status ? a->req->status : "",
+                            .event_types = types_text,
+                            .now = txn->now_ms};
+    store_replay_match m = match_of(a->req);
+    int rc = store_replays_insert(txn->conn, &job, &m, &a->count, err);
     free(types_text);
-    return rc;
-}
-
-/* The matched events become the job's items, in order. */
-static int insert_items(writer_txn *txn, create_arg *a, tc_err *err) {
-    listing_query q;
-    listing_query_init(&q);
-    listing_sql(&q, "INSERT INTO replay_items(replay_id, event_seq) SELECT ");
-    listing_text(&q, a->replay_id);
-    listing_sql(&q, ", e.seq");
-    add_match(&q, a->req);
-    int rc = -1;
-    store_stmt *st = listing_prepare(txn->conn, &q, err);
-    if (st && store_run(st, err) == 0) {
-        a->count = store_changes(txn->conn);
-        rc = a->count > REPLAY_MAX_EVENTS ? too_many(err) : 0;
-    }
-    listing_query_clear(&q);
-    return rc;
+    if (rc != 0)
+        return -1;
+    return a->count > REPLAY_MAX_EVENTS ? too_many(err) : 0;
 }
 
 static int finish_job(writer_txn *txn, create_arg *a, tc_err *err) {
-    store_stmt *st = store_prepare(
-        txn->conn, "UPDATE replays SET total = ?, state = ? WHERE replay_id = ?", err);
-    if (!st)
+    id_sink sink = {a->ids, 0};
+    if (store_replays_set_total(txn->conn, a->replay_id, a->count, err) != 0)
         return -1;
-    store_bind_int64(st, 1, a->count);
-    store_bind_text(st, 2, a->count > 0 ? "running" : "done");
-    store_bind_text(st, 3, a->replay_id);
-    if (store_run(st, err) != 0)
-        return -1;
-    st = store_prepare(txn->conn,
-                       "SELECT e.event_id FROM replay_items r JOIN events e ON e.seq = r.event_seq"
-                       " WHERE r.replay_id = ? ORDER BY r.event_seq LIMIT ?",
-                       err);
-    if (!st)
-        return -1;
-    store_bind_text(st, 1, a->replay_id);
-    store_bind_int64(st, 2, REPLAY_FIRST_IDS);
-    int step;
-    while ((step = store_step(st, err)) == STORE_ROW) {
-        if (json_array_append_new(a->ids, json_string(store_col_text(st, 0))) != 0) {
-            step = tc_err_oom(err, "a replay");
-            break;
-        }
-    }
-    store_stmt_done(st);
-    return step < 0 ? -1 : 0;
+    return store_replays_first_ids(txn->conn, a->replay_id, REPLAY_FIRST_IDS, id_add, &sink, err);
 }
 
 static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
     create_arg *a = argp;
     json_array_clear(a->ids);
     if (check_integration(txn->conn, a->req->integration_id, err) != 0 ||
-        insert_job(txn, a, err) != 0 || insert_items(txn, a, err) != 0 ||
-        finish_job(txn, a, err) != 0)
+        insert_job(txn, a, err) != 0 || finish_job(txn, a, err) != 0)
         return -1;
     json_decref(a->answer);
     a->answer = replay_answer(a->count, a->ids, a->replay_id);
@@ -289,47 +218,32 @@ out:
     return rc;
 }
 
-/* The columns of a job, in the order job_json reads them. */
-#define REPLAY_COLUMNS                                                                             \
-    "replay_id, integration_id, person_id, start_time, end_time, status_filter, event_types,"      \
-    " state, reason, total, queued, created_at, updated_at"
-
-static int job_json(store_stmt *q, json_t **out, tc_err *err) {
+static int job_json(void *arg, const store_replay_info *r, tc_err *err) {
+    json_t **out = arg;
     json_t *types = NULL;
-    if (doc_parse(store_col_text(q, 6), "replay_event_types", store_col_text(q, 0), &types, err) !=
-        0)
+    if (doc_parse(r->event_types, "replay_event_types", r->replay_id, &types, err) != 0)
         return -1;
-    *out = json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I}", "replay_id",
-        store_col_text(q, 0), "integration_id", (json_int_t)store_col_int64(q, 1), "person_id",
-        (json_int_t)store_col_int64(q, 2), "start_time", (json_int_t)store_col_int64(q, 3),
-        "end_time", (json_int_t)store_col_int64(q, 4), "filter_status", store_col_text(q, 5),
-        "event_types", types, "status", store_col_text(q, 7), "reason", store_col_text(q, 8),
-        "total", (json_int_t)store_col_int64(q, 9), "queued", (json_int_t)store_col_int64(q, 10),
-        "created_at", (json_int_t)store_col_int64(q, 11), "updated_at",
-        (json_int_t)store_col_int64(q, 12));
+    *out = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:s, s:s, s:I, s:I, s:I, s:I}",
+                     "replay_id", r->replay_id, "integration_id", (json_int_t)r->integration_id,
+                     "person_id", (json_int_t)r->person_id, "start_time", (json_int_t)r->start_time,
+                     "end_time", (json_int_t)r->end_time, "filter_status", r->status_filter,
+                     "event_types", types, "status", r->state, "reason", r->reason, "total",
+                     (json_int_t)r->total, "queued", (json_int_t)r->queued, "created_at",
+                     (json_int_t)r->created_at, "updated_at", (json_int_t)r->updated_at);
     return *out ? 0 : tc_err_oom(err, "a replay");
 }
 
 static int replay_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     char replay_id[IDS_OBJECT_LEN + 1];
+    int found = 0;
     if (api_require_admin(ctx, "read replays", err) != 0 ||
         params_object_id(body, "replay_id", PARAM_REQUIRED, replay_id, err) != 0)
         return -1;
     store_conn *c = store_reader_acquire(ctx->app->st);
-    int rc = -1;
-    store_stmt *q =
-        store_prepare(c, "SELECT " REPLAY_COLUMNS " FROM replays WHERE replay_id = ?", err);
-    if (q) {
-        store_bind_text(q, 1, replay_id);
-        int step = store_step(q, err);
-        if (step == STORE_ROW)
-            rc = job_json(q, data, err);
-        else if (step == STORE_DONE)
-            tc_err_set(err, TC_INVALID_PARAMETER, "replay_id %s does not exist", replay_id);
-        store_stmt_done(q);
-    }
+    int rc = store_replays_info(c, replay_id, job_json, data, &found, err);
     store_reader_release(ctx->app->st, c);
+    if (rc == 0 && !found)
+        rc = tc_err_set(err, TC_INVALID_PARAMETER, "replay_id %s does not exist", replay_id);
     return rc;
 }
 

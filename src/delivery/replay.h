@@ -4,7 +4,7 @@
  * events it matched (`replay_items`, in outbox order) in one transaction.
  * Nothing is queued then. replay_step, run by the writer's timer tick
  * (core/timers.c, every 250 ms), queues each running job's next items into
- * the outbox exactly as /webhook/history/resend does (outbox_add: same
+ * the outbox exactly as /webhook/history/resend does (outbox_requeue: same
  * event_id, the lane's next tocsin-sequence), at most `--replay-rate`
  * events per second per job, and advances the job's cursor in the same
  * transaction as the outbox rows it adds.

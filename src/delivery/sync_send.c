@@ -8,11 +8,15 @@
 #include "core/incident.h"
 #include "core/incident_actions.h"
 #include "core/outbox.h"
+#include "core/render.h"
+#include "core/state.h"
 #include "delivery/dispatcher.h"
+#include "store/alerts.h"
+#include "store/incidents.h"
 #include "util/clock.h"
-#include "util/doc.h"
 #include "util/ids.h"
 #include "util/jbuild.h"
+#include "util/jw.h"
 #include "util/log.h"
 
 #define SYNC_MAX_ATTEMPTS 2
@@ -99,111 +103,163 @@ typedef struct {
     char event_id[IDS_OBJECT_LEN + 1];
     int64_t sequence;
     int64_t channel_id;
-    json_t *incident; /* the doc as stored with i_custom */
+    char *incident; /* the Incident object as pushed with i_custom (JSON text) */
 } emit_arg;
 
-/* Stores i_custom (incident webhooks subscribe to it like to any event)
- * and numbers the action's own lane. The incident is re-read here, in the
- * writer, so the pushed object is exactly the one stored with the event. */
+/* The Incident object of inc as its webhooks get it (the channel's current
+ * name, the detail_url). */
+static char *incident_text(writer_txn *txn, const tc_incident *inc, tc_err *err) {
+    const state_channel *ch = NULL;
+    if (state_channel_find(txn->state, txn->conn, inc->channel_id, &ch, err) != 0)
+        return NULL;
+    render_incident_ctx ctx = {.base_url = txn->cfg ? txn->cfg->base_url : "",
+                               .channel_name = ch ? ch->name : ""};
+    jw w;
+    jw_init(&w);
+    render_incident(&w, inc, &ctx);
+    char *text = jw_take(&w, NULL);
+    if (!text)
+        tc_err_oom(err, "a custom action's body");
+    return text;
+}
+
+/* Stores i_custom (incident webhooks subscribe to it like to any event:
+ * the incident as it is, no timeline entry, the row unchanged but for the
+ * lanes its pushes numbered) and numbers the action's own lane. The
+ * incident is re-read here, in the writer, so the pushed object is exactly
+ * the one the event carries. */
 static int emit_cmd(writer_txn *txn, void *argp, tc_err *err) {
     emit_arg *arg = argp;
-    incident inc;
+    tc_incident inc;
     if (incident_load(txn->conn, arg->incident_id, &inc, err) != 0)
         return -1;
-    arg->channel_id = json_integer_value(json_object_get(inc.doc, "channel_id"));
-    int rc = events_append(txn, "i_custom", "incident", arg->incident_id, arg->channel_id, arg->who,
-                           inc.doc, arg->event_id, err);
-    if (rc == 0)
-        rc = outbox_next_sequence(txn, arg->integration_id, arg->incident_id, &arg->sequence, err);
-    if (rc == 0)
-        arg->incident = json_incref(inc.doc);
-    incident_clear(&inc);
+    arg->channel_id = inc.channel_id;
+    outbox_event ev = {.event_type = "i_custom", .person = arg->who, .incident = &inc};
+    int rc = -1;
+    if (outbox_emit(txn, &ev, arg->event_id, err) != 0 ||
+        store_incidents_set_lanes(txn->conn, arg->incident_id, inc.lanes, err) != 0 ||
+        outbox_next_sequence(txn, arg->integration_id, "incident", arg->incident_id, &arg->sequence,
+                             err) != 0)
+        goto out;
+    free(arg->incident);
+    if (!(arg->incident = incident_text(txn, &inc, err)))
+        goto out;
+    rc = 0;
+out:
+    tc_incident_clear(&inc);
     return rc;
 }
 
 /* The alerts of an incident for a custom-action body: their own fields;
  * the source, channel and incident they belong to are left out. */
-static json_t *incident_alerts(store_conn *c, const char *incident_id, tc_err *err) {
+static int alert_add(void *argp, const tc_alert *a, tc_err *err) {
     static const char *const omitted[] = {"data_source_name", "data_source_type", "channel_id",
                                           "channel_name",     "incident",         NULL};
+    json_t *alerts = argp;
+    render_alert_ctx ctx = {
+        .source_name = "", .source_type = "", .channel_name = "", .incident_title = ""};
+    jw w;
+    jw_init(&w);
+    render_alert(&w, a, &ctx);
+    size_t len = 0;
+    char *text = jw_take(&w, &len);
+    if (!text)
+        return tc_err_oom(err, "a custom action's body");
+    json_error_t jerr;
+    int oom = 0;
+    json_t *obj = jb_loadb(text, len, 0, &jerr, &oom);
+    free(text);
+    if (!obj)
+        return oom ? tc_err_oom(err, "a custom action's body")
+                   : tc_err_set(err, TC_INTERNAL, "alert %s rendered as no JSON: %s", a->alert_id,
+                                jerr.text);
+    for (int i = 0; omitted[i]; i++)
+        json_object_del(obj, omitted[i]);
+    /* Every alert goes out, or the action fails: never a shorter list. */
+    if (json_array_append_new(alerts, obj) != 0)
+        return tc_err_oom(err, "a custom action's body");
+    return 0;
+}
+
+static json_t *incident_alerts(store_conn *c, const char *incident_id, tc_err *err) {
     json_t *alerts = json_array();
-    store_stmt *q = store_prepare(c,
-                                  "SELECT doc, alert_id FROM alerts WHERE incident_id = ?"
-                                  " ORDER BY start_time, alert_id",
-                                  err);
-    if (!alerts || !q) {
-        if (q)
-            tc_err_oom(err, "a custom action's body");
-        json_decref(alerts);
-        store_stmt_done(q);
+    if (!alerts) {
+        tc_err_oom(err, "a custom action's body");
         return NULL;
     }
-    store_bind_text(q, 1, incident_id);
-    int step;
-    /* Every alert goes out, or the action fails: never a shorter list. */
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        json_t *doc = NULL;
-        if (doc_parse(store_col_text(q, 0), "alert", store_col_text(q, 1), &doc, err) != 0) {
-            step = -1;
-            break;
-        }
-        for (int i = 0; omitted[i]; i++)
-            json_object_del(doc, omitted[i]);
-        if (json_array_append_new(alerts, doc) != 0) {
-            step = tc_err_oom(err, "a custom action's body");
-            break;
-        }
-    }
-    store_stmt_done(q);
-    if (step < 0) {
+    if (store_alerts_each_of_incident(c, incident_id, alert_add, alerts, err) != 0) {
         json_decref(alerts);
         return NULL;
     }
     return alerts;
 }
 
+/* {"event_time":T,"event_type":"i_custom","event_id":E,"incident":{...,
+ * "alerts":[...]}[,"person":P]}: the incident as i_custom carried it, its
+ * alerts last. */
 static char *custom_action_body(const emit_arg *e, json_t *alerts, int64_t now_ms) {
-    int failed = 0;
-    json_t *incident = jb_check(json_deep_copy(e->incident), &failed);
-    jb_set_ref(incident, "alerts", alerts, &failed);
-    json_t *body =
-        jb_check(json_pack("{s:I, s:s, s:s, s:o}", "event_time", (json_int_t)now_ms, "event_type",
-                           "i_custom", "event_id", e->event_id, "incident", incident),
-                 &failed);
-    person_json_set(body, "person", e->who, &failed);
-    char *text = failed ? NULL : jb_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    return text;
+    char *alerts_text = jb_dumps(alerts, JSON_COMPACT);
+    size_t ilen = strlen(e->incident);
+    char *incident = NULL;
+    /* The incident object always has members: its closing brace gives way
+     * to one more. */
+    if (alerts_text && ilen >= 2 && e->incident[ilen - 1] == '}' &&
+        asprintf(&incident, "%.*s,\"alerts\":%s}", (int)(ilen - 1), e->incident, alerts_text) < 0)
+        incident = NULL;
+    free(alerts_text);
+    if (!incident)
+        return NULL;
+    jw w;
+    jw_init(&w);
+    render_body_begin(&w, now_ms, "i_custom", e->event_id, "incident");
+    jw_raw(&w, incident, "{}");
+    render_body_end(&w, e->who);
+    free(incident);
+    return jw_take(&w, NULL);
 }
 
 typedef struct {
     const char *incident_id;
+    int64_t channel_id;
     const tc_person *who;
     const push_target *t;
     const sync_result *result;
 } feed_arg;
 
+/* The outcome on the incident's timeline (an entry, no event). */
 static int feed_cmd(writer_txn *txn, void *argp, tc_err *err) {
     feed_arg *arg = argp;
-    json_t *detail = json_pack(
-        "{s:I, s:s, s:s, s:I, s:s}", "integration_id", (json_int_t)arg->t->integration_id,
-        "integration_name", arg->t->name, "status", arg->result->delivered ? "success" : "failed",
-        "status_code", (json_int_t)arg->result->status_code, "message", arg->result->message);
-    return incident_feed_add(txn, arg->incident_id, "i_custom", arg->who, detail, err);
+    jw w;
+    jw_init(&w);
+    jw_object_begin(&w);
+    jw_kint(&w, "integration_id", arg->t->integration_id);
+    jw_kstring(&w, "integration_name", arg->t->name);
+    jw_kstring(&w, "status", arg->result->delivered ? "success" : "failed");
+    jw_kint(&w, "status_code", arg->result->status_code);
+    jw_kstring(&w, "message", arg->result->message);
+    jw_object_end(&w);
+    char *detail = jw_take(&w, NULL);
+    if (!detail)
+        return tc_err_oom(err, "a timeline entry");
+    int rc = outbox_feed_only(txn, "i_custom", "incident", arg->incident_id, arg->channel_id,
+                              arg->who, detail, err);
+    free(detail);
+    return rc;
 }
 
-/* The checks of incident_custom_action_find, on a reader. */
+/* The checks of incident_custom_action_find, on a reader; the alerts to
+ * push. */
 static int check_action(tc_app *app, const char *incident_id, int64_t integration_id,
                         push_target *t, json_t **alerts, tc_err *err) {
     store_conn *c = store_reader_acquire(app->st);
-    incident inc;
+    tc_incident inc;
     incident_custom_action ca;
     int rc = incident_load(c, incident_id, &inc, err);
     if (rc == 0) {
         rc = incident_custom_action_find(c, &inc, integration_id, &ca, err);
         if (rc == 0)
             incident_custom_action_clear(&ca);
-        incident_clear(&inc);
+        tc_incident_clear(&inc);
     }
     if (rc == 0)
         rc = push_target_load(c, integration_id, clock_now_s(), t, err);
@@ -239,7 +295,11 @@ int custom_action_do(tc_app *app, const char *incident_id, int64_t integration_i
     snprintf(s.ref_id, sizeof(s.ref_id), "%s", incident_id);
     if (sync_send(app, &t, &s, body, 1, &result, err) != 0)
         goto out;
-    feed_arg f = {.incident_id = incident_id, .who = who, .t = &t, .result = &result};
+    feed_arg f = {.incident_id = incident_id,
+                  .channel_id = e.channel_id,
+                  .who = who,
+                  .t = &t,
+                  .result = &result};
     if (writer_run(app->w, feed_cmd, &f, err) != 0)
         goto out;
     *data = result.delivered ? json_object() : json_pack("{s:s}", "message", result.message);
@@ -248,7 +308,7 @@ out:
     sync_result_clear(&result);
     free(body);
     json_decref(alerts);
-    json_decref(e.incident);
+    free(e.incident);
     push_target_clear(&t);
     return rc;
 }

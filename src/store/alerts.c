@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/listing.h"
+
 /* The columns read into a tc_alert, in this order (read_row). */
 #define ALERT_COLUMNS                                                                              \
     "id, alert_id, integration_id, channel_id, alert_key, incident_id, progress, alert_severity,"  \
@@ -180,4 +182,129 @@ int store_alerts_set_lanes(store_conn *c, const char *alert_id, const char *lane
     store_bind_text(st, 1, lanes ? lanes : "");
     store_bind_text(st, 2, alert_id);
     return store_run(st, err);
+}
+
+/* ---- the Open API's reads ------------------------------------------------------ */
+
+int store_alerts_exists(store_conn *c, const char *alert_id, tc_err *err) {
+    store_stmt *st = store_prepare(c, "SELECT 1 FROM alerts WHERE alert_id = ?", err);
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, alert_id);
+    int step = store_step(st, err);
+    store_stmt_done(st);
+    if (step == STORE_DONE)
+        return tc_err_set(err, TC_INVALID_PARAMETER, "alert_id %s does not exist", alert_id);
+    return step < 0 ? -1 : 0;
+}
+
+static const char *column_name(store_alert_column col) {
+    switch (col) {
+    case STORE_ALERT_CREATED_AT:
+        return "created_at";
+    case STORE_ALERT_UPDATED_AT:
+        return "updated_at";
+    default:
+        return "start_time";
+    }
+}
+
+int64_t store_alert_column_value(const tc_alert *a, store_alert_column col) {
+    switch (col) {
+    case STORE_ALERT_CREATED_AT:
+        return a->created_at;
+    case STORE_ALERT_UPDATED_AT:
+        return a->updated_at;
+    default:
+        return a->start_time;
+    }
+}
+
+/* The WHERE clause of a filter; the cursor only when `paged`. */
+static void filter_where(listing_query *q, const store_alert_filter *f, int paged) {
+    const char *window = column_name(f->window);
+    listing_sql(q, " WHERE ");
+    listing_sql(q, window);
+    listing_sql(q, " >= ");
+    listing_int(q, f->start);
+    listing_sql(q, " AND ");
+    listing_sql(q, window);
+    listing_sql(q, " <= ");
+    listing_int(q, f->end);
+    if (f->has_is_active)
+        listing_sql(q, f->is_active ? " AND progress <> 'Closed'" : " AND progress = 'Closed'");
+    if (f->ever_muted)
+        listing_sql(q, " AND 1 = 0");
+    listing_in_strs(q, "alert_severity", f->severities, f->nseverities);
+    listing_in_ints(q, "channel_id", f->channel_ids);
+    listing_in_ints(q, "integration_id", f->integration_ids);
+    listing_in_texts(q, "alert_id", f->alert_ids);
+    listing_in_texts(q, "alert_key", f->alert_keys);
+    if (paged && f->has_cursor) {
+        listing_sql(q, " AND (");
+        listing_sql(q, column_name(f->sort));
+        listing_sql(q, f->asc ? ", alert_id) > (" : ", alert_id) < (");
+        listing_int(q, f->after_key);
+        listing_sql(q, ", ");
+        listing_text(q, f->after_id);
+        listing_sql(q, ")");
+    }
+}
+
+int store_alerts_count(store_conn *c, const store_alert_filter *f, int64_t *total, tc_err *err) {
+    listing_query q;
+    listing_query_init(&q);
+    listing_sql(&q, "SELECT COUNT(*) FROM alerts");
+    filter_where(&q, f, 0);
+    int rc = -1;
+    store_stmt *st = listing_prepare(c, &q, err);
+    if (st) {
+        int step = store_step(st, err);
+        if (step == STORE_ROW) {
+            *total = store_col_int64(st, 0);
+            rc = 0;
+        } else if (step == STORE_DONE) {
+            tc_err_set(err, TC_INTERNAL, "a count returned no row");
+        }
+        store_stmt_done(st);
+    }
+    listing_query_clear(&q);
+    return rc;
+}
+
+int store_alerts_page(store_conn *c, const store_alert_filter *f, int64_t limit, int64_t offset,
+                      int (*fn)(void *arg, const tc_alert *a, tc_err *err), void *arg, int *more,
+                      tc_err *err) {
+    *more = 0;
+    listing_query q;
+    listing_query_init(&q);
+    listing_sql(&q, "SELECT " ALERT_COLUMNS " FROM alerts");
+    filter_where(&q, f, 1);
+    listing_sql(&q, " ORDER BY ");
+    listing_sql(&q, column_name(f->sort));
+    listing_sql(&q, f->asc ? " ASC, alert_id ASC" : " DESC, alert_id DESC");
+    /* One row more than the page tells whether another page follows. */
+    listing_limit(&q, limit + 1, offset);
+    store_stmt *st = listing_prepare(c, &q, err);
+    int rc = st ? 0 : -1, step = STORE_DONE;
+    int64_t n = 0;
+    while (rc == 0 && (step = store_step(st, err)) == STORE_ROW) {
+        if (n++ == limit) {
+            *more = 1;
+            break;
+        }
+        tc_alert a;
+        if (read_row(st, &a, err) != 0) {
+            rc = -1;
+            break;
+        }
+        rc = fn(arg, &a, err);
+        tc_alert_clear(&a);
+    }
+    if (rc == 0 && step < 0)
+        rc = -1;
+    if (st)
+        store_stmt_done(st);
+    listing_query_clear(&q);
+    return rc;
 }
