@@ -49,12 +49,19 @@ def snapshot(t, at):
 
 
 def normalize(v):
-    """detail_url carries the base URL, whose port differs from run to run."""
+    """detail_url carries the base URL, whose port differs from run to run.
+    Raw events of the same second came out in the order of their random ids
+    before 007 (ids were time and random bytes); they come newest first now.
+    So a list of raw events is compared in one order, (event_time, event_id)."""
     if isinstance(v, dict):
         return {k: (x.split("/#/", 1)[1] if k == "detail_url" and isinstance(x, str) else
                     normalize(x)) for k, x in v.items()}
     if isinstance(v, list):
-        return [normalize(x) for x in v]
+        items = [normalize(x) for x in v]
+        if items and all(isinstance(x, dict) and "event_time" in x and "event_id" in x and
+                         "event_status" in x for x in items):
+            items.sort(key=lambda x: (x["event_time"], x["event_id"]))
+        return items
     return v
 
 
