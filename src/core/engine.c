@@ -251,13 +251,26 @@ static int storm_fire(writer_txn *txn, tc_incident *inc, const group_rules *rule
     int n = group_storm_due(rules, inc->alert_cnt, fired, due);
     json_decref(fired);
     for (int i = 0; i < n; i++) {
+        json_t *detail = json_pack("{s:I}", "threshold", (json_int_t)due[i]);
+        if (!detail)
+            return tc_err_oom(err, "a storm warning");
         if (list_add_unique(&inc->storm_fired, json_integer(due[i]), "incident storm_fired", err) !=
-                0 ||
-            incident_commit(txn, inc, "i_storm", NULL,
-                            json_pack("{s:I}", "threshold", (json_int_t)due[i]), err) != 0)
+            0) {
+            json_decref(detail);
+            return -1;
+        }
+        if (incident_commit(txn, inc, "i_storm", NULL, detail, err) != 0)
             return -1;
     }
     return 0;
+}
+
+/* i_rslv with no person: every alert of the incident recovered. */
+static int close_by_event(writer_txn *txn, tc_incident *inc, tc_err *err) {
+    json_t *detail = json_pack("{s:s}", "from", "event");
+    if (!detail)
+        return tc_err_oom(err, "a timeline entry");
+    return incident_commit(txn, inc, "i_rslv", NULL, detail, err);
 }
 
 /* The rules of a channel (none when it is unknown). */
@@ -394,7 +407,7 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
         alert_write(txn, &a, err) != 0 || raw_event_store(txn, x, &a, err) != 0)
         goto out;
     if (e && closing)
-        rc = incident_commit(txn, &inc, "i_rslv", NULL, json_pack("{s:s}", "from", "event"), err);
+        rc = close_by_event(txn, &inc, err);
     else
         rc = e ? incident_save(txn, &inc, err) : 0;
 out:
@@ -688,7 +701,7 @@ int engine_incident_refresh(writer_txn *txn, const char *incident_id, tc_err *er
         inc.close_time = txn->now_ms / 1000;
         inc.snoozed_before = 0;
         inc.closer_id = 0;
-        rc = incident_commit(txn, &inc, "i_rslv", NULL, json_pack("{s:s}", "from", "event"), err);
+        rc = close_by_event(txn, &inc, err);
     } else {
         rc = incident_save(txn, &inc, err);
     }

@@ -22,9 +22,18 @@ __attribute__((constructor)) static void watch_jansson(void) {
     json_set_alloc_funcs(watched_malloc, free);
 }
 
+/* Set while this thread is inside jansson's parser (jb_parsing). */
+static _Thread_local int parsing;
+
+int jb_parsing(void) {
+    return parsing;
+}
+
 json_t *jb_loadb(const char *buf, size_t len, size_t flags, json_error_t *error, int *oom) {
     jansson_failed = 0;
+    parsing = 1;
     json_t *v = json_loadb(buf, len, flags, error);
+    parsing = 0;
     int failed = jansson_failed;
     if (failed) {
         /* Parsed, perhaps, but not necessarily from the text as written. */

@@ -1,5 +1,6 @@
 /* alloc_hook.c: see alloc_hook.h. */
 #include "alloc_hook.h"
+#include "util/jbuild.h"
 
 #include <execinfo.h>
 #include <pthread.h>
@@ -33,7 +34,7 @@ static int nstack;
 
 /* One counted allocation: 1 when it is the one to fail. */
 static int should_fail(void) {
-    if (!atomic_load(&armed))
+    if (!atomic_load(&armed) || jb_parsing())
         return 0;
     long n = atomic_fetch_add(&counted, 1) + 1;
     if (n != atomic_load(&fail_at))
