@@ -35,10 +35,15 @@ int history_insert(writer_txn *txn, const history_subject *s, const char *endpoi
     return store_run(st, err);
 }
 
+/* Never the newest row of a table: SQLite gives max(rowid) + 1 to the next
+ * insert, so keeping it is what keeps ids from being handed out twice
+ * (the dispatcher reads `delivery_id > last seen`; docs/ARCHITECTURE.md,
+ * "Ids and cursors"). */
 int history_prune(writer_txn *txn, int limit, tc_err *err) {
     store_stmt *st = store_prepare(txn->conn,
                                    "DELETE FROM webhook_history WHERE attempt_id IN"
                                    " (SELECT attempt_id FROM webhook_history WHERE created_at < ?"
+                                   " AND attempt_id < (SELECT MAX(attempt_id) FROM webhook_history)"
                                    " ORDER BY created_at LIMIT ?)",
                                    err);
     if (!st)
@@ -49,7 +54,8 @@ int history_prune(writer_txn *txn, int limit, tc_err *err) {
         return -1;
     st = store_prepare(txn->conn,
                        "DELETE FROM deliveries WHERE delivery_id IN (SELECT delivery_id FROM"
-                       " deliveries WHERE status <> 'pending' AND updated_at < ? LIMIT ?)",
+                       " deliveries WHERE status <> 'pending' AND updated_at < ?"
+                       " AND delivery_id < (SELECT MAX(delivery_id) FROM deliveries) LIMIT ?)",
                        err);
     if (!st)
         return -1;

@@ -1,7 +1,7 @@
-"""test_migration_007.py: an install made before migration 007 (documents)
-upgrades to compact rows with nothing lost (issue 10).
+"""test_migration_007.py: an install made before migrations 006 and 007
+(documents) upgrades to compact rows with nothing lost (issue 10).
 
-fixtures/pre007.sql is the database of a real tocsin at commit 51e9e69 after
+fixtures/pre007.sql is the database of a real tocsin at commit 5a7d3d3 after
 a small history pushed through its APIs (fixtures/make_pre007.py says how);
 fixtures/pre007.json is what that tocsin answered to every read call on it.
 Here a new tocsin starts on that database (migration 007 runs at start) and

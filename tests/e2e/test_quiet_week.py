@@ -11,7 +11,8 @@ again after a restart, and once more without one.
 
 Ageing rows (moving their times 8 days back in the database file) stands in
 for waiting a week; pruning itself is tocsin's own timer, observed by the
-rows disappearing.
+rows disappearing (all but each table's newest, which it keeps: that is
+what keeps SQLite's max(rowid) + 1 from going back).
 """
 import json
 import os
@@ -53,25 +54,27 @@ def max_ids(t):
             for table, col in ID_COLUMNS.items()}
 
 
-def all_finished(t, n):
-    """n deliveries, every one delivered and recorded in history."""
-    return (scalar(t, "SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == n and
-            scalar(t, "SELECT COUNT(*) FROM deliveries") == n and
-            scalar(t, "SELECT COUNT(*) FROM webhook_history WHERE status = 'success'") == n)
+def all_finished(t, n, kept=0):
+    """n new deliveries (beside `kept` left by pruning), every one delivered
+    and recorded in history."""
+    return (scalar(t, "SELECT COUNT(*) FROM deliveries WHERE status = 'delivered'") == n + kept and
+            scalar(t, "SELECT COUNT(*) FROM deliveries") == n + kept and
+            scalar(t, "SELECT COUNT(*) FROM webhook_history WHERE status = 'success'") == n + kept)
 
 
 def age_and_prune(t):
     """Moves every finished delivery and history row past the 7 days kept,
-    then waits for the writer's timer to delete them all."""
+    then waits for the writer's timer to delete them all but each table's
+    newest row, which pruning keeps so that ids are never handed out twice."""
     con = db(t)
     con.execute("UPDATE deliveries SET updated_at = updated_at - ? WHERE status <> 'pending'",
                 (WEEK_AND_A_DAY_MS,))
     con.execute("UPDATE webhook_history SET created_at = created_at - ?", (WEEK_AND_A_DAY_MS,))
     con.commit()
     con.close()
-    wait_until(lambda: scalar(t, "SELECT COUNT(*) FROM deliveries") == 0 and
-               scalar(t, "SELECT COUNT(*) FROM webhook_history") == 0,
-               timeout=30, what="pruning to remove every finished row")
+    wait_until(lambda: scalar(t, "SELECT COUNT(*) FROM deliveries") == 1 and
+               scalar(t, "SELECT COUNT(*) FROM webhook_history") == 1,
+               timeout=30, what="pruning to remove every finished row but the newest")
 
 
 def push_new_incidents(t, key, prefix, n=3):
@@ -104,7 +107,8 @@ def test_pruned_week_then_pushes_arrive():
         got = rx.wait_for(6, timeout=30)
         titles = sorted(json.loads(r["body"])["incident"]["title"] for r in got[3:])
         assert titles == ["quiet week after-prune-%d" % i for i in range(3)], titles
-        wait_until(lambda: all_finished(t, 3), timeout=30, what="3 more recorded deliveries")
+        wait_until(lambda: all_finished(t, 3, kept=1), timeout=30,
+                   what="3 more recorded deliveries")
         second = max_ids(t)
         assert_grew(first, second, "pruning")
 
@@ -116,25 +120,37 @@ def test_pruned_week_then_pushes_arrive():
         got = rx.wait_for(9, timeout=30)
         titles = sorted(json.loads(r["body"])["incident"]["title"] for r in got[6:])
         assert titles == ["quiet week after-restart-%d" % i for i in range(3)], titles
-        wait_until(lambda: all_finished(t, 3), timeout=30, what="recorded after the restart")
+        wait_until(lambda: all_finished(t, 3, kept=1), timeout=30,
+                   what="recorded after the restart")
         third = max_ids(t)
         assert_grew(second, third, "the restart")
         assert len(rx.records()) == 9, "a push arrived twice: %s" % [
             (r["n"], r["path"]) for r in rx.records()]
 
 
-def test_every_cursor_table_never_reuses_ids():
-    """The schema itself: every table in "Ids and cursors" hands out ids
-    above any it ever gave, even when its newest row is deleted."""
-    with Tocsin() as t:
-        con = db(t)
-        tables = ["persons", "channels", "integrations"] + list(ID_COLUMNS)
-        for table in tables:
-            sql = con.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name=?",
-                              (table,)).fetchone()[0]
-            assert "AUTOINCREMENT" in sql, "%s can hand an id out twice:\n%s" % (table, sql)
-        con.close()
+def test_no_cursor_table_loses_its_newest_row():
+    """The rule the ids rely on, checked in the source: SQLite gives
+    max(rowid) + 1, so a table whose id is a cursor or an order either never
+    deletes rows, or never deletes its newest one (pruning keeps it)."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src")
+    never = ["events", "alerts", "incidents", "alert_events", "persons", "channels",
+             "integrations"]
+    kept_newest = {"deliveries": "delivery_id", "webhook_history": "attempt_id"}
+    for folder, _, files in os.walk(src):
+        for name in files:
+            if not name.endswith(".c"):
+                continue
+            text = open(os.path.join(folder, name)).read()
+            for table in never:
+                assert "DELETE FROM %s " % table not in text, (
+                    "%s deletes rows of %s: its ids could be handed out twice" % (name, table))
+            for table, col in kept_newest.items():
+                at = text.find("DELETE FROM %s " % table)
+                if at >= 0:
+                    stmt = text[at:text.find(";", at)]
+                    assert "%s < (SELECT MAX(%s) FROM %s)" % (col, col, table) in stmt, (
+                        "%s prunes %s without keeping its newest row" % (name, table))
 
 
 if __name__ == "__main__":
-    run([test_pruned_week_then_pushes_arrive, test_every_cursor_table_never_reuses_ids])
+    run([test_pruned_week_then_pushes_arrive, test_no_cursor_table_loses_its_newest_row])

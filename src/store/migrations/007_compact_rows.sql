@@ -32,7 +32,7 @@
 
 -- ---- alerts ------------------------------------------------------------
 CREATE TABLE alerts_new (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             INTEGER PRIMARY KEY,
     alert_id       TEXT NOT NULL,
     integration_id INTEGER NOT NULL,
     channel_id     INTEGER NOT NULL,
@@ -83,7 +83,7 @@ CREATE INDEX alerts_channel ON alerts(channel_id, start_time);
 
 -- ---- incidents -----------------------------------------------------------
 CREATE TABLE incidents_new (
-    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                INTEGER PRIMARY KEY,
     incident_id       TEXT NOT NULL,
     channel_id        INTEGER NOT NULL DEFAULT 0,
     progress          TEXT NOT NULL,              -- Triggered | Processing | Closed
@@ -168,7 +168,7 @@ CREATE INDEX incidents_channel ON incidents(channel_id, start_time);
 
 -- ---- raw alert events -----------------------------------------------------------
 CREATE TABLE alert_events_new (
-    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq            INTEGER PRIMARY KEY,
     event_id       TEXT NOT NULL,
     alert_id       TEXT NOT NULL,
     integration_id INTEGER NOT NULL,
@@ -202,7 +202,7 @@ CREATE INDEX alert_events_time ON alert_events(event_time, seq);
 
 -- ---- the event log and the timelines --------------------------------------------
 CREATE TABLE events_new (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER PRIMARY KEY,
     event_id    TEXT,                             -- NULL: a timeline entry only, never pushed
     event_time  INTEGER NOT NULL,                 -- milliseconds
     event_type  TEXT NOT NULL,

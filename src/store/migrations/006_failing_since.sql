@@ -1,0 +1,15 @@
+-- 006_ids_never_reused.sql: the failing streak that disables an endpoint
+-- after 24 hours, kept in the store.
+--
+-- failing_since (ms, 0 = not failing) is the start of the integration's
+-- current streak of failed attempts: stored, so that 24 hours of failures
+-- disable the endpoint across any number of restarts
+-- (delivery/dispatcher.c).
+--
+-- (Ids: a plain INTEGER PRIMARY KEY is max(rowid) + 1, so an id is given
+-- again only when the newest row is deleted. Pruning used to delete it; it
+-- now keeps every table's newest row, which is enough for ids to only grow
+-- (docs/ARCHITECTURE.md, "Ids and cursors"). AUTOINCREMENT would do the
+-- same at the cost of a sqlite_sequence update per insert, a third of the
+-- time of an event's rows, bench/BENCHMARKS.md.)
+ALTER TABLE integrations ADD COLUMN failing_since INTEGER NOT NULL DEFAULT 0;
