@@ -160,6 +160,15 @@ static int ingest_finish(api_op *op, json_t **data, tc_err *err) {
 /* The prepared command for evs[0..n) (taken over, freed by release). */
 static int ingest_prepare(api_ctx *ctx, const char *type, metrics_source source, engine_event *evs,
                           size_t n, api_op **out, tc_err *err) {
+    /* Everything the writer need not do, done here on the HTTP thread. */
+    for (size_t i = 0; i < n; i++) {
+        if (engine_event_prepare(&evs[i], err) != 0) {
+            for (size_t j = 0; j < n; j++)
+                engine_event_clear(&evs[j]);
+            free(evs);
+            return -1;
+        }
+    }
     ingest_op *x = calloc(1, sizeof(*x));
     engine_result *res = calloc(n ? n : 1, sizeof(*res));
     char *key = strdup(ctx->integration_key ? ctx->integration_key : "");
@@ -179,6 +188,8 @@ static int ingest_prepare(api_ctx *ctx, const char *type, metrics_source source,
     x->counted = n;
     x->op.job.fn = ingest_cmd;
     x->op.job.arg = &x->arg;
+    /* The engine refuses only before its first write (engine.h). */
+    x->op.job.flags = WRITER_NO_SAVEPOINT;
     x->op.finish = ingest_finish;
     x->op.release = ingest_release;
     *out = &x->op;

@@ -74,6 +74,9 @@ void engine_event_clear(engine_event *ev) {
 }
 
 int engine_event_prepare(engine_event *ev, tc_err *err) {
+    if (!ev->event_status || model_rank_parse(ev->event_status) < 0)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "event_status must be Critical, Warning, Info or Ok");
     int ok = strcmp(ev->event_status, "Ok") == 0;
     if (!ev->alert_key || !*ev->alert_key) {
         if (ok)
@@ -597,15 +600,10 @@ static char *title_from_alert(writer_txn *txn, const state_alert *open, const ch
 static int ingest_one(writer_txn *txn, const state_source *src, const state_channel *ch,
                       engine_event *ev, engine_result *out, tc_err *err) {
     memset(out, 0, sizeof(*out));
-    if (!ev->prepared && engine_event_prepare(ev, err) != 0)
-        return -1;
     event_ctx x = {.src = src, .ch = ch, .ev = ev, .key = ev->alert_key, .now = txn->now_ms / 1000};
     x.time = ev->event_time > 0 && ev->event_time <= x.now ? ev->event_time : x.now;
     x.ok = strcmp(ev->event_status, "Ok") == 0;
-    x.rank = model_rank_parse(ev->event_status);
-    if (x.rank < 0)
-        return tc_err_set(err, TC_INVALID_PARAMETER, "event_status %s is not known",
-                          ev->event_status);
+    x.rank = model_rank_parse(ev->event_status); /* known: checked by prepare */
     snprintf(out->alert_key, sizeof(out->alert_key), "%s", x.key);
     state_alert *open = state_alert_find(txn->state, src->integration_id, x.key);
     if (open && open->incident_id[0] && !state_incident_find(txn->state, open->incident_id)) {

@@ -69,8 +69,9 @@ void tc_incident_init(tc_incident *inc) {
     X(impact)                                                                                      \
     X(root_cause)                                                                                  \
     X(resolution)                                                                                  \
-    X(creator) X(closer) X(pins) X(storm_fired) X(integration_ids) X(integration_types) X(labels)  \
-        X(fields) X(responders) X(assigned_to) X(group_keys) X(lanes)
+    X(creator)                                                                                     \
+    X(closer) X(pins) X(storm_fired) X(integration_ids) X(integration_types) X(labels) X(fields)   \
+        X(responders) X(assigned_to) X(group_keys) X(lanes)
 
 void tc_incident_clear(tc_incident *inc) {
 #define FREE_FIELD(f) free(inc->f);

@@ -189,18 +189,27 @@ int outbox_emit(writer_txn *txn, outbox_event *ev, char *event_id_out, tc_err *e
     if (state_subscribers(txn->state, txn->conn, kind, ev->event_type, channel_id, subs,
                           OUTBOX_MAX_SUBSCRIBERS, &nsubs, err) != 0)
         return -1;
+    /* An event nobody subscribes to and no timeline shows is not kept:
+     * nothing could ever read it (history, resend and replay start from a
+     * push). Its id is kept only when a push carries it. */
+    if (nsubs == 0 && !ev->feed_ref && !event_id_out)
+        return 0;
     outbox_body *body = NULL;
     if (nsubs > 0) {
         if (!(body = render(txn, ev, row.event_id, err)))
             return -1;
         row.body = body->text;
     }
+    char event_id[IDS_OBJECT_LEN + 1];
+    memcpy(event_id, row.event_id, sizeof(event_id));
+    if (nsubs == 0 && !event_id_out)
+        row.event_id[0] = '\0';
     int rc = store_events_append(txn->conn, &row, err);
     for (int i = 0; rc == 0 && i < nsubs; i++)
         rc = add_delivery(txn, subs[i], &row, lanes, body, err);
     outbox_body_unref(body);
     if (rc == 0 && event_id_out)
-        memcpy(event_id_out, row.event_id, sizeof(row.event_id));
+        memcpy(event_id_out, event_id, sizeof(event_id));
     return rc;
 }
 

@@ -13,7 +13,7 @@ int store_deliveries_insert(store_conn *c, int64_t integration_id, int64_t event
         return -1;
     store_bind_int64(st, 1, integration_id);
     store_bind_int64(st, 2, event_seq);
-    store_bind_text(st, 3, lane);
+    store_bind_text_static(st, 3, lane);
     store_bind_int64(st, 4, sequence);
     store_bind_int64(st, 5, now_ms);
     store_bind_int64(st, 6, now_ms);

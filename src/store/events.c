@@ -15,16 +15,16 @@ int store_events_append(store_conn *c, store_event_row *row, tc_err *err) {
                                    err);
     if (!st)
         return -1;
-    store_bind_text(st, 1, row->event_id[0] ? row->event_id : NULL);
+    store_bind_text_static(st, 1, row->event_id[0] ? row->event_id : NULL);
     store_bind_int64(st, 2, row->event_time);
-    store_bind_text(st, 3, row->event_type);
-    store_bind_text(st, 4, row->object_kind);
-    store_bind_text(st, 5, row->object_id);
+    store_bind_text_static(st, 3, row->event_type);
+    store_bind_text_static(st, 4, row->object_kind);
+    store_bind_text_static(st, 5, row->object_id);
     store_bind_int64(st, 6, row->channel_id);
     store_bind_int64(st, 7, row->person_id);
-    store_bind_text(st, 8, row->feed_ref ? row->feed_ref : "");
-    store_bind_text(st, 9, row->detail);
-    store_bind_text(st, 10, row->body);
+    store_bind_text_static(st, 8, row->feed_ref ? row->feed_ref : "");
+    store_bind_text_static(st, 9, row->detail);
+    store_bind_text_static(st, 10, row->body);
     if (store_run(st, err) != 0)
         return -1;
     row->seq = store_last_insert_id(c);

@@ -63,37 +63,37 @@ static const char *or_default(const char *s, const char *fallback) {
  * order of UPDATE_SET; returns the next index. */
 static int bind_mutable(store_stmt *st, int i, const tc_incident *inc) {
     store_bind_int64(st, i++, inc->channel_id);
-    store_bind_text(st, i++, model_progress_name(inc->progress));
-    store_bind_text(st, i++, model_rank_name(inc->severity));
-    store_bind_text(st, i++, model_rank_name(inc->status));
-    store_bind_text(st, i++, or_default(inc->title, ""));
-    store_bind_text(st, i++, or_default(inc->description, ""));
-    store_bind_text(st, i++, or_default(inc->impact, ""));
-    store_bind_text(st, i++, or_default(inc->root_cause, ""));
-    store_bind_text(st, i++, or_default(inc->resolution, ""));
+    store_bind_text_static(st, i++, model_progress_name(inc->progress));
+    store_bind_text_static(st, i++, model_rank_name(inc->severity));
+    store_bind_text_static(st, i++, model_rank_name(inc->status));
+    store_bind_text_static(st, i++, or_default(inc->title, ""));
+    store_bind_text_static(st, i++, or_default(inc->description, ""));
+    store_bind_text_static(st, i++, or_default(inc->impact, ""));
+    store_bind_text_static(st, i++, or_default(inc->root_cause, ""));
+    store_bind_text_static(st, i++, or_default(inc->resolution, ""));
     const int64_t ints[] = {inc->last_time,      inc->end_time,   inc->ack_time,   inc->close_time,
                             inc->snoozed_before, inc->updated_at, inc->deleted_at, inc->creator_id,
                             inc->closer_id,      inc->owner_id};
     for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++)
         store_bind_int64(st, i++, ints[k]);
-    store_bind_text(st, i++, inc->creator);
-    store_bind_text(st, i++, inc->closer);
+    store_bind_text_static(st, i++, inc->creator);
+    store_bind_text_static(st, i++, inc->closer);
     char method[2] = {inc->group_method ? inc->group_method : 'n', '\0'};
-    store_bind_text(st, i++, method);
+    store_bind_text_static(st, i++, method);
     const int64_t counts[] = {inc->alert_cnt, inc->active_alert_cnt, inc->alert_event_cnt,
                               inc->last_alert_time, inc->max_alert_end};
     for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
         store_bind_int64(st, i++, counts[k]);
-    store_bind_text(st, i++, or_default(inc->pins, "{}"));
-    store_bind_text(st, i++, or_default(inc->storm_fired, "[]"));
-    store_bind_text(st, i++, or_default(inc->integration_ids, "[]"));
-    store_bind_text(st, i++, or_default(inc->integration_types, "[]"));
-    store_bind_text(st, i++, inc->labels);
-    store_bind_text(st, i++, or_default(inc->fields, "{}"));
-    store_bind_text(st, i++, or_default(inc->responders, "[]"));
-    store_bind_text(st, i++, inc->assigned_to);
-    store_bind_text(st, i++, or_default(inc->group_keys, "[]"));
-    store_bind_text(st, i++, or_default(inc->lanes, ""));
+    store_bind_text_static(st, i++, or_default(inc->pins, "{}"));
+    store_bind_text_static(st, i++, or_default(inc->storm_fired, "[]"));
+    store_bind_text_static(st, i++, or_default(inc->integration_ids, "[]"));
+    store_bind_text_static(st, i++, or_default(inc->integration_types, "[]"));
+    store_bind_text_static(st, i++, inc->labels);
+    store_bind_text_static(st, i++, or_default(inc->fields, "{}"));
+    store_bind_text_static(st, i++, or_default(inc->responders, "[]"));
+    store_bind_text_static(st, i++, inc->assigned_to);
+    store_bind_text_static(st, i++, or_default(inc->group_keys, "[]"));
+    store_bind_text_static(st, i++, or_default(inc->lanes, ""));
     return i;
 }
 
@@ -121,7 +121,7 @@ int store_incidents_insert(store_conn *c, tc_incident *inc, tc_err *err) {
         err);
     if (!st)
         return -1;
-    store_bind_text(st, 1, inc->incident_id);
+    store_bind_text_static(st, 1, inc->incident_id);
     store_bind_int64(st, 2, inc->start_time);
     store_bind_int64(st, 3, inc->created_at);
     bind_mutable(st, 4, inc);

@@ -61,6 +61,9 @@ store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err);
 void store_bind_int64(store_stmt *stmt, int idx, int64_t value);
 /* NULL binds SQL NULL; the text is copied. */
 void store_bind_text(store_stmt *stmt, int idx, const char *text);
+/* The same without the copy: the text must stay as it is until the
+ * statement is done (the hot path's inserts, which bind and run at once). */
+void store_bind_text_static(store_stmt *stmt, int idx, const char *text);
 void store_bind_null(store_stmt *stmt, int idx);
 /* STORE_ROW, STORE_DONE, or -1 with *err set (InternalError). */
 int store_step(store_stmt *stmt, tc_err *err);

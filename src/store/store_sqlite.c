@@ -253,7 +253,18 @@ static void checkpoint_stop(store *st) {
     st->checkpointer = NULL;
 }
 
+/* SQLite counts every allocation it makes in global statistics behind a
+ * mutex unless told not to: with one connection per thread and no use for
+ * the statistics, that mutex was a tenth of the writer's time
+ * (bench/BENCHMARKS.md). It can only be switched off before SQLite starts;
+ * if something started it earlier, it simply stays on. */
+static void sqlite_configure(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(const store_options *opts, store **out, tc_err *err) {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, sqlite_configure);
     store *st = calloc(1, sizeof(*st));
     if (!st)
         return tc_err_set(err, TC_INTERNAL, "store: out of memory");
@@ -479,6 +490,13 @@ void store_bind_int64(store_stmt *stmt, int idx, int64_t value) {
 void store_bind_text(store_stmt *stmt, int idx, const char *text) {
     if (text)
         bind_check(stmt, sqlite3_bind_text(stmt->raw, idx, text, -1, SQLITE_TRANSIENT));
+    else
+        bind_check(stmt, sqlite3_bind_null(stmt->raw, idx));
+}
+
+void store_bind_text_static(store_stmt *stmt, int idx, const char *text) {
+    if (text)
+        bind_check(stmt, sqlite3_bind_text(stmt->raw, idx, text, -1, SQLITE_STATIC));
     else
         bind_check(stmt, sqlite3_bind_null(stmt->raw, idx));
 }

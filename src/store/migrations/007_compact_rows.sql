@@ -23,9 +23,9 @@
 --     incidents in memory and rebuilds them at start from group_keys.
 --   - the timelines (incident_feed, alert_feed) become rows of `events`:
 --     feed_ref names the object whose timeline shows the row and detail is
---     its FeedDetail; a row that is only a timeline entry has no event_id.
---     `body` is the webhook body, kept only when some integration subscribed
---     to the event (NULL otherwise).
+--     its FeedDetail. An event is kept when something can read it: a push
+--     (then it has its event_id and `body`, the webhook body) or a timeline
+--     (feed_ref); one with neither is not written at all.
 --   - alert_events: columns instead of the AlertEventItem document.
 -- Old data is carried over by reading the documents with SQLite's JSON
 -- functions.
@@ -203,7 +203,7 @@ CREATE INDEX alert_events_time ON alert_events(event_time, seq);
 -- ---- the event log and the timelines --------------------------------------------
 CREATE TABLE events_new (
     seq         INTEGER PRIMARY KEY,
-    event_id    TEXT,                             -- NULL: a timeline entry only, never pushed
+    event_id    TEXT,                             -- NULL: never pushed (a timeline entry)
     event_time  INTEGER NOT NULL,                 -- milliseconds
     event_type  TEXT NOT NULL,
     object_kind TEXT NOT NULL,                    -- incident | alert
@@ -230,7 +230,8 @@ DROP TABLE events;
 DROP TABLE incident_feed;
 DROP TABLE alert_feed;
 ALTER TABLE events_new RENAME TO events;
-CREATE UNIQUE INDEX events_event_id ON events(event_id);
+-- Only pushed events have an id (store/events.h): timeline entries don't.
+CREATE UNIQUE INDEX events_event_id ON events(event_id) WHERE event_id IS NOT NULL;
 CREATE INDEX events_feed ON events(feed_ref, seq) WHERE feed_ref <> '';
 
 -- deliveries: nothing reads by lane (the dispatcher keeps lanes in memory).
