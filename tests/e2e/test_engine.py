@@ -8,12 +8,13 @@ State is read from the SQLite file after tocsin has stopped (sqlite3), and
 through /incident/info where that shows the engine's work. Since migration
 007 alerts and incidents are rows of columns, the timelines are rows of
 `events` named by feed_ref, and an event's body is stored only when some
-integration subscribes to it: every test starts with keep_every_body."""
+integration subscribes to it: every test starts tocsin with keeping_bodies
+(disabled webhooks subscribed to everything, see keep_every_body)."""
 import json
 import os
 import sqlite3
 
-from tocsin_test import Tocsin, keep_every_body, run, validate_response
+from tocsin_test import keeping_bodies, run, validate_response
 
 ALERT_ALWAYS = ["alert_id", "data_source_id", "data_source_name", "data_source_type",
                 "channel_id", "channel_name", "title", "alert_key", "alert_severity",
@@ -25,18 +26,6 @@ INCIDENT_ALWAYS = ["incident_id", "title", "incident_severity", "incident_status
 JSON_COLUMNS = {"labels", "images", "responders", "fields", "pins", "storm_fired",
                 "integration_ids", "integration_types", "assigned_to", "creator", "closer",
                 "group_keys"}
-
-
-def start_tocsin():
-    """A tocsin whose events all keep their bodies (keep_every_body: its
-    disabled webhooks are on 127.0.0.1)."""
-    t = Tocsin(args=["--allow-private-targets"])
-    try:
-        keep_every_body(t)
-    except BaseException:
-        t.stop(expect_clean=False)
-        raise
-    return t
 
 
 class Store:
@@ -110,7 +99,7 @@ def setup(t, group=None, name="ops"):
 
 
 def test_alert_lifecycle_and_event_log():
-    with start_tocsin() as t:
+    with keeping_bodies() as t:
         cid, iid, key = setup(t)
         labels = {"host": "h1", "dc": "eu"}
         t.push(key, ev("Critical", "k1", labels=labels, description="cpu"))
@@ -192,7 +181,7 @@ def test_alert_lifecycle_and_event_log():
 
 
 def test_grouping_n_gives_each_alert_its_incident():
-    with start_tocsin() as t:
+    with keeping_bodies() as t:
         _, _, key = setup(t, group={"method": "n"})
         for k in ("a", "b", "c"):
             t.push(key, ev("Info", k, labels={"host": "same"}))
@@ -207,7 +196,7 @@ def test_grouping_n_gives_each_alert_its_incident():
 
 def test_grouping_p():
     group = {"method": "p", "equals": [["service"], ["host", "dc"]], "time_window": 10}
-    with start_tocsin() as t:
+    with keeping_bodies() as t:
         cid, _, key = setup(t, group=group)
         t.push(key, ev("Warning", "A", title="$service slow", labels={"service": "api",
                                                                        "host": "h9"}))
@@ -263,7 +252,7 @@ def test_grouping_p():
 
 
 def test_all_equals_required_and_method_i():
-    with start_tocsin() as t:
+    with keeping_bodies() as t:
         _, _, key = setup(t, group={"method": "p", "equals": [["service", "env"]],
                                     "all_equals_required": True})
         _, _, ikey = setup(t, group={"method": "i", "i_keys": ["host"]}, name="intel")
@@ -286,7 +275,7 @@ def test_all_equals_required_and_method_i():
 def test_storm_fires_once_per_threshold():
     group = {"method": "p", "equals": [["svc"]], "storm_threshold": 2,
              "storm_thresholds": [3, 5]}
-    with start_tocsin() as t:
+    with keeping_bodies() as t:
         _, _, key = setup(t, group=group)
         for i in range(7):
             t.push(key, ev("Warning", "s%d" % i, labels={"svc": "api"}))
@@ -305,7 +294,7 @@ def test_storm_fires_once_per_threshold():
 
 
 def test_manually_closed_incident_takes_no_events():
-    with start_tocsin() as t:
+    with keeping_bodies() as t:
         _, _, key = setup(t)
         t.push(key, ev("Critical", "m", labels={"host": "h1"}))
         t.stop()
@@ -343,7 +332,7 @@ def test_manually_closed_incident_takes_no_events():
 
 
 def test_restart_keeps_alerts_incidents_events():
-    with start_tocsin() as t:
+    with keeping_bodies() as t:
         _, _, key = setup(t, group={"method": "p", "equals": [["svc"]]})
         t.push(key, ev("Critical", "r1", labels={"svc": "a"}))
         t.push(key, ev("Critical", "r2", labels={"svc": "a"}))

@@ -5,7 +5,7 @@ import os
 import sqlite3
 import time
 
-from tocsin_test import (Tocsin, expect_error, keep_every_body, run, validate, validate_response,
+from tocsin_test import (Tocsin, expect_error, keeping_bodies, run, validate, validate_response,
                          wait_until)
 
 HEX = "0123456789abcdef"
@@ -68,24 +68,12 @@ def feed_types(t, iid):
     return [i["type"] for i in r.data["items"]]
 
 
-def keeping_bodies():
-    """A tocsin that stores every event's webhook body, for stored_events:
-    since migration 007 a body is stored only when some integration
-    subscribes to the event, and keep_every_body makes disabled webhooks
-    (on 127.0.0.1, hence --allow-private-targets) that subscribe to all."""
-    t = Tocsin(args=["--allow-private-targets"])
-    try:
-        keep_every_body(t)
-    except BaseException:
-        t.stop(expect_clean=False)
-        raise
-    return t
-
-
 def stored_events(t, object_id=None):
-    """The domain events, read from the store of a stopped tocsin (started
-    with keeping_bodies). Rows without an event_id are timeline entries
-    only (migration 007), not events."""
+    """The domain events, read from the store of a stopped tocsin. Since
+    migration 007 a body is stored only for an event some integration
+    subscribes to: the tests that read them start tocsin with keeping_bodies
+    (disabled webhooks subscribed to everything, see keep_every_body). Rows
+    without an event_id are timeline entries only, not events."""
     assert t.proc.poll() is not None, "stop tocsin before reading its store"
     db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
     try:

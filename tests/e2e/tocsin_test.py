@@ -272,6 +272,18 @@ def keep_every_body(t):
     return ids
 
 
+def keeping_bodies(args=()):
+    """A started Tocsin (with --allow-private-targets and args) on which
+    keep_every_body was called; stopped again if that fails."""
+    t = Tocsin(args=["--allow-private-targets"] + list(args))
+    try:
+        keep_every_body(t)
+    except BaseException:
+        t.stop(expect_clean=False)
+        raise
+    return t
+
+
 def expect_error(resp, status, code, mentions=None):
     assert resp.status == status, "expected HTTP %d, got %r" % (status, resp)
     err = resp.error
