@@ -1,9 +1,13 @@
 """test_events.py: the Event API (POST /event/push/alert/standard): every field
 rule of reference/event-api.md (refused with InvalidParameter naming the
-field, and nothing stored), cuts, derived keys, $label titles, key checks."""
+field, and nothing stored), cuts, derived keys, $label titles, key checks.
+
+Alerts, raw events and incidents are read as the API shows them; what was
+stored, counted in the SQLite file of the stopped tocsin."""
 import json
 import os
 import sqlite3
+import time
 
 from tocsin_test import Tocsin, expect_error, run
 
@@ -17,8 +21,28 @@ def db_rows(t, sql, args=()):
         con.close()
 
 
+def window():
+    now = int(time.time())
+    return {"start_time": now - 3600, "end_time": now + 60, "limit": 100}
+
+
 def alert_docs(t):
-    return [json.loads(d) for (d,) in db_rows(t, "SELECT doc FROM alerts ORDER BY rowid")]
+    """Every alert, as /alert/list shows it, oldest first."""
+    r = t.api("/alert/list", dict(window(), asc=True))
+    assert not r.data["has_next_page"], r
+    return r.data["items"]
+
+
+def raw_events(t, alert_id):
+    """An alert's raw events (AlertEventItem), as /alert/event/list shows them."""
+    return t.api("/alert/event/list", {"alert_id": alert_id}).data["items"]
+
+
+def incident_docs(t):
+    """Every incident, as /incident/list shows it."""
+    r = t.api("/incident/list", window())
+    assert not r.data["has_next_page"], r
+    return r.data["items"]
 
 
 def source(t, kind="alert_standard", group=None, name="c"):
@@ -60,7 +84,6 @@ def test_derived_keys_dedupe():
         assert k4 not in (k1, k3)
         # An empty alert_key counts as absent.
         assert t.push(key, dict(body, alert_key="")).data["alert_key"] == k1
-        t.stop()
         docs = alert_docs(t)
         assert sorted(d["alert_key"] for d in docs) == sorted([k1, k3, k4]), docs
         first = [d for d in docs if d["alert_key"] == k1][0]
@@ -108,8 +131,8 @@ def test_refusals_name_the_field_and_store_nothing():
         # Limits that are "at most": exactly at the limit is fine.
         t.push(key, {"title_rule": "t", "event_status": "Info", "alert_key": "k" * 255,
                      "labels": {"k" * 128: "v", **{"x%d" % i: "v" for i in range(49)}}})
-        t.stop()
         assert len(alert_docs(t)) == 1
+        t.stop()
         assert db_rows(t, "SELECT COUNT(*) FROM alert_events")[0][0] == 1
         assert db_rows(t, "SELECT COUNT(*) FROM incidents")[0][0] == 1
 
@@ -122,14 +145,13 @@ def test_cuts():
                      "images": [{"src": "s" * 257}, {"src": "img_1", "alt": "a" * 200,
                                                      "href": "h" * 257},
                                 {"src": "https://i/2.png", "alt": "two", "href": "https://h"}]})
-        t.stop()
         doc = alert_docs(t)[0]
         assert doc["title_rule"] == "é" * 512 and doc["title"] == "é" * 512
         assert doc["description"] == "d" * 2048
         assert doc["labels"] == {"v": "w" * 2048}
         assert doc["images"] == [{"src": "img_1", "alt": "a" * 128},
                                  {"src": "https://i/2.png", "alt": "two", "href": "https://h"}]
-        ev = json.loads(db_rows(t, "SELECT doc FROM alert_events")[0][0])
+        (ev,) = raw_events(t, doc["alert_id"])
         assert ev["description"] == "d" * 2048 and ev["images"] == doc["images"]
 
 
@@ -143,13 +165,11 @@ def test_label_substitution():
                      "labels": {"service": "db", "app.io/name": "pg"}})
         # An Ok event that names only its key keeps the alert's labels.
         t.push(key, {"title_rule": "$service::$cluster", "event_status": "Ok", "alert_key": "a"})
-        t.stop()
         docs = {d["alert_key"]: d for d in alert_docs(t)}
         assert docs["a"]["title"] == "api::eu" and docs["a"]["title_rule"] == "$service::$cluster"
         assert docs["a"]["alert_status"] == "Ok"
         assert docs["b"]["title"] == "db on $nope (pg)"
-        incident_titles = sorted(json.loads(d)["title"] for (d,) in
-                                 db_rows(t, "SELECT doc FROM incidents"))
+        incident_titles = sorted(d["title"] for d in incident_docs(t))
         assert incident_titles == ["api::eu", "db on $nope (pg)"]
 
 

@@ -5,7 +5,8 @@ import os
 import sqlite3
 import time
 
-from tocsin_test import (Tocsin, expect_error, run, validate, validate_response, wait_until)
+from tocsin_test import (Tocsin, expect_error, keeping_bodies, run, validate, validate_response,
+                         wait_until)
 
 HEX = "0123456789abcdef"
 MISSING = "aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -68,12 +69,16 @@ def feed_types(t, iid):
 
 
 def stored_events(t, object_id=None):
-    """The domain events, read from the store of a stopped tocsin."""
+    """The domain events, read from the store of a stopped tocsin. Since
+    migration 007 a body is stored only for an event some integration
+    subscribes to: the tests that read them start tocsin with keeping_bodies
+    (disabled webhooks subscribed to everything, see keep_every_body). Rows
+    without an event_id are timeline entries only, not events."""
     assert t.proc.poll() is not None, "stop tocsin before reading its store"
     db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
     try:
         rows = db.execute("SELECT event_type, object_kind, object_id, person_id, body"
-                          " FROM events ORDER BY seq").fetchall()
+                          " FROM events WHERE event_id IS NOT NULL ORDER BY seq").fetchall()
     finally:
         db.close()
     import json
@@ -168,7 +173,7 @@ def test_create_refuses_bad_input():
 
 # Progress ------------------------------------------------------------------------------
 def test_ack_and_unack_by_two_people():
-    with Tocsin() as t:
+    with keeping_bodies() as t:
         a, akey = make_person(t, "alice")
         b, bkey = make_person(t, "bob")
         iid = create(t)
@@ -335,7 +340,7 @@ def test_resolve_reopen_refusals():
 
 
 def test_batch_is_all_or_nothing():
-    with Tocsin() as t:
+    with keeping_bodies() as t:
         open1, open2, closed = create(t, "a"), create(t, "b"), create(t, "c")
         ok(t, "/incident/resolve", {"incident_ids": [closed]})
         states = {i: info(t, i) for i in (open1, open2, closed)}
@@ -380,7 +385,7 @@ def test_batch_limits():
 
 # People, comments, edits ------------------------------------------------------------------
 def test_assign_and_responder_add():
-    with Tocsin() as t:
+    with keeping_bodies() as t:
         a, _ = make_person(t, "alice")
         b, _ = make_person(t, "bob")
         c, _ = make_person(t, "carol")
@@ -465,7 +470,7 @@ def test_comment():
 
 
 def test_reset_fields_and_pins():
-    with Tocsin() as t:
+    with keeping_bodies() as t:
         iid = create(t, "old title", "Warning")
         ok(t, "/incident/reset", {"incident_id": iid,
                                   "title": "Database connection timeout - prod-db-01 primary",
@@ -745,7 +750,7 @@ def test_custom_action_checks():
 
 # Events, restart, snooze expiry -------------------------------------------------------------
 def test_events_carry_type_person_and_incident():
-    with Tocsin() as t:
+    with keeping_bodies() as t:
         a, akey = make_person(t, "alice")
         iid = create(t, "stored", "Info")
         ok(t, "/incident/ack", {"incident_ids": [iid]}, key=akey)
@@ -802,7 +807,7 @@ def test_restart_keeps_incidents():
 
 
 def test_snooze_expiry():
-    with Tocsin() as t:
+    with keeping_bodies() as t:
         early, due = create(t, "early"), create(t, "due")
         before = int(time.time())
         ok(t, "/incident/snooze", {"incident_ids": [early, due], "minutes": 1})
@@ -815,16 +820,13 @@ def test_snooze_expiry():
         snoozed = info(t, early)["snoozed_before"]
         assert before + 60 <= snoozed <= after + 60, (before, snoozed, after)
         t.stop()
-        # Move `due`'s deadline into the past in the stopped store (column and
-        # document alike, as incident_save writes them), then start again.
+        # Move `due`'s deadline into the past in the stopped store (its
+        # snoozed_before column, all there is of it since migration 007),
+        # then start again.
         past = int(time.time()) - 5
         db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        import json
-        doc = json.loads(db.execute("SELECT doc FROM incidents WHERE incident_id = ?",
-                                    (due,)).fetchone()[0])
-        doc["snoozed_before"] = past
-        db.execute("UPDATE incidents SET snoozed_before = ?, doc = ? WHERE incident_id = ?",
-                   (past, json.dumps(doc), due))
+        assert db.execute("UPDATE incidents SET snoozed_before = ? WHERE incident_id = ?",
+                          (past, due)).rowcount == 1
         db.commit()
         db.close()
         t.start()
@@ -860,7 +862,7 @@ def alert_keys(t, iid, **extra):
 
 
 def test_merge_moves_alerts_and_closes_sources():
-    with Tocsin() as t:
+    with keeping_bodies() as t:
         a, akey = make_person(t, "alice")
         b, _ = make_person(t, "bob")
         ch = t.make_channel("ops")

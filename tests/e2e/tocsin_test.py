@@ -250,6 +250,40 @@ class Tocsin:
             time.sleep(0.05)
 
 
+def keep_every_body(t):
+    """Makes tocsin store the webhook body of every event from now on.
+
+    Since migration 007, events.body holds an event's webhook body only when
+    some integration subscribes to the event (NULL otherwise: bodies are
+    rendered only for subscribers). A test that reads every event's body
+    from the store calls this first: it makes an incident webhook and an
+    alert webhook subscribed to everything (no channel_ids, no event_types)
+    and disables them at once. A disabled integration keeps its
+    subscriptions, so every event gets its body and a queued delivery, and
+    nothing is sent (the deliveries wait for an enabling that never comes,
+    so wait_settled cannot be used). The endpoint is on 127.0.0.1: tocsin
+    must run with --allow-private-targets. Returns the two integration ids."""
+    ids = []
+    for kind in ("webhook_incident", "webhook_alert"):
+        r = t.api("/integration/create", {"type": kind, "name": "every body (%s)" % kind,
+                                          "endpoint": "http://127.0.0.1:9/never-sent"})
+        ids.append(r.data["integration_id"])
+        t.api("/integration/disable", {"integration_id": ids[-1]})
+    return ids
+
+
+def keeping_bodies(args=()):
+    """A started Tocsin (with --allow-private-targets and args) on which
+    keep_every_body was called; stopped again if that fails."""
+    t = Tocsin(args=["--allow-private-targets"] + list(args))
+    try:
+        keep_every_body(t)
+    except BaseException:
+        t.stop(expect_clean=False)
+        raise
+    return t
+
+
 def expect_error(resp, status, code, mentions=None):
     assert resp.status == status, "expected HTTP %d, got %r" % (status, resp)
     err = resp.error
