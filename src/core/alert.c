@@ -30,7 +30,9 @@ int alert_track(writer_txn *txn, const tc_alert *a, tc_err *err) {
         return 0;
     int open = a->progress != PROGRESS_CLOSED;
     state_alert *e = state_alert_find(txn->state, a->integration_id, a->alert_key);
-    if (e && e->id != a->id && a->id != 0)
+    /* By text id: a new alert's rowid is known only once its row is
+     * written, after its events (alert.h). */
+    if (e && strcmp(e->alert_id, a->alert_id) != 0)
         e = NULL; /* another alert of the key is open: this one is an old, closed one */
     if (e && count_in(txn, e->incident_id, e->status, -1, err) != 0)
         return -1;

@@ -62,34 +62,60 @@ void tc_incident_init(tc_incident *inc) {
     inc->group_method = 'n';
 }
 
-/* The owned strings of an incident, for clear and copy alike. */
-#define INCIDENT_STRINGS(X)                                                                        \
-    X(title)                                                                                       \
-    X(description)                                                                                 \
-    X(impact)                                                                                      \
-    X(root_cause)                                                                                  \
-    X(resolution)                                                                                  \
-    X(creator)                                                                                     \
-    X(closer) X(pins) X(storm_fired) X(integration_ids) X(integration_types) X(labels) X(fields)   \
-        X(responders) X(assigned_to) X(group_keys) X(lanes)
+/* Calls fn on the address of every string an incident owns: clear and
+ * copy walk the same list. */
+static void each_incident_string(tc_incident *inc, void (*fn)(char **field, void *arg), void *arg) {
+    char **fields[] = {&inc->title,
+                       &inc->description,
+                       &inc->impact,
+                       &inc->root_cause,
+                       &inc->resolution,
+                       &inc->creator,
+                       &inc->closer,
+                       &inc->pins,
+                       &inc->storm_fired,
+                       &inc->integration_ids,
+                       &inc->integration_types,
+                       &inc->labels,
+                       &inc->fields,
+                       &inc->responders,
+                       &inc->assigned_to,
+                       &inc->group_keys,
+                       &inc->lanes};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        fn(fields[i], arg);
+}
+
+static void free_field(char **field, void *arg) {
+    (void)arg;
+    free(*field);
+    *field = NULL;
+}
 
 void tc_incident_clear(tc_incident *inc) {
-#define FREE_FIELD(f) free(inc->f);
-    INCIDENT_STRINGS(FREE_FIELD)
-#undef FREE_FIELD
+    each_incident_string(inc, free_field, NULL);
     tc_incident_init(inc);
+}
+
+/* After a struct copy: each string copied in turn (*failed on the first
+ * that cannot be; the rest are set NULL so clearing frees only copies). */
+static void dup_field(char **field, void *arg) {
+    int *failed = arg;
+    if (*field && !*failed) {
+        char *copy = strdup(*field);
+        if (!copy)
+            *failed = 1;
+        *field = copy;
+    } else {
+        *field = NULL;
+    }
 }
 
 int tc_incident_copy(tc_incident *dst, const tc_incident *src, tc_err *err) {
     tc_incident_clear(dst);
     *dst = *src;
     int failed = 0;
-#define COPY_FIELD(f)                                                                              \
-    dst->f = NULL;                                                                                 \
-    if (src->f && !(dst->f = strdup(src->f)))                                                      \
-        failed = 1;
-    INCIDENT_STRINGS(COPY_FIELD)
-#undef COPY_FIELD
+    each_incident_string(dst, dup_field, &failed);
     if (failed) {
         tc_incident_clear(dst);
         return tc_err_oom(err, "an incident");
