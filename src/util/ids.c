@@ -24,7 +24,7 @@ static int seeded_ok;
 static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
 
 static void seed(void) {
-    uint32_t start;
+    uint32_t start = 0;
     seeded_ok = RAND_bytes(process_random, sizeof(process_random)) == 1 &&
                 RAND_bytes((unsigned char *)&start, sizeof(start)) == 1;
     counter = start;
