@@ -105,11 +105,13 @@ typedef struct {
     engine_event *evs;
     size_t n;
     engine_result *results;
+    char key_hash[65]; /* "" when the key cannot be one: the engine refuses it */
 } ingest_arg;
 
 static int ingest_cmd(writer_txn *txn, void *argp, tc_err *err) {
     ingest_arg *a = argp;
-    return engine_ingest_many(txn, a->key, a->type, a->evs, a->n, a->results, err);
+    return engine_ingest_many(txn, a->key, a->key_hash[0] ? a->key_hash : NULL, a->type, a->evs,
+                              a->n, a->results, err);
 }
 
 /* One push on its way through the writer (api_op): everything the command
@@ -182,7 +184,9 @@ static int ingest_prepare(api_ctx *ctx, const char *type, metrics_source source,
         return tc_err_oom(err, "an event push");
     }
     x->key = key;
-    x->arg = (ingest_arg){key, type, evs, n, res};
+    x->arg = (ingest_arg){key, type, evs, n, res, ""};
+    if (engine_key_hash(key, x->arg.key_hash) != 0)
+        x->arg.key_hash[0] = '\0';
     x->m = ctx->app->m;
     x->source = source;
     x->counted = n;

@@ -152,13 +152,17 @@ int engine_source_check(store_conn *c, const char *integration_key, const char *
                           row.channel_status[0] != 0, row.channel_status, row.channel_name, err);
 }
 
-static int source_resolve(writer_txn *txn, const char *key, const char *expected_type,
-                          const state_source **src, const state_channel **ch, tc_err *err) {
+static int source_resolve(writer_txn *txn, const char *key, const char *key_hash,
+                          const char *expected_type, const state_source **src,
+                          const state_channel **ch, tc_err *err) {
     char hash[65];
     const char *stored_key = NULL;
     *ch = NULL;
-    if (key_hash_of(key, hash, err) != 0 ||
-        state_source_find(txn->state, txn->conn, hash, src, &stored_key, err) != 0)
+    if (key_hash && key && *key && strlen(key) <= 256)
+        memcpy(hash, key_hash, sizeof(hash));
+    else if (key_hash_of(key, hash, err) != 0)
+        return -1;
+    if (state_source_find(txn->state, txn->conn, hash, src, &stored_key, err) != 0)
         return -1;
     if (*src && state_channel_find(txn->state, txn->conn, (*src)->channel_id, ch, err) != 0)
         return -1;
@@ -635,11 +639,19 @@ static int ingest_one(writer_txn *txn, const state_source *src, const state_chan
     return rc;
 }
 
-int engine_ingest_many(writer_txn *txn, const char *integration_key, const char *expected_type,
-                       engine_event *evs, size_t n, engine_result *out, tc_err *err) {
+int engine_key_hash(const char *integration_key, char out[65]) {
+    if (!integration_key || !*integration_key || strlen(integration_key) > 256)
+        return -1;
+    ids_sha256_hex(integration_key, strlen(integration_key), out);
+    return 0;
+}
+
+int engine_ingest_many(writer_txn *txn, const char *integration_key, const char *key_hash,
+                       const char *expected_type, engine_event *evs, size_t n, engine_result *out,
+                       tc_err *err) {
     const state_source *src = NULL;
     const state_channel *ch = NULL;
-    if (source_resolve(txn, integration_key, expected_type, &src, &ch, err) != 0)
+    if (source_resolve(txn, integration_key, key_hash, expected_type, &src, &ch, err) != 0)
         return -1;
     /* Every refusal of an event comes before any change (prepare checks the
      * rest on the HTTP thread), so a failure from here on is the store's. */

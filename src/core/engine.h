@@ -66,8 +66,14 @@ typedef struct {
  * check comes before the first change, so the command runs without a
  * SAVEPOINT (WRITER_NO_SAVEPOINT): a later failure is the store's, and
  * fails the batch. */
-int engine_ingest_many(writer_txn *txn, const char *integration_key, const char *expected_type,
-                       engine_event *evs, size_t n, engine_result *out, tc_err *err);
+int engine_ingest_many(writer_txn *txn, const char *integration_key, const char *key_hash,
+                       const char *expected_type, engine_event *evs, size_t n, engine_result *out,
+                       tc_err *err);
+
+/* The SHA-256 hex of a key a source is found by, computed off the writer
+ * and passed to engine_ingest_many (NULL there: it computes it). -1 for a
+ * key that cannot be one (empty, longer than 256). */
+int engine_key_hash(const char *integration_key, char out[65]);
 
 /* The key check of engine_ingest_many alone, on any connection (a reader):
  * 0 when integration_key names an enabled alert source of expected_type
