@@ -768,6 +768,7 @@ static void start_transfer(dispatcher *d, lane *ln, target_state *ts) {
             fail_unsendable(d, ln, ts, &s, err.message);
         return;
     }
+    x->a.body_is_event = !ts->t.body_template;
     /* Sent once: the body is not needed again unless retried, and then it
      * is read from the store. */
     pending_drop_body(d, p);

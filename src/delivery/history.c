@@ -25,7 +25,10 @@ int history_insert(writer_txn *txn, const history_subject *s, const char *endpoi
     store_bind_int64(st, 11, a->status);
     store_bind_text(st, 12, a->error);
     store_bind_text(st, 13, a->headers_text ? a->headers_text : "");
-    store_bind_text(st, 14, a->body ? a->body : "");
+    /* '' stands for the event's own body (store/history.c reads it from
+     * there): a push's body is most of an attempt's bytes, and without a
+     * template every attempt of an event sends the same one. */
+    store_bind_text(st, 14, a->body && !a->body_is_event ? a->body : "");
     store_bind_text(st, 15, a->resp_headers ? a->resp_headers : "");
     store_bind_text(st, 16, a->resp_body ? a->resp_body : "");
     store_bind_int64(st, 17, s->event_time_ms);

@@ -36,6 +36,9 @@ typedef struct {
     CURL *easy;
     /* request */
     char *body;
+    /* 1: the body is the stored event's body as it is (the dispatcher, no
+     * template): history keeps it once, in the event, not per attempt. */
+    int body_is_event;
     struct curl_slist *headers;
     char *headers_text; /* as recorded in history: sensitive values masked */
     /* response */

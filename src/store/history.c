@@ -11,7 +11,9 @@
 #define HISTORY_COLUMNS                                                                            \
     "attempt_id, integration_id, event_id, webhook_type, event_type, channel_id, ref_id,"          \
     " endpoint, attempt, duration_ms, status, status_code, error_message, event_time,"             \
-    " request_headers, request_body, response_headers, response_body"
+    " request_headers, CASE WHEN request_body <> '' THEN request_body ELSE"                        \
+    " COALESCE((SELECT e.body FROM events e WHERE e.event_id = webhook_history.event_id), '')"     \
+    " END, response_headers, response_body"
 
 static void read_row(store_stmt *q, store_history_row *r) {
     r->attempt_id = store_col_int64(q, 0);

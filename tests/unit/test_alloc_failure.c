@@ -744,7 +744,7 @@ static int is_snoozed(const char *incident_id) {
 static void timer_wake_is_whole_or_nothing(void **state) {
     (void)state;
     tc_err err;
-    char id[32];
+    char id[128]; /* a variable holds at most 127 bytes */
     /* Once unarmed first: the statements are then in the cache (as the
      * routes are warmed). */
     for (int warm = 1; warm >= 0; warm--) {
