@@ -35,6 +35,6 @@ N=$(sqlite3 "$DATA/tocsin.db" "SELECT COUNT(*) FROM alert_events")
 echo "events ingested under callgrind: $N"
 echo "instructions per event (inclusive):"
 callgrind_annotate --inclusive=yes "$OUT" 2>/dev/null |
-    grep -E 'writer.c:writer_main \[|engine_ingest_many \[|\?\?\?:sqlite3_step \[|\?\?\?:json_dumps \[|\?\?\?:json_pack \[|\?\?\?:json_loads \[|store_commit \[|\?\?\?:sqlite3_prepare_v3 \[' |
+    grep -E 'writer.c:writer_main \[|engine_ingest_many \[|engine_event_prepare \[|outbox_[a-z_]* \[|\?\?\?:sqlite3_step \[|\?\?\?:json_dumps \[|\?\?\?:json_pack \[|\?\?\?:json_loads \[|store_commit \[|\?\?\?:sqlite3_prepare_v3 \[' |
     sed -E 's/^ *([0-9,]+) *\([ 0-9.]+%\) *([^ ]+).*/\1 \2/' |
     awk -v n="$N" '{gsub(",","",$1); printf "  %9d  %s\n", $1/n, $2}' | sort -k1 -n -r
