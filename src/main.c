@@ -45,6 +45,12 @@ static void usage_serve(FILE *out) {
           "                         port 0 picks a free port, printed at start)\n"
           "  --data DIR             data folder: DIR/tocsin.db (SQLite, WAL) and, on first\n"
           "                         start, DIR/admin-app-key (default ./data)\n"
+          "  --store URL            keep everything in PostgreSQL instead of SQLite:\n"
+          "                         postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?...] (any\n"
+          "                         libpq URL); several tocsin nodes may share one\n"
+          "                         database (also TOCSIN_STORE)\n"
+          "  --node-id NAME         this node's name among several (default HOST:PORT of\n"
+          "                         --listen, with this machine's name for 0.0.0.0)\n"
           "  --base-url URL         public URL of this tocsin, used for detail_url in\n"
           "                         webhooks (default http://HOST:PORT)\n"
           "  --log-level LEVEL      debug, info, warn or error (default info)\n"
@@ -75,7 +81,8 @@ static void usage_serve(FILE *out) {
           "\n"
           "Environment:\n"
           "  TOCSIN_ADMIN_APP_KEY   on first start, the administrator's app key (16-256\n"
-          "                         characters) instead of a random one\n",
+          "                         characters) instead of a random one\n"
+          "  TOCSIN_STORE           as --store (the flag wins)\n",
           out);
 }
 
@@ -132,6 +139,8 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         {"max-inflight-per-endpoint", required_argument, NULL, 'F'},
         {"rate-limit-event", required_argument, NULL, 'r'},
         {"rate-limit-api", required_argument, NULL, 'a'},
+        {"store", required_argument, NULL, 'S'},
+        {"node-id", required_argument, NULL, 'N'},
         {NULL, 0, NULL, 0},
     };
     snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
@@ -239,6 +248,18 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
             if (copy_arg(cfg->tls_key, sizeof(cfg->tls_key), optarg, "--tls-key") != 0)
                 return -1;
             break;
+        case 'S':
+            if (copy_arg(cfg->store_url, sizeof(cfg->store_url), optarg, "--store") != 0)
+                return -1;
+            break;
+        case 'N':
+            if (!optarg[0] ||
+                copy_arg(cfg->node_id, sizeof(cfg->node_id), optarg, "--node-id") != 0) {
+                if (!optarg[0])
+                    fprintf(stderr, "tocsin: --node-id must not be empty\n");
+                return -1;
+            }
+            break;
         case 'r':
         case 'a': {
             double *rate = c == 'r' ? &cfg->rate_event : &cfg->rate_api;
@@ -262,6 +283,15 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
     }
     if (optind < argc) {
         fprintf(stderr, "tocsin: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    const char *env_store = getenv("TOCSIN_STORE");
+    if (!cfg->store_url[0] && env_store && env_store[0] &&
+        copy_arg(cfg->store_url, sizeof(cfg->store_url), env_store, "TOCSIN_STORE") != 0)
+        return -1;
+    if (cfg->store_url[0] && strncmp(cfg->store_url, "postgres://", 11) != 0 &&
+        strncmp(cfg->store_url, "postgresql://", 13) != 0) {
+        fprintf(stderr, "tocsin: --store must be a postgres:// or postgresql:// URL\n");
         return -1;
     }
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
@@ -292,6 +322,35 @@ static void read_admin_key(const tc_config *cfg, char *out, size_t cap) {
     out[strcspn(out, "\r\n")] = '\0';
 }
 
+/* The store's URL as it may be printed: a password in it (user:password@
+ * or password=...) becomes ***. */
+static void url_for_print(const char *url, char *out, size_t cap) {
+    size_t o = 0;
+    const char *scheme_end = strstr(url, "://");
+    const char *host_start = scheme_end ? scheme_end + 3 : url;
+    const char *at = strchr(host_start, '@');
+    const char *slash = strchr(host_start, '/');
+    const char *colon = at ? memchr(host_start, ':', (size_t)(at - host_start)) : NULL;
+    if (at && slash && at > slash)
+        colon = NULL;
+    for (const char *p = url; *p && o + 4 < cap;) {
+        if (colon && p == colon + 1) {
+            o += (size_t)snprintf(out + o, cap - o, "***");
+            p = at;
+            continue;
+        }
+        if (strncmp(p, "password=", 9) == 0) {
+            o += (size_t)snprintf(out + o, cap - o, "password=***");
+            p += 9;
+            while (*p && *p != '&')
+                p++;
+            continue;
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+}
+
 static void print_banner(const tc_config *cfg, int port, int first_start) {
     char key[300];
     read_admin_key(cfg, key, sizeof(key));
@@ -301,7 +360,13 @@ static void print_banner(const tc_config *cfg, int port, int first_start) {
     printf("\ntocsin %s is running%s\n", TOCSIN_VERSION, first_start ? " (first start)" : "");
     printf("  url:      %s\n", url);
     printf("  console:  %s/  (log in with the app key)\n", url);
-    printf("  data:     %s/tocsin.db\n", cfg->data_dir);
+    if (cfg->store_url[0]) {
+        char shown[sizeof(cfg->store_url) + 16];
+        url_for_print(cfg->store_url, shown, sizeof(shown));
+        printf("  store:    %s (PostgreSQL, node %s)\n", shown, cfg->node_id);
+    } else {
+        printf("  data:     %s/tocsin.db\n", cfg->data_dir);
+    }
     if (key[0]) {
         printf("  app key:  %s%s\n", key,
                getenv("TOCSIN_ADMIN_APP_KEY") ? "  (from TOCSIN_ADMIN_APP_KEY)"
@@ -340,6 +405,15 @@ static int serve_prepare(tc_config *cfg, int *listen_fd, int *port, tc_err *err)
                  cfg->tls_cert[0] ? "https" : "http", v6 ? "[" : "", cfg->listen_host,
                  v6 ? "]" : "", *port) >= (int)sizeof(cfg->base_url))
         return tc_err_set(err, TC_INVALID_PARAMETER, "--listen: the host name is too long");
+    if (!cfg->node_id[0]) {
+        char host[256] = "";
+        int any = strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "::") == 0;
+        if (!any || gethostname(host, sizeof(host) - 1) != 0)
+            snprintf(host, sizeof(host), "%s", cfg->listen_host);
+        if (snprintf(cfg->node_id, sizeof(cfg->node_id), "%s:%d", host, *port) >=
+            (int)sizeof(cfg->node_id))
+            return tc_err_set(err, TC_INVALID_PARAMETER, "--node-id: the host name is too long");
+    }
     return 0;
 }
 
@@ -368,7 +442,11 @@ static int serve(int argc, char **argv) {
 
     char db_path[sizeof(cfg.data_dir) + 16];
     snprintf(db_path, sizeof(db_path), "%s/tocsin.db", cfg.data_dir);
-    store_options so = {.path = db_path, .readers = 4, .sync_full = cfg.sync_full};
+    store_options so = {.path = db_path,
+                        .url = cfg.store_url[0] ? cfg.store_url : NULL,
+                        .node_id = cfg.node_id,
+                        .readers = 4,
+                        .sync_full = cfg.sync_full};
     http_server *srv = NULL;
     guard *g = NULL;
     tc_state *state = NULL;
@@ -401,7 +479,8 @@ static int serve(int argc, char **argv) {
     listen_fd = -1; /* the server owns it now, even if it fails to start */
     if (http_server_start(&app, fd, &srv, &err) != 0)
         goto done;
-    log_info("msg=listening address=%s:%d data=%s", cfg.listen_host, port, cfg.data_dir);
+    log_info("msg=listening address=%s:%d data=%s store=%s node=%s", cfg.listen_host, port,
+             cfg.data_dir, cfg.store_url[0] ? "postgres" : "sqlite", cfg.node_id);
     print_banner(&cfg, port, created);
     int sig = 0;
     sigwait(&stop, &sig);

@@ -8,6 +8,10 @@ typedef struct {
     char listen_host[256];
     int listen_port;
     char data_dir[1024];
+    /* PostgreSQL instead of SQLite: a libpq URL ("" = SQLite in data_dir). */
+    char store_url[2048];
+    /* This node's name among several on one database (default host:port). */
+    char node_id[128];
     char base_url[1024]; /* detail_url prefix, no trailing slash */
     int sync_full;       /* synchronous=FULL: every commit fsync'ed */
     int max_connections;

@@ -61,6 +61,7 @@ struct writer {
     _Atomic int tick_busy;
     _Atomic int running, broken;
     _Atomic int64_t batches, commands;
+    store_batch batch; /* the open batch's clock, ids and changes (store.h) */
 };
 
 /* ---- running a batch ------------------------------------------------- */
@@ -161,7 +162,7 @@ static int run_batch(writer *w, writer_job *batch, batch_result *res) {
         return -1;
     }
     size_t mark = w->state ? state_mark(w->state) : 0;
-    int ok = store_begin(txn.conn, &err) == 0;
+    int ok = store_batch_begin(txn.conn, &w->batch, &err) == 0;
     int n = 0;
     for (writer_job *j = batch; ok && j; j = j->next, n++) {
         if (run_one(&txn, j, &err) != 0) {
@@ -176,7 +177,7 @@ static int run_batch(writer *w, writer_job *batch, batch_result *res) {
             ok = 0;
         }
     }
-    if (ok && store_commit(txn.conn, &err) != 0)
+    if (ok && store_batch_commit(txn.conn, &w->batch, &err) != 0)
         ok = 0;
     if (!ok) {
         store_rollback(txn.conn);
@@ -382,6 +383,7 @@ static void writer_destroy(writer *w) {
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->sync_lock);
     pthread_cond_destroy(&w->sync_wake);
+    store_batch_clear(&w->batch);
     free(w);
 }
 

@@ -55,38 +55,46 @@ static const char *str_or_empty(const char *s) {
 int store_alerts_insert(store_conn *c, tc_alert *a, tc_err *err) {
     store_stmt *st = store_prepare(
         c,
-        "INSERT INTO alerts(alert_id, integration_id, channel_id, alert_key, incident_id, progress,"
+        "INSERT INTO alerts(id, alert_id, integration_id, channel_id, alert_key, incident_id, "
+        "progress,"
         " alert_severity, alert_status, start_time, last_time, end_time, close_time, event_cnt,"
         " event_hash, created_at, updated_at, title, title_rule, description, labels, images,"
-        " lanes) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " lanes) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         err);
     if (!st)
         return -1;
-    store_bind_text_static(st, 1, a->alert_id);
-    store_bind_int64(st, 2, a->integration_id);
-    store_bind_int64(st, 3, a->channel_id);
-    store_bind_text_static(st, 4, str_or_empty(a->alert_key));
-    store_bind_text_static(st, 5, a->incident_id);
-    store_bind_text_static(st, 6, model_progress_name(a->progress));
-    store_bind_text_static(st, 7, model_rank_name(a->severity));
-    store_bind_text_static(st, 8, model_rank_name(a->status));
-    store_bind_int64(st, 9, a->start_time);
-    store_bind_int64(st, 10, a->last_time);
-    store_bind_int64(st, 11, a->end_time);
-    store_bind_int64(st, 12, a->close_time);
-    store_bind_int64(st, 13, a->event_cnt);
-    store_bind_text_static(st, 14, a->event_hash);
-    store_bind_int64(st, 15, a->created_at);
-    store_bind_int64(st, 16, a->updated_at);
-    store_bind_text_static(st, 17, str_or_empty(a->title));
-    store_bind_text_static(st, 18, str_or_empty(a->title_rule));
-    store_bind_text_static(st, 19, str_or_empty(a->description));
-    store_bind_text_static(st, 20, a->labels ? a->labels : "{}");
-    store_bind_text_static(st, 21, a->images ? a->images : "[]");
-    store_bind_text_static(st, 22, str_or_empty(a->lanes));
+    int64_t id = store_batch_next_id(c, STORE_ID_ALERT);
+    if (id <= 0) {
+        store_stmt_done(st);
+        return tc_err_set(err, TC_INTERNAL, "store: no id for a new alert");
+    }
+    store_bind_int64(st, 1, id);
+    store_bind_text_static(st, 2, a->alert_id);
+    store_bind_int64(st, 3, a->integration_id);
+    store_bind_int64(st, 4, a->channel_id);
+    store_bind_text_static(st, 5, str_or_empty(a->alert_key));
+    store_bind_text_static(st, 6, a->incident_id);
+    store_bind_text_static(st, 7, model_progress_name(a->progress));
+    store_bind_text_static(st, 8, model_rank_name(a->severity));
+    store_bind_text_static(st, 9, model_rank_name(a->status));
+    store_bind_int64(st, 10, a->start_time);
+    store_bind_int64(st, 11, a->last_time);
+    store_bind_int64(st, 12, a->end_time);
+    store_bind_int64(st, 13, a->close_time);
+    store_bind_int64(st, 14, a->event_cnt);
+    store_bind_text_static(st, 15, a->event_hash);
+    store_bind_int64(st, 16, a->created_at);
+    store_bind_int64(st, 17, a->updated_at);
+    store_bind_text_static(st, 18, str_or_empty(a->title));
+    store_bind_text_static(st, 19, str_or_empty(a->title_rule));
+    store_bind_text_static(st, 20, str_or_empty(a->description));
+    store_bind_text_static(st, 21, a->labels ? a->labels : "{}");
+    store_bind_text_static(st, 22, a->images ? a->images : "[]");
+    store_bind_text_static(st, 23, str_or_empty(a->lanes));
     if (store_run(st, err) != 0)
         return -1;
-    a->id = store_last_insert_id(c);
+    a->id = id;
+    store_batch_note(c, 'a', a->alert_id);
     return 0;
 }
 
@@ -116,6 +124,7 @@ int store_alerts_update(store_conn *c, const tc_alert *a, tc_err *err) {
     store_bind_text_static(st, 15, a->images ? a->images : "[]");
     store_bind_text_static(st, 16, str_or_empty(a->lanes));
     store_bind_int64(st, 17, a->id);
+    store_batch_note(c, 'a', a->alert_id);
     return store_run(st, err);
 }
 
@@ -181,6 +190,7 @@ int store_alerts_set_lanes(store_conn *c, const char *alert_id, const char *lane
         return -1;
     store_bind_text(st, 1, lanes ? lanes : "");
     store_bind_text(st, 2, alert_id);
+    store_batch_note(c, 'a', alert_id);
     return store_run(st, err);
 }
 

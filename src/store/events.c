@@ -9,25 +9,31 @@
 
 int store_events_append(store_conn *c, store_event_row *row, tc_err *err) {
     store_stmt *st = store_prepare(c,
-                                   "INSERT INTO events(event_id, event_time, event_type,"
+                                   "INSERT INTO events(seq, event_id, event_time, event_type,"
                                    " object_kind, object_id, channel_id, person_id, feed_ref,"
-                                   " detail, body) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                                   " detail, body) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                                    err);
     if (!st)
         return -1;
-    store_bind_text_static(st, 1, row->event_id[0] ? row->event_id : NULL);
-    store_bind_int64(st, 2, row->event_time);
-    store_bind_text_static(st, 3, row->event_type);
-    store_bind_text_static(st, 4, row->object_kind);
-    store_bind_text_static(st, 5, row->object_id);
-    store_bind_int64(st, 6, row->channel_id);
-    store_bind_int64(st, 7, row->person_id);
-    store_bind_text_static(st, 8, row->feed_ref ? row->feed_ref : "");
-    store_bind_text_static(st, 9, row->detail);
-    store_bind_text_static(st, 10, row->body);
+    int64_t seq = store_batch_next_id(c, STORE_ID_EVENT);
+    store_bind_int64(st, 1, seq);
+    store_bind_text_static(st, 2, row->event_id[0] ? row->event_id : NULL);
+    store_bind_int64(st, 3, row->event_time);
+    store_bind_text_static(st, 4, row->event_type);
+    store_bind_text_static(st, 5, row->object_kind);
+    store_bind_text_static(st, 6, row->object_id);
+    store_bind_int64(st, 7, row->channel_id);
+    store_bind_int64(st, 8, row->person_id);
+    store_bind_text_static(st, 9, row->feed_ref ? row->feed_ref : "");
+    store_bind_text_static(st, 10, row->detail);
+    store_bind_text_static(st, 11, row->body);
+    if (seq <= 0) {
+        store_stmt_done(st);
+        return tc_err_set(err, TC_INTERNAL, "store: no id for a new event");
+    }
     if (store_run(st, err) != 0)
         return -1;
-    row->seq = store_last_insert_id(c);
+    row->seq = seq;
     return 0;
 }
 

@@ -2,6 +2,8 @@
 #include "store/incident_list.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "store/incidents.h"
 #include "store/listing.h"
@@ -9,19 +11,47 @@
 /* ---- /incident/list ----------------------------------------------------------- */
 
 /* " AND EXISTS (a responder whose person_id is among ids [and who has
- * acknowledged])": responders is a JSON array of Responder objects. */
-static void responders_filter(listing_query *q, json_t *ids, int acked) {
+ * acknowledged])": responders is a JSON array of Responder objects, read
+ * with each engine's own JSON functions. */
+static void responders_filter(listing_query *q, store_engine_kind kind, json_t *ids, int acked) {
     if (json_array_size(ids) == 0)
         return;
-    listing_sql(q, " AND EXISTS (SELECT 1 FROM json_each(incidents.responders) AS r WHERE 1");
-    if (acked)
-        listing_sql(q, " AND json_extract(r.value, '$.acknowledged_at') > 0");
-    listing_in_ints(q, "json_extract(r.value, '$.person_id')", ids);
+    if (kind == STORE_ENGINE_POSTGRES) {
+        listing_sql(q, " AND EXISTS (SELECT 1 FROM jsonb_array_elements("
+                       "CAST(incidents.responders AS jsonb)) AS r WHERE 1 = 1");
+        if (acked)
+            listing_sql(q, " AND CAST(r->>'acknowledged_at' AS BIGINT) > 0");
+        listing_in_ints(q, "CAST(r->>'person_id' AS BIGINT)", ids);
+    } else {
+        listing_sql(q, " AND EXISTS (SELECT 1 FROM json_each(incidents.responders) AS r"
+                       " WHERE 1 = 1");
+        if (acked)
+            listing_sql(q, " AND json_extract(r.value, '$.acknowledged_at') > 0");
+        listing_in_ints(q, "json_extract(r.value, '$.person_id')", ids);
+    }
     listing_sql(q, ")");
 }
 
+/* %text% for LIKE, with LIKE's own characters (and the escape) escaped. */
+static char *like_pattern(const char *text) {
+    size_t n = strlen(text);
+    char *out = malloc(n * 2 + 3);
+    if (!out)
+        return NULL;
+    char *o = out;
+    *o++ = '%';
+    for (const char *p = text; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            *o++ = '\\';
+        *o++ = *p;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
 /* " FROM incidents WHERE ..." for the filter. */
-static void list_from(listing_query *q, const store_incident_filter *f) {
+static void list_from(listing_query *q, store_engine_kind kind, const store_incident_filter *f) {
     listing_sql(q, " FROM incidents WHERE deleted_at = 0 AND start_time >= ");
     listing_int(q, f->start);
     listing_sql(q, " AND start_time <= ");
@@ -34,7 +64,7 @@ static void list_from(listing_query *q, const store_incident_filter *f) {
     listing_in_texts(q, "incident_id", f->incident_ids);
     if (json_array_size(f->nums)) {
         /* The short display id (api/incident_view.h), compared without case. */
-        listing_sql(q, " AND upper(substr(incident_id, -6)) IN (");
+        listing_sql(q, " AND upper(substr(incident_id, length(incident_id) - 5)) IN (");
         size_t i;
         json_t *v;
         json_array_foreach(f->nums, i, v) {
@@ -45,13 +75,14 @@ static void list_from(listing_query *q, const store_incident_filter *f) {
         listing_sql(q, ")");
     }
     if (f->query && *f->query) {
-        /* lower() folds ASCII letters only, as strncasecmp did. */
-        listing_sql(q, " AND instr(lower(title), lower(");
-        listing_text(q, f->query);
-        listing_sql(q, ")) > 0");
+        /* lower() folds ASCII letters only (PostgreSQL's too, under the
+         * "C" collation of every text column), as strncasecmp did. */
+        listing_sql(q, " AND lower(title) LIKE lower(");
+        listing_text_take(q, like_pattern(f->query));
+        listing_sql(q, ") ESCAPE '\\'");
     }
-    responders_filter(q, f->responder_ids, 0);
-    responders_filter(q, f->acker_ids, 1);
+    responders_filter(q, kind, f->responder_ids, 0);
+    responders_filter(q, kind, f->acker_ids, 1);
     if (f->is_snoozed)
         listing_sql(q, " AND snoozed_before > 0");
 }
@@ -61,7 +92,7 @@ int store_incident_list_count(store_conn *c, const store_incident_filter *f, int
     listing_query q;
     listing_query_init(&q);
     listing_sql(&q, "SELECT COUNT(*)");
-    list_from(&q, f);
+    list_from(&q, store_conn_kind(c), f);
     store_stmt *st = listing_prepare(c, &q, err);
     int rc = -1;
     if (st) {
@@ -82,7 +113,7 @@ int store_incident_list_page(store_conn *c, const store_incident_filter *f, cons
     listing_query q;
     listing_query_init(&q);
     listing_sql(&q, "SELECT " STORE_INCIDENT_COLUMNS);
-    list_from(&q, f);
+    list_from(&q, store_conn_kind(c), f);
     if (after_id) {
         listing_sql(&q, f->asc ? " AND (start_time, incident_id) > ("
                                : " AND (start_time, incident_id) < (");

@@ -78,8 +78,9 @@ static int bind_mutable(store_stmt *st, int i, const tc_incident *inc) {
         store_bind_int64(st, i++, ints[k]);
     store_bind_text_static(st, i++, inc->creator);
     store_bind_text_static(st, i++, inc->closer);
+    /* Copied: the buffer ends with this function, before the statement runs. */
     char method[2] = {inc->group_method ? inc->group_method : 'n', '\0'};
-    store_bind_text_static(st, i++, method);
+    store_bind_text(st, i++, method);
     const int64_t counts[] = {inc->alert_cnt, inc->active_alert_cnt, inc->alert_event_cnt,
                               inc->last_alert_time, inc->max_alert_end};
     for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
@@ -116,18 +117,26 @@ static int bind_mutable(store_stmt *st, int i, const tc_incident *inc) {
 int store_incidents_insert(store_conn *c, tc_incident *inc, tc_err *err) {
     store_stmt *st = store_prepare(
         c,
-        "INSERT INTO incidents(incident_id, start_time, created_at, " MUTABLE_COLUMNS ")"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO incidents(id, incident_id, start_time, created_at, " MUTABLE_COLUMNS ")"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+        ")",
         err);
     if (!st)
         return -1;
-    store_bind_text_static(st, 1, inc->incident_id);
-    store_bind_int64(st, 2, inc->start_time);
-    store_bind_int64(st, 3, inc->created_at);
-    bind_mutable(st, 4, inc);
+    int64_t id = store_batch_next_id(c, STORE_ID_INCIDENT);
+    if (id <= 0) {
+        store_stmt_done(st);
+        return tc_err_set(err, TC_INTERNAL, "store: no id for a new incident");
+    }
+    store_bind_int64(st, 1, id);
+    store_bind_text_static(st, 2, inc->incident_id);
+    store_bind_int64(st, 3, inc->start_time);
+    store_bind_int64(st, 4, inc->created_at);
+    bind_mutable(st, 5, inc);
     if (store_run(st, err) != 0)
         return -1;
-    inc->id = store_last_insert_id(c);
+    inc->id = id;
+    store_batch_note(c, 'i', inc->incident_id);
     return 0;
 }
 
@@ -137,6 +146,7 @@ int store_incidents_update(store_conn *c, const tc_incident *inc, tc_err *err) {
         return -1;
     int next = bind_mutable(st, 1, inc);
     store_bind_int64(st, next, inc->id);
+    store_batch_note(c, 'i', inc->incident_id);
     return store_run(st, err);
 }
 
@@ -208,5 +218,6 @@ int store_incidents_set_lanes(store_conn *c, const char *incident_id, const char
         return -1;
     store_bind_text(st, 1, lanes ? lanes : "");
     store_bind_text(st, 2, incident_id);
+    store_batch_note(c, 'i', incident_id);
     return store_run(st, err);
 }

@@ -12,6 +12,8 @@ void listing_query_init(listing_query *q) {
 }
 
 void listing_query_clear(listing_query *q) {
+    for (size_t i = 0; i < q->nbinds; i++)
+        free(q->binds[i].owned);
     free(q->sql);
     free(q->binds);
     listing_query_init(q);
@@ -38,13 +40,16 @@ void listing_sql(listing_query *q, const char *text) {
 }
 
 static void add_bind(listing_query *q, listing_bind b) {
-    if (q->oom)
+    if (q->oom) {
+        free(b.owned);
         return;
+    }
     if (q->nbinds == q->bcap) {
         size_t cap = q->bcap ? q->bcap * 2 : 16;
         listing_bind *grown = realloc(q->binds, cap * sizeof(*grown));
         if (!grown) {
             q->oom = 1;
+            free(b.owned);
             return;
         }
         q->binds = grown;
@@ -55,7 +60,7 @@ static void add_bind(listing_query *q, listing_bind b) {
 }
 
 void listing_int(listing_query *q, int64_t v) {
-    add_bind(q, (listing_bind){0, v, NULL});
+    add_bind(q, (listing_bind){0, v, NULL, NULL});
 }
 
 void listing_limit(listing_query *q, int64_t rows, int64_t offset) {
@@ -68,7 +73,15 @@ void listing_limit(listing_query *q, int64_t rows, int64_t offset) {
 }
 
 void listing_text(listing_query *q, const char *s) {
-    add_bind(q, (listing_bind){1, 0, s});
+    add_bind(q, (listing_bind){1, 0, s, NULL});
+}
+
+void listing_text_take(listing_query *q, char *s) {
+    if (!s) {
+        q->oom = 1;
+        return;
+    }
+    add_bind(q, (listing_bind){1, 0, s, s});
 }
 
 static void in_open(listing_query *q, const char *column) {

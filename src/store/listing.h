@@ -25,6 +25,7 @@ typedef struct {
     int is_text;
     int64_t i;
     const char *s; /* borrowed: must outlive listing_prepare */
+    char *owned;   /* or owned (listing_text_take): freed with the query */
 } listing_bind;
 
 typedef struct {
@@ -45,6 +46,9 @@ void listing_int(listing_query *q, int64_t v);
 /* Appends " LIMIT rows" and, when offset > 0, " OFFSET offset". */
 void listing_limit(listing_query *q, int64_t rows, int64_t offset);
 void listing_text(listing_query *q, const char *s);
+/* The same for text the query takes over (freed by listing_query_clear;
+ * NULL: out of memory, reported by listing_prepare). */
+void listing_text_take(listing_query *q, char *s);
 /* Appends " AND column IN (?,...)" for the integers / strings of arr, or
  * nothing when arr is NULL or empty. Elements are borrowed from arr. */
 void listing_in_ints(listing_query *q, const char *column, json_t *arr);

@@ -17,6 +17,7 @@
 #ifndef TOCSIN_STORE_H
 #define TOCSIN_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -27,15 +28,22 @@ typedef struct store_stmt store_stmt;
 
 enum { STORE_DONE = 0, STORE_ROW = 1 };
 
+typedef enum { STORE_ENGINE_SQLITE, STORE_ENGINE_POSTGRES } store_engine_kind;
+
 typedef struct {
-    const char *path; /* database file */
-    int readers;      /* reader connections in the pool; >= 1 */
-    int sync_full;    /* 1: every commit durable before it is answered (store_sync) */
+    const char *path;    /* SQLite: the database file */
+    const char *url;     /* PostgreSQL: a libpq URL (postgres://...); set: path is not used */
+    const char *node_id; /* this node's name in the cluster (PostgreSQL) */
+    int readers;         /* reader connections in the pool; >= 1 */
+    int sync_full;       /* 1: every commit durable before it is answered (store_sync) */
 } store_options;
 
-/* Opens (creating 0600 if absent) the database and applies migrations. */
+/* Opens the database (SQLite: creating the file 0600 if absent) and applies
+ * migrations. */
 int store_open(const store_options *opts, store **out, tc_err *err);
 void store_free(store *st);
+store_engine_kind store_kind(const store *st);
+store_engine_kind store_conn_kind(const store_conn *conn);
 
 /* Makes every transaction committed so far durable (one fdatasync of the
  * WAL; nothing with sync_full 0). Called by the writer's sync thread only,
@@ -73,13 +81,66 @@ const char *store_col_text(store_stmt *stmt, int col);
 int store_col_is_null(store_stmt *stmt, int col);
 void store_stmt_done(store_stmt *stmt);
 
-/* The rowid of the last row inserted on this connection. */
-int64_t store_last_insert_id(store_conn *conn);
-
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t store_changes(store_conn *conn);
 
-/* Convenience: run a prepared statement that returns no rows. */
+/* Runs a prepared statement whose rows nobody reads, then done. On
+ * PostgreSQL the writer's statements inside a batch are pipelined: sent
+ * without waiting, their errors found at the next read or at the commit
+ * (which then fails the batch). */
 int store_run(store_stmt *stmt, tc_err *err);
+
+/* ---- the writer's batches -------------------------------------------------
+ *
+ * The writer runs each batch in one transaction opened by store_batch_begin
+ * and ended by store_batch_commit (or store_rollback). On PostgreSQL the
+ * begin locks the cluster's clock row, so the batches of every node run one
+ * at a time, in the order of the clock (docs/ARCHITECTURE.md, "Several
+ * nodes"); on SQLite the file's write lock does the same for one process.
+ *
+ * Ids: rows whose ids the writer needs at once (and that cursors read in
+ * order) get them from store_batch_next_id, never from the engine: a
+ * batch's ids are above every id committed before it, on every node,
+ * because the counters are read under the clock's lock (PostgreSQL) or kept
+ * by the one writer (SQLite, from the tables' highest ids at start).
+ *
+ * Changes: the rows of alerts and incidents a batch writes are noted
+ * (store_batch_note) and, on PostgreSQL, stored with the batch's clock, so
+ * that other nodes can bring their caches up to date. */
+typedef enum {
+    STORE_ID_ALERT,    /* alerts.id */
+    STORE_ID_INCIDENT, /* incidents.id */
+    STORE_ID_EVENT,    /* events.seq */
+    STORE_ID_DELIVERY, /* deliveries.delivery_id */
+    STORE_ID_KINDS
+} store_id_kind;
+
+typedef struct {
+    char kind; /* 'a' alert, 'i' incident, 'c' configuration */
+    char id[25];
+} store_change;
+
+typedef struct {
+    /* Read at begin. PostgreSQL: the clock as the previous batch of any node
+     * left it (this batch commits seq + 1) and the highest clock whose
+     * changes were pruned; SQLite: both 0. */
+    int64_t seq, pruned_seq;
+    int64_t next_id[STORE_ID_KINDS];
+    int track_changes; /* set by the engine: 1 when other nodes may read them */
+    store_change *changes;
+    size_t nchanges, cap;
+    int note_failed; /* a change could not be noted: the batch must fail */
+} store_batch;
+
+int store_batch_begin(store_conn *conn, store_batch *b, tc_err *err);
+/* The batch's changes are kept until store_batch_clear. */
+int store_batch_commit(store_conn *conn, store_batch *b, tc_err *err);
+void store_batch_clear(store_batch *b);
+/* The batch open on the writer connection, or NULL (outside a batch). */
+store_batch *store_conn_batch(store_conn *conn);
+int64_t store_batch_next_id(store_conn *conn, store_id_kind kind);
+/* Notes that a row changed (id: the alert or incident id; "" for
+ * configuration). Outside a batch, does nothing. */
+void store_batch_note(store_conn *conn, char kind, const char *id);
 
 #endif

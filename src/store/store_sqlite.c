@@ -5,7 +5,7 @@
  * answers any request of its batch: that is what "accepted" means. Migrations are
  * numbered SQL files embedded in the binary (cmake/embed.cmake) and applied
  * at open, each in its own transaction, recorded in schema_migrations. */
-#include "store/store.h"
+#include "store/store_engine.h"
 #include "util/ids.h"
 
 #include <errno.h>
@@ -27,24 +27,36 @@
 #define STMT_CACHE_SLOTS 1024
 #define STMT_CACHE_PROBE 8
 
-struct store_stmt {
+typedef struct sqlite_conn sqlite_conn;
+
+typedef struct {
+    store_stmt base;
     sqlite3_stmt *raw;
-    store_conn *conn;
+    sqlite_conn *conn;
     int cached; /* 0: finalized by store_stmt_done */
     int in_use;
     int bind_failed; /* a bind ran out of memory: stepping fails, never runs with NULL */
-};
+} sqlite_stmt;
 
-struct store_conn {
+typedef struct sqlite_store sqlite_store;
+
+struct sqlite_conn {
+    store_conn base;
     sqlite3 *db;
+    sqlite_store *owner; /* set on the writer connection only */
     struct {
         char *sql;
-        store_stmt stmt;
+        sqlite_stmt stmt;
     } cache[STMT_CACHE_SLOTS];
 };
 
-struct store {
-    store_conn *writer;
+struct sqlite_store {
+    store base;
+    sqlite_conn *writer;
+    /* The writer's id counters between batches (store.h, "Ids"): read from
+     * the tables' highest ids at the first batch, then kept here. */
+    int ids_loaded;
+    int64_t next_id[STORE_ID_KINDS];
     /* Durability (store_sync): the WAL, opened by us for fdatasync only. */
     char *wal_path;
     int wal_fd; /* -1 until the first sync */
@@ -52,17 +64,19 @@ struct store {
     /* Checkpoints run on a thread of their own, with their own connection:
      * copying WAL pages into the database (and that fsync) then overlaps the
      * writer's next batch instead of stalling it inside a COMMIT. */
-    store_conn *checkpointer;
+    sqlite_conn *checkpointer;
     pthread_t checkpoint_thread;
     int checkpoint_running;
     int checkpoint_stop;
     pthread_cond_t checkpoint_wake;
-    store_conn **readers;
+    sqlite_conn **readers;
     int nreaders;
     int *reader_free;
     pthread_mutex_t lock;
     pthread_cond_t available;
 };
+
+static const store_engine sqlite_engine;
 
 extern const struct {
     const char *name;
@@ -90,10 +104,11 @@ static void sql_sha256_hex(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, hex, 64, SQLITE_TRANSIENT);
 }
 
-static int conn_open(const store_options *opts, int reader, store_conn **out, tc_err *err) {
-    store_conn *c = calloc(1, sizeof(*c));
+static int conn_open(const store_options *opts, int reader, sqlite_conn **out, tc_err *err) {
+    sqlite_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return tc_err_set(err, TC_INTERNAL, "store: out of memory");
+    c->base.engine = &sqlite_engine;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(opts->path, &c->db, flags, NULL) != SQLITE_OK) {
         sqlite_fail(err, c->db, "open");
@@ -137,7 +152,7 @@ static int conn_open(const store_options *opts, int reader, store_conn **out, tc
     return 0;
 }
 
-static void conn_close(store_conn *c) {
+static void conn_close(sqlite_conn *c) {
     if (!c)
         return;
     for (int i = 0; i < STMT_CACHE_SLOTS; i++) {
@@ -152,7 +167,8 @@ static int migration_number(const char *name) {
     return atoi(name);
 }
 
-static int apply_migrations(store_conn *c, tc_err *err) {
+static int apply_migrations(sqlite_conn *sc, tc_err *err) {
+    store_conn *c = &sc->base;
     if (store_exec(c,
                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
                    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
@@ -206,7 +222,7 @@ static int create_private_file(const char *path, tc_err *err) {
 #define CHECKPOINT_INTERVAL_MS 200
 
 static void *checkpoint_main(void *arg) {
-    store *st = arg;
+    sqlite_store *st = arg;
     pthread_setname_np(pthread_self(), "tocsin-ckpt");
     pthread_mutex_lock(&st->lock);
     while (!st->checkpoint_stop) {
@@ -231,7 +247,7 @@ static void *checkpoint_main(void *arg) {
     return NULL;
 }
 
-static int checkpoint_start(store *st, const store_options *opts, tc_err *err) {
+static int checkpoint_start(sqlite_store *st, const store_options *opts, tc_err *err) {
     if (conn_open(opts, 1, &st->checkpointer, err) != 0)
         return -1;
     if (pthread_create(&st->checkpoint_thread, NULL, checkpoint_main, st) != 0)
@@ -240,7 +256,7 @@ static int checkpoint_start(store *st, const store_options *opts, tc_err *err) {
     return 0;
 }
 
-static void checkpoint_stop(store *st) {
+static void checkpoint_stop(sqlite_store *st) {
     if (st->checkpoint_running) {
         pthread_mutex_lock(&st->lock);
         st->checkpoint_stop = 1;
@@ -262,12 +278,16 @@ static void sqlite_configure(void) {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int store_open(const store_options *opts, store **out, tc_err *err) {
+static void sq_free(store *base);
+static int sq_sync(store *base, tc_err *err);
+
+int store_sqlite_open(const store_options *opts, store **out, tc_err *err) {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
     pthread_once(&configured, sqlite_configure);
-    store *st = calloc(1, sizeof(*st));
+    sqlite_store *st = calloc(1, sizeof(*st));
     if (!st)
         return tc_err_set(err, TC_INTERNAL, "store: out of memory");
+    st->base.engine = &sqlite_engine;
     st->wal_fd = -1;
     st->sync_full = opts->sync_full;
     if (asprintf(&st->wal_path, "%s-wal", opts->path) < 0) {
@@ -282,7 +302,8 @@ int store_open(const store_options *opts, store **out, tc_err *err) {
         goto fail;
     if (conn_open(opts, 0, &st->writer, err) != 0)
         goto fail;
-    if (apply_migrations(st->writer, err) != 0 || store_sync(st, err) != 0)
+    st->writer->owner = st;
+    if (apply_migrations(st->writer, err) != 0 || sq_sync(&st->base, err) != 0)
         goto fail;
     st->nreaders = opts->readers > 0 ? opts->readers : 1;
     st->readers = calloc((size_t)st->nreaders, sizeof(*st->readers));
@@ -298,16 +319,15 @@ int store_open(const store_options *opts, store **out, tc_err *err) {
     }
     if (checkpoint_start(st, opts, err) != 0)
         goto fail;
-    *out = st;
+    *out = &st->base;
     return 0;
 fail:
-    store_free(st);
+    sq_free(&st->base);
     return -1;
 }
 
-void store_free(store *st) {
-    if (!st)
-        return;
+static void sq_free(store *base) {
+    sqlite_store *st = (sqlite_store *)base;
     checkpoint_stop(st);
     for (int i = 0; i < st->nreaders && st->readers; i++)
         conn_close(st->readers[i]);
@@ -339,7 +359,8 @@ void store_free(store *st) {
  * only removed when the last connection closes, in store_free after this
  * descriptor is no longer used. It is opened at the first sync, once the
  * writer's first transaction has created the file. */
-int store_sync(store *st, tc_err *err) {
+static int sq_sync(store *base, tc_err *err) {
+    sqlite_store *st = (sqlite_store *)base;
     if (!st->sync_full)
         return 0;
     if (st->wal_fd < 0) {
@@ -357,59 +378,65 @@ int store_sync(store *st, tc_err *err) {
     return 0;
 }
 
-store_conn *store_writer(store *st) {
-    return st->writer;
+static store_conn *sq_writer(store *base) {
+    return &((sqlite_store *)base)->writer->base;
 }
 
-store_conn *store_reader_acquire(store *st) {
+static store_conn *sq_reader_acquire(store *base) {
+    sqlite_store *st = (sqlite_store *)base;
     pthread_mutex_lock(&st->lock);
     for (;;) {
         for (int i = 0; i < st->nreaders; i++) {
             if (st->reader_free[i]) {
                 st->reader_free[i] = 0;
                 pthread_mutex_unlock(&st->lock);
-                return st->readers[i];
+                return &st->readers[i]->base;
             }
         }
         pthread_cond_wait(&st->available, &st->lock);
     }
 }
 
-void store_reader_release(store *st, store_conn *conn) {
+static void sq_reader_release(store *base, store_conn *conn) {
+    sqlite_store *st = (sqlite_store *)base;
     pthread_mutex_lock(&st->lock);
     for (int i = 0; i < st->nreaders; i++) {
-        if (st->readers[i] == conn)
+        if (&st->readers[i]->base == conn)
             st->reader_free[i] = 1;
     }
     pthread_cond_signal(&st->available);
     pthread_mutex_unlock(&st->lock);
 }
 
-int store_exec(store_conn *conn, const char *sql, tc_err *err) {
+static sqlite3 *db_of(store_conn *conn) {
+    return ((sqlite_conn *)conn)->db;
+}
+
+static int sq_exec(store_conn *conn, const char *sql, tc_err *err) {
     char *msg = NULL;
-    if (sqlite3_exec(conn->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        tc_err_set(err, TC_INTERNAL, "store: %s", msg ? msg : sqlite3_errmsg(conn->db));
+    if (sqlite3_exec(db_of(conn), sql, NULL, NULL, &msg) != SQLITE_OK) {
+        tc_err_set(err, TC_INTERNAL, "store: %s", msg ? msg : sqlite3_errmsg(db_of(conn)));
         sqlite3_free(msg);
         return -1;
     }
     return 0;
 }
 
-int store_begin(store_conn *conn, tc_err *err) {
-    return store_exec(conn, "BEGIN IMMEDIATE", err);
+static int sq_begin(store_conn *conn, tc_err *err) {
+    return sq_exec(conn, "BEGIN IMMEDIATE", err);
 }
 
-int store_commit(store_conn *conn, tc_err *err) {
-    return store_exec(conn, "COMMIT", err);
+static int sq_commit(store_conn *conn, tc_err *err) {
+    return sq_exec(conn, "COMMIT", err);
 }
 
-void store_rollback(store_conn *conn) {
-    if (!sqlite3_get_autocommit(conn->db))
-        sqlite3_exec(conn->db, "ROLLBACK", NULL, NULL, NULL);
+static void sq_rollback(store_conn *conn) {
+    if (!sqlite3_get_autocommit(db_of(conn)))
+        sqlite3_exec(db_of(conn), "ROLLBACK", NULL, NULL, NULL);
 }
 
-int store_in_transaction(store_conn *conn) {
-    return !sqlite3_get_autocommit(conn->db);
+static int sq_in_transaction(store_conn *conn) {
+    return !sqlite3_get_autocommit(db_of(conn));
 }
 
 /* The slot of a statement's text: its length and its first and last 48
@@ -428,25 +455,27 @@ static unsigned sql_hash(const char *s) {
 }
 
 /* A statement not kept in the cache: finalized by store_stmt_done. */
-static store_stmt *stmt_once(store_conn *conn, sqlite3_stmt *raw, tc_err *err) {
-    store_stmt *once = calloc(1, sizeof(*once));
+static store_stmt *stmt_once(sqlite_conn *conn, sqlite3_stmt *raw, tc_err *err) {
+    sqlite_stmt *once = calloc(1, sizeof(*once));
     if (!once) {
         sqlite3_finalize(raw);
         tc_err_set(err, TC_INTERNAL, "store: out of memory");
         return NULL;
     }
+    once->base.engine = &sqlite_engine;
     once->raw = raw;
     once->conn = conn;
     once->in_use = 1;
-    return once;
+    return &once->base;
 }
 
-store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err) {
+static store_stmt *sq_prepare(store_conn *base, const char *sql, tc_err *err) {
+    sqlite_conn *conn = (sqlite_conn *)base;
     unsigned home = sql_hash(sql) % STMT_CACHE_SLOTS;
     int free_slot = -1, victim = -1;
     for (unsigned i = 0; i < STMT_CACHE_PROBE; i++) {
         unsigned slot = (home + i) % STMT_CACHE_SLOTS;
-        store_stmt *st = &conn->cache[slot].stmt;
+        sqlite_stmt *st = &conn->cache[slot].stmt;
         if (!conn->cache[slot].sql) {
             if (free_slot < 0)
                 free_slot = (int)slot;
@@ -456,7 +485,7 @@ store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err) {
             if (st->in_use)
                 break; /* nested use of the same statement: a one-off below */
             st->in_use = 1;
-            return st;
+            return &st->base;
         }
         if (victim < 0 && !st->in_use)
             victim = (int)slot;
@@ -472,48 +501,47 @@ store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err) {
     char *copy = strdup(sql);
     if (!copy)
         return stmt_once(conn, raw, err);
-    store_stmt *st = &conn->cache[slot].stmt;
+    sqlite_stmt *st = &conn->cache[slot].stmt;
     sqlite3_finalize(st->raw);
     free(conn->cache[slot].sql);
     conn->cache[slot].sql = copy;
+    st->base.engine = &sqlite_engine;
     st->raw = raw;
     st->conn = conn;
     st->cached = 1;
     st->in_use = 1;
-    return st;
+    return &st->base;
 }
 
 /* A bind that fails (out of memory copying text) leaves the parameter
  * NULL: `WHERE id = ?` would then match nothing and the statement would
- * "succeed". The failure is kept and store_step refuses to run. */
-static void bind_check(store_stmt *stmt, int rc) {
+ * "succeed". The failure is kept and stepping refuses to run. */
+static void bind_check(sqlite_stmt *stmt, int rc) {
     if (rc != SQLITE_OK)
         stmt->bind_failed = 1;
 }
 
-void store_bind_int64(store_stmt *stmt, int idx, int64_t value) {
+static void sq_bind_int64(store_stmt *base, int idx, int64_t value) {
+    sqlite_stmt *stmt = (sqlite_stmt *)base;
     bind_check(stmt, sqlite3_bind_int64(stmt->raw, idx, value));
 }
 
-void store_bind_text(store_stmt *stmt, int idx, const char *text) {
+static void sq_bind_text(store_stmt *base, int idx, const char *text, int copy) {
+    sqlite_stmt *stmt = (sqlite_stmt *)base;
     if (text)
-        bind_check(stmt, sqlite3_bind_text(stmt->raw, idx, text, -1, SQLITE_TRANSIENT));
+        bind_check(stmt, sqlite3_bind_text(stmt->raw, idx, text, -1,
+                                           copy ? SQLITE_TRANSIENT : SQLITE_STATIC));
     else
         bind_check(stmt, sqlite3_bind_null(stmt->raw, idx));
 }
 
-void store_bind_text_static(store_stmt *stmt, int idx, const char *text) {
-    if (text)
-        bind_check(stmt, sqlite3_bind_text(stmt->raw, idx, text, -1, SQLITE_STATIC));
-    else
-        bind_check(stmt, sqlite3_bind_null(stmt->raw, idx));
-}
-
-void store_bind_null(store_stmt *stmt, int idx) {
+static void sq_bind_null(store_stmt *base, int idx) {
+    sqlite_stmt *stmt = (sqlite_stmt *)base;
     bind_check(stmt, sqlite3_bind_null(stmt->raw, idx));
 }
 
-int store_step(store_stmt *stmt, tc_err *err) {
+static int sq_step(store_stmt *base, tc_err *err) {
+    sqlite_stmt *stmt = (sqlite_stmt *)base;
     if (stmt->bind_failed)
         return tc_err_set(err, TC_INTERNAL, "store: a statement parameter could not be bound");
     int rc = sqlite3_step(stmt->raw);
@@ -524,22 +552,21 @@ int store_step(store_stmt *stmt, tc_err *err) {
     return sqlite_fail(err, stmt->conn->db, "step");
 }
 
-int64_t store_col_int64(store_stmt *stmt, int col) {
-    return sqlite3_column_int64(stmt->raw, col);
+static int64_t sq_col_int64(store_stmt *base, int col) {
+    return sqlite3_column_int64(((sqlite_stmt *)base)->raw, col);
 }
 
-const char *store_col_text(store_stmt *stmt, int col) {
-    const unsigned char *t = sqlite3_column_text(stmt->raw, col);
+static const char *sq_col_text(store_stmt *base, int col) {
+    const unsigned char *t = sqlite3_column_text(((sqlite_stmt *)base)->raw, col);
     return t ? (const char *)t : "";
 }
 
-int store_col_is_null(store_stmt *stmt, int col) {
-    return sqlite3_column_type(stmt->raw, col) == SQLITE_NULL;
+static int sq_col_is_null(store_stmt *base, int col) {
+    return sqlite3_column_type(((sqlite_stmt *)base)->raw, col) == SQLITE_NULL;
 }
 
-void store_stmt_done(store_stmt *stmt) {
-    if (!stmt)
-        return;
+static void sq_stmt_done(store_stmt *base) {
+    sqlite_stmt *stmt = (sqlite_stmt *)base;
     if (!stmt->cached) {
         sqlite3_finalize(stmt->raw);
         free(stmt);
@@ -551,16 +578,95 @@ void store_stmt_done(store_stmt *stmt) {
     stmt->bind_failed = 0;
 }
 
-int64_t store_last_insert_id(store_conn *conn) {
-    return sqlite3_last_insert_rowid(conn->db);
-}
-
-int64_t store_changes(store_conn *conn) {
-    return sqlite3_changes64(conn->db);
-}
-
-int store_run(store_stmt *stmt, tc_err *err) {
-    int rc = store_step(stmt, err);
-    store_stmt_done(stmt);
+static int sq_run(store_stmt *stmt, tc_err *err) {
+    int rc = sq_step(stmt, err);
+    sq_stmt_done(stmt);
     return rc < 0 ? -1 : 0;
 }
+
+static int64_t sq_changes(store_conn *conn) {
+    return sqlite3_changes64(db_of(conn));
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+/* One writer: the counters are the tables' highest ids, read once. Pruning
+ * keeps each table's newest row (delivery/history.c), so a restart reads
+ * the same highest ids back and never hands out one twice. */
+static int load_ids(sqlite_store *st, tc_err *err) {
+    for (int k = 0; k < STORE_ID_KINDS; k++) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "SELECT COALESCE(MAX(%s), 0) + 1 FROM %s", store_id_tables[k][1],
+                 store_id_tables[k][0]);
+        store_stmt *q = sq_prepare(&st->writer->base, sql, err);
+        if (!q)
+            return -1;
+        int step = sq_step(q, err);
+        if (step == STORE_ROW)
+            st->next_id[k] = sq_col_int64(q, 0);
+        sq_stmt_done(q);
+        if (step != STORE_ROW)
+            return step < 0 ? -1 : tc_err_set(err, TC_INTERNAL, "store: no highest id");
+    }
+    st->ids_loaded = 1;
+    return 0;
+}
+
+static sqlite_store *store_of_writer(store_conn *conn) {
+    /* Only the writer connection runs batches; its store is found through
+     * the engine's one writer per store. */
+    return ((sqlite_conn *)conn)->owner;
+}
+
+static int sq_batch_begin(store_conn *conn, store_batch *b, tc_err *err) {
+    sqlite_store *st = store_of_writer(conn);
+    if (!st)
+        return tc_err_set(err, TC_INTERNAL, "store: a batch runs on the writer connection only");
+    if (sq_begin(conn, err) != 0)
+        return -1;
+    if (!st->ids_loaded && load_ids(st, err) != 0) {
+        sq_rollback(conn);
+        return -1;
+    }
+    b->seq = b->pruned_seq = 0;
+    b->track_changes = 0; /* one process: nobody else has a cache to update */
+    memcpy(b->next_id, st->next_id, sizeof(b->next_id));
+    return 0;
+}
+
+static int sq_batch_commit(store_conn *conn, store_batch *b, tc_err *err) {
+    sqlite_store *st = store_of_writer(conn);
+    if (sq_commit(conn, err) != 0) {
+        sq_rollback(conn);
+        return -1;
+    }
+    memcpy(st->next_id, b->next_id, sizeof(st->next_id));
+    return 0;
+}
+
+static const store_engine sqlite_engine = {
+    .kind = STORE_ENGINE_SQLITE,
+    .free = sq_free,
+    .sync = sq_sync,
+    .writer = sq_writer,
+    .reader_acquire = sq_reader_acquire,
+    .reader_release = sq_reader_release,
+    .exec = sq_exec,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .in_transaction = sq_in_transaction,
+    .prepare = sq_prepare,
+    .bind_int64 = sq_bind_int64,
+    .bind_text = sq_bind_text,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .run = sq_run,
+    .col_int64 = sq_col_int64,
+    .col_text = sq_col_text,
+    .col_is_null = sq_col_is_null,
+    .stmt_done = sq_stmt_done,
+    .changes = sq_changes,
+    .batch_begin = sq_batch_begin,
+    .batch_commit = sq_batch_commit,
+};

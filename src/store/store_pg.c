@@ -1,0 +1,946 @@
+/* store_pg.c: the PostgreSQL engine behind store.h (libpq).
+ *
+ * tocsin's SQL is written once with `?` placeholders; each statement is
+ * rewritten to `$1..$n` and prepared once per connection, on first use
+ * (named statements, text parameters whose types the server infers from
+ * where they stand). Results are read whole (PQexecPrepared): tocsin's
+ * reads are bounded by their LIMIT.
+ *
+ * The writer's batches (store_batch_begin .. store_batch_commit) run in
+ * libpq's pipeline mode: a statement nobody reads rows from (store_run) is
+ * sent without waiting for its answer, so a batch of hundreds of inserts
+ * costs a few round trips instead of hundreds. The answers are read at the
+ * next statement that returns rows, or at the commit; an error found there
+ * fails the transaction, and with it the batch (store_in_transaction turns
+ * false and the writer fails every command of the batch, as it does when
+ * SQLite ends a transaction by itself).
+ *
+ * A batch begins by locking the cluster clock's row (migrations_pg
+ * 001_init.sql): the batches of every node run one at a time, each sees
+ * everything committed before it, and the id counters it reads there are
+ * above every id committed by any node (store.h, "Ids"). The lock is held
+ * to the commit, which waits for the WAL flush (synchronous_commit stays
+ * on): an answered request is durable, as on SQLite.
+ *
+ * Connections lost (the server restarted) are opened again before the
+ * next transaction or read; a transaction cut by the loss fails. */
+#include "store/store_engine.h"
+#include "util/clock.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PG_STMT_SLOTS 512
+#define PG_STMT_PROBE 8
+/* Pipelined statements between two reads of their answers: the server
+ * answers each with a few bytes that wait in its socket buffer until read;
+ * reading every so often keeps that buffer far from full (a full one would
+ * stall the server while we are still sending). */
+#define PG_PIPELINE_MAX 512
+/* A migration of several nodes starting at once: one applies, the others
+ * wait on this session lock (an arbitrary constant, "tocsin" in ASCII). */
+#define PG_MIGRATION_LOCK 0x746f6373696eLL
+
+typedef struct pg_conn pg_conn;
+typedef struct pg_store pg_store;
+
+typedef struct {
+    store_stmt base;
+    pg_conn *conn;
+    char *sql;  /* as tocsin wrote it (the cache's key) */
+    char *text; /* with $n placeholders */
+    char name[16];
+    int nparams;
+    unsigned prepared_gen; /* the connection generation it was prepared on; 0: never */
+    const char **values;
+    char **owned;     /* per parameter: a copy to free, or NULL */
+    char (*ints)[24]; /* per parameter: an integer's text */
+    int bind_failed;
+    int cached, in_use;
+    PGresult *res; /* the rows being read */
+    int executed, row, nrows;
+} pg_stmt;
+
+struct pg_conn {
+    store_conn base;
+    PGconn *pg;
+    pg_store *owner;
+    unsigned gen; /* +1 at every (re)connection: prepared statements are per session */
+    unsigned next_name;
+    int in_tx;    /* BEGIN sent */
+    int pipeline; /* in pipeline mode (a batch) */
+    int queued;   /* pipelined commands whose answers are unread */
+    int failed;   /* the transaction failed: only a rollback ends it */
+    char failed_msg[240];
+    int64_t changes;
+    struct {
+        char *sql;
+        pg_stmt *stmt;
+    } cache[PG_STMT_SLOTS];
+};
+
+struct pg_store {
+    store base;
+    char *url;
+    char *node_id;
+    pg_conn *writer;
+    pg_conn **readers;
+    int nreaders;
+    int *reader_free;
+    pthread_mutex_t lock;
+    pthread_cond_t available;
+};
+
+static const store_engine pg_engine;
+
+extern const struct {
+    const char *name;
+    const char *data;
+    size_t len;
+} store_migrations_pg[];
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* libpq's messages end with a newline and may run over several lines: the
+ * first line says what went wrong. */
+static int pg_fail(tc_err *err, const char *what, const char *msg) {
+    char line[200];
+    snprintf(line, sizeof(line), "%s", msg && *msg ? msg : "no message");
+    line[strcspn(line, "\n")] = '\0';
+    return tc_err_set(err, TC_INTERNAL, "store: %s: %s", what, line);
+}
+
+static int conn_failed(pg_conn *c, tc_err *err) {
+    return tc_err_set(err, TC_INTERNAL, "store: the transaction failed earlier: %s", c->failed_msg);
+}
+
+static void mark_failed(pg_conn *c, const char *msg) {
+    if (c->failed)
+        return;
+    c->failed = 1;
+    snprintf(c->failed_msg, sizeof(c->failed_msg), "%s", msg && *msg ? msg : "no message");
+    c->failed_msg[strcspn(c->failed_msg, "\n")] = '\0';
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static int conn_connect(pg_conn *c, const char *url, tc_err *err) {
+    c->pg = PQconnectdb(url);
+    if (!c->pg)
+        return tc_err_set(err, TC_INTERNAL, "store: out of memory connecting to PostgreSQL");
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return pg_fail(err, "cannot connect to PostgreSQL", PQerrorMessage(c->pg));
+    c->gen++;
+    /* Times are tocsin's (milliseconds it binds); the session's settings
+     * only matter for what the server itself prints. */
+    PGresult *r = PQexec(c->pg, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : pg_fail(err, "session settings", PQerrorMessage(c->pg));
+}
+
+static int conn_open(pg_store *st, pg_conn **out, tc_err *err) {
+    pg_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return tc_err_set(err, TC_INTERNAL, "store: out of memory");
+    c->base.engine = &pg_engine;
+    c->owner = st;
+    if (conn_connect(c, st->url, err) != 0) {
+        PQfinish(c->pg);
+        free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static void stmt_free(pg_stmt *s);
+
+static void conn_close(pg_conn *c) {
+    if (!c)
+        return;
+    for (int i = 0; i < PG_STMT_SLOTS; i++) {
+        free(c->cache[i].sql);
+        stmt_free(c->cache[i].stmt);
+    }
+    PQfinish(c->pg);
+    free(c);
+}
+
+/* Outside a transaction, a lost connection is opened again; its prepared
+ * statements went with it (gen tells them apart). */
+static int conn_ensure(pg_conn *c, tc_err *err) {
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        return 0;
+    PQreset(c->pg);
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return pg_fail(err, "PostgreSQL connection lost", PQerrorMessage(c->pg));
+    c->gen++;
+    c->in_tx = c->pipeline = c->queued = c->failed = 0;
+    return 0;
+}
+
+/* ---- the pipeline ------------------------------------------------------ */
+
+/* Reads every answer up to the sync just sent. The last command's result
+ * is handed back in *keep when asked for (the statement whose rows the
+ * caller reads); the first error fails the transaction. */
+static int pipeline_read(pg_conn *c, PGresult **keep, tc_err *err) {
+    PGresult *last = NULL;
+    int last_ok = 0, nulls = 0, synced = 0;
+    char msg[240] = "";
+    while (!synced) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            /* One NULL ends each command's answer; more in a row means the
+             * connection is gone. */
+            if (PQstatus(c->pg) != CONNECTION_OK || ++nulls > 2) {
+                snprintf(msg, sizeof(msg), "connection lost: %s", PQerrorMessage(c->pg));
+                break;
+            }
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType s = PQresultStatus(r);
+        if (s == PGRES_PIPELINE_SYNC) {
+            synced = 1;
+            PQclear(r);
+            continue;
+        }
+        if (last)
+            PQclear(last);
+        last = r;
+        last_ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+        if (last_ok) {
+            c->changes = atoll(PQcmdTuples(r));
+        } else if (s != PGRES_PIPELINE_ABORTED && !msg[0]) {
+            snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+        }
+    }
+    c->queued = 0;
+    if (msg[0] || !synced) {
+        if (last)
+            PQclear(last);
+        mark_failed(c, msg[0] ? msg : "the pipeline lost its place");
+        return pg_fail(err, "statement failed", msg);
+    }
+    if (keep && last_ok)
+        *keep = last;
+    else if (last)
+        PQclear(last);
+    if (keep && !*keep)
+        return tc_err_set(err, TC_INTERNAL, "store: a statement gave no result");
+    return 0;
+}
+
+/* Sends a sync and reads everything up to it. */
+static int pipeline_sync(pg_conn *c, PGresult **keep, tc_err *err) {
+    if (keep)
+        *keep = NULL;
+    if (PQpipelineSync(c->pg) != 1) {
+        mark_failed(c, PQerrorMessage(c->pg));
+        return pg_fail(err, "pipeline sync", PQerrorMessage(c->pg));
+    }
+    return pipeline_read(c, keep, err);
+}
+
+static int pipeline_enter(pg_conn *c, tc_err *err) {
+    if (PQenterPipelineMode(c->pg) != 1)
+        return pg_fail(err, "pipeline mode", PQerrorMessage(c->pg));
+    c->pipeline = 1;
+    c->queued = 0;
+    return 0;
+}
+
+static void pipeline_leave(pg_conn *c) {
+    if (!c->pipeline)
+        return;
+    if (c->queued > 0) {
+        tc_err ignored;
+        pipeline_sync(c, NULL, &ignored);
+    }
+    if (PQexitPipelineMode(c->pg) != 1) {
+        /* Answers still unread (a broken connection): the session cannot
+         * be trusted with the next transaction. */
+        PQreset(c->pg);
+        c->gen++;
+    }
+    c->pipeline = 0;
+}
+
+/* Sends a statement of plain text (no parameters) in the pipeline. */
+static int pipeline_send_text(pg_conn *c, const char *sql, tc_err *err) {
+    if (PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0) != 1) {
+        mark_failed(c, PQerrorMessage(c->pg));
+        return pg_fail(err, "send", PQerrorMessage(c->pg));
+    }
+    c->queued++;
+    return 0;
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+/* `?` -> `$n`, outside quotes and comments. */
+static char *translate(const char *sql, int *nparams) {
+    size_t n = strlen(sql);
+    char *out = malloc(n * 4 + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    int count = 0;
+    for (const char *p = sql; *p; p++) {
+        if (*p == '\'' || *p == '"') {
+            char q = *p;
+            *o++ = *p++;
+            while (*p && *p != q)
+                *o++ = *p++;
+            if (!*p)
+                break;
+            *o++ = *p;
+            continue;
+        }
+        if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                *o++ = *p++;
+            if (!*p)
+                break;
+            *o++ = *p;
+            continue;
+        }
+        if (*p == '?') {
+            o += sprintf(o, "$%d", ++count);
+            continue;
+        }
+        *o++ = *p;
+    }
+    *o = '\0';
+    *nparams = count;
+    return out;
+}
+
+static void stmt_reset(pg_stmt *s) {
+    PQclear(s->res);
+    s->res = NULL;
+    s->executed = s->row = s->nrows = 0;
+    for (int i = 0; i < s->nparams; i++) {
+        free(s->owned[i]);
+        s->owned[i] = NULL;
+        s->values[i] = NULL;
+    }
+    s->bind_failed = 0;
+}
+
+static void stmt_free(pg_stmt *s) {
+    if (!s)
+        return;
+    stmt_reset(s);
+    free(s->sql);
+    free(s->text);
+    free(s->values);
+    free(s->owned);
+    free(s->ints);
+    free(s);
+}
+
+static pg_stmt *stmt_new(pg_conn *c, const char *sql) {
+    pg_stmt *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->base.engine = &pg_engine;
+    s->conn = c;
+    s->sql = strdup(sql);
+    s->text = translate(sql, &s->nparams);
+    int n = s->nparams > 0 ? s->nparams : 1;
+    s->values = calloc((size_t)n, sizeof(*s->values));
+    s->owned = calloc((size_t)n, sizeof(*s->owned));
+    s->ints = calloc((size_t)n, sizeof(*s->ints));
+    if (!s->sql || !s->text || !s->values || !s->owned || !s->ints) {
+        stmt_free(s);
+        return NULL;
+    }
+    snprintf(s->name, sizeof(s->name), "t%u", ++c->next_name);
+    return s;
+}
+
+/* The same cheap hash as the SQLite engine's (length, first and last 48
+ * bytes): statements are told apart by their text, compared in full. */
+static unsigned sql_hash(const char *s) {
+    size_t n = strlen(s);
+    unsigned h = 2166136261u ^ (unsigned)n;
+    size_t head = n < 48 ? n : 48;
+    for (size_t i = 0; i < head; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    for (size_t i = n > 48 ? n - 48 : head; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static store_stmt *pg_prepare(store_conn *base, const char *sql, tc_err *err) {
+    pg_conn *c = (pg_conn *)base;
+    unsigned home = sql_hash(sql) % PG_STMT_SLOTS;
+    int free_slot = -1, victim = -1;
+    for (unsigned i = 0; i < PG_STMT_PROBE; i++) {
+        unsigned slot = (home + i) % PG_STMT_SLOTS;
+        if (!c->cache[slot].sql) {
+            if (free_slot < 0)
+                free_slot = (int)slot;
+            continue;
+        }
+        pg_stmt *s = c->cache[slot].stmt;
+        if (strcmp(c->cache[slot].sql, sql) == 0) {
+            if (s->in_use)
+                break; /* nested use: a one-off below */
+            s->in_use = 1;
+            return &s->base;
+        }
+        if (victim < 0 && !s->in_use)
+            victim = (int)slot;
+    }
+    pg_stmt *s = stmt_new(c, sql);
+    if (!s) {
+        tc_err_set(err, TC_INTERNAL, "store: out of memory");
+        return NULL;
+    }
+    s->in_use = 1;
+    int slot = free_slot >= 0 ? free_slot : victim;
+    char *key = slot >= 0 ? strdup(sql) : NULL;
+    if (!key)
+        return &s->base; /* not cached: freed by done */
+    /* An evicted statement stays prepared on the server under its name,
+     * unused: names are never reused, so it does no harm. */
+    free(c->cache[slot].sql);
+    stmt_free(c->cache[slot].stmt);
+    c->cache[slot].sql = key;
+    c->cache[slot].stmt = s;
+    s->cached = 1;
+    return &s->base;
+}
+
+static void pg_bind_int64(store_stmt *base, int idx, int64_t value) {
+    pg_stmt *s = (pg_stmt *)base;
+    if (idx < 1 || idx > s->nparams) {
+        s->bind_failed = 1;
+        return;
+    }
+    snprintf(s->ints[idx - 1], sizeof(s->ints[idx - 1]), "%lld", (long long)value);
+    s->values[idx - 1] = s->ints[idx - 1];
+}
+
+static void pg_bind_text(store_stmt *base, int idx, const char *text, int copy) {
+    pg_stmt *s = (pg_stmt *)base;
+    if (idx < 1 || idx > s->nparams) {
+        s->bind_failed = 1;
+        return;
+    }
+    free(s->owned[idx - 1]);
+    s->owned[idx - 1] = NULL;
+    if (text && copy) {
+        s->owned[idx - 1] = strdup(text);
+        if (!s->owned[idx - 1])
+            s->bind_failed = 1;
+        text = s->owned[idx - 1];
+    }
+    s->values[idx - 1] = text;
+}
+
+static void pg_bind_null(store_stmt *base, int idx) {
+    pg_bind_text(base, idx, NULL, 0);
+}
+
+/* Prepares the statement on this session if it is not yet. In a pipeline
+ * that is a round trip of its own, so that a bad statement is reported as
+ * itself (it happens once per statement and session). */
+static int stmt_ensure_prepared(pg_stmt *s, tc_err *err) {
+    pg_conn *c = s->conn;
+    if (s->prepared_gen == c->gen)
+        return 0;
+    if (c->pipeline) {
+        if (PQsendPrepare(c->pg, s->name, s->text, s->nparams, NULL) != 1) {
+            mark_failed(c, PQerrorMessage(c->pg));
+            return pg_fail(err, "prepare", PQerrorMessage(c->pg));
+        }
+        c->queued++;
+        if (pipeline_sync(c, NULL, err) != 0)
+            return -1;
+    } else {
+        PGresult *r = PQprepare(c->pg, s->name, s->text, s->nparams, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) {
+            pg_fail(err, "prepare", PQresultErrorMessage(r));
+            if (c->in_tx)
+                mark_failed(c, PQresultErrorMessage(r));
+        }
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    s->prepared_gen = c->gen;
+    return 0;
+}
+
+static int stmt_send(pg_stmt *s, tc_err *err) {
+    pg_conn *c = s->conn;
+    if (PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, NULL, NULL, 0) != 1) {
+        mark_failed(c, PQerrorMessage(c->pg));
+        return pg_fail(err, "send", PQerrorMessage(c->pg));
+    }
+    c->queued++;
+    return 0;
+}
+
+/* Runs the statement now and keeps its rows. */
+static int stmt_execute(pg_stmt *s, tc_err *err) {
+    pg_conn *c = s->conn;
+    if (c->failed)
+        return conn_failed(c, err);
+    if (!c->in_tx && conn_ensure(c, err) != 0)
+        return -1;
+    if (stmt_ensure_prepared(s, err) != 0)
+        return -1;
+    if (c->pipeline) {
+        if (stmt_send(s, err) != 0)
+            return -1;
+        return pipeline_sync(c, &s->res, err);
+    }
+    s->res = PQexecPrepared(c->pg, s->name, s->nparams, s->values, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(s->res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        const char *msg = s->res ? PQresultErrorMessage(s->res) : PQerrorMessage(c->pg);
+        pg_fail(err, "statement failed", msg);
+        if (c->in_tx)
+            mark_failed(c, msg);
+        PQclear(s->res);
+        s->res = NULL;
+        return -1;
+    }
+    c->changes = atoll(PQcmdTuples(s->res));
+    return 0;
+}
+
+static int pg_step(store_stmt *base, tc_err *err) {
+    pg_stmt *s = (pg_stmt *)base;
+    if (s->bind_failed)
+        return tc_err_set(err, TC_INTERNAL, "store: a statement parameter could not be bound");
+    if (!s->executed) {
+        s->executed = 1;
+        if (stmt_execute(s, err) != 0)
+            return -1;
+        s->nrows = PQresultStatus(s->res) == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
+        s->row = -1;
+    }
+    if (s->row + 1 >= s->nrows)
+        return STORE_DONE;
+    s->row++;
+    return STORE_ROW;
+}
+
+static void pg_stmt_done(store_stmt *base) {
+    pg_stmt *s = (pg_stmt *)base;
+    if (!s->cached) {
+        stmt_free(s);
+        return;
+    }
+    stmt_reset(s);
+    s->in_use = 0;
+}
+
+static int pg_run(store_stmt *base, tc_err *err) {
+    pg_stmt *s = (pg_stmt *)base;
+    pg_conn *c = s->conn;
+    if (!c->pipeline) {
+        int rc = pg_step(base, err);
+        pg_stmt_done(base);
+        return rc < 0 ? -1 : 0;
+    }
+    int rc = -1;
+    if (s->bind_failed)
+        tc_err_set(err, TC_INTERNAL, "store: a statement parameter could not be bound");
+    else if (c->failed)
+        conn_failed(c, err);
+    else if (stmt_ensure_prepared(s, err) == 0 && stmt_send(s, err) == 0)
+        rc = c->queued >= PG_PIPELINE_MAX ? pipeline_sync(c, NULL, err) : 0;
+    pg_stmt_done(base);
+    return rc;
+}
+
+static int64_t pg_col_int64(store_stmt *base, int col) {
+    pg_stmt *s = (pg_stmt *)base;
+    if (!s->res || s->row < 0 || s->row >= s->nrows || col >= PQnfields(s->res))
+        return 0;
+    const char *v = PQgetvalue(s->res, s->row, col);
+    /* A boolean reads as 1 or 0, as in SQLite. */
+    if (v[0] == 't' && !v[1])
+        return 1;
+    return strtoll(v, NULL, 10);
+}
+
+static const char *pg_col_text(store_stmt *base, int col) {
+    pg_stmt *s = (pg_stmt *)base;
+    if (!s->res || s->row < 0 || s->row >= s->nrows || col >= PQnfields(s->res))
+        return "";
+    return PQgetvalue(s->res, s->row, col);
+}
+
+static int pg_col_is_null(store_stmt *base, int col) {
+    pg_stmt *s = (pg_stmt *)base;
+    if (!s->res || s->row < 0 || s->row >= s->nrows || col >= PQnfields(s->res))
+        return 1;
+    return PQgetisnull(s->res, s->row, col);
+}
+
+/* The rows changed by the last statement; a pipelined one is waited for. */
+static int64_t pg_changes(store_conn *base) {
+    pg_conn *c = (pg_conn *)base;
+    if (c->pipeline && c->queued > 0) {
+        tc_err ignored;
+        if (pipeline_sync(c, NULL, &ignored) != 0)
+            return 0;
+    }
+    return c->changes;
+}
+
+/* ---- text statements and transactions ----------------------------------- */
+
+static int pg_exec(store_conn *base, const char *sql, tc_err *err) {
+    pg_conn *c = (pg_conn *)base;
+    if (c->failed)
+        return conn_failed(c, err);
+    if (c->pipeline)
+        return pipeline_send_text(c, sql, err);
+    if (!c->in_tx && conn_ensure(c, err) != 0)
+        return -1;
+    PGresult *r = PQexec(c->pg, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok) {
+        pg_fail(err, "statement failed", PQresultErrorMessage(r));
+        if (c->in_tx)
+            mark_failed(c, PQresultErrorMessage(r));
+    }
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int pg_begin(store_conn *base, tc_err *err) {
+    pg_conn *c = (pg_conn *)base;
+    if (conn_ensure(c, err) != 0 || pg_exec(base, "BEGIN", err) != 0)
+        return -1;
+    c->in_tx = 1;
+    c->failed = 0;
+    return 0;
+}
+
+static int pg_commit(store_conn *base, tc_err *err) {
+    pg_conn *c = (pg_conn *)base;
+    if (c->failed)
+        return conn_failed(c, err);
+    int rc = pg_exec(base, "COMMIT", err);
+    if (rc == 0 && c->pipeline)
+        rc = pipeline_sync(c, NULL, err);
+    if (rc == 0) {
+        pipeline_leave(c);
+        c->in_tx = 0;
+    }
+    return rc;
+}
+
+static void pg_rollback(store_conn *base) {
+    pg_conn *c = (pg_conn *)base;
+    pipeline_leave(c);
+    if (c->in_tx && PQstatus(c->pg) == CONNECTION_OK) {
+        PGresult *r = PQexec(c->pg, "ROLLBACK");
+        PQclear(r);
+    }
+    c->in_tx = 0;
+    c->failed = 0;
+}
+
+static int pg_in_transaction(store_conn *base) {
+    pg_conn *c = (pg_conn *)base;
+    return c->in_tx && !c->failed;
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+static int pg_batch_begin(store_conn *base, store_batch *b, tc_err *err) {
+    pg_conn *c = (pg_conn *)base;
+    if (conn_ensure(c, err) != 0 || pipeline_enter(c, err) != 0)
+        return -1;
+    c->in_tx = 1;
+    c->failed = 0;
+    PGresult *r = NULL;
+    if (pipeline_send_text(c, "BEGIN", err) != 0 ||
+        pipeline_send_text(c,
+                           "SELECT seq, pruned_seq, next_alert, next_incident, next_event,"
+                           " next_delivery FROM cluster_clock WHERE id = 1 FOR UPDATE",
+                           err) != 0 ||
+        pipeline_sync(c, &r, err) != 0) {
+        pg_rollback(base);
+        return -1;
+    }
+    if (PQntuples(r) != 1 || PQnfields(r) != 6) {
+        PQclear(r);
+        pg_rollback(base);
+        return tc_err_set(err, TC_INTERNAL, "store: the cluster clock row is missing");
+    }
+    b->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    b->pruned_seq = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    for (int k = 0; k < STORE_ID_KINDS; k++)
+        b->next_id[k] = strtoll(PQgetvalue(r, 0, 2 + k), NULL, 10);
+    PQclear(r);
+    b->track_changes = 1;
+    return 0;
+}
+
+/* A PostgreSQL array literal of the batch's kinds or refs: {"a","b"}. Ids
+ * are hex and kinds letters, nothing to escape. */
+static char *changes_array(const store_batch *b, int refs) {
+    size_t cap = 3 + b->nchanges * 29, len = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[len++] = '{';
+    for (size_t i = 0; i < b->nchanges; i++) {
+        if (refs)
+            len +=
+                (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : "", b->changes[i].id);
+        else
+            len += (size_t)snprintf(out + len, cap - len, "%s\"%c\"", i ? "," : "",
+                                    b->changes[i].kind);
+    }
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
+}
+
+static int record_changes(pg_conn *c, store_batch *b, tc_err *err) {
+    if (b->nchanges == 0)
+        return 0;
+    char *kinds = changes_array(b, 0), *refs = changes_array(b, 1);
+    int rc = -1;
+    store_stmt *st = NULL;
+    if (!kinds || !refs) {
+        tc_err_set(err, TC_INTERNAL, "store: out of memory recording the batch's changes");
+    } else if ((st = pg_prepare(&c->base,
+                                "INSERT INTO cluster_changes(seq, kind, ref, created_at)"
+                                " SELECT ?, k, r, ? FROM unnest(CAST(? AS TEXT[]),"
+                                " CAST(? AS TEXT[])) AS t(k, r)",
+                                err))) {
+        pg_bind_int64(st, 1, b->seq + 1);
+        pg_bind_int64(st, 2, clock_now_ms());
+        pg_bind_text(st, 3, kinds, 0);
+        pg_bind_text(st, 4, refs, 0);
+        rc = pg_run(st, err);
+    }
+    free(kinds);
+    free(refs);
+    return rc;
+}
+
+static int pg_batch_commit(store_conn *base, store_batch *b, tc_err *err) {
+    pg_conn *c = (pg_conn *)base;
+    if (c->failed) {
+        conn_failed(c, err);
+        pg_rollback(base);
+        return -1;
+    }
+    store_stmt *st = NULL;
+    if (record_changes(c, b, err) != 0)
+        goto fail;
+    st = pg_prepare(base,
+                    "UPDATE cluster_clock SET seq = ?, node_id = ?, next_alert = ?,"
+                    " next_incident = ?, next_event = ?, next_delivery = ? WHERE id = 1",
+                    err);
+    if (!st)
+        goto fail;
+    pg_bind_int64(st, 1, b->seq + 1);
+    pg_bind_text(st, 2, c->owner->node_id, 0);
+    for (int k = 0; k < STORE_ID_KINDS; k++)
+        pg_bind_int64(st, 3 + k, b->next_id[k]);
+    if (pg_run(st, err) != 0 || pg_commit(base, err) != 0)
+        goto fail;
+    return 0;
+fail:
+    pg_rollback(base);
+    return -1;
+}
+
+/* ---- the store -------------------------------------------------------------- */
+
+static int sync_nothing(store *st, tc_err *err) {
+    /* Each commit waited for its WAL flush (synchronous_commit on). */
+    (void)st;
+    (void)err;
+    return 0;
+}
+
+static store_conn *pg_writer(store *base) {
+    return &((pg_store *)base)->writer->base;
+}
+
+static store_conn *pg_reader_acquire(store *base) {
+    pg_store *st = (pg_store *)base;
+    pthread_mutex_lock(&st->lock);
+    for (;;) {
+        for (int i = 0; i < st->nreaders; i++) {
+            if (st->reader_free[i]) {
+                st->reader_free[i] = 0;
+                pthread_mutex_unlock(&st->lock);
+                return &st->readers[i]->base;
+            }
+        }
+        pthread_cond_wait(&st->available, &st->lock);
+    }
+}
+
+static void pg_reader_release(store *base, store_conn *conn) {
+    pg_store *st = (pg_store *)base;
+    pg_conn *c = (pg_conn *)conn;
+    /* A reader handed back inside a transaction (a caller's error path)
+     * must not carry it to the next one. */
+    if (c->in_tx)
+        pg_rollback(conn);
+    pthread_mutex_lock(&st->lock);
+    for (int i = 0; i < st->nreaders; i++) {
+        if (&st->readers[i]->base == conn)
+            st->reader_free[i] = 1;
+    }
+    pthread_cond_signal(&st->available);
+    pthread_mutex_unlock(&st->lock);
+}
+
+static int query_int(pg_conn *c, const char *sql, int64_t *out, tc_err *err) {
+    PGresult *r = PQexec(c->pg, sql);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        pg_fail(err, "reading the schema's version", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int apply_one(pg_conn *c, int version, const char *name, const char *sql, tc_err *err) {
+    if (pg_begin(&c->base, err) != 0)
+        return -1;
+    if (pg_exec(&c->base, sql, err) != 0)
+        goto fail;
+    store_stmt *rec = pg_prepare(
+        &c->base, "INSERT INTO schema_migrations(version, name, applied_at) VALUES(?,?,?)", err);
+    if (!rec)
+        goto fail;
+    pg_bind_int64(rec, 1, version);
+    pg_bind_text(rec, 2, name, 0);
+    pg_bind_int64(rec, 3, clock_now_ms() / 1000);
+    if (pg_run(rec, err) != 0 || pg_commit(&c->base, err) != 0)
+        goto fail;
+    return 0;
+fail:
+    pg_rollback(&c->base);
+    return -1;
+}
+
+static int apply_migrations(pg_conn *c, tc_err *err) {
+    char lock[96];
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%lld)", (long long)PG_MIGRATION_LOCK);
+    if (pg_exec(&c->base, lock, err) != 0)
+        return -1;
+    int rc = -1;
+    int64_t current = 0;
+    if (pg_exec(&c->base,
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                err) != 0 ||
+        query_int(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &current, err) != 0)
+        goto done;
+    for (int i = 0; store_migrations_pg[i].name; i++) {
+        int version = atoi(store_migrations_pg[i].name);
+        if (version > current && apply_one(c, version, store_migrations_pg[i].name,
+                                           store_migrations_pg[i].data, err) != 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_unlock(%lld)", (long long)PG_MIGRATION_LOCK);
+    tc_err ignored;
+    pg_exec(&c->base, lock, &ignored);
+    return rc;
+}
+
+static void pg_free(store *base) {
+    pg_store *st = (pg_store *)base;
+    for (int i = 0; i < st->nreaders && st->readers; i++)
+        conn_close(st->readers[i]);
+    free(st->readers);
+    free(st->reader_free);
+    conn_close(st->writer);
+    free(st->url);
+    free(st->node_id);
+    pthread_mutex_destroy(&st->lock);
+    pthread_cond_destroy(&st->available);
+    free(st);
+}
+
+int store_pg_open(const store_options *opts, store **out, tc_err *err) {
+    pg_store *st = calloc(1, sizeof(*st));
+    if (!st)
+        return tc_err_set(err, TC_INTERNAL, "store: out of memory");
+    st->base.engine = &pg_engine;
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->available, NULL);
+    st->url = strdup(opts->url);
+    st->node_id = strdup(opts->node_id ? opts->node_id : "");
+    if (!st->url || !st->node_id) {
+        tc_err_set(err, TC_INTERNAL, "store: out of memory");
+        goto fail;
+    }
+    if (conn_open(st, &st->writer, err) != 0 || apply_migrations(st->writer, err) != 0)
+        goto fail;
+    st->nreaders = opts->readers > 0 ? opts->readers : 1;
+    st->readers = calloc((size_t)st->nreaders, sizeof(*st->readers));
+    st->reader_free = calloc((size_t)st->nreaders, sizeof(*st->reader_free));
+    if (!st->readers || !st->reader_free) {
+        tc_err_set(err, TC_INTERNAL, "store: out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < st->nreaders; i++) {
+        if (conn_open(st, &st->readers[i], err) != 0)
+            goto fail;
+        st->reader_free[i] = 1;
+    }
+    *out = &st->base;
+    return 0;
+fail:
+    pg_free(&st->base);
+    return -1;
+}
+
+static const store_engine pg_engine = {
+    .kind = STORE_ENGINE_POSTGRES,
+    .free = pg_free,
+    .sync = sync_nothing,
+    .writer = pg_writer,
+    .reader_acquire = pg_reader_acquire,
+    .reader_release = pg_reader_release,
+    .exec = pg_exec,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .in_transaction = pg_in_transaction,
+    .prepare = pg_prepare,
+    .bind_int64 = pg_bind_int64,
+    .bind_text = pg_bind_text,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .run = pg_run,
+    .col_int64 = pg_col_int64,
+    .col_text = pg_col_text,
+    .col_is_null = pg_col_is_null,
+    .stmt_done = pg_stmt_done,
+    .changes = pg_changes,
+    .batch_begin = pg_batch_begin,
+    .batch_commit = pg_batch_commit,
+};
