@@ -385,8 +385,12 @@ static void print_banner(const tc_config *cfg, int port, int first_start) {
     fflush(stdout);
 }
 
-static int load_state_cmd(writer_txn *txn, void *arg, tc_err *err) {
-    return state_load(arg, txn->conn, err);
+/* An empty command: the writer's first batch fills its cache. */
+static int first_batch_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    (void)txn;
+    (void)arg;
+    (void)err;
+    return 0;
 }
 
 /* Everything the configuration needs from the machine, before any thread
@@ -458,7 +462,7 @@ static int serve(int argc, char **argv) {
     writer_set_state(app.w, state);
     /* The writer's cache is filled on the writer's own connection, before
      * any request: from then on only the writer thread touches it. */
-    if (writer_run(app.w, load_state_cmd, state, &err) != 0)
+    if (writer_run(app.w, first_batch_cmd, NULL, &err) != 0)
         goto done;
     if (!(app.m = metrics_new())) {
         tc_err_set(&err, TC_INTERNAL, "out of memory");

@@ -527,6 +527,117 @@ static int load_alert(void *arg, const tc_alert *a, tc_err *err) {
     return 0;
 }
 
+/* ---- other nodes' changes ---------------------------------------------------------- */
+
+static void config_clear(tc_state *s);
+
+static void count_alert(tc_state *s, const char *incident_id, int status, int delta) {
+    state_incident *inc = incident_id[0] ? state_incident_find(s, incident_id) : NULL;
+    if (inc && status >= 0 && status <= 3)
+        inc->open_by_status[status] += delta;
+}
+
+/* The alert's row as the store has it now. Only one alert per key is open,
+ * so an entry for the row's key that is not the row's own is stale when
+ * the row is open (that alert was closed elsewhere). */
+static int refresh_alert(tc_state *s, store_conn *c, const char *alert_id, tc_err *err) {
+    tc_alert a;
+    if (store_alerts_load(c, alert_id, &a, err) != 0) {
+        tc_alert_clear(&a);
+        return err->code == TC_INVALID_PARAMETER ? 0 : -1; /* gone: nothing to follow */
+    }
+    int open = a.progress != PROGRESS_CLOSED, rc = 0;
+    state_alert *e = state_alert_find(s, a.integration_id, a.alert_key ? a.alert_key : "");
+    if (e && (open || strcmp(e->alert_id, a.alert_id) == 0)) {
+        count_alert(s, e->incident_id, e->status, -1);
+        alert_unlink(s, e);
+        alert_entry_free(e);
+    }
+    if (open) {
+        if (alert_add(s, &a, err))
+            count_alert(s, a.incident_id, a.status, +1);
+        else
+            rc = -1;
+    }
+    tc_alert_clear(&a);
+    return rc;
+}
+
+static int count_open_alert(void *arg, const tc_alert *a, tc_err *err) {
+    (void)err;
+    state_incident *e = arg;
+    if (a->progress != PROGRESS_CLOSED && a->status >= 0 && a->status <= 3)
+        e->open_by_status[a->status]++;
+    return 0;
+}
+
+/* The incident's row and its open alerts' counts, as the store has them. */
+static int refresh_incident(tc_state *s, store_conn *c, const char *incident_id, tc_err *err) {
+    state_incident *e = state_incident_find(s, incident_id);
+    if (e) {
+        buckets_remove(s, e);
+        incident_unlink(s, e);
+        incident_entry_free(e);
+    }
+    tc_incident inc;
+    if (store_incidents_load(c, incident_id, 1, &inc, err) != 0) {
+        tc_incident_clear(&inc);
+        return err->code == TC_INVALID_PARAMETER ? 0 : -1;
+    }
+    int rc = 0;
+    if (inc.progress != PROGRESS_CLOSED && inc.deleted_at == 0) {
+        e = incident_add(s, &inc, err);
+        rc = e ? store_alerts_each_of_incident(c, incident_id, count_open_alert, e, err) : -1;
+    }
+    tc_incident_clear(&inc);
+    return rc;
+}
+
+int state_refresh(tc_state *s, store_conn *c, const store_change *changes, size_t n, tc_err *err) {
+    /* Alerts first, then incidents: an incident read again counts its open
+     * alerts from the store, which overrides what the alerts' pass added
+     * or took away for it. */
+    for (size_t i = 0; i < n; i++) {
+        if (changes[i].kind == 'c')
+            state_config_changed(s);
+        else if (changes[i].kind == 'a' && refresh_alert(s, c, changes[i].id, err) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (changes[i].kind == 'i' && refresh_incident(s, c, changes[i].id, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void state_reset(tc_state *s) {
+    state_commit(s);
+    for (size_t i = 0; i < s->alert_slots; i++) {
+        for (state_alert *e = s->alerts[i], *next; e; e = next) {
+            next = e->next;
+            alert_entry_free(e);
+        }
+        s->alerts[i] = NULL;
+    }
+    for (size_t i = 0; i < s->bucket_slots; i++) {
+        for (bucket *k = s->buckets[i], *next; k; k = next) {
+            next = k->next;
+            free(k->incidents);
+            free(k);
+        }
+        s->buckets[i] = NULL;
+    }
+    for (size_t i = 0; i < s->incident_slots; i++) {
+        for (state_incident *e = s->incidents[i], *next; e; e = next) {
+            next = e->next;
+            incident_entry_free(e);
+        }
+        s->incidents[i] = NULL;
+    }
+    s->nalerts = s->nincidents = s->nbuckets = 0;
+    config_clear(s);
+}
+
 int state_load(tc_state *s, store_conn *c, tc_err *err) {
     if (store_incidents_each_open(c, load_incident, s, err) != 0 ||
         store_alerts_each_open(c, load_alert, s, err) != 0)

@@ -97,6 +97,15 @@ void state_free(tc_state *s);
 
 /* Fills the alert and incident maps from the store's open rows. */
 int state_load(tc_state *s, store_conn *c, tc_err *err);
+/* Empties the alert and incident maps (before state_load reads them all
+ * again: another node's changes could not be followed one by one). */
+void state_reset(tc_state *s);
+/* Brings the maps up to date with rows another node changed (the alerts
+ * and incidents named in changes, read again from the store); a 'c'
+ * change drops the configuration. Called by the writer at the start of a
+ * batch, before any command: the change log is empty then, and what this
+ * does is not undone with the batch (it is what the store holds). */
+int state_refresh(tc_state *s, store_conn *c, const store_change *changes, size_t n, tc_err *err);
 
 /* ---- the change log (called by the writer) --------------------------------- */
 size_t state_mark(tc_state *s);

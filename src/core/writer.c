@@ -22,6 +22,7 @@
 
 #include "core/outbox.h"
 #include "core/state.h"
+#include "store/cluster.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -62,6 +63,13 @@ struct writer {
     _Atomic int running, broken;
     _Atomic int64_t batches, commands;
     store_batch batch; /* the open batch's clock, ids and changes (store.h) */
+    /* The cache (state) follows the store: loaded is 0 until the first
+     * batch fills it (or after a catch-up failed); seen_seq is the cluster
+     * clock it reflects (PostgreSQL). */
+    int state_loaded;
+    int64_t seen_seq;
+    void (*config_hook)(void *arg);
+    void *config_hook_arg;
 };
 
 /* ---- running a batch ------------------------------------------------- */
@@ -151,6 +159,52 @@ static outbox_delivery *oldest_first(outbox_delivery *d) {
     return out;
 }
 
+/* ---- the cache and other nodes ------------------------------------------ */
+
+/* More changes than this since our last batch: reading the whole cache
+ * again is cheaper than following them one by one. */
+#define CATCH_UP_MAX 20000
+
+static int reload_state(writer *w, store_conn *c, tc_err *err) {
+    state_reset(w->state);
+    return state_load(w->state, c, err);
+}
+
+/* Brings the cache to what the store holds as this batch begins (under
+ * the clock's lock: nothing changes while the batch runs). With one node
+ * (SQLite, or no other writer since) there is nothing to read. */
+static int catch_up(writer *w, store_conn *c, tc_err *err) {
+    const store_batch *b = &w->batch;
+    int rc = 0, config = 0;
+    if (!w->state_loaded || (b->track_changes && b->pruned_seq > w->seen_seq)) {
+        rc = reload_state(w, c, err);
+        config = 1;
+    } else if (b->track_changes && b->seq != w->seen_seq) {
+        store_change *changes = NULL;
+        size_t n = 0;
+        int more = 0;
+        rc = store_cluster_changes(c, w->seen_seq, b->seq, CATCH_UP_MAX, &changes, &n, &more, err);
+        if (rc == 0 && more) {
+            rc = reload_state(w, c, err);
+            config = 1;
+        } else if (rc == 0) {
+            rc = state_refresh(w->state, c, changes, n, err);
+            for (size_t i = 0; i < n && !config; i++)
+                config = changes[i].kind == 'c';
+        }
+        free(changes);
+    }
+    /* A catch-up that failed half way leaves the cache unknown: the next
+     * batch reads it whole. */
+    w->state_loaded = rc == 0;
+    if (rc == 0) {
+        w->seen_seq = b->seq;
+        if (config && b->track_changes && w->config_hook)
+            w->config_hook(w->config_hook_arg);
+    }
+    return rc;
+}
+
 static int run_batch(writer *w, writer_job *batch, batch_result *res) {
     writer_txn txn = {
         .conn = store_writer(w->st), .cfg = w->cfg, .now_ms = clock_now_ms(), .state = w->state};
@@ -163,6 +217,8 @@ static int run_batch(writer *w, writer_job *batch, batch_result *res) {
     }
     size_t mark = w->state ? state_mark(w->state) : 0;
     int ok = store_batch_begin(txn.conn, &w->batch, &err) == 0;
+    if (ok && w->state && catch_up(w, txn.conn, &err) != 0)
+        ok = 0;
     int n = 0;
     for (writer_job *j = batch; ok && j; j = j->next, n++) {
         if (run_one(&txn, j, &err) != 0) {
@@ -190,6 +246,7 @@ static int run_batch(writer *w, writer_job *batch, batch_result *res) {
     }
     if (w->state)
         state_commit(w->state);
+    w->seen_seq = w->batch.seq + 1;
     w->batches++;
     w->commands += n;
     res->outbox_written = txn.outbox_written;
@@ -501,6 +558,14 @@ void writer_set_after_commit(
 void writer_set_state(writer *w, tc_state *state) {
     pthread_mutex_lock(&w->lock);
     w->state = state;
+    w->state_loaded = 0;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void writer_set_config_hook(writer *w, void (*fn)(void *arg), void *arg) {
+    pthread_mutex_lock(&w->lock);
+    w->config_hook = fn;
+    w->config_hook_arg = arg;
     pthread_mutex_unlock(&w->lock);
 }
 

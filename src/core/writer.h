@@ -104,8 +104,15 @@ void writer_set_after_commit(writer *w,
 
 /* The writer's cache (core/state.h): each command's changes to it are
  * undone with the command, and the whole batch's with the batch. Set
- * before any command; the writer does not own it. */
+ * before any command; the writer does not own it. The first batch after
+ * this fills it from the store; on PostgreSQL each batch first brings it
+ * up to date with what other nodes changed since this node's last batch
+ * (docs/ARCHITECTURE.md, "Several nodes"). */
 void writer_set_state(writer *w, struct tc_state *state);
+/* Called (on the writer thread, inside a batch) when another node changed
+ * configuration: the dispatcher reads its targets again. Set before any
+ * command. */
+void writer_set_config_hook(writer *w, void (*fn)(void *arg), void *arg);
 
 /* True once the thread runs and while every commit has been made durable;
  * false after a failed sync (tocsin must be restarted): what /healthz
