@@ -16,6 +16,7 @@
 
 #include "api/auth.h"
 #include "core/app.h"
+#include "core/cluster.h"
 #include "core/state.h"
 #include "core/timers.h"
 #include "delivery/dispatcher.h"
@@ -385,6 +386,12 @@ static void print_banner(const tc_config *cfg, int port, int first_start) {
     fflush(stdout);
 }
 
+/* Another node changed integrations or channels: the dispatcher's
+ * targets are read again. */
+static void config_changed_elsewhere(void *arg) {
+    dispatcher_reload(arg);
+}
+
 /* An empty command: the writer's first batch fills its cache. */
 static int first_batch_cmd(writer_txn *txn, void *arg, tc_err *err) {
     (void)txn;
@@ -468,7 +475,6 @@ static int serve(int argc, char **argv) {
         tc_err_set(&err, TC_INTERNAL, "out of memory");
         goto done;
     }
-    writer_set_tick(app.w, timers_tick, &app, TIMERS_INTERVAL_MS);
     if (auth_bootstrap_admin(&app, &created, &err) != 0)
         goto done;
     if (guard_new(cfg.allow_private_targets, cfg.allow_cidrs, (size_t)cfg.nallow_cidrs, &g, &err) !=
@@ -476,9 +482,14 @@ static int serve(int argc, char **argv) {
         goto done;
     push_network net = {.g = g,
                         .egress_address = cfg.egress_address[0] ? cfg.egress_address : NULL};
+    if (cluster_new(app.st, cfg.node_id, &app.cluster, &err) != 0)
+        goto done;
+    /* After the cluster: on PostgreSQL the timers run only under its lease. */
+    writer_set_tick(app.w, timers_tick, &app, TIMERS_INTERVAL_MS);
     if (dispatcher_new(&app, &net, &app.d, &err) != 0)
         goto done;
     writer_set_after_commit(app.w, dispatcher_wake, app.d);
+    writer_set_config_hook(app.w, config_changed_elsewhere, app.d);
     int fd = listen_fd;
     listen_fd = -1; /* the server owns it now, even if it fails to start */
     if (http_server_start(&app, fd, &srv, &err) != 0)
@@ -501,6 +512,7 @@ done:
     if (app.w)
         writer_set_after_commit(app.w, NULL, NULL);
     dispatcher_free(app.d);
+    cluster_free(app.cluster); /* after the dispatcher: gives its leases back */
     guard_free(g);
     writer_free(app.w);
     state_free(state);   /* after the writer: its last batch used it */

@@ -10,6 +10,7 @@
 
 struct dispatcher;
 struct metrics;
+struct cluster;
 
 typedef struct {
     /* Complete before any thread starts and never written after: threads
@@ -17,8 +18,9 @@ typedef struct {
     const tc_config *cfg;
     store *st;
     writer *w;
-    struct dispatcher *d; /* delivery; NULL until started */
-    struct metrics *m;    /* /metrics counters (util/metrics.h); NULL: none kept */
+    struct dispatcher *d;    /* delivery; NULL until started */
+    struct metrics *m;       /* /metrics counters (util/metrics.h); NULL: none kept */
+    struct cluster *cluster; /* leases (core/cluster.h); NULL until started */
 } tc_app;
 
 #endif

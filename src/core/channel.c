@@ -102,6 +102,7 @@ int channel_save(writer_txn *txn, json_t *doc, tc_err *err) {
      * when next needed (core/state.h). */
     if (txn->state)
         state_config_changed(txn->state);
+    store_batch_note(txn->conn, 'c', "");
     if (get_int(doc, "channel_id") == 0 && channel_insert(txn, doc, err) != 0)
         return -1;
     char *text = NULL, *rules = NULL;

@@ -262,6 +262,7 @@ int integration_save(writer_txn *txn, integration *in, tc_err *err) {
      * when next needed (core/state.h). */
     if (txn->state)
         state_config_changed(txn->state);
+    store_batch_note(txn->conn, 'c', "");
     int64_t now = txn->now_ms / 1000;
     if (in->integration_id == 0)
         in->created_at = now;

@@ -199,8 +199,14 @@ static int catch_up(writer *w, store_conn *c, tc_err *err) {
     w->state_loaded = rc == 0;
     if (rc == 0) {
         w->seen_seq = b->seq;
-        if (config && b->track_changes && w->config_hook)
-            w->config_hook(w->config_hook_arg);
+        if (config && b->track_changes) {
+            pthread_mutex_lock(&w->lock);
+            void (*fn)(void *) = w->config_hook;
+            void *arg = w->config_hook_arg;
+            pthread_mutex_unlock(&w->lock);
+            if (fn)
+                fn(arg);
+        }
     }
     return rc;
 }

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "api/auth.h"
+#include "core/cluster.h"
 #include "http/metrics_page.h"
 #include "http/ratelimit.h"
 #include "http/routes.h"
@@ -444,11 +445,25 @@ static int append_body(request_state *rs, const char *data, size_t size) {
     return 0;
 }
 
+/* Answered on the HTTP thread from what the writer and the lease thread
+ * last saw: no store round trip, so a load balancer's probe never waits
+ * on the database. On PostgreSQL the store is healthy while the leases
+ * renew (every second, through the store). */
 static enum MHD_Result serve_health(request_state *rs) {
-    int up = writer_is_running(rs->srv->app->w);
+    const tc_app *app = rs->srv->app;
+    int writer_up = writer_is_running(app->w);
+    cluster *c = app->cluster;
+    int shared = c && cluster_is_shared(c);
+    int leases_ok = !c || cluster_healthy(c);
+    int up = writer_up && leases_ok;
+    int64_t epoch = 0;
     prepare_json(rs, up ? 200 : 503,
-                 json_pack("{s:s, s:{s:s}}", "request_id", rs->request_id, "data", "status",
-                           up ? "ok" : "unavailable"));
+                 json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{s:b, s:i, s:b}}}", "request_id",
+                           rs->request_id, "data", "status", up ? "ok" : "unavailable", "engine",
+                           shared ? "postgres" : "sqlite", "node_id", c ? cluster_node_id(c) : "",
+                           "store", up ? "ok" : "failing", "leases", "healthy", leases_ok,
+                           "buckets", c ? cluster_buckets_held_count(c) : 0, "timers",
+                           c ? cluster_timers_held(c, &epoch) : 0));
     return queue_prepared(rs);
 }
 

@@ -14,36 +14,40 @@ int store_cluster_changes(store_conn *c, int64_t after_seq, int64_t upto_seq, si
     *out = NULL;
     *n = 0;
     *more = 0;
-    store_stmt *q = store_prepare(c,
-                                  "SELECT kind, ref FROM cluster_changes WHERE seq > ? AND seq <= ?"
-                                  " ORDER BY seq LIMIT ?",
-                                  err);
+    store_stmt *q = store_prepare(
+        c, "SELECT changes FROM cluster_changes WHERE seq > ? AND seq <= ? ORDER BY seq", err);
     if (!q)
         return -1;
     store_bind_int64(q, 1, after_seq);
     store_bind_int64(q, 2, upto_seq);
-    store_bind_int64(q, 3, (int64_t)max + 1);
     store_change *list = NULL;
     size_t count = 0, cap = 0;
     int step, rc = 0;
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        if (count == max) {
-            *more = 1;
-            break;
-        }
-        if (count == cap) {
-            size_t grown_cap = cap ? cap * 2 : 64;
-            store_change *grown = realloc(list, grown_cap * sizeof(*grown));
-            if (!grown) {
-                rc = tc_err_oom(err, "another node's changes");
+    while (rc == 0 && !*more && (step = store_step(q, err)) == STORE_ROW) {
+        for (const char *p = store_col_text(q, 0); *p && rc == 0;) {
+            size_t len = strcspn(p, ",");
+            if (count == max) {
+                *more = 1;
                 break;
             }
-            list = grown;
-            cap = grown_cap;
+            if (count == cap) {
+                size_t grown_cap = cap ? cap * 2 : 64;
+                store_change *grown = realloc(list, grown_cap * sizeof(*grown));
+                if (!grown) {
+                    rc = tc_err_oom(err, "another node's changes");
+                    break;
+                }
+                list = grown;
+                cap = grown_cap;
+            }
+            list[count].kind = p[0];
+            snprintf(list[count].id, sizeof(list[count].id), "%.*s", len > 0 ? (int)len - 1 : 0,
+                     p + 1);
+            count++;
+            p += len;
+            if (*p == ',')
+                p++;
         }
-        list[count].kind = store_col_text(q, 0)[0];
-        snprintf(list[count].id, sizeof(list[count].id), "%s", store_col_text(q, 1));
-        count++;
     }
     store_stmt_done(q);
     if (rc != 0 || step < 0) {
@@ -81,11 +85,12 @@ int store_cluster_now(store_conn *c, int64_t *now_ms, tc_err *err) {
 }
 
 int store_cluster_heartbeat(store_conn *c, const char *node_id, int64_t started_at, tc_err *err) {
-    store_stmt *st = store_prepare(c,
-                                   "INSERT INTO cluster_nodes(node_id, started_at, seen_at)"
-                                   " VALUES(?, ?, " DB_NOW_MS ") ON CONFLICT (node_id) DO UPDATE"
-                                   " SET started_at = excluded.started_at, seen_at = excluded.seen_at",
-                                   err);
+    store_stmt *st =
+        store_prepare(c,
+                      "INSERT INTO cluster_nodes(node_id, started_at, seen_at)"
+                      " VALUES(?, ?, " DB_NOW_MS ") ON CONFLICT (node_id) DO UPDATE"
+                      " SET started_at = excluded.started_at, seen_at = excluded.seen_at",
+                      err);
     if (!st)
         return -1;
     store_bind_text(st, 1, node_id);
@@ -178,10 +183,11 @@ int store_cluster_lease_release(store_conn *c, const char *name, const char *nod
 
 int store_cluster_lease_counts(store_conn *c, int (*fn)(void *arg, const char *node_id, int64_t n),
                                void *arg, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT node_id, COUNT(*) FROM cluster_leases WHERE node_id <> ''"
-                                  " AND expires_at > " DB_NOW_MS " GROUP BY node_id ORDER BY node_id",
-                                  err);
+    store_stmt *q =
+        store_prepare(c,
+                      "SELECT node_id, COUNT(*) FROM cluster_leases WHERE node_id <> ''"
+                      " AND expires_at > " DB_NOW_MS " GROUP BY node_id ORDER BY node_id",
+                      err);
     if (!q)
         return -1;
     int step, rc = 0;
@@ -193,10 +199,11 @@ int store_cluster_lease_counts(store_conn *c, int (*fn)(void *arg, const char *n
 
 int store_cluster_lease_held(store_conn *c, const char *name, const char *node_id, int64_t epoch,
                              int *held, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT COUNT(*) FROM cluster_leases WHERE name = ? AND node_id = ?"
-                                  " AND epoch = ? AND expires_at > " DB_NOW_MS,
-                                  err);
+    store_stmt *q =
+        store_prepare(c,
+                      "SELECT COUNT(*) FROM cluster_leases WHERE name = ? AND node_id = ?"
+                      " AND epoch = ? AND expires_at > " DB_NOW_MS,
+                      err);
     if (!q)
         return -1;
     store_bind_text(q, 1, name);

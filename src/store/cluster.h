@@ -23,9 +23,9 @@ int store_cluster_changes_prune(store_conn *c, int64_t keep_ms, tc_err *err);
 /* ---- nodes and leases ----------------------------------------------------------------- */
 
 typedef struct {
-    char name[32];    /* 'bucket:N' or 'timers' */
-    int64_t epoch;    /* +1 at every change of owner */
-    int64_t expires;  /* ms, the database's clock */
+    char name[32];   /* 'bucket:N' or 'timers' */
+    int64_t epoch;   /* +1 at every change of owner */
+    int64_t expires; /* ms, the database's clock */
 } store_lease;
 
 /* The database's clock, in ms. */

@@ -695,48 +695,36 @@ static int pg_batch_begin(store_conn *base, store_batch *b, tc_err *err) {
     return 0;
 }
 
-/* A PostgreSQL array literal of the batch's kinds or refs: {"a","b"}. Ids
- * are hex and kinds letters, nothing to escape. */
-static char *changes_array(const store_batch *b, int refs) {
-    size_t cap = 3 + b->nchanges * 29, len = 0;
+/* The batch's changes as one text: "a<id>,i<id>,c". Ids are hex. */
+static char *changes_text(const store_batch *b) {
+    size_t cap = 1 + b->nchanges * 27, len = 0;
     char *out = malloc(cap);
     if (!out)
         return NULL;
-    out[len++] = '{';
-    for (size_t i = 0; i < b->nchanges; i++) {
-        if (refs)
-            len +=
-                (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : "", b->changes[i].id);
-        else
-            len += (size_t)snprintf(out + len, cap - len, "%s\"%c\"", i ? "," : "",
-                                    b->changes[i].kind);
-    }
-    out[len++] = '}';
-    out[len] = '\0';
+    out[0] = '\0';
+    for (size_t i = 0; i < b->nchanges; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%c%s", i ? "," : "", b->changes[i].kind,
+                                b->changes[i].id);
     return out;
 }
 
 static int record_changes(pg_conn *c, store_batch *b, tc_err *err) {
     if (b->nchanges == 0)
         return 0;
-    char *kinds = changes_array(b, 0), *refs = changes_array(b, 1);
+    char *text = changes_text(b);
+    if (!text)
+        return tc_err_set(err, TC_INTERNAL, "store: out of memory recording the batch's changes");
     int rc = -1;
-    store_stmt *st = NULL;
-    if (!kinds || !refs) {
-        tc_err_set(err, TC_INTERNAL, "store: out of memory recording the batch's changes");
-    } else if ((st = pg_prepare(&c->base,
-                                "INSERT INTO cluster_changes(seq, kind, ref, created_at)"
-                                " SELECT ?, k, r, ? FROM unnest(CAST(? AS TEXT[]),"
-                                " CAST(? AS TEXT[])) AS t(k, r)",
-                                err))) {
+    store_stmt *st = pg_prepare(&c->base,
+                                "INSERT INTO cluster_changes(seq, changes, created_at) VALUES(?, ?,"
+                                " CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT))",
+                                err);
+    if (st) {
         pg_bind_int64(st, 1, b->seq + 1);
-        pg_bind_int64(st, 2, clock_now_ms());
-        pg_bind_text(st, 3, kinds, 0);
-        pg_bind_text(st, 4, refs, 0);
+        pg_bind_text(st, 2, text, 0);
         rc = pg_run(st, err);
     }
-    free(kinds);
-    free(refs);
+    free(text);
     return rc;
 }
 

@@ -275,14 +275,15 @@ CREATE TABLE cluster_clock (
 );
 INSERT INTO cluster_clock(id) VALUES (1);
 
--- What each batch changed, for the other nodes' caches.
+-- What each batch changed, for the other nodes' caches: one row per batch
+-- that changed alerts, incidents or configuration (one row, not one per
+-- change, keeps this cheap beside the rows themselves).
 CREATE TABLE cluster_changes (
-    seq        BIGINT NOT NULL,                 -- the batch's clock
-    kind       TEXT COLLATE "C" NOT NULL,       -- a alert | i incident | c configuration
-    ref        TEXT COLLATE "C" NOT NULL,       -- the alert or incident id ('' for c)
-    created_at BIGINT NOT NULL                  -- ms
+    seq        BIGINT PRIMARY KEY,              -- the batch's clock
+    changes    TEXT COLLATE "C" NOT NULL,       -- "a<alert_id>,i<incident_id>,c,..."
+    created_at BIGINT NOT NULL                  -- ms, the database's clock
 );
-CREATE INDEX cluster_changes_seq ON cluster_changes(seq);
+CREATE INDEX cluster_changes_created ON cluster_changes(created_at);
 
 -- Nodes and leases: who is alive, who serves which lanes, who runs timers.
 CREATE TABLE cluster_nodes (
