@@ -188,13 +188,15 @@ int store_history_health_read(store_conn *c, int64_t integration_id, int64_t sin
                               store_history_health *out, tc_err *err) {
     memset(out, 0, sizeof(*out));
     /* Attempts and failures within the window. */
-    store_stmt *q = store_prepare(c,
-                                  "SELECT count(*), coalesce(sum(status = 'failed'), 0),"
-                                  " coalesce(max(CASE WHEN status = 'success'"
-                                  " THEN created_at END), 0)"
-                                  " FROM webhook_history WHERE integration_id = ?"
-                                  " AND created_at >= ?",
-                                  err);
+    store_stmt *q =
+        store_prepare(c,
+                      "SELECT count(*),"
+                      " coalesce(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),"
+                      " coalesce(max(CASE WHEN status = 'success'"
+                      " THEN created_at END), 0)"
+                      " FROM webhook_history WHERE integration_id = ?"
+                      " AND created_at >= ?",
+                      err);
     if (!q)
         return -1;
     store_bind_int64(q, 1, integration_id);

@@ -33,8 +33,10 @@ static void list_from(listing_query *q, const store_incident_filter *f) {
     listing_in_ints(q, "closer_id", f->closer_ids);
     listing_in_texts(q, "incident_id", f->incident_ids);
     if (json_array_size(f->nums)) {
-        /* The short display id (api/incident_view.h), compared without case. */
-        listing_sql(q, " AND upper(substr(incident_id, -6)) IN (");
+        /* The short display id (api/incident_view.h), compared without
+         * case: the last 6 characters (a negative start counts from the
+         * end on SQLite only). */
+        listing_sql(q, " AND upper(substr(incident_id, length(incident_id) - 5)) IN (");
         size_t i;
         json_t *v;
         json_array_foreach(f->nums, i, v) {
