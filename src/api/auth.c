@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/persons.h"
 #include "util/clock.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -23,28 +24,13 @@ int auth_app_key(tc_app *app, const char *key, tc_person *person, int *is_admin,
      * (no such key), or InternalError (the store failed: the caller is not
      * told "not valid" for a key that may well be). */
     tc_person found = {0};
-    int admin = 0, step = -1;
+    int admin = 0;
     store_conn *c = store_reader_acquire(app->st);
-    store_stmt *q = store_prepare(c,
-                                  "SELECT p.person_id, p.person_name, p.email, p.is_admin"
-                                  " FROM app_keys k JOIN persons p ON p.person_id = k.person_id"
-                                  " WHERE k.key_hash = ? AND p.status = 'enabled'",
-                                  err);
-    if (q) {
-        store_bind_text(q, 1, hash);
-        step = store_step(q, err);
-        if (step == STORE_ROW) {
-            found.person_id = store_col_int64(q, 0);
-            snprintf(found.person_name, sizeof(found.person_name), "%s", store_col_text(q, 1));
-            snprintf(found.email, sizeof(found.email), "%s", store_col_text(q, 2));
-            admin = (int)store_col_int64(q, 3);
-        }
-        store_stmt_done(q);
-    }
+    int rc = store_persons_by_app_key(c, hash, &found, &admin, err);
     store_reader_release(app->st, c);
-    if (step == STORE_DONE)
+    if (rc == 0)
         return tc_err_set(err, TC_UNAUTHORIZED, "app_key is not valid");
-    if (step != STORE_ROW)
+    if (rc < 0)
         return err->code == TC_INTERNAL ? -1 : tc_err_set(err, TC_INTERNAL, "cannot read app keys");
     if (found.person_id <= 0) {
         log_error("msg=\"app key of no person\" person_id=%lld", (long long)found.person_id);
@@ -65,15 +51,7 @@ int auth_store_app_key(writer_txn *txn, int64_t person_id, const char *key, cons
                        tc_err *err) {
     char hash[65];
     ids_sha256_hex(key, strlen(key), hash);
-    store_stmt *st = store_prepare(
-        txn->conn, "INSERT INTO app_keys(key_hash,person_id,name,created_at) VALUES(?,?,?,?)", err);
-    if (!st)
-        return -1;
-    store_bind_text(st, 1, hash);
-    store_bind_int64(st, 2, person_id);
-    store_bind_text(st, 3, name);
-    store_bind_int64(st, 4, txn->now_ms / 1000);
-    return store_run(st, err);
+    return store_persons_app_key_insert(txn->conn, hash, person_id, name, txn->now_ms / 1000, err);
 }
 
 typedef struct {
@@ -81,42 +59,18 @@ typedef struct {
     int created;
 } bootstrap_arg;
 
-/* The one integer a query such as SELECT COUNT(*) returns; a missing row
- * is an error too, never 0. */
-static int count_rows(store_conn *c, const char *sql, int64_t *n, tc_err *err) {
-    store_stmt *q = store_prepare(c, sql, err);
-    if (!q)
-        return -1;
-    int step = store_step(q, err);
-    if (step == STORE_ROW)
-        *n = store_col_int64(q, 0);
-    store_stmt_done(q);
-    if (step == STORE_DONE)
-        return tc_err_set(err, TC_INTERNAL, "no row for %s", sql);
-    return step == STORE_ROW ? 0 : -1;
-}
-
 static int bootstrap_cmd(writer_txn *txn, void *argp, tc_err *err) {
     bootstrap_arg *arg = argp;
     int64_t n = 0;
-    if (count_rows(txn->conn, "SELECT COUNT(*) FROM persons", &n, err) != 0)
+    if (store_persons_count_all(txn->conn, &n, err) != 0)
         return -1;
     if (n != 0)
         return 0;
-    int64_t now = txn->now_ms / 1000;
-    store_stmt *ins = store_prepare(txn->conn,
-                                    "INSERT INTO persons(person_name,email,is_admin,status,"
-                                    "created_at,updated_at) VALUES('admin','',1,'enabled',?,?)",
-                                    err);
-    if (!ins)
-        return -1;
-    store_bind_int64(ins, 1, now);
-    store_bind_int64(ins, 2, now);
-    if (store_run(ins, err) != 0)
+    if (store_persons_insert_admin(txn->conn, txn->now_ms / 1000, err) != 0)
         return -1;
     /* A failed read must never store the key for person 0. */
     int64_t pid = 0;
-    if (count_rows(txn->conn, "SELECT MAX(person_id) FROM persons", &pid, err) != 0)
+    if (store_persons_max_id(txn->conn, &pid, err) != 0)
         return -1;
     if (pid <= 0)
         return tc_err_set(err, TC_INTERNAL, "the administrator was not stored");
@@ -144,7 +98,7 @@ static int write_key_file(const char *dir, const char *key, tc_err *err) {
 
 static int count_persons(tc_app *app, int64_t *n, tc_err *err) {
     store_conn *c = store_reader_acquire(app->st);
-    int rc = count_rows(c, "SELECT COUNT(*) FROM persons", n, err);
+    int rc = store_persons_count_all(c, n, err);
     store_reader_release(app->st, c);
     return rc;
 }

@@ -21,6 +21,9 @@
 #include "api/auth.h"
 #include "api/params.h"
 #include "core/channel.h"
+#include "store/channels.h"
+#include "store/incidents.h"
+#include "store/integrations.h"
 #include "util/clock.h"
 #include "util/doc.h"
 #include "util/jbuild.h"
@@ -447,23 +450,6 @@ out:
     return rc;
 }
 
-/* Alert sources that still send into the channel: deleting it would leave
- * their pushes nowhere to go, so they are deleted (or moved) first. */
-static int count_live_sources(store_conn *c, int64_t channel_id, int64_t *n, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT COUNT(*) FROM integrations WHERE channel_id = ?"
-                                  " AND status <> 'deleted'"
-                                  " AND type IN ('alert_standard', 'alert_prometheus')",
-                                  err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, channel_id);
-    int step = store_step(q, err);
-    *n = step == STORE_ROW ? store_col_int64(q, 0) : 0;
-    store_stmt_done(q);
-    return step == STORE_ROW ? 0 : -1;
-}
-
 static int set_status_cmd(writer_txn *txn, void *argp, tc_err *err) {
     channel_change *a = argp;
     int deleting = strcmp(a->status, "deleted") == 0;
@@ -475,8 +461,11 @@ static int set_status_cmd(writer_txn *txn, void *argp, tc_err *err) {
     if (channel_load_live(txn->conn, a->channel_id, action, &doc, err) != 0)
         goto out;
     if (deleting) {
+        /* Alert sources that still send into the channel: deleting it
+         * would leave their pushes nowhere to go, so they are deleted (or
+         * moved) first. */
         int64_t sources = 0;
-        if (count_live_sources(txn->conn, a->channel_id, &sources, err) != 0)
+        if (store_integrations_count_sources(txn->conn, a->channel_id, &sources, err) != 0)
             goto out;
         if (sources > 0) {
             tc_err_set(err, TC_INVALID_PARAMETER,
@@ -508,43 +497,15 @@ out:
  * last 30 days and the newest incident's start. */
 static int add_incident_stats(store_conn *c, json_t *doc, tc_err *err) {
     int64_t id = json_integer_value(json_object_get(doc, "channel_id"));
-    json_int_t triggered = 0, processing = 0, last = 0;
-    store_stmt *q = store_prepare(c,
-                                  "SELECT progress, COUNT(*) FROM incidents WHERE channel_id = ?"
-                                  " AND start_time >= ? AND deleted_at = 0"
-                                  " AND progress IN ('Triggered', 'Processing') GROUP BY progress",
-                                  err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, id);
-    store_bind_int64(q, 2, clock_now_s() - COUNT_WINDOW_S);
-    int step;
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        if (strcmp(store_col_text(q, 0), "Triggered") == 0)
-            triggered = store_col_int64(q, 1);
-        else
-            processing = store_col_int64(q, 1);
-    }
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
-    q = store_prepare(c,
-                      "SELECT COALESCE(MAX(start_time), 0) FROM incidents"
-                      " WHERE channel_id = ? AND deleted_at = 0",
-                      err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, id);
-    step = store_step(q, err);
-    if (step == STORE_ROW)
-        last = store_col_int64(q, 0);
-    store_stmt_done(q);
-    if (step < 0)
+    store_channel_incidents stats;
+    if (store_incidents_channel_stats(c, id, clock_now_s() - COUNT_WINDOW_S, &stats, err) != 0)
         return -1;
     int failed = 0;
     jb_set(doc, "progress_to_incident_cnts",
-           json_pack("{s:I, s:I}", "Triggered", triggered, "Processing", processing), &failed);
-    jb_set(doc, "last_incident_at", json_integer(last), &failed);
+           json_pack("{s:I, s:I}", "Triggered", (json_int_t)stats.triggered, "Processing",
+                     (json_int_t)stats.processing),
+           &failed);
+    jb_set(doc, "last_incident_at", json_integer(stats.last_start), &failed);
     jb_set(doc, "is_starred", json_false(), &failed);
     return jb_done(failed, "a channel's incident counts", err);
 }
@@ -620,6 +581,23 @@ static int channel_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) 
     return 0;
 }
 
+typedef struct {
+    json_t *items;
+    int seen; /* the id came earlier in the request: answered once */
+    int *failed;
+} brief_arg;
+
+static int add_brief(void *argp, const store_channel_brief *ch, tc_err *err) {
+    (void)err;
+    brief_arg *a = argp;
+    if (!a->seen)
+        jb_append(a->items,
+                  json_pack("{s:I, s:s, s:s}", "channel_id", (json_int_t)ch->channel_id,
+                            "channel_name", ch->name, "status", ch->status),
+                  a->failed);
+    return 0;
+}
+
 /* ChannelShort items of the ids that name a channel that is not deleted;
  * unknown ids are left out (a batch lookup answers what it can). */
 static int channel_infos(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -634,27 +612,11 @@ static int channel_infos(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
     size_t i;
     json_t *v;
     json_array_foreach(ids, i, v) {
-        store_stmt *q = store_prepare(c,
-                                      "SELECT channel_name, status FROM channels"
-                                      " WHERE channel_id = ? AND status <> 'deleted'",
-                                      err);
-        if (!q) {
-            rc = -1;
-            break;
-        }
-        store_bind_int64(q, 1, json_integer_value(v));
-        int step = store_step(q, err);
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = json_integer_value(json_array_get(ids, j)) == json_integer_value(v);
-        if (step == STORE_ROW && !seen)
-            jb_append(items,
-                      json_pack("{s:I, s:s, s:s}", "channel_id", json_integer_value(v),
-                                "channel_name", store_col_text(q, 0), "status",
-                                store_col_text(q, 1)),
-                      &failed);
-        store_stmt_done(q);
-        if (step < 0 || (rc = jb_done(failed, "a channel list", err)) != 0) {
+        brief_arg a = {.items = items, .failed = &failed};
+        for (size_t j = 0; j < i && !a.seen; j++)
+            a.seen = json_integer_value(json_array_get(ids, j)) == json_integer_value(v);
+        if (store_channels_brief(c, json_integer_value(v), add_brief, &a, err) < 0 ||
+            (rc = jb_done(failed, "a channel list", err)) != 0) {
             rc = -1;
             break;
         }
@@ -760,28 +722,24 @@ static int compare_channels(const void *pa, const void *pb, void *ctxp) {
 }
 
 /* Every non-deleted channel passing the filter, with its incident stats. */
-static int load_matching(store_conn *c, const list_filter *f, json_t *out, tc_err *err) {
-    store_stmt *q = store_prepare(
-        c, "SELECT doc, channel_id FROM channels WHERE status <> 'deleted' ORDER BY channel_id",
-        err);
-    if (!q)
+typedef struct {
+    const list_filter *f;
+    json_t *out;
+} matching_arg;
+
+static int keep_matching(void *argp, const store_channel_doc *ch, tc_err *err) {
+    matching_arg *a = argp;
+    json_t *doc = NULL;
+    if (doc_parse_n(ch->doc, "channel", ch->channel_id, &doc, err) != 0)
         return -1;
-    int step;
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        json_t *doc = NULL;
-        if (doc_parse_n(store_col_text(q, 0), "channel", store_col_int64(q, 1), &doc, err) != 0) {
-            step = -1;
-            break;
-        }
-        int kept = !list_matches(f, doc) || json_array_append(out, doc) == 0;
-        json_decref(doc);
-        if (!kept) {
-            step = tc_err_oom(err, "a channel list");
-            break;
-        }
-    }
-    store_stmt_done(q);
-    if (step < 0)
+    int kept = !list_matches(a->f, doc) || json_array_append(a->out, doc) == 0;
+    json_decref(doc);
+    return kept ? 0 : tc_err_oom(err, "a channel list");
+}
+
+static int load_matching(store_conn *c, const list_filter *f, json_t *out, tc_err *err) {
+    matching_arg a = {f, out};
+    if (store_channels_each_live(c, keep_matching, &a, err) != 0)
         return -1;
     size_t i;
     json_t *doc;

@@ -36,6 +36,7 @@
 #include "core/integration.h"
 #include "delivery/dispatcher.h"
 #include "delivery/signature.h"
+#include "store/integrations.h"
 #include "util/clock.h"
 #include "util/doc.h"
 #include "util/ids.h"
@@ -192,18 +193,23 @@ static int check_push_channels(writer_txn *txn, json_t *config, json_t *old_ids,
     return 0;
 }
 
-/* Adds, for each of `mine`, whether the stored config `other` (of
- * integration other_id) names it. */
-static int count_shared_channels(const char *other, int64_t other_id, json_t *mine, int *counts,
-                                 tc_err *err) {
+typedef struct {
+    json_t *mine; /* the channel ids of the integration checked */
+    int *counts;  /* per channel of mine: the other custom actions naming it */
+} shared_count;
+
+/* Adds, for each of `mine`, whether the stored config of another custom
+ * action names it. */
+static int count_shared_channels(void *arg, const store_integration_config *other, tc_err *err) {
+    shared_count *sc = arg;
     json_t *cfg = NULL;
-    if (doc_parse_n(other, "integration_config", other_id, &cfg, err) != 0)
+    if (doc_parse_n(other->config, "integration_config", other->integration_id, &cfg, err) != 0)
         return -1;
     json_t *theirs = json_object_get(cfg, "channel_ids");
     size_t i;
     json_t *v;
-    json_array_foreach(mine, i, v) {
-        counts[i] += ids_contain(theirs, json_integer_value(v));
+    json_array_foreach(sc->mine, i, v) {
+        sc->counts[i] += ids_contain(theirs, json_integer_value(v));
     }
     json_decref(cfg);
     return 0;
@@ -218,24 +224,12 @@ static int check_custom_action_limit(writer_txn *txn, const integration *in, tc_
     json_t *mine = json_object_get(in->config, "channel_ids");
     size_t n = json_array_size(mine);
     int *counts = calloc(n ? n : 1, sizeof(*counts));
-    int rc = -1, step;
-    store_stmt *q = NULL;
+    int rc = -1;
     if (!counts)
         return tc_err_oom(err, "counting custom actions");
-    q = store_prepare(txn->conn,
-                      "SELECT config, integration_id FROM integrations"
-                      " WHERE type = 'custom_action' AND status <> 'deleted'"
-                      " AND integration_id <> ?",
-                      err);
-    if (!q)
-        goto out;
-    store_bind_int64(q, 1, in->integration_id);
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        if (count_shared_channels(store_col_text(q, 0), store_col_int64(q, 1), mine, counts, err) !=
-            0)
-            goto out;
-    }
-    if (step < 0)
+    shared_count sc = {mine, counts};
+    if (store_integrations_each_custom_action(txn->conn, in->integration_id, count_shared_channels,
+                                              &sc, err) != 0)
         goto out;
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -247,8 +241,6 @@ static int check_custom_action_limit(writer_txn *txn, const integration *in, tc_
                             CUSTOM_ACTIONS_PER_CHANNEL);
     }
 out:
-    if (q)
-        store_stmt_done(q);
     free(counts);
     return rc;
 }
@@ -642,30 +634,15 @@ static int read_list_filter(json_t *body, list_filter *f, tc_err *err) {
     return 0;
 }
 
-/* Type and status are filtered in SQL: each condition is off when its
- * argument is empty, so one statement serves every combination. */
+static int add_id(void *ids, int64_t integration_id, tc_err *err) {
+    if (json_array_append_new(ids, json_integer(integration_id)) != 0)
+        return tc_err_oom(err, "an integration list");
+    return 0;
+}
+
+/* Type and status are filtered in SQL, the channel here (serves_channel). */
 static int matching_ids(store_conn *c, const list_filter *f, json_t *ids, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT integration_id FROM integrations"
-                                  " WHERE (? = '' OR type = ?)"
-                                  " AND ((? = '' AND status <> 'deleted') OR status = ?)"
-                                  " ORDER BY integration_id",
-                                  err);
-    if (!q)
-        return -1;
-    store_bind_text(q, 1, f->type);
-    store_bind_text(q, 2, f->type);
-    store_bind_text(q, 3, f->status);
-    store_bind_text(q, 4, f->status);
-    int step;
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        if (json_array_append_new(ids, json_integer(store_col_int64(q, 0))) != 0) {
-            step = tc_err_oom(err, "an integration list");
-            break;
-        }
-    }
-    store_stmt_done(q);
-    return step < 0 ? -1 : 0;
+    return store_integrations_list_ids(c, f->type, f->status, add_id, ids, err);
 }
 
 /* The channel filter: an alert source sends into its channel; a pushing

@@ -19,6 +19,7 @@
 
 #include "api/auth.h"
 #include "api/params.h"
+#include "store/persons.h"
 #include "util/jbuild.h"
 
 #define INVITE_MAX 20
@@ -28,33 +29,6 @@
 #define PHONE_MAX 20
 #define ACCOUNT_ID 1 /* the one account of a tocsin */
 #define ADMIN_ROLE_ID 1
-
-/* Columns read for every person, in this order (see read_person). */
-#define PERSON_COLUMNS                                                                             \
-    "person_id, person_name, email, phone, country_code, is_admin, status, ref_id, locale,"        \
-    " time_zone, created_at, updated_at"
-
-typedef struct {
-    int64_t person_id;
-    const char *name, *email, *phone, *country_code, *status, *ref_id, *locale, *time_zone;
-    int is_admin;
-    int64_t created_at, updated_at;
-} person_row; /* strings borrowed from the statement, valid until the next step */
-
-static void read_person(store_stmt *q, person_row *p) {
-    p->person_id = store_col_int64(q, 0);
-    p->name = store_col_text(q, 1);
-    p->email = store_col_text(q, 2);
-    p->phone = store_col_text(q, 3);
-    p->country_code = store_col_text(q, 4);
-    p->is_admin = store_col_int64(q, 5) != 0;
-    p->status = store_col_text(q, 6);
-    p->ref_id = store_col_text(q, 7);
-    p->locale = store_col_text(q, 8);
-    p->time_zone = store_col_text(q, 9);
-    p->created_at = store_col_int64(q, 10);
-    p->updated_at = store_col_int64(q, 11);
-}
 
 /* Phone numbers are shown masked, as the reference's member objects say:
  * the first 3 and last 4 digits stay (the last 2 for short numbers). */
@@ -70,12 +44,12 @@ static json_t *masked_phone(const char *phone) {
     return json_string(out);
 }
 
-static json_t *role_ids(const person_row *p) {
+static json_t *role_ids(const store_person_row *p) {
     return p->is_admin ? json_pack("[i]", ADMIN_ROLE_ID) : json_array();
 }
 
 /* MemberItem. */
-static json_t *member_item(const person_row *p) {
+static json_t *member_item(const store_person_row *p) {
     return json_pack("{s:i, s:I, s:s, s:s, s:o, s:s, s:s, s:s, s:b, s:b, s:s, s:s, s:o, s:b,"
                      " s:s, s:I, s:I}",
                      "account_id", ACCOUNT_ID, "member_id", (json_int_t)p->person_id, "member_name",
@@ -88,7 +62,7 @@ static json_t *member_item(const person_row *p) {
 }
 
 /* PersonItem. */
-static json_t *person_item(const person_row *p) {
+static json_t *person_item(const store_person_row *p) {
     return json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:s, s:s}", "account_id",
                      ACCOUNT_ID, "person_id", (json_int_t)p->person_id, "person_name", p->name,
                      "avatar", "", "locale", p->locale, "time_zone", p->time_zone, "email",
@@ -224,17 +198,11 @@ static int read_invite(json_t *body, invite_request *r, tc_err *err) {
 }
 
 static int email_free(store_conn *c, size_t i, const char *email, tc_err *err) {
-    store_stmt *q = store_prepare(
-        c, "SELECT person_id FROM persons WHERE email = ? AND status <> 'deleted'", err);
-    if (!q)
+    int64_t other = 0;
+    int found = store_persons_email_owner(c, email, &other, err);
+    if (found < 0)
         return -1;
-    store_bind_text(q, 1, email);
-    int step = store_step(q, err);
-    int64_t other = step == STORE_ROW ? store_col_int64(q, 0) : 0;
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
-    if (step == STORE_ROW)
+    if (found)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "members[%zu].email %s is already used by member %lld", i, email,
                           (long long)other);
@@ -242,32 +210,16 @@ static int email_free(store_conn *c, size_t i, const char *email, tc_err *err) {
 }
 
 static int insert_person(writer_txn *txn, invitee *m, tc_err *err) {
-    int64_t now = txn->now_ms / 1000;
-    store_stmt *st = store_prepare(txn->conn,
-                                   "INSERT INTO persons(person_name, email, phone, country_code,"
-                                   " is_admin, status, ref_id, locale, time_zone, created_at,"
-                                   " updated_at) VALUES(?,?,?,?,?,'enabled',?,?,?,?,?)"
-                                   " RETURNING person_id",
-                                   err);
-    if (!st)
-        return -1;
-    store_bind_text(st, 1, m->name);
-    store_bind_text(st, 2, m->email ? m->email : "");
-    store_bind_text(st, 3, m->phone ? m->phone : "");
-    store_bind_text(st, 4, m->country_code ? m->country_code : "");
-    store_bind_int64(st, 5, m->is_admin);
-    store_bind_text(st, 6, m->ref_id ? m->ref_id : "");
-    store_bind_text(st, 7, m->locale ? m->locale : "");
-    store_bind_text(st, 8, m->time_zone ? m->time_zone : "");
-    store_bind_int64(st, 9, now);
-    store_bind_int64(st, 10, now);
-    int step = store_step(st, err);
-    if (step == STORE_ROW)
-        m->person_id = store_col_int64(st, 0);
-    store_stmt_done(st);
-    if (step != STORE_ROW)
-        return step < 0 ? -1 : tc_err_set(err, TC_INTERNAL, "person insert returned no id");
-    return 0;
+    store_person_new p = {.name = m->name,
+                          .email = m->email,
+                          .phone = m->phone,
+                          .country_code = m->country_code,
+                          .ref_id = m->ref_id,
+                          .locale = m->locale,
+                          .time_zone = m->time_zone,
+                          .is_admin = m->is_admin,
+                          .created_at = txn->now_ms / 1000};
+    return store_persons_insert(txn->conn, &p, &m->person_id, err);
 }
 
 /* {"items": [{member_id, member_name}, ...]} of the invited members. */
@@ -318,27 +270,8 @@ out:
 
 /* List ------------------------------------------------------------------ */
 
-/* One statement per order (the order cannot be a bound parameter); each is
- * prepared once and cached. The query matches name, e-mail or phone. */
-#define LIST_WHERE                                                                                 \
-    " FROM persons WHERE status <> 'deleted'"                                                      \
-    " AND (? = '' OR lower(person_name) LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\'"            \
-    "      OR phone LIKE ? ESCAPE '\\')"                                                           \
-    " AND (? = 0 OR (? = 1 AND is_admin = 1))"
-static const char *const list_sql[2][2] = {
-    {"SELECT " PERSON_COLUMNS LIST_WHERE
-     " ORDER BY created_at DESC, person_id DESC LIMIT ? OFFSET ?",
-     "SELECT " PERSON_COLUMNS LIST_WHERE
-     " ORDER BY created_at ASC, person_id ASC LIMIT ? OFFSET ?"},
-    {"SELECT " PERSON_COLUMNS LIST_WHERE
-     " ORDER BY updated_at DESC, person_id DESC LIMIT ? OFFSET ?",
-     "SELECT " PERSON_COLUMNS LIST_WHERE
-     " ORDER BY updated_at ASC, person_id ASC LIMIT ? OFFSET ?"},
-};
-
 typedef struct {
-    char *query;   /* "" = all */
-    char *pattern; /* %query% in lower case, LIKE wildcards escaped */
+    char *query; /* "" = all */
     int64_t role_id, p, limit;
     int by_updated, asc;
 } member_filter;
@@ -353,58 +286,21 @@ static int read_member_filter(json_t *body, member_filter *f, tc_err *err) {
         params_page(body, 100, 20, &f->p, &f->limit, err) != 0)
         return -1;
     f->by_updated = strcmp(orderby, "updated_at") == 0;
-    const char *q = f->query ? f->query : "";
-    f->pattern = malloc(strlen(q) * 2 + 3);
-    if (!f->pattern)
-        return tc_err_oom(err, "a member query");
-    char *w = f->pattern;
-    *w++ = '%';
-    for (; *q; q++) {
-        if (*q == '%' || *q == '_' || *q == '\\')
-            *w++ = '\\';
-        *w++ = (char)tolower((unsigned char)*q);
-    }
-    *w++ = '%';
-    *w = '\0';
     return 0;
 }
 
-static void bind_member_filter(store_stmt *q, const member_filter *f) {
-    store_bind_text(q, 1, f->query ? f->query : "");
-    store_bind_text(q, 2, f->pattern);
-    store_bind_text(q, 3, f->pattern);
-    store_bind_text(q, 4, f->pattern);
-    store_bind_int64(q, 5, f->role_id);
-    store_bind_int64(q, 6, f->role_id);
+static int add_member(void *arg, const store_person_row *p, tc_err *err) {
+    if (json_array_append_new(arg, member_item(p)) != 0)
+        return tc_err_oom(err, "a member list");
+    return 0;
 }
 
 static int list_page(store_conn *c, const member_filter *f, json_t *items, int64_t *total,
                      tc_err *err) {
-    store_stmt *q = store_prepare(c, "SELECT COUNT(*)" LIST_WHERE, err);
-    if (!q)
-        return -1;
-    bind_member_filter(q, f);
-    int step = store_step(q, err);
-    *total = step == STORE_ROW ? store_col_int64(q, 0) : 0;
-    store_stmt_done(q);
-    if (step != STORE_ROW)
-        return -1;
-    q = store_prepare(c, list_sql[f->by_updated][f->asc], err);
-    if (!q)
-        return -1;
-    bind_member_filter(q, f);
-    store_bind_int64(q, 7, f->limit);
-    store_bind_int64(q, 8, (f->p - 1) * f->limit);
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        person_row p;
-        read_person(q, &p);
-        if (json_array_append_new(items, member_item(&p)) != 0) {
-            step = tc_err_oom(err, "a member list");
-            break;
-        }
-    }
-    store_stmt_done(q);
-    return step < 0 ? -1 : 0;
+    store_person_filter sf = {
+        .query = f->query, .role_id = f->role_id, .by_updated = f->by_updated, .asc = f->asc};
+    return store_persons_list(c, &sf, f->limit, (f->p - 1) * f->limit, total, add_member, items,
+                              err);
 }
 
 static int member_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
@@ -423,7 +319,6 @@ static int member_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
                         "a member list", data, err);
     json_decref(items);
     free(f.query);
-    free(f.pattern);
     return rc;
 }
 
@@ -438,68 +333,40 @@ typedef struct {
 
 /* Finds the one enabled person the request names. */
 static int find_member(store_conn *c, delete_request *r, int64_t *id, int *is_admin, tc_err *err) {
-    static const char *const by_text[][2] = {
-        {"member_name", "SELECT person_id, is_admin, status FROM persons"
-                        " WHERE person_name = ? AND status <> 'deleted' LIMIT 2"},
-        {"email", "SELECT person_id, is_admin, status FROM persons"
-                  " WHERE email = lower(?) AND status <> 'deleted' LIMIT 2"},
-        {"phone", "SELECT person_id, is_admin, status FROM persons WHERE phone = ?"
-                  " AND (? = '' OR country_code = ?) AND status <> 'deleted' LIMIT 2"},
-        {"ref_id", "SELECT person_id, is_admin, status FROM persons"
-                   " WHERE ref_id = ? AND status <> 'deleted' LIMIT 2"},
+    static const struct {
+        const char *field;
+        store_person_key key;
+    } by_text[] = {
+        {"member_name", STORE_PERSON_BY_NAME},
+        {"email", STORE_PERSON_BY_EMAIL},
+        {"phone", STORE_PERSON_BY_PHONE},
+        {"ref_id", STORE_PERSON_BY_REF_ID},
     };
-    const char *sql = "SELECT person_id, is_admin, status FROM persons WHERE person_id = ?";
+    store_person_key key = STORE_PERSON_BY_ID;
     for (size_t i = 0; i < sizeof(by_text) / sizeof(by_text[0]); i++) {
-        if (strcmp(r->field, by_text[i][0]) == 0)
-            sql = by_text[i][1];
+        if (strcmp(r->field, by_text[i].field) == 0)
+            key = by_text[i].key;
     }
-    int by_phone = strcmp(r->field, "phone") == 0;
-    store_stmt *q = store_prepare(c, sql, err);
-    if (!q)
+    store_person_match m;
+    if (store_persons_find(c, key, r->member_id, r->text, r->country_code, &m, err) != 0)
         return -1;
-    if (r->text) {
-        store_bind_text(q, 1, r->text);
-        if (by_phone) {
-            store_bind_text(q, 2, r->country_code ? r->country_code : "");
-            store_bind_text(q, 3, r->country_code ? r->country_code : "");
-        }
-    } else {
-        store_bind_int64(q, 1, r->member_id);
+    if (m.matches > 0) {
+        *id = m.person_id;
+        *is_admin = m.is_admin;
     }
-    int matches = 0, deleted = 0, step;
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        matches++;
-        *id = store_col_int64(q, 0);
-        *is_admin = store_col_int64(q, 1) != 0;
-        deleted = strcmp(store_col_text(q, 2), "deleted") == 0;
-    }
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
     char value[300];
     if (r->text)
         snprintf(value, sizeof(value), "%s", r->text);
     else
         snprintf(value, sizeof(value), "%lld", (long long)r->member_id);
-    if (matches == 0)
+    if (m.matches == 0)
         return tc_err_set(err, TC_INVALID_PARAMETER, "%s %s does not exist", r->field, value);
-    if (deleted)
+    if (m.deleted)
         return tc_err_set(err, TC_INVALID_PARAMETER, "member_id %s is already deleted", value);
-    if (matches > 1)
+    if (m.matches > 1)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "%s %s names more than one member; use member_id", r->field, value);
     return 0;
-}
-
-static int count_admins(store_conn *c, int64_t *n, tc_err *err) {
-    store_stmt *q = store_prepare(
-        c, "SELECT COUNT(*) FROM persons WHERE is_admin = 1 AND status = 'enabled'", err);
-    if (!q)
-        return -1;
-    int step = store_step(q, err);
-    *n = step == STORE_ROW ? store_col_int64(q, 0) : 0;
-    store_stmt_done(q);
-    return step == STORE_ROW ? 0 : -1;
 }
 
 static int delete_cmd(writer_txn *txn, void *argp, tc_err *err) {
@@ -509,29 +376,14 @@ static int delete_cmd(writer_txn *txn, void *argp, tc_err *err) {
     if (find_member(txn->conn, r, &id, &is_admin, err) != 0)
         return -1;
     if (is_admin) {
-        if (count_admins(txn->conn, &admins, err) != 0)
+        if (store_persons_count_admins(txn->conn, &admins, err) != 0)
             return -1;
         if (admins <= 1) /* nobody could manage tocsin any more */
             return tc_err_set(err, TC_INVALID_PARAMETER,
                               "member %lld is the last administrator and cannot be deleted",
                               (long long)id);
     }
-    store_stmt *st = store_prepare(
-        txn->conn, "UPDATE persons SET status = 'deleted', updated_at = ? WHERE person_id = ?",
-        err);
-    if (!st)
-        return -1;
-    store_bind_int64(st, 1, txn->now_ms / 1000);
-    store_bind_int64(st, 2, id);
-    if (store_run(st, err) != 0)
-        return -1;
-    /* The keys would be refused anyway (auth checks the status); removing
-     * them keeps a deleted person's secrets out of the store. */
-    st = store_prepare(txn->conn, "DELETE FROM app_keys WHERE person_id = ?", err);
-    if (!st)
-        return -1;
-    store_bind_int64(st, 1, id);
-    return store_run(st, err);
+    return store_persons_delete(txn->conn, id, txn->now_ms / 1000, err);
 }
 
 static int read_delete(json_t *body, delete_request *r, tc_err *err) {
@@ -583,27 +435,27 @@ out:
 
 /* Reads and renders one person by id; *out is NULL when there is none. A
  * rendering that ran out of memory is an error, never "no such person". */
-static int load_person(store_conn *c, int64_t id, json_t *(*render)(const person_row *),
+typedef struct {
+    json_t *(*render)(const store_person_row *);
+    json_t **out;
+} render_arg;
+
+static int render_person(void *argp, const store_person_row *p, tc_err *err) {
+    render_arg *a = argp;
+    if (!(*a->out = a->render(p)))
+        return tc_err_oom(err, "a person");
+    return 0;
+}
+
+static int load_person(store_conn *c, int64_t id, json_t *(*render)(const store_person_row *),
                        json_t **out, tc_err *err) {
     *out = NULL;
-    store_stmt *q =
-        store_prepare(c, "SELECT " PERSON_COLUMNS " FROM persons WHERE person_id = ?", err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, id);
-    int step = store_step(q, err), rc = step < 0 ? -1 : 0;
-    if (step == STORE_ROW) {
-        person_row p;
-        read_person(q, &p);
-        if (!(*out = render(&p)))
-            rc = tc_err_oom(err, "a person");
-    }
-    store_stmt_done(q);
-    return rc;
+    render_arg a = {render, out};
+    return store_persons_read(c, id, render_person, &a, err) < 0 ? -1 : 0;
 }
 
 /* MemberInfoResponse: the caller's own profile. */
-static json_t *member_info_json(const person_row *p) {
+static json_t *member_info_json(const store_person_row *p) {
     int failed = 0;
     json_t *o = jb_check(member_item(p), &failed);
     jb_set(o, "account_name", json_string("tocsin"), &failed);
@@ -675,16 +527,11 @@ typedef struct {
 
 static int app_key_cmd(writer_txn *txn, void *argp, tc_err *err) {
     app_key_request *r = argp;
-    store_stmt *q = store_prepare(txn->conn, "SELECT status FROM persons WHERE person_id = ?", err);
-    if (!q)
+    int enabled = 0;
+    int found = store_persons_is_enabled(txn->conn, r->person_id, &enabled, err);
+    if (found < 0)
         return -1;
-    store_bind_int64(q, 1, r->person_id);
-    int step = store_step(q, err);
-    int enabled = step == STORE_ROW && strcmp(store_col_text(q, 0), "enabled") == 0;
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
-    if (step == STORE_DONE)
+    if (!found)
         return tc_err_set(err, TC_INVALID_PARAMETER, "person_id %lld does not exist",
                           (long long)r->person_id);
     if (!enabled)

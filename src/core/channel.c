@@ -6,23 +6,21 @@
 #include <string.h>
 
 #include "core/state.h"
+#include "store/channels.h"
 #include "util/doc.h"
 #include "util/jbuild.h"
 
+static int parse_doc(void *arg, const store_channel_doc *ch, tc_err *err) {
+    return doc_parse_n(ch->doc, "channel", ch->channel_id, arg, err);
+}
+
 int channel_load(store_conn *c, int64_t channel_id, json_t **doc, tc_err *err) {
     *doc = NULL;
-    store_stmt *q = store_prepare(c, "SELECT doc FROM channels WHERE channel_id = ?", err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, channel_id);
-    int step = store_step(q, err), rc = -1;
-    if (step == STORE_DONE)
+    int found = store_channels_doc(c, channel_id, parse_doc, doc, err);
+    if (found == 0)
         tc_err_set(err, TC_INVALID_PARAMETER, "channel_id %lld does not exist",
                    (long long)channel_id);
-    else if (step == STORE_ROW)
-        rc = doc_parse_n(store_col_text(q, 0), "channel", channel_id, doc, err);
-    store_stmt_done(q);
-    return rc;
+    return found == 1 ? 0 : -1;
 }
 
 int channel_load_live(store_conn *c, int64_t channel_id, const char *action, json_t **doc,
@@ -40,20 +38,11 @@ int channel_load_live(store_conn *c, int64_t channel_id, const char *action, jso
 }
 
 int channel_name_free(store_conn *c, const char *name, int64_t except_id, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT channel_id FROM channels WHERE channel_name = ?"
-                                  " AND status <> 'deleted' AND channel_id <> ?",
-                                  err);
-    if (!q)
+    int64_t other = 0;
+    int taken = store_channels_name_owner(c, name, except_id, &other, err);
+    if (taken < 0)
         return -1;
-    store_bind_text(q, 1, name);
-    store_bind_int64(q, 2, except_id);
-    int step = store_step(q, err);
-    int64_t other = step == STORE_ROW ? store_col_int64(q, 0) : 0;
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
-    if (step == STORE_ROW)
+    if (taken)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "channel_name '%s' is already used by channel %lld", name,
                           (long long)other);
@@ -77,21 +66,10 @@ static int channel_insert(writer_txn *txn, json_t *doc, tc_err *err) {
     jb_set(doc, "updated_at", json_integer(now), &failed);
     if (failed)
         return tc_err_oom(err, "a new channel");
-    store_stmt *st = store_prepare(txn->conn,
-                                   "INSERT INTO channels(channel_name,status,created_at,updated_at,"
-                                   "deleted_at,doc) VALUES(?,?,?,?,0,'{}') RETURNING channel_id",
-                                   err);
-    if (!st)
+    int64_t id = 0;
+    if (store_channels_insert(txn->conn, get_str(doc, "channel_name"), get_str(doc, "status"), now,
+                              &id, err) != 0)
         return -1;
-    store_bind_text(st, 1, get_str(doc, "channel_name"));
-    store_bind_text(st, 2, get_str(doc, "status"));
-    store_bind_int64(st, 3, now);
-    store_bind_int64(st, 4, now);
-    int step = store_step(st, err);
-    int64_t id = step == STORE_ROW ? store_col_int64(st, 0) : 0;
-    store_stmt_done(st);
-    if (step != STORE_ROW)
-        return step < 0 ? -1 : tc_err_set(err, TC_INTERNAL, "channel insert returned no id");
     if (json_object_set_new(doc, "channel_id", json_integer(id)) != 0)
         return tc_err_oom(err, "a new channel");
     return 0;
@@ -117,21 +95,15 @@ int channel_save(writer_txn *txn, json_t *doc, tc_err *err) {
         tc_err_oom(err, "encoding a channel");
         goto out;
     }
-    store_stmt *st = store_prepare(txn->conn,
-                                   "UPDATE channels SET channel_name=?, status=?, created_at=?,"
-                                   " updated_at=?, deleted_at=?, doc=?, rules=? WHERE channel_id=?",
-                                   err);
-    if (st) {
-        store_bind_text(st, 1, get_str(doc, "channel_name"));
-        store_bind_text(st, 2, get_str(doc, "status"));
-        store_bind_int64(st, 3, get_int(doc, "created_at"));
-        store_bind_int64(st, 4, get_int(doc, "updated_at"));
-        store_bind_int64(st, 5, get_int(doc, "deleted_at"));
-        store_bind_text(st, 6, text);
-        store_bind_text(st, 7, rules);
-        store_bind_int64(st, 8, get_int(doc, "channel_id"));
-        rc = store_run(st, err);
-    }
+    store_channel_write w = {.channel_id = get_int(doc, "channel_id"),
+                             .name = get_str(doc, "channel_name"),
+                             .status = get_str(doc, "status"),
+                             .created_at = get_int(doc, "created_at"),
+                             .updated_at = get_int(doc, "updated_at"),
+                             .deleted_at = get_int(doc, "deleted_at"),
+                             .doc = text,
+                             .rules = rules};
+    rc = store_channels_update(txn->conn, &w, err);
 out:
     json_decref(rules_doc);
     free(text);

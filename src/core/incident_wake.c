@@ -21,11 +21,6 @@
 
 #define WAKE_BATCH 256
 
-static int exec_sql(store_conn *c, const char *sql, tc_err *err) {
-    store_stmt *st = store_prepare(c, sql, err);
-    return st ? store_run(st, err) : -1;
-}
-
 static int wake_one(writer_txn *txn, const char *incident_id, tc_err *err) {
     tc_incident inc;
     if (incident_load(txn->conn, incident_id, &inc, err) != 0)
@@ -42,7 +37,7 @@ int incident_wake_expired(writer_txn *txn, tc_err *err) {
         return -1;
     for (int i = 0; i < n; i++) {
         tc_err one, scratch;
-        if (exec_sql(txn->conn, "SAVEPOINT wake", err) != 0)
+        if (store_incidents_wake_begin(txn->conn, err) != 0)
             return -1;
         size_t mark = txn->state ? state_mark(txn->state) : 0;
         outbox_delivery *keep = txn->deliveries;
@@ -50,7 +45,7 @@ int incident_wake_expired(writer_txn *txn, tc_err *err) {
             char quoted[sizeof(one.message)];
             log_error("msg=\"incident not woken\" incident_id=%s error=\"%s\"", ids[i],
                       log_quote(one.message, quoted, sizeof(quoted)));
-            if (exec_sql(txn->conn, "ROLLBACK TO wake", &scratch) != 0) {
+            if (store_incidents_wake_undo(txn->conn, &scratch) != 0) {
                 *err = scratch;
                 return -1; /* its changes may be half made: the tick fails whole */
             }
@@ -58,7 +53,7 @@ int incident_wake_expired(writer_txn *txn, tc_err *err) {
                 state_undo_to(txn->state, mark);
             outbox_deliveries_drop_to(txn, keep);
         }
-        if (exec_sql(txn->conn, "RELEASE wake", err) != 0)
+        if (store_incidents_wake_end(txn->conn, err) != 0)
             return -1;
     }
     return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/state.h"
+#include "store/integrations.h"
 #include "util/doc.h"
 #include "util/ids.h"
 #include "util/jbuild.h"
@@ -37,143 +38,80 @@ int integration_set_str(char **field, const char *value, tc_err *err) {
     return 0;
 }
 
-static int read_row(store_stmt *q, integration *out, tc_err *err) {
-    out->integration_id = store_col_int64(q, 0);
-    snprintf(out->type, sizeof(out->type), "%s", store_col_text(q, 1));
-    snprintf(out->status, sizeof(out->status), "%s", store_col_text(q, 4));
-    out->channel_id = store_col_int64(q, 6);
-    out->created_at = store_col_int64(q, 9);
-    out->updated_at = store_col_int64(q, 10);
-    out->deleted_at = store_col_int64(q, 11);
-    out->prev_secret_expires_at = store_col_int64(q, 14);
-    if (doc_parse_n(store_col_text(q, 8), "integration_config", out->integration_id, &out->config,
-                    err) != 0)
+static int read_record(void *arg, const store_integration_record *r, tc_err *err) {
+    integration *out = arg;
+    out->integration_id = r->integration_id;
+    snprintf(out->type, sizeof(out->type), "%s", r->type);
+    snprintf(out->status, sizeof(out->status), "%s", r->status);
+    out->channel_id = r->channel_id;
+    out->created_at = r->created_at;
+    out->updated_at = r->updated_at;
+    out->deleted_at = r->deleted_at;
+    out->prev_secret_expires_at = r->prev_secret_expires_at;
+    if (doc_parse_n(r->config, "integration_config", out->integration_id, &out->config, err) != 0)
         return -1;
-    if (integration_set_str(&out->name, store_col_text(q, 2), err) != 0 ||
-        integration_set_str(&out->description, store_col_text(q, 3), err) != 0 ||
-        integration_set_str(&out->disabled_reason, store_col_text(q, 5), err) != 0 ||
-        integration_set_str(&out->integration_key,
-                            store_col_is_null(q, 7) ? NULL : store_col_text(q, 7), err) != 0 ||
-        integration_set_str(&out->signing_secret,
-                            store_col_is_null(q, 12) ? NULL : store_col_text(q, 12), err) != 0 ||
-        integration_set_str(&out->prev_signing_secret,
-                            store_col_is_null(q, 13) ? NULL : store_col_text(q, 13), err) != 0)
+    if (integration_set_str(&out->name, r->name, err) != 0 ||
+        integration_set_str(&out->description, r->description, err) != 0 ||
+        integration_set_str(&out->disabled_reason, r->disabled_reason, err) != 0 ||
+        integration_set_str(&out->integration_key, r->integration_key, err) != 0 ||
+        integration_set_str(&out->signing_secret, r->signing_secret, err) != 0 ||
+        integration_set_str(&out->prev_signing_secret, r->prev_signing_secret, err) != 0)
         return -1;
     return 0;
 }
 
 int integration_load(store_conn *c, int64_t integration_id, integration *out, tc_err *err) {
     integration_init(out);
-    store_stmt *q = store_prepare(c,
-                                  "SELECT integration_id, type, name, description, status,"
-                                  " disabled_reason, channel_id, integration_key, config,"
-                                  " created_at, updated_at, deleted_at, signing_secret,"
-                                  " prev_signing_secret, prev_secret_expires_at"
-                                  " FROM integrations WHERE integration_id = ?",
-                                  err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, integration_id);
-    int rc = -1;
-    int step = store_step(q, err);
-    if (step == STORE_ROW)
-        rc = read_row(q, out, err);
-    else if (step == STORE_DONE)
+    int found = store_integrations_get(c, integration_id, read_record, out, err);
+    if (found == 0)
         tc_err_set(err, TC_INVALID_PARAMETER, "integration_id %lld does not exist",
                    (long long)integration_id);
-    store_stmt_done(q);
-    if (rc != 0)
+    if (found != 1) {
         integration_clear(out);
-    return rc;
+        return -1;
+    }
+    return 0;
 }
 
 int integration_name_free(store_conn *c, const char *type, const char *name, int64_t except_id,
                           tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT integration_id FROM integrations WHERE type = ?"
-                                  " AND lower(name) = lower(?) AND status <> 'deleted'"
-                                  " AND integration_id <> ?",
-                                  err);
-    if (!q)
+    int64_t other = 0;
+    int taken = store_integrations_name_owner(c, type, name, except_id, &other, err);
+    if (taken < 0)
         return -1;
-    store_bind_text(q, 1, type);
-    store_bind_text(q, 2, name);
-    store_bind_int64(q, 3, except_id);
-    int step = store_step(q, err);
-    int64_t other = step == STORE_ROW ? store_col_int64(q, 0) : 0;
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
-    if (step == STORE_ROW)
+    if (taken)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "name '%s' is already used by %s integration %lld", name, type,
                           (long long)other);
     return 0;
 }
 
-static void bind_fields(store_stmt *st, const integration *in, const char *config) {
-    store_bind_text(st, 1, in->type);
-    store_bind_text(st, 2, in->name ? in->name : "");
-    store_bind_text(st, 3, in->description ? in->description : "");
-    store_bind_text(st, 4, in->status);
-    store_bind_text(st, 5, in->disabled_reason ? in->disabled_reason : "");
-    store_bind_int64(st, 6, in->channel_id);
-    store_bind_text(st, 7, in->integration_key); /* NULL binds NULL */
-    store_bind_text(st, 8, config);
-    store_bind_int64(st, 9, in->created_at);
-    store_bind_int64(st, 10, in->updated_at);
-    store_bind_int64(st, 11, in->deleted_at);
-    store_bind_text(st, 12, in->signing_secret); /* NULL binds NULL */
-    store_bind_text(st, 13, in->prev_signing_secret);
-    store_bind_int64(st, 14, in->prev_secret_expires_at);
+/* Inserts or updates the row of in (its config already encoded). */
+static int write_row(writer_txn *txn, integration *in, const char *config, tc_err *err) {
+    store_integration_record r = {
+        .integration_id = in->integration_id,
+        .type = in->type,
+        .name = in->name,
+        .description = in->description,
+        .status = in->status,
+        .disabled_reason = in->disabled_reason,
+        .channel_id = in->channel_id,
+        .integration_key = in->integration_key,
+        .config = config,
+        .created_at = in->created_at,
+        .updated_at = in->updated_at,
+        .deleted_at = in->deleted_at,
+        .signing_secret = in->signing_secret,
+        .prev_signing_secret = in->prev_signing_secret,
+        .prev_secret_expires_at = in->prev_secret_expires_at,
+    };
     char key_hash[65];
-    if (in->integration_key) {
+    if (in->integration_key)
         ids_sha256_hex(in->integration_key, strlen(in->integration_key), key_hash);
-        store_bind_text(st, 15, key_hash);
-    } else {
-        store_bind_text(st, 15, NULL);
-    }
-}
-
-static int insert_row(writer_txn *txn, integration *in, const char *config, tc_err *err) {
-    store_stmt *st = store_prepare(
-        txn->conn,
-        "INSERT INTO integrations(type, name, description, status, disabled_reason, channel_id,"
-        " integration_key, config, created_at, updated_at, deleted_at, signing_secret,"
-        " prev_signing_secret, prev_secret_expires_at, integration_key_hash)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING integration_id",
-        err);
-    if (!st)
-        return -1;
-    bind_fields(st, in, config);
-    int step = store_step(st, err);
-    if (step == STORE_ROW)
-        in->integration_id = store_col_int64(st, 0);
-    store_stmt_done(st);
-    if (step != STORE_ROW)
-        return step < 0 ? -1 : tc_err_set(err, TC_INTERNAL, "integration insert returned no id");
-    return 0;
-}
-
-static int update_row(writer_txn *txn, const integration *in, const char *config, tc_err *err) {
-    store_stmt *st = store_prepare(
-        txn->conn,
-        "UPDATE integrations SET type=?, name=?, description=?, status=?, disabled_reason=?,"
-        " channel_id=?, integration_key=?, config=?, created_at=?, updated_at=?, deleted_at=?,"
-        " signing_secret=?, prev_signing_secret=?, prev_secret_expires_at=?,"
-        " integration_key_hash=?,"
-        /* Enabled again (by a person): a new failing streak starts from
-         * nothing, or the first failure would disable it at once. SET
-         * reads the row as it was, so `status` here is the old one. */
-        " failing_since = CASE WHEN status <> 'enabled' AND ? = 'enabled' THEN 0"
-        " ELSE failing_since END WHERE integration_id=?",
-        err);
-    if (!st)
-        return -1;
-    bind_fields(st, in, config);
-    store_bind_text(st, 16, in->status);
-    store_bind_int64(st, 17, in->integration_id);
-    return store_run(st, err);
+    const char *hash = in->integration_key ? key_hash : NULL;
+    if (in->integration_id == 0)
+        return store_integrations_insert(txn->conn, &r, hash, &in->integration_id, err);
+    return store_integrations_update(txn->conn, &r, hash, err);
 }
 
 /* Subscriptions ---------------------------------------------------------- */
@@ -207,21 +145,6 @@ const char *const *integration_event_types(const char *type) {
     return NULL;
 }
 
-static int subscription_insert(writer_txn *txn, int64_t integration_id, const char *kind,
-                               int64_t channel_id, const char *event_type, tc_err *err) {
-    store_stmt *st = store_prepare(txn->conn,
-                                   "INSERT INTO subscriptions(integration_id, kind, channel_id,"
-                                   " event_type) VALUES(?,?,?,?) ON CONFLICT DO NOTHING",
-                                   err);
-    if (!st)
-        return -1;
-    store_bind_int64(st, 1, integration_id);
-    store_bind_text(st, 2, kind);
-    store_bind_int64(st, 3, channel_id);
-    store_bind_text(st, 4, event_type);
-    return store_run(st, err);
-}
-
 /* One row per (channel, event type) of the config; an empty list stands
  * for "all" (channel 0, type ''), so it still yields one row per pair. */
 static int subscriptions_insert(writer_txn *txn, const integration *in, const char *kind,
@@ -233,8 +156,8 @@ static int subscriptions_insert(writer_txn *txn, const integration *in, const ch
         int64_t channel_id = nc ? json_integer_value(json_array_get(channels, c)) : 0;
         for (size_t t = 0; t < (nt ? nt : 1); t++) {
             const char *type = nt ? json_string_value(json_array_get(types, t)) : "";
-            if (subscription_insert(txn, in->integration_id, kind, channel_id, type ? type : "",
-                                    err) != 0)
+            if (store_integrations_subscription_add(txn->conn, in->integration_id, kind, channel_id,
+                                                    type ? type : "", err) != 0)
                 return -1;
         }
     }
@@ -244,12 +167,7 @@ static int subscriptions_insert(writer_txn *txn, const integration *in, const ch
 /* Delete, then insert what the config says now: cheaper to reason about
  * than a diff, and an integration holds few rows. */
 static int subscriptions_rewrite(writer_txn *txn, const integration *in, tc_err *err) {
-    store_stmt *st =
-        store_prepare(txn->conn, "DELETE FROM subscriptions WHERE integration_id = ?", err);
-    if (!st)
-        return -1;
-    store_bind_int64(st, 1, in->integration_id);
-    if (store_run(st, err) != 0)
+    if (store_integrations_subscriptions_clear(txn->conn, in->integration_id, err) != 0)
         return -1;
     const char *kind = integration_subscription_kind(in->type);
     if (!kind || strcmp(in->status, "deleted") == 0 || !in->config)
@@ -270,8 +188,7 @@ int integration_save(writer_txn *txn, integration *in, tc_err *err) {
     char *config = in->config ? jb_dumps(in->config, JSON_COMPACT) : strdup("{}");
     if (!config)
         return tc_err_oom(err, "encoding an integration's config");
-    int rc = in->integration_id == 0 ? insert_row(txn, in, config, err)
-                                     : update_row(txn, in, config, err);
+    int rc = write_row(txn, in, config, err);
     free(config);
     if (rc == 0)
         rc = subscriptions_rewrite(txn, in, err);

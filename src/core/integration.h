@@ -7,7 +7,8 @@
  * policy in `config` and their secrets in the signing columns. The API
  * (api/integrations.c, api/push_config.c for the pushing kinds' config)
  * validates requests into this struct; the ingest
- * engine and delivery read the table directly by key or id.
+ * engine and delivery read the rows by key or id through the store
+ * (store/config.h, store/integrations.h).
  *
  * status is enabled | disabled | deleted; a deleted row is kept (alerts and
  * history point at it) but its name is free again and its key refused.

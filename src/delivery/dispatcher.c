@@ -26,6 +26,7 @@
 #include "delivery/history.h"
 #include "store/deliveries.h"
 #include "store/events.h"
+#include "store/integrations.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -297,14 +298,10 @@ static void targets_reload(dispatcher *d) {
     int64_t now_s = clock_now_s();
     for (target_state *ts = d->targets; ts; ts = ts->next)
         ts->present = 0;
-    store_stmt *q =
-        store_prepare(d->reader,
-                      "SELECT " PUSH_TARGET_COLUMNS ", failing_since FROM integrations"
-                      " WHERE type IN ('webhook_incident','webhook_alert','custom_action')"
-                      " AND status <> 'deleted'",
-                      &err);
+    store_push_target_cursor cur;
+    int opened = store_integrations_push_targets_open(d->reader, &cur, &err);
     d->targets_incomplete = 0;
-    if (!q) {
+    if (opened != 0) {
         /* Nothing read: every target stays as it was, none is taken for
          * deleted. */
         log_error("msg=\"dispatcher: cannot read integrations\" error=\"%s\"", err.message);
@@ -314,12 +311,13 @@ static void targets_reload(dispatcher *d) {
         return;
     }
     int step;
-    while ((step = store_step(q, &err)) == STORE_ROW) {
+    store_push_target_row row;
+    while ((step = store_integrations_push_targets_next(&cur, &row, &err)) == STORE_ROW) {
         push_target t;
-        if (push_target_from_row(q, now_s, &t, &err) != 0) {
+        if (push_target_from_row(&row, now_s, &t, &err) != 0) {
             /* Kept as it was (a passing failure, memory say, must not look
              * like a deletion: that would fail its pushes for good). */
-            int64_t id = store_col_int64(q, 0);
+            int64_t id = row.integration_id;
             log_error("msg=\"dispatcher: an integration could not be read\" integration_id=%lld "
                       "error=\"%s\"",
                       (long long)id, err.message);
@@ -330,7 +328,7 @@ static void targets_reload(dispatcher *d) {
             d->targets_incomplete = 1;
             continue;
         }
-        int64_t stored_failing_since = store_col_int64(q, PUSH_TARGET_NCOLUMNS);
+        int64_t stored_failing_since = row.failing_since;
         target_state *ts = d->targets;
         while (ts && ts->t.integration_id != t.integration_id)
             ts = ts->next;
@@ -352,7 +350,7 @@ static void targets_reload(dispatcher *d) {
         ts->present = 1;
         ts->disabled_here = 0;
     }
-    store_stmt_done(q);
+    store_integrations_push_targets_close(&cur);
     if (step < 0) {
         for (target_state *ts = d->targets; ts; ts = ts->next)
             ts->present = 1;
@@ -381,44 +379,22 @@ static void record_free(record *r) {
 static int record_one(writer_txn *txn, record *r, tc_err *err) {
     if (!r->no_history && history_insert(txn, &r->subj, r->endpoint, &r->a, err) != 0)
         return -1;
-    store_stmt *st = store_prepare(txn->conn,
-                                   "UPDATE deliveries SET status=?, attempts=?, next_at=?,"
-                                   " first_failed_at=?, last_error=?, updated_at=?"
-                                   " WHERE delivery_id=?",
-                                   err);
-    if (!st)
+    store_delivery_outcome o = {.delivery_id = r->delivery_id,
+                                .status = r->status,
+                                .attempts = r->attempts,
+                                .next_at = r->next_at,
+                                .first_failed_at = r->first_failed_at,
+                                .last_error = r->a.error,
+                                .updated_at = txn->now_ms};
+    if (store_deliveries_record(txn->conn, &o, err) != 0)
         return -1;
-    store_bind_text(st, 1, r->status);
-    store_bind_int64(st, 2, r->attempts);
-    store_bind_int64(st, 3, r->next_at);
-    store_bind_int64(st, 4, r->first_failed_at);
-    store_bind_text(st, 5, r->a.error);
-    store_bind_int64(st, 6, txn->now_ms);
-    store_bind_int64(st, 7, r->delivery_id);
-    if (store_run(st, err) != 0)
+    if (r->streak_changed && store_integrations_set_failing_since(txn->conn, r->subj.integration_id,
+                                                                  r->failing_since, err) != 0)
         return -1;
-    if (r->streak_changed) {
-        st = store_prepare(txn->conn,
-                           "UPDATE integrations SET failing_since=? WHERE integration_id=?", err);
-        if (!st)
-            return -1;
-        store_bind_int64(st, 1, r->failing_since);
-        store_bind_int64(st, 2, r->subj.integration_id);
-        if (store_run(st, err) != 0)
-            return -1;
-    }
     if (!r->disable_reason[0])
         return 0;
-    st = store_prepare(txn->conn,
-                       "UPDATE integrations SET status='disabled', disabled_reason=?, updated_at=?"
-                       " WHERE integration_id=? AND status='enabled'",
-                       err);
-    if (!st)
-        return -1;
-    store_bind_text(st, 1, r->disable_reason);
-    store_bind_int64(st, 2, txn->now_ms / 1000);
-    store_bind_int64(st, 3, r->subj.integration_id);
-    return store_run(st, err);
+    return store_integrations_disable(txn->conn, r->subj.integration_id, r->disable_reason,
+                                      txn->now_ms / 1000, err);
 }
 
 static int record_cmd(writer_txn *txn, void *arg, tc_err *err) {
@@ -542,35 +518,28 @@ static void load_new(dispatcher *d) {
     tc_err err;
     for (;;) {
         int n = 0, step;
-        store_stmt *q = store_prepare(
-            d->reader,
-            "SELECT delivery_id, integration_id, event_seq, lane, sequence, attempts, next_at,"
-            " first_failed_at, created_at FROM deliveries WHERE status = 'pending'"
-            " AND delivery_id > ? AND delivery_id <= ?"
-            " ORDER BY delivery_id LIMIT ?",
-            &err);
-        if (!q) {
+        store_pending_cursor cur;
+        if (store_deliveries_pending_open(d->reader, d->last_loaded_id, d->durable_high, LOAD_BATCH,
+                                          &cur, &err) != 0) {
             log_error("msg=\"dispatcher: cannot read the outbox\" error=\"%s\"", err.message);
             return;
         }
-        store_bind_int64(q, 1, d->last_loaded_id);
-        store_bind_int64(q, 2, d->durable_high);
-        store_bind_int64(q, 3, LOAD_BATCH);
         int stuck = 0;
-        while ((step = store_step(q, &err)) == STORE_ROW) {
+        store_pending_row row;
+        while ((step = store_deliveries_pending_next(&cur, &row, &err)) == STORE_ROW) {
             pending *p = calloc(1, sizeof(*p));
             if (!p) {
                 stuck = 1; /* not past it: the next load starts here */
                 break;
             }
-            p->delivery_id = store_col_int64(q, 0);
-            p->event_seq = store_col_int64(q, 2);
-            p->sequence = store_col_int64(q, 4);
-            p->attempts = (int)store_col_int64(q, 5);
-            p->next_at = store_col_int64(q, 6);
-            p->first_failed_at = store_col_int64(q, 7);
-            p->created_at = store_col_int64(q, 8);
-            if (add_pending(d, store_col_int64(q, 1), store_col_text(q, 3), p) != 0) {
+            p->delivery_id = row.delivery_id;
+            p->event_seq = row.event_seq;
+            p->sequence = row.sequence;
+            p->attempts = (int)row.attempts;
+            p->next_at = row.next_at;
+            p->first_failed_at = row.first_failed_at;
+            p->created_at = row.created_at;
+            if (add_pending(d, row.integration_id, row.lane, p) != 0) {
                 free(p);
                 stuck = 1;
                 break;
@@ -578,7 +547,7 @@ static void load_new(dispatcher *d) {
             d->last_loaded_id = p->delivery_id;
             n++;
         }
-        store_stmt_done(q);
+        store_deliveries_pending_close(&cur);
         if (step < 0)
             log_error("msg=\"dispatcher: reading the outbox failed\" error=\"%s\"", err.message);
         if (stuck || step < 0) {

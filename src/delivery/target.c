@@ -52,14 +52,14 @@ static int flag(json_t *config, const char *key, int dflt) {
     return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
-int push_target_from_row(store_stmt *row, int64_t now_s, push_target *t, tc_err *err) {
+int push_target_from_row(const store_push_target_row *row, int64_t now_s, push_target *t,
+                         tc_err *err) {
     push_target_init(t);
-    t->integration_id = store_col_int64(row, 0);
-    snprintf(t->type, sizeof(t->type), "%s", store_col_text(row, 1));
-    t->enabled = strcmp(store_col_text(row, 3), "enabled") == 0;
+    t->integration_id = row->integration_id;
+    snprintf(t->type, sizeof(t->type), "%s", row->type);
+    t->enabled = strcmp(row->status, "enabled") == 0;
     json_t *config = NULL;
-    if (doc_parse_n(store_col_text(row, 4), "integration_config", t->integration_id, &config,
-                    err) != 0)
+    if (doc_parse_n(row->config, "integration_config", t->integration_id, &config, err) != 0)
         return -1;
     const char *tmpl = json_string_value(json_object_get(config, "body_template"));
     const char *endpoint = json_string_value(json_object_get(config, "endpoint"));
@@ -69,13 +69,13 @@ int push_target_from_row(store_stmt *row, int64_t now_s, push_target *t, tc_err 
     t->timeout_ms = json_is_integer(timeout) ? json_integer_value(timeout) : 1000;
     t->ordered = flag(config, "ordered", 1);
     t->signing = flag(config, "signing", 1);
-    t->prev_secret_expires_at = store_col_int64(row, 7);
+    t->prev_secret_expires_at = row->prev_secret_expires_at;
     read_retry(json_object_get(config, "retry"), &t->retry);
-    int copied = (t->name = strdup(store_col_text(row, 2))) != NULL &&
-                 dup_opt(endpoint, &t->endpoint) == 0 && dup_opt(tmpl, &t->body_template) == 0 &&
-                 dup_opt(store_col_text(row, 5), &t->secret) == 0 &&
+    int copied = (t->name = strdup(row->name)) != NULL && dup_opt(endpoint, &t->endpoint) == 0 &&
+                 dup_opt(tmpl, &t->body_template) == 0 &&
+                 dup_opt(row->signing_secret, &t->secret) == 0 &&
                  (t->prev_secret_expires_at <= now_s ||
-                  dup_opt(store_col_text(row, 6), &t->prev_secret) == 0) &&
+                  dup_opt(row->prev_signing_secret, &t->prev_secret) == 0) &&
                  (t->headers = json_is_object(headers) ? json_incref(headers) : json_object());
     t->channel_ids = json_incref(json_object_get(config, "channel_ids"));
     json_decref(config);
@@ -86,30 +86,29 @@ int push_target_from_row(store_stmt *row, int64_t now_s, push_target *t, tc_err 
     if (!t->endpoint) {
         push_target_clear(t);
         return tc_err_set(err, TC_INTERNAL, "integration %lld has no endpoint",
-                          (long long)store_col_int64(row, 0));
+                          (long long)row->integration_id);
     }
     return 0;
+}
+
+typedef struct {
+    int64_t now_s;
+    push_target *out;
+} load_arg;
+
+static int from_row(void *argp, const store_push_target_row *row, tc_err *err) {
+    load_arg *a = argp;
+    return push_target_from_row(row, a->now_s, a->out, err);
 }
 
 int push_target_load(store_conn *c, int64_t integration_id, int64_t now_s, push_target *out,
                      tc_err *err) {
     push_target_init(out);
-    store_stmt *q =
-        store_prepare(c,
-                      "SELECT " PUSH_TARGET_COLUMNS " FROM integrations"
-                      " WHERE integration_id = ? AND status <> 'deleted'"
-                      " AND type IN ('webhook_incident','webhook_alert','custom_action')",
-                      err);
-    if (!q)
-        return -1;
-    store_bind_int64(q, 1, integration_id);
-    int step = store_step(q, err), rc = -1;
-    if (step == STORE_ROW)
-        rc = push_target_from_row(q, now_s, out, err);
-    else if (step == STORE_DONE)
+    load_arg a = {now_s, out};
+    int found = store_integrations_push_target(c, integration_id, from_row, &a, err);
+    if (found == 0)
         tc_err_set(err, TC_INVALID_PARAMETER,
                    "integration_id %lld is not a webhook or custom action that exists",
                    (long long)integration_id);
-    store_stmt_done(q);
-    return rc;
+    return found == 1 ? 0 : -1;
 }

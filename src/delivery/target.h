@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "delivery/retry.h"
+#include "store/integrations.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -44,13 +45,8 @@ void push_target_clear(push_target *t);
 int push_target_load(store_conn *c, int64_t integration_id, int64_t now_s, push_target *out,
                      tc_err *err);
 
-/* Columns, in this order, that push_target_from_row reads. */
-#define PUSH_TARGET_COLUMNS                                                                        \
-    "integration_id, type, name, status, config, signing_secret, prev_signing_secret,"             \
-    " prev_secret_expires_at"
-#define PUSH_TARGET_NCOLUMNS 8
-
-/* Fills t from a row of SELECT PUSH_TARGET_COLUMNS FROM integrations. */
-int push_target_from_row(store_stmt *row, int64_t now_s, push_target *t, tc_err *err);
+/* Fills t from a row the store read (store/integrations.h). */
+int push_target_from_row(const store_push_target_row *row, int64_t now_s, push_target *t,
+                         tc_err *err);
 
 #endif

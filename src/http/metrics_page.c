@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/deliveries.h"
+#include "store/integrations.h"
 #include "util/clock.h"
 
 typedef struct {
@@ -30,7 +32,8 @@ static int is_webhook(const char *type) {
     return strcmp(type, "webhook_incident") == 0 || strcmp(type, "webhook_alert") == 0;
 }
 
-static int integ_list_add(integ_list *l, store_stmt *row, tc_err *err) {
+static int integ_list_add(void *arg, const store_integration_brief *row, tc_err *err) {
+    integ_list *l = arg;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 32;
         metrics_integration *grown = realloc(l->items, cap * sizeof(*grown));
@@ -41,13 +44,13 @@ static int integ_list_add(integ_list *l, store_stmt *row, tc_err *err) {
     }
     metrics_integration *in = &l->items[l->n];
     memset(in, 0, sizeof(*in));
-    in->integration_id = store_col_int64(row, 0);
-    in->type = strdup(store_col_text(row, 1));
-    in->name = strdup(store_col_text(row, 2));
+    in->integration_id = row->integration_id;
+    in->type = strdup(row->type);
+    in->name = strdup(row->name);
     l->n++; /* counted now, so that clear frees whatever was copied */
     if (!in->type || !in->name)
         return tc_err_oom(err, "the metrics page");
-    in->enabled = strcmp(store_col_text(row, 3), "enabled") == 0;
+    in->enabled = strcmp(row->status, "enabled") == 0;
     in->pushes = is_webhook(in->type);
     return 0;
 }
@@ -64,51 +67,39 @@ static metrics_integration *integ_list_find(integ_list *l, int64_t id) {
     return lo < l->n && l->items[lo].integration_id == id ? &l->items[lo] : NULL;
 }
 
+/* In id order, as integ_list_find expects. */
 static int read_integrations(store_conn *c, integ_list *l, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT integration_id, type, name, status FROM integrations"
-                                  " WHERE status <> 'deleted' ORDER BY integration_id",
-                                  err);
-    if (!q)
-        return -1;
-    int step, rc = 0;
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        if ((rc = integ_list_add(l, q, err)) != 0)
-            break;
+    return store_integrations_each_live(c, integ_list_add, l, err);
+}
+
+typedef struct {
+    integ_list *l;
+    metrics_store_state *st;
+    int64_t oldest;
+} pending_sum;
+
+static int add_pending(void *arg, const store_pending_count *r, tc_err *err) {
+    (void)err;
+    pending_sum *sum = arg;
+    metrics_integration *in = integ_list_find(sum->l, r->integration_id);
+    if (in) {
+        in->pending = r->pending;
+        in->retries_pending = r->retries_pending;
     }
-    store_stmt_done(q);
-    return rc != 0 || step < 0 ? -1 : 0;
+    sum->st->outbox_pending += r->pending;
+    if (sum->oldest == 0 || r->oldest_created_at < sum->oldest)
+        sum->oldest = r->oldest_created_at;
+    return 0;
 }
 
 /* Pending deliveries per integration, the total and the oldest's age.
  * Rows of a deleted integration count in the total only (the dispatcher
  * ends them as failed). */
 static int read_pending(store_conn *c, integ_list *l, metrics_store_state *st, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT integration_id, count(*),"
-                                  " sum(CASE WHEN attempts > 0 THEN 1 ELSE 0 END),"
-                                  " min(created_at) FROM deliveries WHERE status = 'pending'"
-                                  " GROUP BY integration_id",
-                                  err);
-    if (!q)
+    pending_sum sum = {l, st, 0};
+    if (store_deliveries_pending_counts(c, add_pending, &sum, err) != 0)
         return -1;
-    int64_t oldest = 0;
-    int step;
-    while ((step = store_step(q, err)) == STORE_ROW) {
-        int64_t pending = store_col_int64(q, 1);
-        int64_t created = store_col_int64(q, 3);
-        metrics_integration *in = integ_list_find(l, store_col_int64(q, 0));
-        if (in) {
-            in->pending = pending;
-            in->retries_pending = store_col_int64(q, 2);
-        }
-        st->outbox_pending += pending;
-        if (oldest == 0 || created < oldest)
-            oldest = created;
-    }
-    store_stmt_done(q);
-    if (step < 0)
-        return -1;
+    int64_t oldest = sum.oldest;
     if (oldest) {
         int64_t age_ms = clock_now_ms() - oldest;
         st->outbox_oldest_age_s = age_ms > 0 ? (double)age_ms / 1000.0 : 0;

@@ -16,4 +16,52 @@ int store_deliveries_insert(store_conn *c, int64_t integration_id, int64_t event
 /* The highest delivery id ever given (0 when none). */
 int store_deliveries_max_id(store_conn *c, int64_t *out, tc_err *err);
 
+/* What an attempt changed in a delivery (times ms). */
+typedef struct {
+    int64_t delivery_id;
+    const char *status; /* pending | delivered | failed */
+    int64_t attempts, next_at, first_failed_at;
+    const char *last_error;
+    int64_t updated_at;
+} store_delivery_outcome;
+
+int store_deliveries_record(store_conn *c, const store_delivery_outcome *o, tc_err *err);
+
+/* A pending delivery as the dispatcher loads it (times ms; lane valid
+ * until the next row). */
+typedef struct {
+    int64_t delivery_id, integration_id, event_seq;
+    const char *lane;
+    int64_t sequence, attempts, next_at, first_failed_at, created_at;
+} store_pending_row;
+
+/* The pending deliveries with after_id < delivery_id <= upto_id, in id
+ * order, at most `limit`, one row at a time: the dispatcher tells a read
+ * that could not start (open fails) from one that failed on the way (next
+ * fails), and may stop early. Every cursor opened is closed. */
+typedef struct {
+    store_stmt *q;
+} store_pending_cursor;
+
+int store_deliveries_pending_open(store_conn *c, int64_t after_id, int64_t upto_id, int64_t limit,
+                                  store_pending_cursor *cur, tc_err *err);
+/* STORE_ROW with *r filled, STORE_DONE, or -1 with *err. */
+int store_deliveries_pending_next(store_pending_cursor *cur, store_pending_row *r, tc_err *err);
+void store_deliveries_pending_close(store_pending_cursor *cur);
+
+/* Pending deliveries of one integration (the metrics page). */
+typedef struct {
+    int64_t integration_id;
+    int64_t pending, retries_pending; /* retries: attempted at least once */
+    int64_t oldest_created_at;        /* ms */
+} store_pending_count;
+
+/* One row per integration that has pending deliveries (deleted ones too). */
+int store_deliveries_pending_counts(store_conn *c,
+                                    int (*fn)(void *arg, const store_pending_count *r, tc_err *err),
+                                    void *arg, tc_err *err);
+
+/* Deletes up to `limit` finished deliveries last changed before before_ms. */
+int store_deliveries_prune(store_conn *c, int64_t before_ms, int64_t limit, tc_err *err);
+
 #endif

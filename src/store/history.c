@@ -188,13 +188,15 @@ int store_history_health_read(store_conn *c, int64_t integration_id, int64_t sin
                               store_history_health *out, tc_err *err) {
     memset(out, 0, sizeof(*out));
     /* Attempts and failures within the window. */
-    store_stmt *q = store_prepare(c,
-                                  "SELECT count(*), coalesce(sum(status = 'failed'), 0),"
-                                  " coalesce(max(CASE WHEN status = 'success'"
-                                  " THEN created_at END), 0)"
-                                  " FROM webhook_history WHERE integration_id = ?"
-                                  " AND created_at >= ?",
-                                  err);
+    store_stmt *q =
+        store_prepare(c,
+                      "SELECT count(*),"
+                      " coalesce(sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),"
+                      " coalesce(max(CASE WHEN status = 'success'"
+                      " THEN created_at END), 0)"
+                      " FROM webhook_history WHERE integration_id = ?"
+                      " AND created_at >= ?",
+                      err);
     if (!q)
         return -1;
     store_bind_int64(q, 1, integration_id);
@@ -242,4 +244,56 @@ int store_history_health_read(store_conn *c, int64_t integration_id, int64_t sin
     }
     store_stmt_done(q);
     return rc;
+}
+
+/* ---- writes ---------------------------------------------------------------------- */
+
+int store_history_insert(store_conn *c, const store_history_new *h, tc_err *err) {
+    store_stmt *st = store_prepare(
+        c,
+        "INSERT INTO webhook_history(integration_id,event_id,webhook_type,event_type,channel_id,"
+        "ref_id,endpoint,attempt,duration_ms,status,status_code,error_message,request_headers,"
+        "request_body,response_headers,response_body,event_time,created_at,delivery_id,sequence)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        err);
+    if (!st)
+        return -1;
+    store_bind_int64(st, 1, h->integration_id);
+    store_bind_text(st, 2, h->event_id);
+    store_bind_text(st, 3, h->webhook_type);
+    store_bind_text(st, 4, h->event_type);
+    store_bind_int64(st, 5, h->channel_id);
+    store_bind_text(st, 6, h->ref_id);
+    store_bind_text(st, 7, h->endpoint);
+    store_bind_int64(st, 8, h->attempt);
+    store_bind_int64(st, 9, h->duration_ms);
+    store_bind_text(st, 10, h->status);
+    store_bind_int64(st, 11, h->status_code);
+    store_bind_text(st, 12, h->error_message);
+    store_bind_text(st, 13, h->request_headers);
+    store_bind_text(st, 14, h->request_body);
+    store_bind_text(st, 15, h->response_headers);
+    store_bind_text(st, 16, h->response_body);
+    store_bind_int64(st, 17, h->event_time);
+    store_bind_int64(st, 18, h->created_at);
+    store_bind_int64(st, 19, h->delivery_id);
+    store_bind_int64(st, 20, h->sequence);
+    return store_run(st, err);
+}
+
+/* Never the newest row of the table: SQLite gives max(rowid) + 1 to the
+ * next insert, so keeping it is what keeps ids from being handed out twice
+ * (docs/ARCHITECTURE.md, "Ids and cursors"). */
+int store_history_prune(store_conn *c, int64_t before_ms, int64_t limit, tc_err *err) {
+    store_stmt *st = store_prepare(c,
+                                   "DELETE FROM webhook_history WHERE attempt_id IN"
+                                   " (SELECT attempt_id FROM webhook_history WHERE created_at < ?"
+                                   " AND attempt_id < (SELECT MAX(attempt_id) FROM webhook_history)"
+                                   " ORDER BY created_at LIMIT ?)",
+                                   err);
+    if (!st)
+        return -1;
+    store_bind_int64(st, 1, before_ms);
+    store_bind_int64(st, 2, limit);
+    return store_run(st, err);
 }

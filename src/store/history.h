@@ -1,7 +1,8 @@
-/* store/history.h: the read side of webhook invocation history (one row
- * per attempt, written by delivery/history.c) and of the outbox's pending
- * rows, as the Open API reads them: /webhook/history/list and detail,
- * /webhook/history/resend's check, /integration/health. */
+/* store/history.h: webhook invocation history, one row per attempt: its
+ * writes (delivery/history.c records every attempt and prunes old rows)
+ * and what the Open API reads of it and of the outbox's pending rows:
+ * /webhook/history/list and detail, /webhook/history/resend's check,
+ * /integration/health. */
 #ifndef TOCSIN_STORE_HISTORY_H
 #define TOCSIN_STORE_HISTORY_H
 
@@ -72,5 +73,27 @@ typedef struct {
 
 int store_history_health_read(store_conn *c, int64_t integration_id, int64_t since,
                               store_history_health *out, tc_err *err);
+
+/* A finished attempt to record (times ms). request_body "" stands for the
+ * event's own body, which the reads above then show. */
+typedef struct {
+    int64_t integration_id;
+    const char *event_id, *webhook_type, *event_type;
+    int64_t channel_id;
+    const char *ref_id, *endpoint;
+    int64_t attempt, duration_ms;
+    const char *status; /* success | failed */
+    int64_t status_code;
+    const char *error_message;
+    const char *request_headers, *request_body, *response_headers, *response_body;
+    int64_t event_time, created_at;
+    int64_t delivery_id; /* 0 outside the outbox */
+    int64_t sequence;
+} store_history_new;
+
+int store_history_insert(store_conn *c, const store_history_new *h, tc_err *err);
+
+/* Deletes up to `limit` attempts recorded before before_ms, oldest first. */
+int store_history_prune(store_conn *c, int64_t before_ms, int64_t limit, tc_err *err);
 
 #endif

@@ -63,7 +63,9 @@ static void list_from(listing_query *q, store_engine_kind kind, const store_inci
     listing_in_ints(q, "closer_id", f->closer_ids);
     listing_in_texts(q, "incident_id", f->incident_ids);
     if (json_array_size(f->nums)) {
-        /* The short display id (api/incident_view.h), compared without case. */
+        /* The short display id (api/incident_view.h), compared without
+         * case: the last 6 characters (a negative start counts from the
+         * end on SQLite only). */
         listing_sql(q, " AND upper(substr(incident_id, length(incident_id) - 5)) IN (");
         size_t i;
         json_t *v;

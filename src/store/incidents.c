@@ -221,3 +221,57 @@ int store_incidents_set_lanes(store_conn *c, const char *incident_id, const char
     store_batch_note(c, 'i', incident_id);
     return store_run(st, err);
 }
+
+int store_incidents_channel_stats(store_conn *c, int64_t channel_id, int64_t since,
+                                  store_channel_incidents *out, tc_err *err) {
+    memset(out, 0, sizeof(*out));
+    store_stmt *q = store_prepare(c,
+                                  "SELECT progress, COUNT(*) FROM incidents WHERE channel_id = ?"
+                                  " AND start_time >= ? AND deleted_at = 0"
+                                  " AND progress IN ('Triggered', 'Processing') GROUP BY progress",
+                                  err);
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, channel_id);
+    store_bind_int64(q, 2, since);
+    int step;
+    while ((step = store_step(q, err)) == STORE_ROW) {
+        if (strcmp(store_col_text(q, 0), "Triggered") == 0)
+            out->triggered = store_col_int64(q, 1);
+        else
+            out->processing = store_col_int64(q, 1);
+    }
+    store_stmt_done(q);
+    if (step < 0)
+        return -1;
+    q = store_prepare(c,
+                      "SELECT COALESCE(MAX(start_time), 0) FROM incidents"
+                      " WHERE channel_id = ? AND deleted_at = 0",
+                      err);
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, channel_id);
+    step = store_step(q, err);
+    if (step == STORE_ROW)
+        out->last_start = store_col_int64(q, 0);
+    store_stmt_done(q);
+    return step < 0 ? -1 : 0;
+}
+
+/* Savepoint statements are prepared once and cached, like the writer's. */
+static int exec_cached(store_conn *c, const char *sql, tc_err *err) {
+    store_stmt *st = store_prepare(c, sql, err);
+    return st ? store_run(st, err) : -1;
+}
+
+int store_incidents_wake_begin(store_conn *c, tc_err *err) {
+    return exec_cached(c, "SAVEPOINT wake", err);
+}
+
+int store_incidents_wake_undo(store_conn *c, tc_err *err) {
+    return exec_cached(c, "ROLLBACK TO wake", err);
+}
+
+int store_incidents_wake_end(store_conn *c, tc_err *err) {
+    return exec_cached(c, "RELEASE wake", err);
+}

@@ -47,4 +47,22 @@ int store_incidents_each_open(store_conn *c,
 int store_incidents_snooze_due(store_conn *c, int64_t now, char (*ids)[IDS_OBJECT_LEN + 1], int max,
                                tc_err *err);
 
+/* What a channel shows of its incidents that are not removed: how many of
+ * those started since `since` are Triggered and Processing, and the start
+ * of the newest one (0 when none). */
+typedef struct {
+    int64_t triggered, processing;
+    int64_t last_start;
+} store_channel_incidents;
+
+int store_incidents_channel_stats(store_conn *c, int64_t channel_id, int64_t since,
+                                  store_channel_incidents *out, tc_err *err);
+
+/* Snooze expiry wakes each incident in a savepoint of its own, so that one
+ * that cannot be woken is undone whole while the others wake
+ * (core/incident_wake.c). Inside the writer's transaction only. */
+int store_incidents_wake_begin(store_conn *c, tc_err *err);
+int store_incidents_wake_undo(store_conn *c, tc_err *err);
+int store_incidents_wake_end(store_conn *c, tc_err *err);
+
 #endif

@@ -96,9 +96,9 @@ int store_replays_insert(store_conn *c, const store_replay_new *job, const store
     /* The matched events become the job's items, in order. */
     listing_query q;
     listing_query_init(&q);
-    listing_sql(&q, "INSERT INTO replay_items(replay_id, event_seq) SELECT ");
+    listing_sql(&q, "INSERT INTO replay_items(replay_id, event_seq) SELECT CAST(");
     listing_text(&q, job->replay_id);
-    listing_sql(&q, ", e.seq");
+    listing_sql(&q, " AS TEXT), e.seq");
     add_match(&q, m);
     int rc = -1;
     st = listing_prepare(c, &q, err);
