@@ -11,7 +11,18 @@
  * queue, each under its own synchronisation.
  *
  * Unordered integrations (ordered: false) give each delivery a lane of its
- * own, so nothing waits on anything else. */
+ * own, so nothing waits on anything else.
+ *
+ * Several nodes (PostgreSQL): a lane belongs to one of the cluster's
+ * buckets (core/cluster.h), by its stored lane, and only the node holding
+ * the bucket's lease serves it. The dispatcher serves the buckets it holds
+ * (served), loads the outbox from the store (any node's writer may have
+ * written it: no hand-over), forgets a bucket's lanes when the lease goes,
+ * and takes a bucket up only when nothing of it is in flight any more, so
+ * that a lane is never served twice at once. Each outcome is recorded
+ * under the bucket's epoch: one recorded after the lease was lost (the
+ * new owner sends it again, same event_id and tocsin-sequence) changes
+ * only the history. */
 #include "delivery/dispatcher.h"
 
 #include <openssl/rand.h>
@@ -22,8 +33,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/cluster.h"
 #include "core/outbox.h"
 #include "delivery/history.h"
+#include "store/cluster.h"
 #include "store/deliveries.h"
 #include "store/events.h"
 #include "store/integrations.h"
@@ -42,6 +55,10 @@
 /* A push that could not be prepared for want of memory, or whose
  * integration could not be read, is tried again after this. */
 #define TRANSIENT_RETRY_MS 1000
+/* Several nodes: how often the outbox is read for pushes other nodes
+ * wrote, and the integrations for what other nodes changed in them. */
+#define SHARED_POLL_MS 100
+#define SHARED_TARGETS_MS 5000
 
 typedef struct pending {
     int64_t delivery_id, event_seq, sequence;
@@ -60,6 +77,8 @@ typedef struct pending {
 typedef struct lane {
     int64_t integration_id;
     char *key;
+    int bucket; /* the cluster's bucket (core/cluster.h) of its stored lane */
+    int forget; /* its bucket went while it was in flight: freed when it lands */
     pending *head, *tail;
     int in_flight;
     struct lane *hnext; /* hash chain */
@@ -88,6 +107,7 @@ typedef struct transfer {
     lane *ln;
     target_state *ts;
     history_subject subj;
+    int64_t epoch;                /* its bucket's lease epoch when it started */
     struct transfer *prev, *next; /* the dispatcher's in-flight list */
 } transfer;
 
@@ -101,9 +121,14 @@ typedef struct record {
     int attempts;
     int64_t next_at, first_failed_at;
     char disable_reason[300]; /* non-empty: disable the integration */
+    int disable_by_streak;    /* the 24-hour rule: only if the store's streak agrees */
     int streak_changed;       /* the integration's failing streak began or ended */
     int64_t failing_since;    /* ms: its start, 0 = ended (integrations.failing_since) */
     int no_history;           /* only the deliveries row changes */
+    /* Several nodes: recorded as the deliveries row's only if this node
+     * still holds the bucket's lease with this epoch. */
+    int fenced, bucket;
+    int64_t epoch;
     struct record *next;
 } record;
 
@@ -144,6 +169,13 @@ struct dispatcher {
     pthread_cond_t rec_wake;
     record *rec_head, *rec_tail;
     int rec_stop;
+    /* several nodes */
+    cluster *cl;
+    int shared;
+    uint64_t served; /* buckets whose lanes are loaded and sent here */
+    int64_t epoch[CLUSTER_BUCKETS];
+    int bucket_inflight[CLUSTER_BUCKETS];
+    int64_t next_poll_ms, next_targets_ms;
 };
 
 /* Attempts in flight at once per integration (--max-inflight-per-endpoint). */
@@ -161,7 +193,8 @@ static unsigned lane_hash(int64_t integration_id, const char *key) {
     return h % LANE_BUCKETS;
 }
 
-static lane *lane_get(dispatcher *d, int64_t integration_id, const char *key, int create) {
+static lane *lane_get(dispatcher *d, int64_t integration_id, const char *key, int bucket,
+                      int create) {
     unsigned b = lane_hash(integration_id, key);
     for (lane *ln = d->buckets[b]; ln; ln = ln->hnext) {
         if (ln->integration_id == integration_id && strcmp(ln->key, key) == 0)
@@ -175,6 +208,7 @@ static lane *lane_get(dispatcher *d, int64_t integration_id, const char *key, in
         return NULL;
     }
     ln->integration_id = integration_id;
+    ln->bucket = bucket;
     ln->hnext = d->buckets[b];
     d->buckets[b] = ln;
     return ln;
@@ -342,8 +376,10 @@ static void targets_reload(dispatcher *d) {
             d->targets = ts;
             ts->failing_since_ms = stored_failing_since;
         } else {
-            if (!target_open(ts) && t.enabled)
-                ts->failing_since_ms = stored_failing_since; /* enabled again */
+            /* Several nodes: the store's streak is the cluster's (a success
+             * anywhere ended it); one node: the memory copy leads. */
+            if (d->shared || (!target_open(ts) && t.enabled))
+                ts->failing_since_ms = stored_failing_since;
             push_target_clear(&ts->t);
         }
         ts->t = t;
@@ -376,9 +412,42 @@ static void record_free(record *r) {
     free(r);
 }
 
-static int record_one(writer_txn *txn, record *r, tc_err *err) {
+/* The batch of outcomes the recorder hands to the writer. */
+typedef struct {
+    dispatcher *d;
+    record *list;
+    /* Leases checked in this batch: 0 unknown, 1 held, -1 not. */
+    signed char lease[CLUSTER_BUCKETS];
+    int64_t lease_epoch[CLUSTER_BUCKETS];
+} record_batch;
+
+/* Whether the deliveries row of r is still this node's to record: its
+ * bucket's lease is held with the epoch the attempt started under. Asked
+ * once per bucket and epoch in a batch, under the clock's lock. */
+static int record_owned(writer_txn *txn, record_batch *rb, const record *r, tc_err *err) {
+    if (!r->fenced)
+        return 1;
+    if (rb->lease[r->bucket] != 0 && rb->lease_epoch[r->bucket] == r->epoch)
+        return rb->lease[r->bucket] > 0;
+    char name[32];
+    snprintf(name, sizeof(name), "bucket:%d", r->bucket);
+    int held = 0;
+    if (store_cluster_lease_held(txn->conn, name, cluster_node_id(rb->d->cl), r->epoch, &held,
+                                 err) != 0)
+        return -1;
+    rb->lease[r->bucket] = held ? 1 : -1;
+    rb->lease_epoch[r->bucket] = r->epoch;
+    return held;
+}
+
+static int record_one(writer_txn *txn, record_batch *rb, record *r, tc_err *err) {
     if (!r->no_history && history_insert(txn, &r->subj, r->endpoint, &r->a, err) != 0)
         return -1;
+    /* The attempt happened, so history keeps it either way; the row and
+     * the streak are the lease holder's to change. */
+    int owned = record_owned(txn, rb, r, err);
+    if (owned <= 0)
+        return owned;
     store_delivery_outcome o = {.delivery_id = r->delivery_id,
                                 .status = r->status,
                                 .attempts = r->attempts,
@@ -393,13 +462,16 @@ static int record_one(writer_txn *txn, record *r, tc_err *err) {
         return -1;
     if (!r->disable_reason[0])
         return 0;
+    int64_t failing_before = r->disable_by_streak ? txn->now_ms - FAILING_DISABLE_MS : 0;
     return store_integrations_disable(txn->conn, r->subj.integration_id, r->disable_reason,
-                                      txn->now_ms / 1000, err);
+                                      txn->now_ms / 1000, failing_before, err);
 }
 
 static int record_cmd(writer_txn *txn, void *arg, tc_err *err) {
-    for (record *r = arg; r; r = r->next) {
-        if (record_one(txn, r, err) != 0)
+    record_batch *rb = arg;
+    memset(rb->lease, 0, sizeof(rb->lease));
+    for (record *r = rb->list; r; r = r->next) {
+        if (record_one(txn, rb, r, err) != 0)
             return -1;
     }
     return 0;
@@ -451,7 +523,8 @@ static void *recorder_main(void *arg) {
         int stopping = d->rec_stop;
         pthread_mutex_unlock(&d->rec_lock);
         tc_err err;
-        int failed = writer_run(d->app->w, record_cmd, batch, &err) != 0;
+        record_batch rb = {.d = d, .list = batch};
+        int failed = writer_run(d->app->w, record_cmd, &rb, &err) != 0;
         pthread_mutex_lock(&d->rec_lock);
         if (failed && !stopping) {
             pause_ms = pause_ms ? (pause_ms * 2 > 30000 ? 30000 : pause_ms * 2) : 500;
@@ -493,14 +566,26 @@ static void record_push(dispatcher *d, record *r) {
 
 /* ---- loading the outbox -------------------------------------------------- */
 
+/* Bit b of a bucket mask. */
+static uint64_t bucket_bit(int b) {
+    return (uint64_t)1 << b;
+}
+
+/* Puts p at the end of its lane: 0, or 1 when its bucket is not served
+ * here (p is not taken), or -1 out of memory. */
 static int add_pending(dispatcher *d, int64_t integration_id, const char *lane_key, pending *p) {
+    /* The bucket comes from the stored lane, which every node reads the
+     * same, whatever each thinks of the integration's ordering. */
+    int bucket = d->shared ? cluster_bucket_of(integration_id, lane_key) : 0;
+    if (d->shared && !(d->served & bucket_bit(bucket)))
+        return 1;
     target_state *ts = target_find(d, integration_id);
     char own[32];
     if (ts && !ts->t.ordered) {
         snprintf(own, sizeof(own), "#%lld", (long long)p->delivery_id);
         lane_key = own;
     }
-    lane *ln = lane_get(d, integration_id, lane_key, 1);
+    lane *ln = lane_get(d, integration_id, lane_key, bucket, 1);
     if (!ln)
         return -1;
     int idle = !ln->head;
@@ -513,13 +598,47 @@ static int add_pending(dispatcher *d, int64_t integration_id, const char *lane_k
     return idle ? heap_push(d, ln) : 0;
 }
 
+/* A pending delivery as loaded from the store, with its event (and its
+ * body while the budget lasts). NULL: out of memory. */
+static pending *pending_from_row(dispatcher *d, const store_pending_row *row) {
+    pending *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->delivery_id = row->delivery_id;
+    p->event_seq = row->event_seq;
+    p->sequence = row->sequence;
+    p->attempts = (int)row->attempts;
+    p->next_at = row->next_at;
+    p->first_failed_at = row->first_failed_at;
+    p->created_at = row->created_at;
+    p->has_event = 1;
+    history_subject *s = &p->subj;
+    snprintf(s->event_id, sizeof(s->event_id), "%s", row->event_id);
+    snprintf(s->event_type, sizeof(s->event_type), "%s", row->event_type);
+    snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", row->object_kind);
+    snprintf(s->ref_id, sizeof(s->ref_id), "%s", row->object_id);
+    s->channel_id = row->channel_id;
+    s->event_time_ms = row->event_time;
+    /* No body, or none in memory: read when sent (start_transfer). */
+    if (row->body && d->body_bytes + row->body_len <= BODY_BUDGET &&
+        (p->body = outbox_body_new(row->body, row->body_len)))
+        d->body_bytes += row->body_len;
+    return p;
+}
+
+/* Several nodes: the upper bound of a load is every committed row (each
+ * commit waited for its flush); one node: the highest durable one. */
+static int64_t load_upto(const dispatcher *d) {
+    return d->shared ? INT64_MAX : d->durable_high;
+}
+
 /* Loads pending deliveries newer than the last loaded one, in order. */
 static void load_new(dispatcher *d) {
     tc_err err;
     for (;;) {
         int n = 0, step;
         store_pending_cursor cur;
-        if (store_deliveries_pending_open(d->reader, d->last_loaded_id, d->durable_high, LOAD_BATCH,
+        if (store_deliveries_pending_open(d->reader, d->last_loaded_id, load_upto(d), LOAD_BATCH,
                                           &cur, &err) != 0) {
             log_error("msg=\"dispatcher: cannot read the outbox\" error=\"%s\"", err.message);
             return;
@@ -527,24 +646,20 @@ static void load_new(dispatcher *d) {
         int stuck = 0;
         store_pending_row row;
         while ((step = store_deliveries_pending_next(&cur, &row, &err)) == STORE_ROW) {
-            pending *p = calloc(1, sizeof(*p));
+            pending *p = pending_from_row(d, &row);
             if (!p) {
                 stuck = 1; /* not past it: the next load starts here */
                 break;
             }
-            p->delivery_id = row.delivery_id;
-            p->event_seq = row.event_seq;
-            p->sequence = row.sequence;
-            p->attempts = (int)row.attempts;
-            p->next_at = row.next_at;
-            p->first_failed_at = row.first_failed_at;
-            p->created_at = row.created_at;
-            if (add_pending(d, row.integration_id, row.lane, p) != 0) {
-                free(p);
+            int added = add_pending(d, row.integration_id, row.lane, p);
+            if (added < 0) {
+                pending_free(d, p);
                 stuck = 1;
                 break;
             }
-            d->last_loaded_id = p->delivery_id;
+            if (added > 0)
+                pending_free(d, p); /* another node's bucket */
+            d->last_loaded_id = row.delivery_id;
             n++;
         }
         store_deliveries_pending_close(&cur);
@@ -560,6 +675,137 @@ static void load_new(dispatcher *d) {
         if (n < LOAD_BATCH)
             return;
     }
+}
+
+/* ---- several nodes ----------------------------------------------------------- */
+
+/* Rebuilds the heap's order after lanes were taken out of it. */
+static void heap_fix(dispatcher *d) {
+    for (size_t start = d->nheap / 2; start-- > 0;) {
+        size_t i = start;
+        for (;;) {
+            size_t l = 2 * i + 1, r = l + 1, m = i;
+            if (l < d->nheap && due(d->heap[l]) < due(d->heap[m]))
+                m = l;
+            if (r < d->nheap && due(d->heap[r]) < due(d->heap[m]))
+                m = r;
+            if (m == i)
+                break;
+            heap_swap(d, i, m);
+            i = m;
+        }
+    }
+}
+
+/* The lanes of buckets no longer served here are let go: their rows stay
+ * pending for the bucket's next owner. A lane in flight goes when its
+ * attempt lands (settle). */
+static void forget_buckets(dispatcher *d, uint64_t lost) {
+    size_t kept = 0;
+    for (size_t i = 0; i < d->nheap; i++) {
+        lane *ln = d->heap[i];
+        if (lost & bucket_bit(ln->bucket))
+            lane_free(d, ln);
+        else
+            d->heap[kept++] = ln;
+    }
+    d->nheap = kept;
+    heap_fix(d);
+    for (target_state *ts = d->targets; ts; ts = ts->next) {
+        lane **pp = &ts->blocked_head, *last = NULL;
+        while (*pp) {
+            lane *ln = *pp;
+            if (lost & bucket_bit(ln->bucket)) {
+                *pp = ln->bnext;
+                lane_free(d, ln);
+            } else {
+                last = ln;
+                pp = &ln->bnext;
+            }
+        }
+        ts->blocked_tail = last;
+    }
+    for (transfer *x = d->transfers; x; x = x->next) {
+        if (lost & bucket_bit(x->ln->bucket))
+            x->ln->forget = 1;
+    }
+}
+
+/* Buckets just taken up: their pending deliveries up to what is loaded
+ * already (later ones come with the next loads), in order. */
+static int load_gained(dispatcher *d, uint64_t gained) {
+    tc_err err;
+    int64_t after = 0;
+    for (;;) {
+        store_pending_cursor cur;
+        if (store_deliveries_pending_open(d->reader, after, d->last_loaded_id, LOAD_BATCH, &cur,
+                                          &err) != 0) {
+            log_error("msg=\"dispatcher: cannot read the outbox\" error=\"%s\"", err.message);
+            return -1;
+        }
+        int n = 0, step, rc = 0;
+        store_pending_row row;
+        while ((step = store_deliveries_pending_next(&cur, &row, &err)) == STORE_ROW) {
+            after = row.delivery_id;
+            n++;
+            if (!(gained & bucket_bit(cluster_bucket_of(row.integration_id, row.lane))))
+                continue;
+            pending *p = pending_from_row(d, &row);
+            /* served already includes gained (add_pending checks it). */
+            if (!p || add_pending(d, row.integration_id, row.lane, p) != 0) {
+                if (p)
+                    pending_free(d, p);
+                rc = -1;
+                break;
+            }
+        }
+        store_deliveries_pending_close(&cur);
+        if (rc != 0 || step < 0) {
+            log_error("msg=\"dispatcher: a bucket taken over could not be loaded; trying again\"");
+            return -1;
+        }
+        if (n < LOAD_BATCH)
+            return 0;
+    }
+}
+
+/* Follows the cluster's leases: lets go of buckets lost, takes up buckets
+ * gained once nothing of theirs is in flight, and says which buckets it
+ * has let go of entirely (the cluster gives those back). */
+static void cluster_follow(dispatcher *d) {
+    cluster_view v;
+    cluster_buckets(d->cl, &v);
+    uint64_t busy = 0;
+    for (int b = 0; b < CLUSTER_BUCKETS; b++) {
+        if (d->bucket_inflight[b] > 0)
+            busy |= bucket_bit(b);
+    }
+    uint64_t lost = d->served & ~v.held;
+    if (lost) {
+        forget_buckets(d, lost);
+        d->served &= ~lost;
+    }
+    uint64_t gained = v.held & ~d->served & ~busy;
+    for (int b = 0; b < CLUSTER_BUCKETS; b++) {
+        if (v.held & bucket_bit(b))
+            d->epoch[b] = v.epoch[b];
+    }
+    if (gained) {
+        d->served |= gained;
+        if (load_gained(d, gained) != 0) {
+            /* Let go again and taken up at the next turn. */
+            forget_buckets(d, gained);
+            d->served &= ~gained;
+        }
+    }
+    cluster_buckets_drained(d->cl, ~v.held & ~busy);
+}
+
+/* A record of an attempt on this lane: fenced by its bucket's epoch. */
+static void record_fence(const dispatcher *d, record *r, const lane *ln, int64_t epoch) {
+    r->fenced = d->shared;
+    r->bucket = ln->bucket;
+    r->epoch = epoch;
 }
 
 /* ---- sending ---------------------------------------------------------------- */
@@ -622,6 +868,13 @@ static void take_handed_over(dispatcher *d) {
     d->in_head = NULL;
     d->in_tail = &d->in_head;
     pthread_mutex_unlock(&d->in_lock);
+    if (d->shared) {
+        /* Other nodes' pushes may sit between these ids: the store has
+         * them all, in order. */
+        outbox_deliveries_free(list);
+        d->reload_outbox = 1;
+        return;
+    }
     outbox_delivery *o = list;
     for (; o && !d->reload_outbox; o = o->next) {
         if (o->delivery_id <= d->last_loaded_id)
@@ -678,6 +931,7 @@ static void fail_unsendable(dispatcher *d, lane *ln, target_state *ts, history_s
         r->subj.attempt = r->attempts;
         r->a.outcome = OUTCOME_FAILED;
         snprintf(r->a.error, sizeof(r->a.error), "not sent: %.480s", why);
+        record_fence(d, r, ln, d->epoch[ln->bucket]);
         record_push(d, r);
     }
     log_warn("msg=\"delivery not sent\" delivery_id=%lld error=\"%s\"", (long long)p->delivery_id,
@@ -744,6 +998,7 @@ static void start_transfer(dispatcher *d, lane *ln, target_state *ts) {
     x->ln = ln;
     x->ts = ts;
     x->subj = s;
+    x->epoch = d->epoch[ln->bucket];
     if (curl_multi_add_handle(d->multi, x->a.easy) != CURLM_OK) {
         push_attempt_clear(&x->a);
         free(x);
@@ -757,6 +1012,7 @@ static void start_transfer(dispatcher *d, lane *ln, target_state *ts) {
     ln->in_flight = 1;
     ts->in_flight++;
     d->in_flight++;
+    d->bucket_inflight[ln->bucket]++;
 }
 
 /* Keeps an easy handle for the next attempt (its connection stays in the
@@ -791,6 +1047,7 @@ static void drop_lane(dispatcher *d, lane *ln) {
         r->next_at = p->next_at;
         r->first_failed_at = p->first_failed_at;
         snprintf(r->a.error, sizeof(r->a.error), "not sent: the integration was deleted");
+        record_fence(d, r, ln, d->epoch[ln->bucket]);
         record_push(d, r);
     }
     lane_free(d, ln);
@@ -798,6 +1055,10 @@ static void drop_lane(dispatcher *d, lane *ln) {
 
 /* Starts every lane that is due, as far as the limits allow. */
 static void start_due(dispatcher *d) {
+    /* Leases not renewed lately may already be another node's: nothing
+     * starts until the lease thread renews them (or lets them go). */
+    if (d->shared && !cluster_healthy(d->cl))
+        return;
     int64_t now = clock_now_ms();
     int reloaded = 0;
     while (d->nheap > 0 && due(d->heap[0]) <= now && d->in_flight < DISPATCHER_MAX_IN_FLIGHT) {
@@ -857,6 +1118,7 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
     int done = 0;
     const char *status = "pending";
     char why[300] = "";
+    int by_streak = 0;
     int64_t failing_before = ts->failing_since_ms;
     if (a->outcome != OUTCOME_DELIVERED && p->first_failed_at == 0)
         p->first_failed_at = now;
@@ -893,8 +1155,10 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
     if (a->outcome != OUTCOME_DELIVERED) {
         if (ts->failing_since_ms == 0)
             ts->failing_since_ms = now;
-        else if (!why[0] && now - ts->failing_since_ms >= FAILING_DISABLE_MS)
+        else if (!why[0] && now - ts->failing_since_ms >= FAILING_DISABLE_MS) {
             snprintf(why, sizeof(why), "every attempt failed for 24 hours");
+            by_streak = 1;
+        }
     }
     count_attempt(d, ts->t.integration_id, a->outcome, done ? status : NULL, now - p->created_at);
     if (r) {
@@ -907,6 +1171,8 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
         r->first_failed_at = p->first_failed_at;
         r->streak_changed = ts->failing_since_ms != failing_before;
         r->failing_since = ts->failing_since_ms;
+        record_fence(d, r, ln, x->epoch);
+        r->disable_by_streak = by_streak;
         if (why[0])
             disable_target(ts, r, why);
         curl_multi_remove_handle(d->multi, a->easy);
@@ -924,13 +1190,17 @@ static void settle(dispatcher *d, transfer *x, int64_t now) {
     ln->in_flight = 0;
     ts->in_flight--;
     d->in_flight--;
+    d->bucket_inflight[ln->bucket]--;
     if (done) {
         ln->head = p->next;
         if (!ln->head)
             ln->tail = NULL;
         pending_free(d, p);
     }
-    lane_advance(d, ln, ts);
+    if (ln->forget)
+        lane_free(d, ln); /* its bucket went: the next owner has its rows */
+    else
+        lane_advance(d, ln, ts);
     if (target_open(ts))
         unblock(d, ts, 1);
 }
@@ -958,18 +1228,35 @@ static void collect_done(dispatcher *d) {
 }
 
 static int poll_timeout(dispatcher *d) {
-    if (d->nheap == 0)
-        return IDLE_POLL_MS;
-    int64_t wait = due(d->heap[0]) - clock_now_ms();
+    int64_t now = clock_now_ms();
+    int64_t wait = d->nheap == 0 ? IDLE_POLL_MS : due(d->heap[0]) - now;
+    if (d->shared && d->next_poll_ms - now < wait)
+        wait = d->next_poll_ms - now;
     if (wait < 0)
         return 0;
     return wait > IDLE_POLL_MS ? IDLE_POLL_MS : (int)wait;
+}
+
+/* Several nodes: what the other nodes wrote is read on a short timer. */
+static void shared_poll(dispatcher *d) {
+    int64_t now = clock_now_ms();
+    if (now >= d->next_targets_ms) {
+        d->reload = 1;
+        d->next_targets_ms = now + SHARED_TARGETS_MS;
+    }
+    if (now >= d->next_poll_ms) {
+        d->reload_outbox = 1;
+        d->next_poll_ms = now + SHARED_POLL_MS;
+    }
+    cluster_follow(d);
 }
 
 static void *dispatcher_main(void *arg) {
     dispatcher *d = arg;
     pthread_setname_np(pthread_self(), "tocsin-deliver");
     while (!d->stop) {
+        if (d->shared)
+            shared_poll(d);
         if (atomic_exchange(&d->reload, 0))
             targets_reload(d);
         if (atomic_exchange(&d->wake, 0))
@@ -995,6 +1282,8 @@ int dispatcher_new(tc_app *app, const push_network *net, dispatcher **out, tc_er
         return tc_err_set(err, TC_INTERNAL, "dispatcher: out of memory");
     d->app = app;
     d->net = *net;
+    d->cl = app->cluster;
+    d->shared = d->cl && cluster_is_shared(d->cl);
     pthread_mutex_init(&d->rec_lock, NULL);
     pthread_cond_init(&d->rec_wake, NULL);
     pthread_mutex_init(&d->in_lock, NULL);
@@ -1015,6 +1304,8 @@ int dispatcher_new(tc_app *app, const push_network *net, dispatcher **out, tc_er
     }
     d->durable_high = high;
     targets_reload(d);
+    if (d->shared)
+        cluster_follow(d); /* the buckets held now; loaded below */
     load_new(d);
     if (pthread_create(&d->recorder, NULL, recorder_main, d) != 0) {
         dispatcher_free(d);

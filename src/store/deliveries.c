@@ -1,6 +1,8 @@
 /* store/deliveries.c: see store/deliveries.h. */
 #include "store/deliveries.h"
 
+#include <string.h>
+
 #include <stddef.h>
 
 int store_deliveries_insert(store_conn *c, int64_t integration_id, int64_t event_seq,
@@ -64,10 +66,15 @@ int store_deliveries_pending_open(store_conn *c, int64_t after_id, int64_t upto_
                                   store_pending_cursor *cur, tc_err *err) {
     cur->q = store_prepare(
         c,
-        "SELECT delivery_id, integration_id, event_seq, lane, sequence, attempts, next_at,"
-        " first_failed_at, created_at FROM deliveries WHERE status = 'pending'"
-        " AND delivery_id > ? AND delivery_id <= ?"
-        " ORDER BY delivery_id LIMIT ?",
+        /* The event comes along: a push loaded from here (a restart, a
+         * lane taken over from another node) is then sent without a read
+         * of its own. */
+        "SELECT d.delivery_id, d.integration_id, d.event_seq, d.lane, d.sequence, d.attempts,"
+        " d.next_at, d.first_failed_at, d.created_at, e.event_id, e.event_type, e.object_kind,"
+        " e.object_id, e.channel_id, e.event_time, e.body"
+        " FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE d.status = 'pending'"
+        " AND d.delivery_id > ? AND d.delivery_id <= ?"
+        " ORDER BY d.delivery_id LIMIT ?",
         err);
     if (!cur->q)
         return -1;
@@ -90,6 +97,14 @@ int store_deliveries_pending_next(store_pending_cursor *cur, store_pending_row *
         r->next_at = store_col_int64(q, 6);
         r->first_failed_at = store_col_int64(q, 7);
         r->created_at = store_col_int64(q, 8);
+        r->event_id = store_col_text(q, 9);
+        r->event_type = store_col_text(q, 10);
+        r->object_kind = store_col_text(q, 11);
+        r->object_id = store_col_text(q, 12);
+        r->channel_id = store_col_int64(q, 13);
+        r->event_time = store_col_int64(q, 14);
+        r->body = store_col_is_null(q, 15) ? NULL : store_col_text(q, 15);
+        r->body_len = r->body ? strlen(r->body) : 0;
     }
     return step;
 }

@@ -27,12 +27,16 @@ typedef struct {
 
 int store_deliveries_record(store_conn *c, const store_delivery_outcome *o, tc_err *err);
 
-/* A pending delivery as the dispatcher loads it (times ms; lane valid
- * until the next row). */
+/* A pending delivery as the dispatcher loads it, with its event (times
+ * ms; texts valid until the next row; body NULL when the event has none). */
 typedef struct {
     int64_t delivery_id, integration_id, event_seq;
     const char *lane;
     int64_t sequence, attempts, next_at, first_failed_at, created_at;
+    const char *event_id, *event_type, *object_kind, *object_id;
+    int64_t channel_id, event_time;
+    const char *body;
+    size_t body_len;
 } store_pending_row;
 
 /* The pending deliveries with after_id < delivery_id <= upto_id, in id

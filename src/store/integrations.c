@@ -316,25 +316,35 @@ void store_integrations_push_targets_close(store_push_target_cursor *cur) {
 
 int store_integrations_set_failing_since(store_conn *c, int64_t integration_id,
                                          int64_t failing_since, tc_err *err) {
-    store_stmt *st =
-        store_prepare(c, "UPDATE integrations SET failing_since=? WHERE integration_id=?", err);
+    store_stmt *st = store_prepare(c,
+                                   "UPDATE integrations SET failing_since ="
+                                   " CASE WHEN CAST(? AS BIGINT) = 0 OR failing_since = 0 THEN ?"
+                                   " ELSE failing_since END WHERE integration_id=?",
+                                   err);
     if (!st)
         return -1;
     store_bind_int64(st, 1, failing_since);
-    store_bind_int64(st, 2, integration_id);
+    store_bind_int64(st, 2, failing_since);
+    store_bind_int64(st, 3, integration_id);
     return store_run(st, err);
 }
 
 int store_integrations_disable(store_conn *c, int64_t integration_id, const char *reason,
-                               int64_t now_s, tc_err *err) {
-    store_stmt *st = store_prepare(c,
-                                   "UPDATE integrations SET status='disabled', disabled_reason=?,"
-                                   " updated_at=? WHERE integration_id=? AND status='enabled'",
-                                   err);
+                               int64_t now_s, int64_t failing_before, tc_err *err) {
+    store_stmt *st =
+        store_prepare(c,
+                      "UPDATE integrations SET status='disabled', disabled_reason=?, updated_at=?"
+                      " WHERE integration_id=? AND status='enabled'"
+                      " AND (CAST(? AS BIGINT) = 0 OR (failing_since > 0 AND failing_since <= ?))",
+                      err);
     if (!st)
         return -1;
     store_bind_text(st, 1, reason);
     store_bind_int64(st, 2, now_s);
     store_bind_int64(st, 3, integration_id);
+    store_bind_int64(st, 4, failing_before);
+    store_bind_int64(st, 5, failing_before);
+    /* Other nodes read their targets again (core/writer.c). */
+    store_batch_note(c, 'c', "");
     return store_run(st, err);
 }

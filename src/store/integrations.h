@@ -125,11 +125,15 @@ int store_integrations_push_targets_next(store_push_target_cursor *cur, store_pu
                                          tc_err *err);
 void store_integrations_push_targets_close(store_push_target_cursor *cur);
 
-/* The start of the integration's current failing streak (ms; 0: none). */
+/* The integration's failing streak: one began at failing_since (ms; kept
+ * if the store already has an older start, which another node's attempts
+ * may have set), or it ended (0). */
 int store_integrations_set_failing_since(store_conn *c, int64_t integration_id,
                                          int64_t failing_since, tc_err *err);
-/* Disables the integration, if it is enabled, saying why. */
+/* Disables the integration, if it is enabled, saying why. With
+ * failing_before > 0, only if the stored streak began at or before it
+ * (the 24-hour rule: a success anywhere since ended the streak). */
 int store_integrations_disable(store_conn *c, int64_t integration_id, const char *reason,
-                               int64_t now_s, tc_err *err);
+                               int64_t now_s, int64_t failing_before, tc_err *err);
 
 #endif
