@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cluster.h"
+#include "store/cluster.h"
 #include "store/deliveries.h"
 #include "store/integrations.h"
 #include "util/clock.h"
@@ -107,12 +109,45 @@ static int read_pending(store_conn *c, integ_list *l, metrics_store_state *st, t
     return 0;
 }
 
+/* ---- the node and, with several, the cluster's leases ---------------------- */
+
+static int lease_sample(void *arg, const char *node_id, int64_t n) {
+    metrics_label label = {"node_id", node_id};
+    metrics_text_sample(arg, "tocsin_cluster_leases", &label, 1, (double)n);
+    return 0;
+}
+
+/* tocsin_node_info names the node that answered (every series of the page
+ * is this node's); with several nodes, the leases each live node holds,
+ * as the database has them. Rendered into cluster_text before the registry
+ * is copied, like the store's gauges. */
+static int render_node(tc_app *app, store_conn *c, metrics_text *t, tc_err *err) {
+    cluster *cl = app->cluster;
+    int shared = cl && cluster_is_shared(cl);
+    metrics_label info[2] = {{"node_id", cl ? cluster_node_id(cl) : ""},
+                             {"engine", shared ? "postgres" : "sqlite"}};
+    metrics_text_family(t, "tocsin_node_info", "gauge",
+                        "This node: its id and its store's engine.");
+    metrics_text_sample(t, "tocsin_node_info", info, 2, 1);
+    if (!shared)
+        return 0;
+    metrics_text_family(t, "tocsin_cluster_buckets_held", "gauge",
+                        "Lane buckets this node serves now (of 64).");
+    metrics_text_sample(t, "tocsin_cluster_buckets_held", info, 1, cluster_buckets_held_count(cl));
+    metrics_text_family(t, "tocsin_cluster_leases", "gauge",
+                        "Leases (lane buckets and the timers) each node holds, by the database.");
+    return store_cluster_lease_counts(c, lease_sample, t, err);
+}
+
 int metrics_page_render(tc_app *app, metrics_text *out, tc_err *err) {
     integ_list l = {0};
     metrics_store_state st = {0};
+    metrics_text node;
+    metrics_text_init(&node);
     int rc = -1;
     store_conn *c = store_reader_acquire(app->st);
-    int read = read_integrations(c, &l, err) == 0 && read_pending(c, &l, &st, err) == 0;
+    int read = read_integrations(c, &l, err) == 0 && read_pending(c, &l, &st, err) == 0 &&
+               render_node(app, c, &node, err) == 0;
     store_reader_release(app->st, c);
     if (!read)
         goto out;
@@ -122,8 +157,14 @@ int metrics_page_render(tc_app *app, metrics_text *out, tc_err *err) {
         tc_err_set(err, TC_INTERNAL, app->m ? "out of memory" : "metrics are not kept");
         goto out;
     }
+    metrics_text_append(out, &node);
+    if (out->oom || node.oom) {
+        tc_err_set(err, TC_INTERNAL, "out of memory");
+        goto out;
+    }
     rc = 0;
 out:
+    metrics_text_clear(&node);
     integ_list_clear(&l);
     return rc;
 }

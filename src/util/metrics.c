@@ -234,6 +234,11 @@ static void text_puts(metrics_text *t, const char *s) {
     text_append(t, s, strlen(s));
 }
 
+void metrics_text_append(metrics_text *t, const metrics_text *more) {
+    if (more->len)
+        text_append(t, more->buf, more->len);
+}
+
 /* Escapes \ and newline (HELP text), and " too in a label value. */
 static void text_escaped(metrics_text *t, const char *s, int quote) {
     for (; *s; s++) {

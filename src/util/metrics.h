@@ -82,6 +82,8 @@ typedef struct {
 
 void metrics_text_init(metrics_text *t);
 void metrics_text_clear(metrics_text *t);
+/* Appends what more holds. */
+void metrics_text_append(metrics_text *t, const metrics_text *more);
 
 typedef struct {
     const char *name;  /* a fixed, valid label name */
