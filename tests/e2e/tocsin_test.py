@@ -441,14 +441,14 @@ class Tocsin:
             db.executemany(sql, rows)
 
     def db_tables(self):
-        """The names of the store's tables, sorted (the engine's own aside)."""
+        """The names of the store's tables, sorted (the engine's own aside;
+        on PostgreSQL those of the schema tocsin works in, current_schema())."""
         if self.engine == "sqlite":
             sql = ("SELECT name FROM sqlite_master WHERE type = 'table'"
                    " AND name NOT LIKE 'sqlite_%' ORDER BY name")
         else:
-            sql = ("SELECT CASE WHEN schemaname = current_schema() THEN tablename"
-                   " ELSE schemaname || '.' || tablename END AS name FROM pg_tables"
-                   " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+            sql = ("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                   " ORDER BY tablename")
         return [r[0] for r in self.db_query(sql)]
 
     # HTTP ---------------------------------------------------------------
