@@ -3,7 +3,8 @@
 # Usage: scripts/install-deps.sh [run|test]
 #        scripts/install-deps.sh list [run|test]   prints the list, one a line
 #   run  (default): what building and running tocsin needs
-#   test: also what the test suite and benchmarks need (Alertmanager, wrk, nginx, jsonschema...)
+#   test: also what the test suite and benchmarks need (Alertmanager, wrk, nginx, jsonschema,
+#         PostgreSQL for the e2e suite's second run...)
 set -euo pipefail
 list=false
 [ "${1:-}" = list ] && { list=true; shift; }
@@ -19,7 +20,11 @@ if [ "$what" = test ]; then
            sqlite3 clang-format nginx openssl curl
            clang libclang-rt-14-dev # make fuzz: clang and its libFuzzer
            prometheus # promtool: tests/e2e/test_metrics.py checks /metrics with it
-           chromium) # tests/e2e/test_console.py drives the web console in it
+           chromium # tests/e2e/test_console.py drives the web console in it
+           # The e2e suite also runs on PostgreSQL: ctest starts a private
+           # server from Debian's /usr/lib/postgresql/*/bin
+           # (tests/support/pg_server.sh); the tests reach it with psycopg2.
+           postgresql python3-psycopg2)
     # node and npm: tests/e2e/test_signature_interop.py checks signatures with
     # the npm package standardwebhooks. A node that already brings its own npm
     # (NodeSource's nodejs) is left alone: Debian's npm would conflict with it.
@@ -38,5 +43,30 @@ echo "installing: ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+
+# Debian's postgresql makes a system cluster and starts it from its postinst.
+# The tests never use that cluster (they start a private server), and where
+# nothing can start it (a container without systemd) the failed start would
+# fail the whole install. While postgresql is being installed, a policy-rc.d
+# (see invoke-rc.d(8)) that forbids starting it, and only it, stands in,
+# unless the machine already has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+if printf '%s\n' "${missing[@]}" | grep -q '^postgresql' && [ ! -e "$policy" ]; then
+    trap '$SUDO rm -f "$policy"' EXIT
+    $SUDO tee "$policy" >/dev/null <<'POLICY'
+#!/bin/sh
+# Written by tocsin's scripts/install-deps.sh while it installs postgresql,
+# removed when it is done: the package's system cluster is not started.
+for a in "$@"; do
+    case $a in
+    -*) ;;
+    postgresql*) exit 101 ;; # action forbidden
+    *) exit 104 ;;           # allowed, as without a policy-rc.d
+    esac
+done
+exit 104
+POLICY
+    $SUDO chmod 755 "$policy"
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -13,12 +13,11 @@ off (--cluster.listen-address=), and is killed at the end.
 
 Alerts are read as /alert/list shows them (since migration 007 they are
 rows of columns, and data_source_type is rendered, not stored); the event
-log from the stopped tocsin's SQLite file."""
+log from the stopped tocsin's store."""
 import datetime
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -145,10 +144,8 @@ def test_alertmanager_posts_to_tocsin():
             am.stop()
         docs = all_alerts(t)
         t.stop()
-        con = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        bodies = [json.loads(b) for (b,) in con.execute(
+        bodies = [json.loads(b) for (b,) in t.db_query(
             "SELECT body FROM events WHERE event_id IS NOT NULL ORDER BY seq")]
-        con.close()
         assert len(docs) == 2, docs
         by_host = {d["labels"]["instance"]: d for d in docs}
         h1, h2 = by_host["h1"], by_host["h2"]
@@ -204,9 +201,7 @@ def test_body_mapping_and_refusals():
                      "InvalidParameter", "alerts")
         docs = {d["alert_key"]: d for d in all_alerts(t)}
         t.stop()
-        con = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        n_events = con.execute("SELECT COUNT(*) FROM alert_events").fetchone()[0]
-        con.close()
+        n_events = t.db_value("SELECT COUNT(*) FROM alert_events")
         assert n_events == 2, "refused bodies and identical repeats store nothing"
         a, b = docs[keys[0]], docs[keys[1]]
         assert a["title"] == "A" and a["alert_severity"] == "Warning"

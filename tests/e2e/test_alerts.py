@@ -4,10 +4,8 @@
 /alert-event/list (reads) and /alert/merge, /alert/close (changes), against
 alerts made the real way: pushed through the Event API into channels.
 Changes are checked in the responses, in the domain event log (the outbox,
-read from the SQLite file), and after a restart.
+read from the store), and after a restart.
 """
-import os
-import sqlite3
 import time
 
 from tocsin_test import (Tocsin, expect_error, run, validate_feed_response,
@@ -76,12 +74,8 @@ def incident(t, incident_id):
 
 def events_of(t, object_id):
     """The domain events (outbox rows) of an object, oldest first."""
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(t.data_dir, "tocsin.db"), uri=True)
-    try:
-        return db.execute("SELECT event_type, person_id FROM events WHERE object_id = ?"
-                          " ORDER BY seq", (object_id,)).fetchall()
-    finally:
-        db.close()
+    return t.db_query("SELECT event_type, person_id FROM events WHERE object_id = ?"
+                      " ORDER BY seq", (object_id,))
 
 
 def admin_id(t):

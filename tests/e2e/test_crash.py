@@ -42,7 +42,6 @@ import hashlib
 import http.client
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -231,17 +230,12 @@ class Burst:
 
 
 def db_open(t):
-    """The database read-only (tocsin may be running, or lie killed)."""
-    path = os.path.join(t.data_dir, "tocsin.db")
-    return sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30)
+    """The store read-only (tocsin may be running, or lie killed)."""
+    return t.db(readonly=True)
 
 
 def db_pending(t):
-    db = db_open(t)
-    try:
-        return db.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
-    finally:
-        db.close()
+    return t.db_value("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
 
 
 def digest(text):
@@ -254,17 +248,17 @@ def load_store(t):
     and history rows."""
     db = db_open(t)
     try:
-        alerts = {k: (a, inc) for a, k, inc in db.execute(
+        alerts = {k: (a, inc) for a, k, inc in db.query(
             "SELECT alert_id, alert_key, incident_id FROM alerts")}
         events = {}
-        for seq, eid, etype, kind, obj, body in db.execute(
+        for seq, eid, etype, kind, obj, body in db.query(
                 "SELECT seq, event_id, event_type, object_kind, object_id, body FROM events"):
             events[seq] = {"event_id": eid, "type": etype, "kind": kind, "object": obj,
                            "digest": digest(body)}
         deliveries = [dict(zip(("integration", "seq", "lane", "sequence", "status"), row))
-                      for row in db.execute("SELECT integration_id, event_seq, lane, sequence, "
-                                            "status FROM deliveries")]
-        history = list(db.execute("SELECT integration_id, event_id, status FROM webhook_history"))
+                      for row in db.query("SELECT integration_id, event_seq, lane, sequence, "
+                                          "status FROM deliveries")]
+        history = db.query("SELECT integration_id, event_id, status FROM webhook_history")
     finally:
         db.close()
     return {"alerts": alerts, "events": events, "deliveries": deliveries, "history": history}

@@ -10,8 +10,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import sqlite3
 import time
 
 from receiver import Receiver, make_self_signed_cert
@@ -96,9 +94,7 @@ def test_body_headers_signature_sequence():
         assert json.loads(got[1]["body"])["person"]["person_id"] == 1
         # The body is exactly the stored event (what was committed is what is sent).
         t.stop()
-        db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        stored = dict(db.execute("SELECT event_id, body FROM events"))
-        db.close()
+        stored = dict(t.db_query("SELECT event_id, body FROM events"))
         for r in got:
             assert stored[r["headers"]["webhook-id"]] == r["body"]
         t.start()
@@ -271,13 +267,10 @@ def test_dead_endpoint_does_not_delay_others():
         assert all(i["status"] == "success" for i in ok)
         dead_rows = [i for i in history(t, dead)]
         assert all(i["status"] == "failed" for i in dead_rows)
-        db_path = os.path.join(t.data_dir, "tocsin.db")
-        db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
-        last_ok = db.execute("SELECT MAX(created_at) FROM webhook_history WHERE"
-                             " integration_id = ?", (healthy,)).fetchone()[0]
-        first_fail = db.execute("SELECT MIN(created_at) FROM webhook_history WHERE"
-                                " integration_id = ?", (dead,)).fetchone()[0]
-        db.close()
+        last_ok = t.db_value("SELECT MAX(created_at) FROM webhook_history WHERE"
+                             " integration_id = ?", (healthy,))
+        first_fail = t.db_value("SELECT MIN(created_at) FROM webhook_history WHERE"
+                                " integration_id = ?", (dead,))
         assert first_dead["status"] == "failed"
         assert last_ok < first_fail, "a healthy delivery waited for the dead endpoint"
 
@@ -330,11 +323,9 @@ def test_restart_sends_pending_with_same_ids():
         t.api("/incident/ack", {"incident_ids": [incident_of(t, "p1")]})
         rx.wait_for(2, timeout=15)  # at least two failed attempts before the stop
         t.stop()
-        db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        pending = [row[0] for row in db.execute(
+        pending = [row[0] for row in t.db_query(
             "SELECT e.event_id FROM deliveries d JOIN events e ON e.seq = d.event_seq"
             " WHERE d.status = 'pending' ORDER BY d.sequence")]
-        db.close()
         assert len(pending) == 2, pending
         t.start()
         wait_until(lambda: [r for r in rx.records() if r["status"] == 200 and
@@ -448,10 +439,8 @@ def test_deleted_integration_ends_its_pending_deliveries():
         # until the dispatcher ends them.
         t.wait_settled()
         t.stop()
-        db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        rows = db.execute("SELECT integration_id, status, last_error FROM deliveries"
-                          " ORDER BY integration_id").fetchall()
-        db.close()
+        rows = t.db_query("SELECT integration_id, status, last_error FROM deliveries"
+                          " ORDER BY integration_id")
         assert [(r[0], r[1]) for r in rows] == [(retrying, "failed"), (waiting, "failed")], rows
         assert all("deleted" in r[2] for r in rows), rows
         assert rx.records("/ok/later") == []

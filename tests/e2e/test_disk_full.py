@@ -15,7 +15,11 @@ instead, which SQLite sees as an I/O error rather than a full disk.
 
 The delivery recorder's retry is tested apart, with a trigger that makes
 the store refuse history rows until the test lifts it: a full disk cannot
-be aimed at one writer command."""
+be aimed at one writer command.
+
+The full disk and the file-size limit are about the SQLite file in the data
+folder: on another store (TOCSIN_TEST_STORE=postgres) those two tests skip.
+The recorder's test runs on every store, with that store's trigger."""
 import os
 import resource
 import sqlite3
@@ -24,7 +28,7 @@ import tempfile
 import time
 
 from receiver import Receiver
-from tocsin_test import Tocsin, expect_error, run, wait_until
+from tocsin_test import Tocsin, expect_error, run, sqlite_only, wait_until
 
 MiB = 1024 * 1024
 
@@ -198,6 +202,7 @@ def check_full_and_recover(disk):
 
 def test_disk_full():
     """ENOSPC on a full tmpfs (skipped, and said so, where mounting is refused)."""
+    sqlite_only("a full disk under the SQLite file")
     disk = FullDisk(tmpfs=True)
     if not disk.tmpfs:
         disk.close()
@@ -208,7 +213,30 @@ def test_disk_full():
 
 def test_file_size_limit():
     """EFBIG from RLIMIT_FSIZE: an I/O error rather than a full disk."""
+    sqlite_only("the file-size limit on the SQLite file")
     check_full_and_recover(FullDisk(tmpfs=False))
+
+
+# A flag table and a trigger that refuses webhook_history rows while the flag
+# is 1, in each store's dialect.
+REFUSE_HISTORY = {
+    "sqlite": [
+        "CREATE TABLE test_refuse(on_ INTEGER NOT NULL)",
+        "INSERT INTO test_refuse VALUES(1)",
+        "CREATE TRIGGER test_refuse_history BEFORE INSERT ON webhook_history"
+        " WHEN (SELECT on_ FROM test_refuse) = 1"
+        " BEGIN SELECT RAISE(FAIL, 'refused by the test'); END",
+    ],
+    "postgres": [
+        "CREATE TABLE test_refuse(on_ INTEGER NOT NULL)",
+        "INSERT INTO test_refuse VALUES(1)",
+        "CREATE FUNCTION test_refuse_history() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN IF (SELECT on_ FROM test_refuse) = 1 THEN"
+        " RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER test_refuse_history BEFORE INSERT ON webhook_history"
+        " FOR EACH ROW EXECUTE FUNCTION test_refuse_history()",
+    ],
+}
 
 
 def test_recorder_retries_until_the_store_takes_it():
@@ -223,16 +251,9 @@ def test_recorder_retries_until_the_store_takes_it():
             "type": "webhook_alert", "name": "rec-hook",
             "endpoint": rx.url("ok/rec")}).data["integration_id"]
         t.stop()
-        db_path = os.path.join(t.data_dir, "tocsin.db")
-        db = sqlite3.connect(db_path)
-        db.executescript(
-            "CREATE TABLE test_refuse(on_ INTEGER NOT NULL);"
-            "INSERT INTO test_refuse VALUES(1);"
-            "CREATE TRIGGER test_refuse_history BEFORE INSERT ON webhook_history"
-            " WHEN (SELECT on_ FROM test_refuse) = 1"
-            " BEGIN SELECT RAISE(FAIL, 'refused by the test'); END;")
-        db.commit()
-        db.close()
+        with t.db() as db:
+            for sql in REFUSE_HISTORY[t.engine]:
+                db.execute(sql)
         t.start()
         for i in range(3):
             t.push(key, event("rec-%d" % i))
@@ -241,13 +262,10 @@ def test_recorder_retries_until_the_store_takes_it():
         wait_until(lambda: t.read_log().count("cannot record delivery outcomes; retrying") >= 2,
                    timeout=30, what="the recorder to retry")
         assert delivered_ids(t, hook) == set()
-        db = sqlite3.connect(db_path, timeout=30)
-        pending = db.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
-                             " AND integration_id = ?", (hook,)).fetchone()[0]
+        pending = t.db_value("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
+                             " AND integration_id = ?", (hook,))
         assert pending == 6, pending
-        db.execute("UPDATE test_refuse SET on_ = 0")
-        db.commit()
-        db.close()
+        t.db_exec("UPDATE test_refuse SET on_ = 0")
         got = {r["headers"].get("webhook-id") for r in rx.records()}
         wait_until(lambda: delivered_ids(t, hook) == got, timeout=60,
                    what="the kept outcomes to be recorded")

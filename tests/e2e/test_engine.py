@@ -4,15 +4,13 @@ on i_keys), storm warnings, automatic recovery (i_rslv without a person),
 manually closed incidents, restarts; and the domain event log (the events
 table) holding the right i_*/a_* sequence with full objects.
 
-State is read from the SQLite file after tocsin has stopped (sqlite3), and
+State is read from the store after tocsin has stopped (t.db_query), and
 through /incident/info where that shows the engine's work. Since migration
 007 alerts and incidents are rows of columns, the timelines are rows of
 `events` named by feed_ref, and an event's body is stored only when some
 integration subscribes to it: every test starts tocsin with keeping_bodies
 (disabled webhooks subscribed to everything, see keep_every_body)."""
 import json
-import os
-import sqlite3
 
 from tocsin_test import keeping_bodies, run, validate_response
 
@@ -29,20 +27,18 @@ JSON_COLUMNS = {"labels", "images", "responders", "fields", "pins", "storm_fired
 
 
 class Store:
-    """The stopped tocsin's SQLite file."""
+    """The stopped tocsin's store."""
 
     def __init__(self, t):
-        self.con = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
+        self.t = t
 
     def rows(self, sql, args=()):
-        return self.con.execute(sql, args).fetchall()
+        return self.t.db_query(sql, args)
 
     def objects(self, sql, args=()):
         """Rows as {column: value}, the JSON columns parsed."""
-        cur = self.con.execute(sql, args)
-        names = [d[0] for d in cur.description]
         return [{n: (json.loads(v) if n in JSON_COLUMNS and v is not None else v)
-                 for n, v in zip(names, row)} for row in cur.fetchall()]
+                 for n, v in row.items()} for row in self.t.db_dicts(sql, args)]
 
     def events(self):
         """[(event_type, body)] in commit order (the rows with an event_id:
@@ -152,7 +148,7 @@ def test_alert_lifecycle_and_event_log():
         assert s.rows("SELECT event_type, detail FROM events WHERE feed_ref = ? ORDER BY seq",
                       (first_id,)) == [("a_new", '{"severity":"Critical","status":"Critical"}')]
         # Four events stored for the first alert, one for the second; drops stored nothing.
-        assert s.rows("SELECT event_status FROM alert_events WHERE alert_id = ? ORDER BY rowid",
+        assert s.rows("SELECT event_status FROM alert_events WHERE alert_id = ? ORDER BY seq",
                       (first_id,)) == [("Critical",), ("Warning",), ("Warning",), ("Ok",)]
         assert s.count("alert_events") == 5
         second = events[7][1]["alert"]
@@ -166,7 +162,7 @@ def test_alert_lifecycle_and_event_log():
         # The first raw event, an AlertEventItem: no longer a stored document
         # but a row of columns without integration_type, so it is read as
         # /alert/event/list renders it from that row.
-        first_event = s.rows("SELECT event_id FROM alert_events WHERE alert_id = ? ORDER BY rowid",
+        first_event = s.rows("SELECT event_id FROM alert_events WHERE alert_id = ? ORDER BY seq",
                              (first_id,))[0][0]
         t.start()
         items = t.api("/alert/event/list", {"alert_id": first_id}).data["items"]

@@ -3,22 +3,16 @@ rule of reference/event-api.md (refused with InvalidParameter naming the
 field, and nothing stored), cuts, derived keys, $label titles, key checks.
 
 Alerts, raw events and incidents are read as the API shows them; what was
-stored, counted in the SQLite file of the stopped tocsin."""
+stored, counted in the store of the stopped tocsin."""
 import json
-import os
-import sqlite3
 import time
 
 from tocsin_test import Tocsin, expect_error, run
 
 
 def db_rows(t, sql, args=()):
-    """Rows of a query on the stopped tocsin's SQLite file."""
-    con = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    """Rows of a query on the stopped tocsin's store."""
+    return t.db_query(sql, args)
 
 
 def window():

@@ -10,11 +10,8 @@ streak fails, cleared by a success and by enabling the integration again.
 
 Waiting 24 hours is replaced by moving the stored start 25 hours back while
 tocsin is stopped: that is exactly the state an endpoint failing since
-yesterday leaves in the file, whatever restarts happened meanwhile.
+yesterday leaves in the store, whatever restarts happened meanwhile.
 """
-import os
-import sqlite3
-
 from receiver import Receiver
 from tocsin_test import Tocsin, run, wait_until
 
@@ -22,18 +19,8 @@ RETRY_EVERY_SECOND = {"max_attempts": 20, "schedule_s": [1]}
 DAY_AND_AN_HOUR_MS = 25 * 3600 * 1000
 
 
-def db(t):
-    con = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"), timeout=30)
-    con.execute("PRAGMA busy_timeout=30000")
-    return con
-
-
 def scalar(t, sql, *args):
-    con = db(t)
-    try:
-        return con.execute(sql, args).fetchone()[0]
-    finally:
-        con.close()
+    return t.db_value(sql, args)
 
 
 def failing_since(t, hook):
@@ -75,11 +62,8 @@ def test_streak_survives_restarts_and_disables():
         # The streak began more than 24 hours ago (across restarts): the next
         # failure after this start disables the endpoint.
         t.stop()
-        con = db(t)
-        con.execute("UPDATE integrations SET failing_since = failing_since - ?"
-                    " WHERE integration_id = ?", (DAY_AND_AN_HOUR_MS, hook))
-        con.commit()
-        con.close()
+        t.db_exec("UPDATE integrations SET failing_since = failing_since - ?"
+                  " WHERE integration_id = ?", (DAY_AND_AN_HOUR_MS, hook))
         t.start()
         got = wait_until(lambda: (lambda i: i if i["status"] == "disabled" else None)(
             info(t, hook)), timeout=30, what="24 hours of failures to disable the endpoint")

@@ -1,12 +1,10 @@
 """test_history.py: /webhook/history/list and /webhook/history/detail.
 
 Delivery writes webhook_history (one row per attempt); until it exists, these
-tests write rows into the SQLite file of a stopped tocsin with python's
-sqlite3, start it again, and read them back through the API: the real store
-and the real binary, no mock.
+tests write rows into the store of a stopped tocsin (t.db_execmany), start
+it again, and read them back through the API: the real store and the real
+binary, no mock.
 """
-import os
-import sqlite3
 import time
 
 from tocsin_test import Tocsin, expect_error, run, validate_response
@@ -47,15 +45,9 @@ def row(integration_id, event_id, event_type, ref_id, event_time, status="succes
 def seed(t, rows):
     """Stops t, inserts rows into its database, starts it again."""
     t.stop()
-    db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-    try:
-        with db:
-            db.executemany(
-                "INSERT INTO webhook_history(%s) VALUES(%s)" % (
-                    ",".join(COLUMNS), ",".join("?" * len(COLUMNS))),
-                [tuple(r[c] for c in COLUMNS) for r in rows])
-    finally:
-        db.close()
+    t.db_execmany("INSERT INTO webhook_history(%s) VALUES(%s)" % (
+        ",".join(COLUMNS), ",".join("?" * len(COLUMNS))),
+        [tuple(r[c] for c in COLUMNS) for r in rows])
     t.start()
 
 

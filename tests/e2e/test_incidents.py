@@ -1,8 +1,6 @@
 """test_incidents.py: the /incident/* paths: create, read, every progress
 transition and edit, batches, lists, removal, merge, custom-action checks,
 the stored domain events, restarts and snooze expiry."""
-import os
-import sqlite3
 import time
 
 from tocsin_test import (Tocsin, expect_error, keeping_bodies, run, validate, validate_response,
@@ -75,12 +73,8 @@ def stored_events(t, object_id=None):
     (disabled webhooks subscribed to everything, see keep_every_body). Rows
     without an event_id are timeline entries only, not events."""
     assert t.proc.poll() is not None, "stop tocsin before reading its store"
-    db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-    try:
-        rows = db.execute("SELECT event_type, object_kind, object_id, person_id, body"
-                          " FROM events WHERE event_id IS NOT NULL ORDER BY seq").fetchall()
-    finally:
-        db.close()
+    rows = t.db_query("SELECT event_type, object_kind, object_id, person_id, body"
+                      " FROM events WHERE event_id IS NOT NULL ORDER BY seq")
     import json
     out = [dict(type=r[0], kind=r[1], object_id=r[2], person_id=r[3], body=json.loads(r[4]))
            for r in rows]
@@ -824,11 +818,8 @@ def test_snooze_expiry():
         # snoozed_before column, all there is of it since migration 007),
         # then start again.
         past = int(time.time()) - 5
-        db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        assert db.execute("UPDATE incidents SET snoozed_before = ? WHERE incident_id = ?",
-                          (past, due)).rowcount == 1
-        db.commit()
-        db.close()
+        assert t.db_exec("UPDATE incidents SET snoozed_before = ? WHERE incident_id = ?",
+                         (past, due)) == 1
         t.start()
         wait_until(lambda: info(t, due)["snoozed_before"] == 0, timeout=20, what="i_wake")
         d = info(t, due)

@@ -5,11 +5,9 @@ secrets and their rotation, who sees what, the 3-custom-actions-per-channel
 limit (also under concurrent creates), the `subscriptions` rows the outbox
 fan-out matches on, and what a restart keeps.
 
-Stored state is read from the SQLite file of a stopped tocsin."""
+Stored state is read from the store of a stopped tocsin."""
 import base64
 import json
-import os
-import sqlite3
 import threading
 import time
 
@@ -45,12 +43,7 @@ def stored(t, sql, args=()):
     """Rows of a query against the database of the stopped tocsin (restarted after)."""
     t.stop()
     try:
-        con = sqlite3.connect("file:%s?mode=ro" % os.path.join(t.data_dir, "tocsin.db"),
-                              uri=True)
-        try:
-            return con.execute(sql, args).fetchall()
-        finally:
-            con.close()
+        return t.db_query(sql, args)
     finally:
         t.start()
 
@@ -450,11 +443,8 @@ def test_rotate_secret():
         assert new.data["signing_secret"] != act["signing_secret"]
         # An expired previous secret is not shown (made expired in the file).
         t.stop()
-        con = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        con.execute("UPDATE integrations SET prev_secret_expires_at=? WHERE integration_id=?",
-                    (int(time.time()) - 1, iid))
-        con.commit()
-        con.close()
+        t.db_exec("UPDATE integrations SET prev_secret_expires_at=? WHERE integration_id=?",
+                  (int(time.time()) - 1, iid))
         t.start()
         got = info(t, iid)
         assert "prev_signing_secret" not in got and "prev_secret_expires_at" not in got

@@ -1,6 +1,4 @@
 """test_members.py: /member/*, /person/infos and /app-key/create: people and their keys."""
-import os
-import sqlite3
 
 from tocsin_test import Tocsin, expect_error, run, validate_response
 
@@ -125,9 +123,7 @@ def test_app_keys():
         expect_error(t.api("/app-key/create", {"person_id": "2"}, expect=None), 400,
                      "InvalidParameter", "person_id")
         # Keys are stored only as hashes.
-        db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-        rows = db.execute("SELECT key_hash, person_id FROM app_keys").fetchall()
-        db.close()
+        rows = t.db_query("SELECT key_hash, person_id FROM app_keys")
         assert len(rows) == 4, rows
         assert all(len(h) == 64 and h not in (key, other_key) for h, _ in rows)
 

@@ -9,9 +9,7 @@ gauge around /integration/disable.
 promtool comes from Debian's `prometheus` package (scripts/install-deps.sh).
 Assertions are on counts and states, never on timing.
 """
-import os
 import shutil
-import sqlite3
 import subprocess
 import time
 
@@ -66,11 +64,7 @@ def alertmanager(n, broken=False):
 
 
 def store_rows(t, sql, *args):
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(t.data_dir, "tocsin.db"), uri=True)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
+    return t.db_query(sql, args)
 
 
 # Tests -------------------------------------------------------------------------

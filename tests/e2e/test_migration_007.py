@@ -9,6 +9,8 @@ must answer the same, field for field; then the upgraded install must go
 on where the old one stopped: an identical event is still dropped, a
 changed one updates the same alert, a new alert still groups into the old
 open incident, and each lane's tocsin-sequence continues.
+
+Both tests upgrade a SQLite file: on another store they skip.
 """
 import json
 import os
@@ -17,7 +19,7 @@ import tempfile
 import time
 
 from receiver import Receiver
-from tocsin_test import Tocsin, run, wait_until
+from tocsin_test import Tocsin, run, sqlite_only, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
@@ -100,6 +102,7 @@ def diff(before, after, path=""):
 
 
 def test_same_answers_after_upgrade():
+    sqlite_only("migration 007 of a SQLite file (fixtures/pre007.sql)")
     folder = tempfile.mkdtemp(prefix="tocsin-e2e-")
     at = load_fixture(folder)
     with open(os.path.join(FIXTURES, "pre007.json")) as f:
@@ -127,6 +130,7 @@ def source_key(folder, channel_name):
 
 
 def test_goes_on_where_it_stopped():
+    sqlite_only("migration 007 of a SQLite file (fixtures/pre007.sql)")
     folder = tempfile.mkdtemp(prefix="tocsin-e2e-")
     at = load_fixture(folder)
     key = source_key(folder, "grouped")

@@ -22,9 +22,8 @@ JSON type gives InvalidParameter naming it, and none of these changes the
 store. They run on the same real-id body just before the example is
 posted, so nothing but the one broken field is wrong.
 """
+import contextlib
 import copy
-import os
-import sqlite3
 import time
 
 from tocsin_test import (Tocsin, expect_error, run, spec, validate_feed_response,
@@ -192,12 +191,13 @@ def broken_bodies(path, body):
 
 def store_dump(t):
     """Every row of the running tocsin's store, read through a read-only
-    connection (WAL lets it see each committed state)."""
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(t.data_dir, "tocsin.db"), uri=True)
-    try:
-        return list(db.iterdump())
-    finally:
-        db.close()
+    connection (SQLite: its dump, WAL lets it see each committed state;
+    PostgreSQL: each table's rows as text lines, in their text's order)."""
+    with contextlib.closing(t.db(readonly=True)) as db:
+        if t.engine == "sqlite":
+            return list(db.con.iterdump())
+        return ["%s %r" % (name, row) for name in t.db_tables()
+                for row in db.query('SELECT * FROM "%s" AS r ORDER BY r::text' % name)]
 
 
 def check_rejections(t, path, body):
@@ -269,17 +269,12 @@ def feed_detail(t, iid, kind):
 
 
 def seed_history(t, rows):
-    """Stops t, writes webhook_history rows into its SQLite file, starts it
+    """Stops t, writes webhook_history rows into its store, starts it
     again (delivery, which writes them, does not exist yet)."""
     t.stop()
-    db = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"))
-    try:
-        with db:
-            db.executemany("INSERT INTO webhook_history(%s) VALUES(%s)" % (
-                ",".join(HISTORY_COLUMNS), ",".join("?" * len(HISTORY_COLUMNS))),
-                [tuple(r[c] for c in HISTORY_COLUMNS) for r in rows])
-    finally:
-        db.close()
+    t.db_execmany("INSERT INTO webhook_history(%s) VALUES(%s)" % (
+        ",".join(HISTORY_COLUMNS), ",".join("?" * len(HISTORY_COLUMNS))),
+        [tuple(r[c] for c in HISTORY_COLUMNS) for r in rows])
     t.start()
 
 

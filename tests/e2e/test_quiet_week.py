@@ -9,14 +9,13 @@ age every finished row past the retention so the writer's timer prunes them
 all, push again: everything arrives, and every id keeps growing. The same
 again after a restart, and once more without one.
 
-Ageing rows (moving their times 8 days back in the database file) stands in
+Ageing rows (moving their times 8 days back in the store) stands in
 for waiting a week; pruning itself is tocsin's own timer, observed by the
 rows disappearing (all but each table's newest, which it keeps: that is
 what keeps SQLite's max(rowid) + 1 from going back).
 """
 import json
 import os
-import sqlite3
 import time
 
 from receiver import Receiver
@@ -35,18 +34,8 @@ ID_COLUMNS = {
 }
 
 
-def db(t):
-    con = sqlite3.connect(os.path.join(t.data_dir, "tocsin.db"), timeout=30)
-    con.execute("PRAGMA busy_timeout=30000")
-    return con
-
-
 def scalar(t, sql, *args):
-    con = db(t)
-    try:
-        return con.execute(sql, args).fetchone()[0]
-    finally:
-        con.close()
+    return t.db_value(sql, args)
 
 
 def max_ids(t):
@@ -66,12 +55,11 @@ def age_and_prune(t):
     """Moves every finished delivery and history row past the 7 days kept,
     then waits for the writer's timer to delete them all but each table's
     newest row, which pruning keeps so that ids are never handed out twice."""
-    con = db(t)
-    con.execute("UPDATE deliveries SET updated_at = updated_at - ? WHERE status <> 'pending'",
-                (WEEK_AND_A_DAY_MS,))
-    con.execute("UPDATE webhook_history SET created_at = created_at - ?", (WEEK_AND_A_DAY_MS,))
-    con.commit()
-    con.close()
+    with t.db() as db:
+        db.execute("UPDATE deliveries SET updated_at = updated_at - ? WHERE status <> 'pending'",
+                   (WEEK_AND_A_DAY_MS,))
+        db.execute("UPDATE webhook_history SET created_at = created_at - ?",
+                   (WEEK_AND_A_DAY_MS,))
     wait_until(lambda: scalar(t, "SELECT COUNT(*) FROM deliveries") == 1 and
                scalar(t, "SELECT COUNT(*) FROM webhook_history") == 1,
                timeout=30, what="pruning to remove every finished row but the newest")

@@ -12,8 +12,6 @@ through before the replay ends), and a kill -9 in the middle loses and
 doubles nothing. Assertions are on counts and orders, never on durations.
 """
 import json
-import os
-import sqlite3
 import time
 
 from receiver import Receiver
@@ -50,12 +48,7 @@ def new_incident(t, key, alert_key):
 
 
 def db_rows(t, sql, *args):
-    path = os.path.join(t.data_dir, "tocsin.db")
-    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
+    return t.db_query(sql, args)
 
 
 def events_in_order(t):

@@ -9,19 +9,40 @@ response's `data` against the 200 schema of reference/oncall-openapi.subset.json
 Run a script alone:  TOCSIN_BIN=build-asan/tocsin /usr/bin/python3 tests/e2e/test_x.py
 (build-asan/, from `make test`, has tests/: the receiver and the sign tool;
 the run build, build/, does not.)
+
+The store: TOCSIN_TEST_STORE picks the engine, `sqlite` (the default: the
+data folder's tocsin.db) or `postgres`. On postgres each Tocsin also gets a
+database of its own, tocsin_<16 hex> (named after its data folder, so that a
+Tocsin on the same folder finds the same one), made on the server whose
+base URL is in TOCSIN_TEST_PG_URL, or in the file TOCSIN_TEST_PG_URL_FILE
+names (ctest's pg.start writes it: tests/support/pg_server.sh). tocsin gets
+`--store URL-of-that-database` beside `--data` (the folder still holds the
+admin key file and the logs); cleanup() drops the database with the folder.
+Alone:  tests/support/pg_server.sh start /tmp/pg && TOCSIN_TEST_STORE=postgres
+        TOCSIN_TEST_PG_URL_FILE=/tmp/pg/url TOCSIN_BIN=... python3 tests/e2e/test_x.py
+        (and tests/support/pg_server.sh stop /tmp/pg after).
+Tests read and change the store through t.db_query, t.db_value, t.db_dicts,
+t.db_exec, t.db_execmany and t.db() (one transaction): SQL with `?`
+placeholders, rows as tuples, on either engine. A test about the SQLite
+file itself calls sqlite_only(why) first: elsewhere it is skipped, saying
+why, and a skipped test does not fail the script.
 """
+import contextlib
+import hashlib
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,6 +50,185 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 BIN = os.environ.get("TOCSIN_BIN", os.path.join(ROOT, "build", "tocsin"))
 REFERENCE = os.environ.get("TOCSIN_REFERENCE", os.path.join(ROOT, "..", "shared", "reference"))
 ADMIN_KEY = "e2e-admin-key-0123456789abcdef"
+
+
+ENGINE = os.environ.get("TOCSIN_TEST_STORE") or "sqlite"
+if ENGINE not in ("sqlite", "postgres"):
+    sys.exit("TOCSIN_TEST_STORE is %r: sqlite or postgres" % ENGINE)
+
+
+# Skipping: a test that does not apply to this run ---------------------------------
+class Skip(Exception):
+    """Raised by skip(): the test does not apply here; the message says why."""
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
+def sqlite_only(why):
+    """Skips the calling test unless the store is SQLite. why: what the test
+    is about that only the SQLite engine has (its file, WAL, migrations)."""
+    if ENGINE != "sqlite":
+        skip("%s: SQLite only, and this run's store is %s" % (why, ENGINE))
+
+
+# The PostgreSQL server (TOCSIN_TEST_STORE=postgres) --------------------------------
+PG_TIMEOUTS = "-c statement_timeout=300000 -c lock_timeout=60000"  # ms: bounded waits
+
+
+def pg_base_url():
+    """The server's base URL, postgres://USER@HOST:PORT/ (query kept)."""
+    url = os.environ.get("TOCSIN_TEST_PG_URL")
+    if url:
+        return url
+    path = os.environ.get("TOCSIN_TEST_PG_URL_FILE")
+    if not path:
+        raise AssertionError(
+            "TOCSIN_TEST_STORE=postgres needs a server: set TOCSIN_TEST_PG_URL to its URL"
+            " (postgres://USER@HOST:PORT/) or TOCSIN_TEST_PG_URL_FILE to a file holding it"
+            " (tests/support/pg_server.sh start DIR writes DIR/url)")
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError as e:
+        raise AssertionError("no PostgreSQL server: cannot read its URL from %s (%s); ctest's"
+                             " pg.start writes it (tests/support/pg_server.sh)" % (path, e))
+
+
+def pg_url(dbname):
+    """The server's URL with dbname as its database."""
+    u = urllib.parse.urlsplit(pg_base_url())
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, ""))
+
+
+def pg_connect(dbname, autocommit=True, readonly=False):
+    """A psycopg2 connection to dbname. JSON columns come back as the text
+    the server has, as SQLite's do; every wait is bounded."""
+    import psycopg2
+    import psycopg2.extras
+    con = psycopg2.connect(pg_url(dbname), connect_timeout=10, options=PG_TIMEOUTS)
+    con.set_session(readonly=readonly, autocommit=autocommit)
+    psycopg2.extras.register_default_json(con, loads=lambda text: text)
+    psycopg2.extras.register_default_jsonb(con, loads=lambda text: text)
+    return con
+
+
+def pg_database_for(data_dir):
+    """The database name of a data folder: the same folder, the same one."""
+    return "tocsin_" + hashlib.sha1(os.path.realpath(data_dir).encode()).hexdigest()[:16]
+
+
+def pg_create_database(name):
+    """Creates database `name` unless it exists (a Tocsin again on the same
+    folder), then checks that it answers. Returns True if it was made."""
+    import psycopg2.errors
+    made = True
+    with contextlib.closing(pg_connect("postgres")) as con:
+        try:
+            con.cursor().execute('CREATE DATABASE "%s"' % name)
+        except psycopg2.errors.DuplicateDatabase:
+            made = False
+    with contextlib.closing(pg_connect(name)) as con:
+        cur = con.cursor()
+        cur.execute("SELECT current_database()")
+        assert cur.fetchone()[0] == name
+    return made
+
+
+def pg_drop_database(name):
+    """Drops database `name` (closing what is still connected to it); best
+    effort: a failure is printed, not raised."""
+    try:
+        with contextlib.closing(pg_connect("postgres")) as con:
+            con.cursor().execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+    except Exception as e:  # noqa: BLE001 - cleanup must not hide the test's outcome
+        print("could not drop database %s: %s" % (name, e))
+
+
+def pg_placeholders(sql):
+    """SQLite's `?` placeholders as psycopg2's %s (outside quoted text), and
+    every literal % doubled, as psycopg2 wants it with parameters."""
+    out, quote = [], None
+    for ch in sql:
+        if ch == "%":
+            out.append("%%")
+        elif quote:
+            out.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+            out.append(ch)
+        else:
+            out.append("%s" if ch == "?" else ch)
+    return "".join(out)
+
+
+class Db:
+    """One connection to a Tocsin's store, on either engine: SQL with `?`
+    placeholders, rows as tuples. readonly: reads only, each statement on
+    its own (SQLite: a read-only connection, which never disturbs the
+    running or killed tocsin's files). As a context manager: one
+    transaction, committed at the end (rolled back on an exception), then
+    the connection is closed."""
+
+    def __init__(self, t, readonly=False):
+        self.engine = t.engine
+        if self.engine == "sqlite":
+            path = os.path.join(t.data_dir, "tocsin.db")
+            if readonly:
+                self.con = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=30)
+            else:
+                self.con = sqlite3.connect(path, timeout=30)
+        else:
+            self.con = pg_connect(t.database, autocommit=readonly, readonly=readonly)
+
+    def _run(self, sql, params):
+        if self.engine == "sqlite":
+            return self.con.execute(sql, tuple(params))
+        cur = self.con.cursor()
+        cur.execute(pg_placeholders(sql), tuple(params))
+        return cur
+
+    def query(self, sql, params=()):
+        """Every row, as tuples."""
+        return [tuple(r) for r in self._run(sql, params).fetchall()]
+
+    def dicts(self, sql, params=()):
+        """Every row, as {column: value}."""
+        cur = self._run(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def execute(self, sql, params=()):
+        """Runs one statement; returns how many rows it changed."""
+        return self._run(sql, params).rowcount
+
+    def executemany(self, sql, rows):
+        if self.engine == "sqlite":
+            self.con.executemany(sql, rows)
+        else:
+            self.con.cursor().executemany(pg_placeholders(sql), [tuple(r) for r in rows])
+
+    def commit(self):
+        self.con.commit()
+
+    def close(self):
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.con.commit()
+            else:
+                self.con.rollback()
+        finally:
+            self.con.close()
+        return False
 
 
 def free_port():
@@ -68,6 +268,15 @@ class Tocsin:
         self.port = free_port()
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="tocsin-e2e-")
+        self.engine = ENGINE
+        self.database = None  # on postgres: this instance's database
+        if self.engine == "postgres":
+            self.database = pg_database_for(self.data_dir)
+            try:
+                pg_create_database(self.database)
+            except Exception as e:
+                raise AssertionError("cannot make database %s on %s: %s" % (
+                    self.database, pg_base_url(), e))
         self.admin_key = admin_key
         self.args = list(args)
         # Tests fire requests as fast as they can: the per-key rate limits
@@ -76,6 +285,8 @@ class Tocsin:
             if flag not in self.args:
                 self.args += [flag, "0"]
         self.env = dict(os.environ)
+        # The store is the one this run tests, whatever the caller's shell says.
+        self.env.pop("TOCSIN_STORE", None)
         if admin_key:
             self.env["TOCSIN_ADMIN_APP_KEY"] = admin_key
         else:
@@ -88,24 +299,49 @@ class Tocsin:
             import ssl
             self.ssl_ctx = ssl.create_default_context(
                 cafile=self.args[self.args.index("--tls-cert") + 1])
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            # No `with` block will clean up after a failed first start: its
+            # error carries tocsin's log, and the folder has nothing else.
+            if self.proc and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            for f in (getattr(self, "log", None), getattr(self, "out", None)):
+                if f:
+                    f.close()
+            self.cleanup()
+            raise
 
     @property
     def base(self):
         return "%s://127.0.0.1:%d" % ("https" if self.ssl_ctx else "http", self.port)
 
+    def store_args(self):
+        """The flags that choose the store: --data always (the admin key
+        file lives there, and on SQLite the database), --store on postgres."""
+        args = ["--data", self.data_dir]
+        if self.engine == "postgres":
+            args += ["--store", pg_url(self.database)]
+        return args
+
     def start(self):
         self.log = open(os.path.join(self.data_dir, "tocsin.log"), "ab")
         self.out = open(os.path.join(self.data_dir, "tocsin.out"), "ab")
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data", self.data_dir]
+            [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port] + self.store_args()
             + self.args,
             stdout=self.out, stderr=self.log, env=self.env)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError("tocsin exited at start (%s):\n%s" % (
-                    self.proc.returncode, self.read_log()))
+                where = ""
+                if self.engine == "postgres":
+                    where = (" on PostgreSQL: its database %s is made and answers queries,"
+                             " and tocsin was started with --store %s" % (
+                                 self.database, pg_url(self.database)))
+                raise AssertionError("tocsin exited at start (%s)%s:\n%s" % (
+                    self.proc.returncode, where, self.read_log()))
             try:
                 r = self.get("/healthz")
                 if r.status == 200:
@@ -149,21 +385,71 @@ class Tocsin:
         self.start()
 
     def cleanup(self):
+        """Removes the data folder this Tocsin made (and on postgres its
+        database with it); a folder the test gave is the test's."""
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            if self.database:
+                pg_drop_database(self.database)
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        ok = exc_type is None or issubclass(exc_type, Skip)
         try:
-            self.stop(expect_clean=exc_type is None)
+            self.stop(expect_clean=ok)
         finally:
-            if exc_type is None:
+            if ok:
                 self.cleanup()
             else:
                 print("data folder kept: %s" % self.data_dir)
+                if self.database:
+                    print("database kept (until the server stops): %s" % pg_url(self.database))
         return False
+
+    # The store, on either engine (see Db) ----------------------------------
+    def db(self, readonly=False):
+        """A connection to the store: `with t.db() as db:` is one transaction."""
+        return Db(self, readonly=readonly)
+
+    def db_query(self, sql, params=()):
+        """Every row of a query, as tuples (tocsin may be running, stopped or killed)."""
+        with contextlib.closing(Db(self, readonly=True)) as db:
+            return db.query(sql, params)
+
+    def db_value(self, sql, params=()):
+        """The first column of a query's first row."""
+        rows = self.db_query(sql, params)
+        assert rows, "no row: %s %r" % (sql, params)
+        return rows[0][0]
+
+    def db_dicts(self, sql, params=()):
+        """Every row of a query, as {column: value}."""
+        with contextlib.closing(Db(self, readonly=True)) as db:
+            return db.dicts(sql, params)
+
+    def db_exec(self, sql, params=()):
+        """Runs one statement in a transaction of its own; returns how many
+        rows it changed."""
+        with Db(self) as db:
+            return db.execute(sql, params)
+
+    def db_execmany(self, sql, rows):
+        """Runs one statement for each row of parameters, in one transaction."""
+        with Db(self) as db:
+            db.executemany(sql, rows)
+
+    def db_tables(self):
+        """The names of the store's tables, sorted (the engine's own aside;
+        on PostgreSQL those of the schema tocsin works in, current_schema())."""
+        if self.engine == "sqlite":
+            sql = ("SELECT name FROM sqlite_master WHERE type = 'table'"
+                   " AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        else:
+            sql = ("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                   " ORDER BY tablename")
+        return [r[0] for r in self.db_query(sql)]
 
     # HTTP ---------------------------------------------------------------
     def request(self, method, path, body=None, raw=None, headers=None, timeout=30):
@@ -432,19 +718,29 @@ def validate_feed_response(path, resp):
 
 # Runner -----------------------------------------------------------------------
 def run(tests):
-    """Run test functions in order; print 'N passed, N failed'; exit 1 on failure."""
-    passed = failed = 0
+    """Run test functions in order; print 'N passed, N failed' (and how many
+    skipped, if any: skip() says why); exit 1 on failure."""
+    passed = failed = skipped = 0
     for t in tests:
         start = time.time()
         try:
             t()
             passed += 1
             print("ok   %s (%.1fs)" % (t.__name__, time.time() - start), flush=True)
+        except Skip as e:
+            skipped += 1
+            print("skip %s: %s" % (t.__name__, e), flush=True)
         except Exception:
             failed += 1
             print("FAIL %s" % t.__name__, flush=True)
             traceback.print_exc()
-    print("%d passed, %d failed" % (passed, failed))
+    if skipped:
+        print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+        if not passed and not failed:
+            # tests/CMakeLists.txt: ctest reports the script as skipped.
+            print("every test of this file skipped (store: %s)" % ENGINE)
+    else:
+        print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
 
 
