@@ -512,9 +512,11 @@ done:
     if (app.w)
         writer_set_after_commit(app.w, NULL, NULL);
     dispatcher_free(app.d);
-    cluster_free(app.cluster); /* after the dispatcher: gives its leases back */
     guard_free(g);
     writer_free(app.w);
+    /* After the dispatcher (it gives back the buckets the dispatcher served)
+     * and after the writer (whose timer batches read the timers lease). */
+    cluster_free(app.cluster);
     state_free(state);   /* after the writer: its last batch used it */
     metrics_free(app.m); /* last: everything above may still count */
     store_free(app.st);
