@@ -252,7 +252,7 @@ static int run_batch(writer *w, writer_job *batch, batch_result *res) {
     }
     if (w->state)
         state_commit(w->state);
-    w->seen_seq = w->batch.seq + 1;
+    w->seen_seq = w->batch.committed_seq;
     w->batches++;
     w->commands += n;
     res->outbox_written = txn.outbox_written;

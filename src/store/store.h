@@ -126,6 +126,10 @@ typedef struct {
      * changes were pruned; SQLite: both 0. */
     int64_t seq, pruned_seq;
     int64_t next_id[STORE_ID_KINDS];
+    int64_t first_id[STORE_ID_KINDS]; /* next_id as begin read it */
+    /* Set by commit: the clock the batch left (PostgreSQL: seq + 1, or seq
+     * when the batch changed nothing another node must see; SQLite: 0). */
+    int64_t committed_seq;
     int track_changes; /* set by the engine: 1 when other nodes may read them */
     store_change *changes;
     size_t nchanges, cap;

@@ -689,7 +689,7 @@ static int pg_batch_begin(store_conn *base, store_batch *b, tc_err *err) {
     b->seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     b->pruned_seq = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     for (int k = 0; k < STORE_ID_KINDS; k++)
-        b->next_id[k] = strtoll(PQgetvalue(r, 0, 2 + k), NULL, 10);
+        b->first_id[k] = b->next_id[k] = strtoll(PQgetvalue(r, 0, 2 + k), NULL, 10);
     PQclear(r);
     b->track_changes = 1;
     return 0;
@@ -735,6 +735,15 @@ static int pg_batch_commit(store_conn *base, store_batch *b, tc_err *err) {
         pg_rollback(base);
         return -1;
     }
+    /* A batch that noted no change and took no id (a timer tick with
+     * nothing due, an outcome recorded) leaves the clock alone: other nodes
+     * have nothing to catch up on, and an idle cluster writes nothing. */
+    if (b->nchanges == 0 && memcmp(b->first_id, b->next_id, sizeof(b->next_id)) == 0) {
+        if (pg_commit(base, err) != 0)
+            goto fail;
+        b->committed_seq = b->seq;
+        return 0;
+    }
     store_stmt *st = NULL;
     if (record_changes(c, b, err) != 0)
         goto fail;
@@ -750,6 +759,7 @@ static int pg_batch_commit(store_conn *base, store_batch *b, tc_err *err) {
         pg_bind_int64(st, 3 + k, b->next_id[k]);
     if (pg_run(st, err) != 0 || pg_commit(base, err) != 0)
         goto fail;
+    b->committed_seq = b->seq + 1;
     return 0;
 fail:
     pg_rollback(base);

@@ -631,6 +631,7 @@ static int sq_batch_begin(store_conn *conn, store_batch *b, tc_err *err) {
     b->seq = b->pruned_seq = 0;
     b->track_changes = 0; /* one process: nobody else has a cache to update */
     memcpy(b->next_id, st->next_id, sizeof(b->next_id));
+    memcpy(b->first_id, st->next_id, sizeof(b->first_id));
     return 0;
 }
 
@@ -641,6 +642,7 @@ static int sq_batch_commit(store_conn *conn, store_batch *b, tc_err *err) {
         return -1;
     }
     memcpy(st->next_id, b->next_id, sizeof(st->next_id));
+    b->committed_seq = 0;
     return 0;
 }
 
