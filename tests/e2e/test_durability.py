@@ -109,7 +109,7 @@ def dump_db(t):
     db = open_db(t)
     try:
         out = {}
-        for name in t.db_tables():
+        for name in t.db_data_tables():
             if t.engine == "sqlite":
                 out[name] = db.query('SELECT * FROM "%s" ORDER BY rowid' % name)
             else:

@@ -196,7 +196,7 @@ def store_dump(t):
     with contextlib.closing(t.db(readonly=True)) as db:
         if t.engine == "sqlite":
             return list(db.con.iterdump())
-        return ["%s %r" % (name, row) for name in t.db_tables()
+        return ["%s %r" % (name, row) for name in t.db_data_tables()
                 for row in db.query('SELECT * FROM "%s" AS r ORDER BY r::text' % name)]
 
 

@@ -451,6 +451,12 @@ class Tocsin:
                    " ORDER BY tablename")
         return [r[0] for r in self.db_query(sql)]
 
+    def db_data_tables(self):
+        """db_tables() without PostgreSQL's cluster_* tables: the nodes' clock,
+        change log and leases, which a running node moves on by itself (lease
+        renewals every second, timer batches), whatever the requests do."""
+        return [n for n in self.db_tables() if not n.startswith("cluster_")]
+
     # HTTP ---------------------------------------------------------------
     def request(self, method, path, body=None, raw=None, headers=None, timeout=30):
         url = self.base + path
