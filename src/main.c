@@ -24,6 +24,7 @@
 #include "delivery/replay.h"
 #include "http/ratelimit.h"
 #include "http/server.h"
+#include "store/copy.h"
 #include "util/log.h"
 #include "util/metrics.h"
 
@@ -34,6 +35,9 @@ static void usage_main(FILE *out) {
           "\n"
           "Usage:\n"
           "  tocsin serve [options]   run the server (see `tocsin serve --help`)\n"
+          "  tocsin store copy --from sqlite:PATH --to postgres://...\n"
+          "                           copy a SQLite install into an empty PostgreSQL\n"
+          "                           database (see `tocsin store copy --help`)\n"
           "  tocsin --version         print the version\n"
           "  tocsin --help            this text\n",
           out);
@@ -525,6 +529,84 @@ done:
     return status;
 }
 
+static void usage_store_copy(FILE *out) {
+    fputs("Usage: tocsin store copy --from sqlite:PATH --to postgres://...\n"
+          "\n"
+          "Copies everything a SQLite install holds (people and app keys, channels,\n"
+          "integrations, incidents, alerts, timelines, events, pending deliveries,\n"
+          "history, replays) into an empty PostgreSQL database, then\n"
+          "`tocsin serve --store postgres://...` carries on from there: pending pushes\n"
+          "resume where they stopped, and new ids continue above the copied ones.\n"
+          "\n"
+          "  --from SOURCE   the SQLite database: sqlite:PATH or PATH, where PATH is\n"
+          "                  the file (DIR/tocsin.db) or the data folder holding it;\n"
+          "                  only read, from one snapshot: tocsin may be running on it\n"
+          "                  (what it writes after the snapshot is not copied)\n"
+          "  --to URL        the PostgreSQL database, postgres://USER[:PASSWORD]@HOST\n"
+          "                  [:PORT]/DB[?...] (any libpq URL); tocsin's tables are made\n"
+          "                  if missing, and a database with a row in any of them is\n"
+          "                  refused. Everything is written in one transaction.\n"
+          "  --help          this text\n",
+          out);
+}
+
+/* `tocsin store copy ...`: argv[0] is "copy". */
+static int store_copy_cmd(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    store_copy_options co = {.progress = stdout};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            co.from = optarg;
+            break;
+        case 't':
+            co.to = optarg;
+            break;
+        case 'h':
+            usage_store_copy(stdout);
+            return 0;
+        default:
+            usage_store_copy(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tocsin: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!co.from || !co.to) {
+        fprintf(stderr, "tocsin: store copy needs --from and --to\n\n");
+        usage_store_copy(stderr);
+        return 2;
+    }
+    tc_err err;
+    if (store_copy(&co, NULL, &err) != 0) {
+        fprintf(stderr, "tocsin: store copy: %s\n", err.message);
+        return 1;
+    }
+    return 0;
+}
+
+/* `tocsin store SUBCOMMAND ...`: argv[0] is "store". */
+static int store_cmd(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "copy") == 0)
+        return store_copy_cmd(argc - 1, argv + 1);
+    int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (!help && argc >= 2)
+        fprintf(stderr, "tocsin: unknown store command '%s'\n\n", argv[1]);
+    else if (!help)
+        fprintf(stderr, "tocsin: store needs a command\n\n");
+    usage_store_copy(help ? stdout : stderr);
+    return help ? 0 : 2;
+}
+
 int main(int argc, char **argv) {
     /* Before any thread: libcurl's global state is not thread-safe to set up. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -539,6 +621,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(argv[1], "serve") == 0)
         return serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "store") == 0)
+        return store_cmd(argc - 1, argv + 1);
     fprintf(stderr, "tocsin: unknown command '%s'\n\n", argv[1]);
     usage_main(stderr);
     return 2;

@@ -63,13 +63,15 @@ def make_self_signed_cert(directory):
 class Receiver:
     """A running tocsin-test-receiver. Use as a context manager or call stop()."""
 
-    def __init__(self, tls=False, cert=None, key=None, start_timeout=30):
+    def __init__(self, tls=False, cert=None, key=None, start_timeout=30, port=0):
         self.tls = tls
         self.dir = tempfile.mkdtemp(prefix="tocsin-rx-")
         self.record_path = os.path.join(self.dir, "records.jsonl")
         self.log_path = os.path.join(self.dir, "receiver.log")
         self.cert_path = self.key_path = None
-        args = [receiver_bin(), "--listen", "127.0.0.1:0", "--record", self.record_path]
+        # port 0: a free one; a given port lets an endpoint be down (nothing
+        # listening) until the receiver starts on it.
+        args = [receiver_bin(), "--listen", "127.0.0.1:%d" % port, "--record", self.record_path]
         if tls:
             if cert is None:
                 cert, key = make_self_signed_cert(self.dir)

@@ -264,11 +264,13 @@ class Response:
 class Tocsin:
     """A running tocsin. Use as a context manager or call stop()."""
 
-    def __init__(self, data_dir=None, env=None, args=(), admin_key=ADMIN_KEY):
+    def __init__(self, data_dir=None, env=None, args=(), admin_key=ADMIN_KEY, engine=None):
         self.port = free_port()
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="tocsin-e2e-")
-        self.engine = ENGINE
+        # engine: this run's (ENGINE) unless a test needs a given one (a
+        # SQLite install to copy from, on the PostgreSQL run).
+        self.engine = engine or ENGINE
         self.database = None  # on postgres: this instance's database
         if self.engine == "postgres":
             self.database = pg_database_for(self.data_dir)
