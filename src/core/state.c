@@ -540,74 +540,86 @@ static void count_alert(tc_state *s, const char *incident_id, int status, int de
 /* The alert's row as the store has it now. Only one alert per key is open,
  * so an entry for the row's key that is not the row's own is stale when
  * the row is open (that alert was closed elsewhere). */
-static int refresh_alert(tc_state *s, store_conn *c, const char *alert_id, tc_err *err) {
-    tc_alert a;
-    if (store_alerts_load(c, alert_id, &a, err) != 0) {
-        tc_alert_clear(&a);
-        return err->code == TC_INVALID_PARAMETER ? 0 : -1; /* gone: nothing to follow */
-    }
-    int open = a.progress != PROGRESS_CLOSED, rc = 0;
-    state_alert *e = state_alert_find(s, a.integration_id, a.alert_key ? a.alert_key : "");
-    if (e && (open || strcmp(e->alert_id, a.alert_id) == 0)) {
+/* One alert as the store now has it: in the map exactly when open. An
+ * alert of the same key that closed leaves alone a newer open one. */
+static int refresh_alert(void *arg, const tc_alert *a, tc_err *err) {
+    tc_state *s = arg;
+    int open = a->progress != PROGRESS_CLOSED;
+    state_alert *e = state_alert_find(s, a->integration_id, a->alert_key ? a->alert_key : "");
+    if (e && (open || strcmp(e->alert_id, a->alert_id) == 0)) {
         count_alert(s, e->incident_id, e->status, -1);
         alert_unlink(s, e);
         alert_entry_free(e);
     }
     if (open) {
-        if (alert_add(s, &a, err))
-            count_alert(s, a.incident_id, a.status, +1);
-        else
-            rc = -1;
+        if (!alert_add(s, a, err))
+            return -1;
+        count_alert(s, a->incident_id, a->status, +1);
     }
-    tc_alert_clear(&a);
-    return rc;
+    return 0;
+}
+
+static int refresh_incident(void *arg, const tc_incident *inc, tc_err *err) {
+    tc_state *s = arg;
+    if (inc->progress == PROGRESS_CLOSED || inc->deleted_at != 0)
+        return 0;
+    return incident_add(s, inc, err) ? 0 : -1;
 }
 
 static int count_open_alert(void *arg, const tc_alert *a, tc_err *err) {
     (void)err;
-    state_incident *e = arg;
-    if (a->progress != PROGRESS_CLOSED && a->status >= 0 && a->status <= 3)
+    tc_state *s = arg;
+    state_incident *e = state_incident_find(s, a->incident_id);
+    if (e && a->status >= 0 && a->status <= 3)
         e->open_by_status[a->status]++;
     return 0;
 }
 
-/* The incident's row and its open alerts' counts, as the store has them. */
-static int refresh_incident(tc_state *s, store_conn *c, const char *incident_id, tc_err *err) {
-    state_incident *e = state_incident_find(s, incident_id);
-    if (e) {
-        buckets_remove(s, e);
-        incident_unlink(s, e);
-        incident_entry_free(e);
-    }
-    tc_incident inc;
-    if (store_incidents_load(c, incident_id, 1, &inc, err) != 0) {
-        tc_incident_clear(&inc);
-        return err->code == TC_INVALID_PARAMETER ? 0 : -1;
-    }
-    int rc = 0;
-    if (inc.progress != PROGRESS_CLOSED && inc.deleted_at == 0) {
-        e = incident_add(s, &inc, err);
-        rc = e ? store_alerts_each_of_incident(c, incident_id, count_open_alert, e, err) : -1;
-    }
-    tc_incident_clear(&inc);
-    return rc;
+/* The ids of one kind among changes, borrowed from them. */
+static const char **change_ids(const store_change *changes, size_t n, char kind, size_t *count) {
+    const char **ids = malloc((n ? n : 1) * sizeof(*ids));
+    *count = 0;
+    for (size_t i = 0; ids && i < n; i++)
+        if (changes[i].kind == kind)
+            ids[(*count)++] = changes[i].id;
+    return ids;
 }
 
 int state_refresh(tc_state *s, store_conn *c, const store_change *changes, size_t n, tc_err *err) {
-    /* Alerts first, then incidents: an incident read again counts its open
-     * alerts from the store, which overrides what the alerts' pass added
-     * or took away for it. */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (changes[i].kind == 'c')
             state_config_changed(s);
-        else if (changes[i].kind == 'a' && refresh_alert(s, c, changes[i].id, err) != 0)
-            return -1;
+    size_t na = 0, ni = 0;
+    const char **alerts = change_ids(changes, n, 'a', &na);
+    const char **incidents = change_ids(changes, n, 'i', &ni);
+    int rc = -1;
+    if (!alerts || !incidents) {
+        tc_err_oom(err, "the ids of other nodes' changes");
+        goto done;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (changes[i].kind == 'i' && refresh_incident(s, c, changes[i].id, err) != 0)
-            return -1;
+    /* Alerts first, then incidents: an incident read again counts its open
+     * alerts from the store, which overrides what the alerts' pass added
+     * or took away for it. A query per 32 ids, not per id: this runs under
+     * the cluster-wide lock, at the start of every batch. */
+    if (na && store_alerts_each_in(c, alerts, na, refresh_alert, s, err) != 0)
+        goto done;
+    for (size_t i = 0; i < ni; i++) {
+        state_incident *e = state_incident_find(s, incidents[i]);
+        if (e) {
+            buckets_remove(s, e);
+            incident_unlink(s, e);
+            incident_entry_free(e);
+        }
     }
-    return 0;
+    if (ni &&
+        (store_incidents_each_in(c, incidents, ni, refresh_incident, s, err) != 0 ||
+         store_alerts_each_open_of_incidents(c, incidents, ni, count_open_alert, s, err) != 0))
+        goto done;
+    rc = 0;
+done:
+    free(alerts);
+    free(incidents);
+    return rc;
 }
 
 void state_reset(tc_state *s) {

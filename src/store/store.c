@@ -94,6 +94,37 @@ void store_bind_text(store_stmt *stmt, int idx, const char *text) {
     stmt->engine->bind_text(stmt, idx, text, 1);
 }
 
+size_t store_in_chunk(const store_conn *conn) {
+    return store_conn_kind(conn) == STORE_ENGINE_POSTGRES ? STORE_ANY_MAX : STORE_IN_MAX;
+}
+
+int store_bind_text_any(store_stmt *stmt, int idx, const char *const *ids, size_t n) {
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(ids[i]) + 1;
+    char *text = malloc(len), *p = text;
+    if (!text)
+        return -1;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(ids[i]);
+        if (i)
+            *p++ = ',';
+        memcpy(p, ids[i], k);
+        p += k;
+    }
+    *p++ = '}';
+    *p = '\0';
+    store_bind_text(stmt, idx, text);
+    free(text);
+    return 0;
+}
+
+void store_bind_text_in(store_stmt *stmt, int first, const char *const *ids, size_t n) {
+    for (size_t i = 0; i < STORE_IN_MAX; i++)
+        store_bind_text_static(stmt, first + (int)i, ids[i < n ? i : n - 1]);
+}
+
 void store_bind_text_static(store_stmt *stmt, int idx, const char *text) {
     stmt->engine->bind_text(stmt, idx, text, 0);
 }

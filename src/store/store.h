@@ -72,6 +72,23 @@ void store_bind_text(store_stmt *stmt, int idx, const char *text);
 /* The same without the copy: the text must stay as it is until the
  * statement is done (the hot path's inserts, which bind and run at once). */
 void store_bind_text_static(store_stmt *stmt, int idx, const char *text);
+
+/* A list of text ids (object ids: hex, nothing to quote) in a WHERE:
+ *  - SQLite: "col IN (" STORE_IN_PARAMS ")", up to STORE_IN_MAX ids, bound
+ *    by store_bind_text_in (a short list repeats its last id, which IN
+ *    ignores): one statement text, so one prepared statement;
+ *  - PostgreSQL: "col = ANY(CAST(? AS TEXT[]))", up to STORE_ANY_MAX ids,
+ *    bound by store_bind_text_any: one parameter, so one cached plan (32
+ *    parameters made the server plan every call again).
+ * store_in_chunk says how many ids one statement takes on conn's engine. */
+#define STORE_IN_MAX 32
+#define STORE_ANY_MAX 1024
+#define STORE_IN_PARAMS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+size_t store_in_chunk(const store_conn *conn);
+/* Binds ids[0..n), 0 < n <= STORE_IN_MAX, from parameter first on. */
+void store_bind_text_in(store_stmt *stmt, int first, const char *const *ids, size_t n);
+/* Binds ids[0..n) as one text array to parameter idx; -1 out of memory. */
+int store_bind_text_any(store_stmt *stmt, int idx, const char *const *ids, size_t n);
 void store_bind_null(store_stmt *stmt, int idx);
 /* STORE_ROW, STORE_DONE, or -1 with *err set (InternalError). */
 int store_step(store_stmt *stmt, tc_err *err);
