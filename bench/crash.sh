@@ -15,6 +15,10 @@
 # Usage: bench/crash.sh [EVENTS] [KILLS]     (defaults 100000 2)
 #   BUILD=/tmp/build-rel bench/crash.sh      build and run from another
 #                                            build folder than ./build
+#   STORE=postgres bench/crash.sh            the same on PostgreSQL: a private
+#                                            server (tests/support/pg_server.sh,
+#                                            fsync and synchronous_commit on)
+#                                            for the run, stopped at its end
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${1:-100000}
@@ -31,6 +35,15 @@ export TOCSIN_BIN="$BUILD/tocsin"
 export TOCSIN_RECEIVER="$BUILD/tests/tocsin-test-receiver"
 [ -x "$TOCSIN_RECEIVER" ] || { echo "missing $TOCSIN_RECEIVER" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || true
+STORE=${STORE:-sqlite}
+STORE_NOTE="SQLite synchronous=FULL"
+if [ "$STORE" = postgres ]; then
+    PGSTATE=$(mktemp -d /tmp/tocsin-crash-pg-XXXXXX)
+    trap 'tests/support/pg_server.sh stop "$PGSTATE" >/dev/null 2>&1 || true; rm -rf "$PGSTATE"' EXIT
+    tests/support/pg_server.sh start "$PGSTATE" >/dev/null
+    export TOCSIN_TEST_STORE=postgres TOCSIN_TEST_PG_URL_FILE="$PGSTATE/url"
+    STORE_NOTE="PostgreSQL $(ls /usr/lib/postgresql | sort -V | tail -1), a private server, fsync and synchronous_commit on"
+fi
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 T0=$(date +%s)
@@ -46,12 +59,12 @@ CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 RESULT=$([ "$RC" = 0 ] && echo "passed" || echo "**FAILED** (exit $RC)")
 SECTION=$(cat <<MD
 
-## Crash test: $(date -u +%Y-%m-%d) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))
+## Crash test ($STORE): $(date -u +%Y-%m-%d) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))
 
 Machine: $(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB RAM;
 load average $LOAD_BEFORE before the run, $LOAD_AFTER after.
-Command: \`bench/crash.sh $EVENTS $KILLS\` (release build, $PUSHERS keep-alive pushers,
-tocsin defaults plus --allow-private-targets, SQLite synchronous=FULL; one incident
+Command: \`$([ "$STORE" = sqlite ] || echo "STORE=$STORE ")bench/crash.sh $EVENTS $KILLS\` (release build, $PUSHERS keep-alive pushers,
+tocsin defaults plus --allow-private-targets, $STORE_NOTE; one incident
 webhook and one alert webhook to tests/receiver). Wall time $WALL s (build excluded), $RESULT.
 
 \`\`\`
