@@ -403,5 +403,54 @@ def check(cl, rx, hooks, hook_ids, accepted, incident_of_group, victims):
         assert took < FAILOVER_BOUND_S, "node-%d's buckets taken over after %.1fs" % (i + 1, took)
 
 
+def test_first_start_of_several_nodes_at_once():
+    """Three nodes started at the same time on an empty database, without
+    TOCSIN_ADMIN_APP_KEY: one of them makes the administrator, and only its
+    key is written to its data folder and shown in its banner (a node that
+    lost the race used to keep and show a random key that was never stored)."""
+    if ENGINE != "postgres":
+        skip("several nodes share one PostgreSQL database, and this run's store is %s" % ENGINE)
+    import os
+    database = pg_new_database("tocsin_cluster_")
+    nodes, errors, ok = [None] * NODES, [], False
+
+    def start(i):
+        try:
+            nodes[i] = Tocsin(database=database, node_id="first-%d" % i, admin_key=None)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    try:
+        threads = [threading.Thread(target=start, args=(i,)) for i in range(NODES)]
+        [th.start() for th in threads]
+        [th.join(120) for th in threads]
+        assert not errors, errors
+        keys = {}
+        for t in nodes:
+            path = os.path.join(t.data_dir, "admin-app-key")
+            if os.path.exists(path):
+                with open(path) as f:
+                    keys[t.node_id] = f.read().strip()
+        assert len(keys) == 1, "admin-app-key written by %s" % sorted(keys)
+        (key,) = keys.values()
+        for t in nodes:
+            out = t.read_stdout()
+            shown = [line.split()[2] for line in out.splitlines() if "app key:" in line
+                     and "not shown" not in line]
+            assert shown in ([], [key]), "%s shows %r, the key is %s" % (t.node_id, shown, key)
+            t.api("/channel/list", {}, key=key)
+        assert n_persons(nodes[0]) == 1
+        ok = True
+    finally:
+        for t in nodes:
+            if t:
+                t.stop(expect_clean=ok)
+                t.cleanup()
+        pg_drop_database(database)
+
+
+def n_persons(t):
+    return t.db_value("SELECT COUNT(*) FROM persons")
+
+
 if __name__ == "__main__":
-    run([test_three_nodes_two_killed])
+    run([test_three_nodes_two_killed, test_first_start_of_several_nodes_at_once])
