@@ -1,6 +1,8 @@
 # Thin wrapper over CMake. The two commands of the README:
 #   make run   install what is missing, build, start tocsin on SQLite in ./data
 #   make test  install what is missing, build with ASan+UBSan, run every test
+# and make cluster: three nodes on a private PostgreSQL behind nginx
+# (scripts/cluster.sh), until Ctrl-C.
 LISTEN ?= 127.0.0.1:8080
 DATA   ?= ./data
 JOBS   ?= $(shell nproc)
@@ -16,7 +18,13 @@ FUZZ_TARGETS := event_standard event_alertmanager template openapi
 BUILD_DIR  ?= build
 CMAKE_ARGS ?=
 
-.PHONY: all build run test deps test-deps bench format clean fuzz
+# make cluster: nginx's address, and the folder of the nodes' logs, nginx's
+# configuration and the PostgreSQL server's record (the nodes listen on
+# CLUSTER_NODE_PORTS, default 8081 8082 8083; see scripts/cluster.sh).
+CLUSTER_LISTEN ?= 127.0.0.1:8080
+CLUSTER_STATE  ?= .cluster
+
+.PHONY: all build run test deps test-deps cluster-deps cluster bench format clean fuzz
 
 all: build
 
@@ -26,12 +34,19 @@ deps:
 test-deps:
 	@scripts/install-deps.sh test
 
+cluster-deps:
+	@scripts/install-deps.sh cluster
+
 build:
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOCSIN_TESTS=OFF $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j$(JOBS)
 
 run: deps build
 	$(BUILD_DIR)/tocsin serve --listen $(LISTEN) --data $(DATA)
+
+cluster: cluster-deps build
+	@TOCSIN_BIN=$(BUILD_DIR)/tocsin CLUSTER_LISTEN=$(CLUSTER_LISTEN) CLUSTER_STATE=$(CLUSTER_STATE) \
+		scripts/cluster.sh
 
 test: test-deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTOCSIN_SANITIZE=ON -DTOCSIN_TESTS=ON >/dev/null

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tocsin needs, and only those that are missing.
-# Usage: scripts/install-deps.sh [run|test]
-#        scripts/install-deps.sh list [run|test]   prints the list, one a line
+# Usage: scripts/install-deps.sh [run|test|cluster]
+#        scripts/install-deps.sh list [run|test|cluster]   prints the list, one a line
 #   run  (default): what building and running tocsin needs
+#   cluster: also what `make cluster` needs (scripts/cluster.sh: a private
+#         PostgreSQL server, nginx in front of the nodes, python3 for a free port)
 #   test: also what the test suite and benchmarks need (Alertmanager, wrk, nginx, jsonschema,
 #         PostgreSQL for the e2e suite's second run...)
 set -euo pipefail
@@ -10,11 +12,14 @@ list=false
 [ "${1:-}" = list ] && { list=true; shift; }
 what=${1:-run}
 case $what in
-run | test) ;;
-*) echo "usage: $0 [list] [run|test]" >&2; exit 2 ;;
+run | test | cluster) ;;
+*) echo "usage: $0 [list] [run|test|cluster]" >&2; exit 2 ;;
 esac
 want=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
       libjansson-dev libsqlite3-dev libssl-dev libpq-dev curl)
+if [ "$what" = cluster ]; then
+    want+=(postgresql nginx python3)
+fi
 if [ "$what" = test ]; then
     want+=(libcmocka-dev python3 python3-jsonschema prometheus-alertmanager wrk
            sqlite3 clang-format nginx openssl curl
@@ -44,23 +49,24 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 
-# Debian's postgresql makes a system cluster and starts it from its postinst.
-# The tests never use that cluster (they start a private server), and where
-# nothing can start it (a container without systemd) the failed start would
-# fail the whole install. While postgresql is being installed, a policy-rc.d
-# (see invoke-rc.d(8)) that forbids starting it, and only it, stands in,
-# unless the machine already has a policy of its own.
+# Debian's postgresql makes a system cluster and starts it from its postinst,
+# and nginx starts a system server on port 80. The tests and make cluster
+# never use those (they start private servers), and where nothing can start
+# them (a container without systemd) the failed start would fail the whole
+# install. While they are being installed, a policy-rc.d (see invoke-rc.d(8))
+# that forbids starting them, and only them, stands in, unless the machine
+# already has a policy of its own.
 policy=/usr/sbin/policy-rc.d
-if printf '%s\n' "${missing[@]}" | grep -q '^postgresql' && [ ! -e "$policy" ]; then
+if printf '%s\n' "${missing[@]}" | grep -Eq '^(postgresql|nginx)' && [ ! -e "$policy" ]; then
     trap '$SUDO rm -f "$policy"' EXIT
     $SUDO tee "$policy" >/dev/null <<'POLICY'
 #!/bin/sh
 # Written by tocsin's scripts/install-deps.sh while it installs postgresql,
-# removed when it is done: the package's system cluster is not started.
+# removed when it is done: the packages' system servers are not started.
 for a in "$@"; do
     case $a in
     -*) ;;
-    postgresql*) exit 101 ;; # action forbidden
+    postgresql* | nginx*) exit 101 ;; # action forbidden
     *) exit 104 ;;           # allowed, as without a policy-rc.d
     esac
 done

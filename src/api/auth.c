@@ -128,6 +128,13 @@ int auth_bootstrap_admin(tc_app *app, int *created, tc_err *err) {
     }
     if (writer_run(app->w, bootstrap_cmd, &arg, err) != 0)
         return -1;
+    if (!env && !arg.created) {
+        /* Another node on the same database made the administrator first:
+         * the key just written was never stored, and must not be shown. */
+        char path[1200];
+        snprintf(path, sizeof(path), "%s/admin-app-key", app->cfg->data_dir);
+        unlink(path);
+    }
     *created = arg.created;
     if (arg.created)
         log_info("msg=\"first start: administrator created\" key_source=%s",

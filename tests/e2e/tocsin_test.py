@@ -21,6 +21,10 @@ admin key file and the logs); cleanup() drops the database with the folder.
 Alone:  tests/support/pg_server.sh start /tmp/pg && TOCSIN_TEST_STORE=postgres
         TOCSIN_TEST_PG_URL_FILE=/tmp/pg/url TOCSIN_BIN=... python3 tests/e2e/test_x.py
         (and tests/support/pg_server.sh stop /tmp/pg after).
+Several nodes on one database (postgres only): Tocsin(database=NAME,
+node_id=ID) starts a Tocsin on the existing database NAME (made by
+pg_new_database(), dropped by the test with pg_drop_database) with a data
+folder of its own and `--node-id ID`; its cleanup leaves the database alone.
 Tests read and change the store through t.db_query, t.db_value, t.db_dicts,
 t.db_exec, t.db_execmany and t.db() (one transaction): SQL with `?`
 placeholders, rows as tuples, on either engine. A test about the SQLite
@@ -146,6 +150,14 @@ def pg_drop_database(name):
         print("could not drop database %s: %s" % (name, e))
 
 
+def pg_new_database(prefix="tocsin_shared_"):
+    """Makes a fresh database for several Tocsins to share (Tocsin(database=
+    NAME)); returns its name. The caller drops it (pg_drop_database)."""
+    name = prefix + os.urandom(8).hex()
+    pg_create_database(name)
+    return name
+
+
 def pg_placeholders(sql):
     """SQLite's `?` placeholders as psycopg2's %s (outside quoted text), and
     every literal % doubled, as psycopg2 wants it with parameters."""
@@ -264,7 +276,8 @@ class Response:
 class Tocsin:
     """A running tocsin. Use as a context manager or call stop()."""
 
-    def __init__(self, data_dir=None, env=None, args=(), admin_key=ADMIN_KEY, engine=None):
+    def __init__(self, data_dir=None, env=None, args=(), admin_key=ADMIN_KEY, engine=None,
+                 database=None, node_id=None):
         self.port = free_port()
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="tocsin-e2e-")
@@ -272,8 +285,12 @@ class Tocsin:
         # SQLite install to copy from, on the PostgreSQL run).
         self.engine = engine or ENGINE
         self.database = None  # on postgres: this instance's database
+        # database: a shared one (several nodes), the test's to drop.
+        self.own_database = database is None
+        if database is not None and self.engine != "postgres":
+            raise AssertionError("Tocsin(database=...): several nodes need PostgreSQL")
         if self.engine == "postgres":
-            self.database = pg_database_for(self.data_dir)
+            self.database = database or pg_database_for(self.data_dir)
             try:
                 pg_create_database(self.database)
             except Exception as e:
@@ -281,6 +298,9 @@ class Tocsin:
                     self.database, pg_base_url(), e))
         self.admin_key = admin_key
         self.args = list(args)
+        self.node_id = node_id
+        if node_id is not None:
+            self.args += ["--node-id", node_id]
         # Tests fire requests as fast as they can: the per-key rate limits
         # are off unless a test sets them (test_rate_limits.py does).
         for flag in ("--rate-limit-event", "--rate-limit-api"):
@@ -391,7 +411,7 @@ class Tocsin:
         database with it); a folder the test gave is the test's."""
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-            if self.database:
+            if self.database and self.own_database:
                 pg_drop_database(self.database)
 
     def __enter__(self):
