@@ -531,95 +531,232 @@ static int load_alert(void *arg, const tc_alert *a, tc_err *err) {
 
 static void config_clear(tc_state *s);
 
+/* Only one alert per key is open, so an entry for a record's key that is
+ * not the record's own alert is stale when the record is open (that alert
+ * was closed, or replaced, on the other node). */
 static void count_alert(tc_state *s, const char *incident_id, int status, int delta) {
     state_incident *inc = incident_id[0] ? state_incident_find(s, incident_id) : NULL;
     if (inc && status >= 0 && status <= 3)
         inc->open_by_status[status] += delta;
 }
 
-/* The alert's row as the store has it now. Only one alert per key is open,
- * so an entry for the row's key that is not the row's own is stale when
- * the row is open (that alert was closed elsewhere). */
-/* One alert as the store now has it: in the map exactly when open. An
- * alert of the same key that closed leaves alone a newer open one. */
-static int refresh_alert(void *arg, const tc_alert *a, tc_err *err) {
-    tc_state *s = arg;
-    int open = a->progress != PROGRESS_CLOSED;
-    state_alert *e = state_alert_find(s, a->integration_id, a->alert_key ? a->alert_key : "");
-    if (e && (open || strcmp(e->alert_id, a->alert_id) == 0)) {
+/* A record is one line of tab-separated fields (keys escaped: \\ \t \n):
+ *   a<alert_id> 1 <id> <integration> <incident_id> <severity> <status> <event_hash> <key>
+ *   a<alert_id> 0 0 <integration> - 0 0 - <key>          (closed, or replaced)
+ *   i<incident_id> 1 <id> <channel> <start> <last_alert> <open by status x4> <keys,...>
+ *   i<incident_id> 0                                     (closed or removed)
+ *   c                                                    (configuration)
+ * Built from this cache as a batch leaves it, so applying a batch's records
+ * in order gives another node's cache exactly this one's entries for them. */
+
+static char *escaped(const char *key) {
+    char *out = malloc(strlen(key) * 2 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = key; *p; p++) {
+        if (*p == '\\' || *p == '\t' || *p == '\n') {
+            *o++ = '\\';
+            *o++ = *p == '\t' ? 't' : *p == '\n' ? 'n' : '\\';
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static void unescape(char *key) {
+    char *o = key;
+    for (const char *p = key; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            *o++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+}
+
+static char *alert_record(tc_state *s, const store_change *c) {
+    char *key = escaped(c->alert_key ? c->alert_key : "");
+    if (!key)
+        return NULL;
+    state_alert *e = state_alert_find(s, c->integration_id, c->alert_key ? c->alert_key : "");
+    char *out = NULL;
+    int n;
+    if (e && strcmp(e->alert_id, c->id) == 0)
+        n = asprintf(&out, "a%s\t1\t%lld\t%lld\t%s\t%d\t%d\t%s\t%s", c->id, (long long)e->id,
+                     (long long)e->integration_id, e->incident_id[0] ? e->incident_id : "-",
+                     e->severity, e->status, e->event_hash[0] ? e->event_hash : "-", key);
+    else
+        n = asprintf(&out, "a%s\t0\t0\t%lld\t-\t0\t0\t-\t%s", c->id, (long long)c->integration_id,
+                     key);
+    free(key);
+    return n < 0 ? NULL : out;
+}
+
+static char *incident_record(tc_state *s, const store_change *c) {
+    state_incident *e = state_incident_find(s, c->id);
+    char *out = NULL;
+    if (!e)
+        return asprintf(&out, "i%s\t0", c->id) < 0 ? NULL : out;
+    size_t keys_len = (size_t)e->ngroup_keys * (EVENT_HASH_LEN + 1) + 1;
+    char *keys = malloc(keys_len), *k = keys;
+    if (!keys)
+        return NULL;
+    *k = '\0';
+    for (int i = 0; i < e->ngroup_keys; i++)
+        k += sprintf(k, "%s%s", i ? "," : "", e->group_keys[i]);
+    int n = asprintf(&out, "i%s\t1\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%s", c->id,
+                     (long long)e->id, (long long)e->channel_id, (long long)e->start_time,
+                     (long long)e->last_alert_time, (long long)e->open_by_status[0],
+                     (long long)e->open_by_status[1], (long long)e->open_by_status[2],
+                     (long long)e->open_by_status[3], keys);
+    free(keys);
+    return n < 0 ? NULL : out;
+}
+
+int state_change_records(tc_state *s, store_batch *b, tc_err *err) {
+    for (size_t i = 0; i < b->nchanges; i++) {
+        store_change *c = &b->changes[i];
+        free(c->record);
+        c->record = c->kind == 'a'   ? alert_record(s, c)
+                    : c->kind == 'i' ? incident_record(s, c)
+                                     : strdup("c");
+        if (!c->record)
+            return tc_err_oom(err, "the batch's change records");
+    }
+    return 0;
+}
+
+/* Splits a record (a copy, changed in place) into at most max fields. */
+static int record_fields(char *line, char **f, int max) {
+    int n = 0;
+    for (char *p = line; n < max;) {
+        f[n++] = p;
+        char *tab = n < max ? strchr(p, '\t') : NULL;
+        if (!tab)
+            break;
+        *tab = '\0';
+        p = tab + 1;
+    }
+    return n;
+}
+
+static int64_t field_int(const char *f) {
+    return strtoll(f, NULL, 10);
+}
+
+static void field_id(char *dst, size_t cap, const char *f) {
+    snprintf(dst, cap, "%s", strcmp(f, "-") == 0 ? "" : f);
+}
+
+/* An alert record: in the map exactly when open; a closed alert leaves
+ * alone a newer open one of the same key. */
+static int apply_alert(tc_state *s, char *line, tc_err *err) {
+    char *f[9];
+    if (record_fields(line, f, 9) != 9)
+        return tc_err_set(err, TC_INTERNAL, "another node's change record is malformed");
+    unescape(f[8]);
+    tc_alert a;
+    memset(&a, 0, sizeof(a));
+    field_id(a.alert_id, sizeof(a.alert_id), f[0] + 1);
+    a.progress = field_int(f[1]) ? PROGRESS_TRIGGERED : PROGRESS_CLOSED;
+    a.id = field_int(f[2]);
+    a.integration_id = field_int(f[3]);
+    field_id(a.incident_id, sizeof(a.incident_id), f[4]);
+    a.severity = (int)field_int(f[5]);
+    a.status = (int)field_int(f[6]);
+    field_id(a.event_hash, sizeof(a.event_hash), f[7]);
+    a.alert_key = f[8];
+    int open = a.progress != PROGRESS_CLOSED;
+    state_alert *e = state_alert_find(s, a.integration_id, a.alert_key);
+    if (e && (open || strcmp(e->alert_id, a.alert_id) == 0)) {
         count_alert(s, e->incident_id, e->status, -1);
         alert_unlink(s, e);
         alert_entry_free(e);
     }
     if (open) {
-        if (!alert_add(s, a, err))
+        if (!alert_add(s, &a, err))
             return -1;
-        count_alert(s, a->incident_id, a->status, +1);
+        count_alert(s, a.incident_id, a.status, +1);
     }
     return 0;
 }
 
-static int refresh_incident(void *arg, const tc_incident *inc, tc_err *err) {
-    tc_state *s = arg;
-    if (inc->progress == PROGRESS_CLOSED || inc->deleted_at != 0)
+/* An incident record: the entry as the other node's cache has it, counts
+ * of open alerts included (they override what the alerts' records did). */
+static int apply_incident(tc_state *s, char *line, tc_err *err) {
+    char *f[11];
+    int n = record_fields(line, f, 11);
+    state_incident *old = state_incident_find(s, f[0] + 1);
+    if (old) {
+        buckets_remove(s, old);
+        incident_unlink(s, old);
+        incident_entry_free(old);
+    }
+    if (n == 2 && field_int(f[1]) == 0)
         return 0;
-    return incident_add(s, inc, err) ? 0 : -1;
-}
-
-static int count_open_alert(void *arg, const tc_alert *a, tc_err *err) {
-    (void)err;
-    tc_state *s = arg;
-    state_incident *e = state_incident_find(s, a->incident_id);
-    if (e && a->status >= 0 && a->status <= 3)
-        e->open_by_status[a->status]++;
+    if (n != 11)
+        return tc_err_set(err, TC_INTERNAL, "another node's change record is malformed");
+    state_incident *e = calloc(1, sizeof(*e));
+    size_t nkeys = f[10][0] ? 1 : 0;
+    for (const char *p = f[10]; *p; p++)
+        nkeys += *p == ',';
+    if (!e || (nkeys && !(e->group_keys = calloc(nkeys, sizeof(*e->group_keys))))) {
+        free(e);
+        return tc_err_oom(err, "the writer's map of open incidents");
+    }
+    field_id(e->incident_id, sizeof(e->incident_id), f[0] + 1);
+    e->id = field_int(f[2]);
+    e->channel_id = field_int(f[3]);
+    e->start_time = field_int(f[4]);
+    e->last_alert_time = field_int(f[5]);
+    for (int i = 0; i < 4; i++)
+        e->open_by_status[i] = field_int(f[6 + i]);
+    for (const char *p = f[10]; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == EVENT_HASH_LEN) {
+            memcpy(e->group_keys[e->ngroup_keys], p, EVENT_HASH_LEN);
+            e->group_keys[e->ngroup_keys++][EVENT_HASH_LEN] = '\0';
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    incident_link(s, e);
+    if (buckets_add(s, e) != 0) {
+        incident_unlink(s, e);
+        incident_entry_free(e);
+        return tc_err_oom(err, "the writer's grouping buckets");
+    }
     return 0;
 }
 
-/* The ids of one kind among changes, borrowed from them. */
-static const char **change_ids(const store_change *changes, size_t n, char kind, size_t *count) {
-    const char **ids = malloc((n ? n : 1) * sizeof(*ids));
-    *count = 0;
-    for (size_t i = 0; ids && i < n; i++)
-        if (changes[i].kind == kind)
-            ids[(*count)++] = changes[i].id;
-    return ids;
-}
-
-int state_refresh(tc_state *s, store_conn *c, const store_change *changes, size_t n, tc_err *err) {
-    for (size_t i = 0; i < n; i++)
-        if (changes[i].kind == 'c')
-            state_config_changed(s);
-    size_t na = 0, ni = 0;
-    const char **alerts = change_ids(changes, n, 'a', &na);
-    const char **incidents = change_ids(changes, n, 'i', &ni);
-    int rc = -1;
-    if (!alerts || !incidents) {
-        tc_err_oom(err, "the ids of other nodes' changes");
-        goto done;
-    }
-    /* Alerts first, then incidents: an incident read again counts its open
-     * alerts from the store, which overrides what the alerts' pass added
-     * or took away for it. A query per 32 ids, not per id: this runs under
-     * the cluster-wide lock, at the start of every batch. */
-    if (na && store_alerts_each_in(c, alerts, na, refresh_alert, s, err) != 0)
-        goto done;
-    for (size_t i = 0; i < ni; i++) {
-        state_incident *e = state_incident_find(s, incidents[i]);
-        if (e) {
-            buckets_remove(s, e);
-            incident_unlink(s, e);
-            incident_entry_free(e);
+int state_refresh(tc_state *s, const store_change *changes, size_t n, tc_err *err) {
+    /* Alerts first, then incidents: an incident's record carries its counts
+     * of open alerts, which override what the alerts' pass added or took
+     * away for it. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            const store_change *c = &changes[i];
+            if (pass == 0 && c->kind == 'c') {
+                state_config_changed(s);
+                continue;
+            }
+            if (c->kind != (pass == 0 ? 'a' : 'i') || !c->record)
+                continue;
+            char *line = strdup(c->record);
+            if (!line)
+                return tc_err_oom(err, "another node's change record");
+            int rc = pass == 0 ? apply_alert(s, line, err) : apply_incident(s, line, err);
+            free(line);
+            if (rc != 0)
+                return -1;
         }
     }
-    if (ni &&
-        (store_incidents_each_in(c, incidents, ni, refresh_incident, s, err) != 0 ||
-         store_alerts_each_open_of_incidents(c, incidents, ni, count_open_alert, s, err) != 0))
-        goto done;
-    rc = 0;
-done:
-    free(alerts);
-    free(incidents);
-    return rc;
+    return 0;
 }
 
 void state_reset(tc_state *s) {

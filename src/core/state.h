@@ -105,7 +105,12 @@ void state_reset(tc_state *s);
  * change drops the configuration. Called by the writer at the start of a
  * batch, before any command: the change log is empty then, and what this
  * does is not undone with the batch (it is what the store holds). */
-int state_refresh(tc_state *s, store_conn *c, const store_change *changes, size_t n, tc_err *err);
+/* Several nodes. state_change_records gives each change of the batch its
+ * record: what this cache now holds of the object (an open alert's or
+ * incident's entry, or that it is gone), one line. state_refresh applies
+ * other nodes' records, oldest first, without reading the store. */
+int state_change_records(tc_state *s, store_batch *b, tc_err *err);
+int state_refresh(tc_state *s, const store_change *changes, size_t n, tc_err *err);
 
 /* ---- the change log (called by the writer) --------------------------------- */
 size_t state_mark(tc_state *s);

@@ -188,11 +188,11 @@ static int catch_up(writer *w, store_conn *c, tc_err *err) {
             rc = reload_state(w, c, err);
             config = 1;
         } else if (rc == 0) {
-            rc = state_refresh(w->state, c, changes, n, err);
+            rc = state_refresh(w->state, changes, n, err);
             for (size_t i = 0; i < n && !config; i++)
                 config = changes[i].kind == 'c';
         }
-        free(changes);
+        store_changes_free(changes, n);
     }
     /* A catch-up that failed half way leaves the cache unknown: the next
      * batch reads it whole. */
@@ -239,6 +239,10 @@ static int run_batch(writer *w, writer_job *batch, batch_result *res) {
             ok = 0;
         }
     }
+    /* Other nodes' caches follow this one's as the batch leaves it. */
+    if (ok && w->state && w->batch.track_changes &&
+        state_change_records(w->state, &w->batch, &err) != 0)
+        ok = 0;
     if (ok && store_batch_commit(txn.conn, &w->batch, &err) != 0)
         ok = 0;
     if (!ok) {

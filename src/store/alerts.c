@@ -94,7 +94,7 @@ int store_alerts_insert(store_conn *c, tc_alert *a, tc_err *err) {
     if (store_run(st, err) != 0)
         return -1;
     a->id = id;
-    store_batch_note(c, 'a', a->alert_id);
+    store_batch_note_alert(c, a->alert_id, a->integration_id, a->alert_key);
     return 0;
 }
 
@@ -124,7 +124,7 @@ int store_alerts_update(store_conn *c, const tc_alert *a, tc_err *err) {
     store_bind_text_static(st, 15, a->images ? a->images : "[]");
     store_bind_text_static(st, 16, str_or_empty(a->lanes));
     store_bind_int64(st, 17, a->id);
-    store_batch_note(c, 'a', a->alert_id);
+    store_batch_note_alert(c, a->alert_id, a->integration_id, a->alert_key);
     return store_run(st, err);
 }
 
@@ -184,58 +184,13 @@ int store_alerts_each_of_incident(store_conn *c, const char *incident_id,
     return each_row(q, fn, arg, err);
 }
 
-/* Runs the id-list statement (sql_in on SQLite, sql_any on PostgreSQL; see
- * store_in_chunk) once per chunk of ids. */
-static int each_row_in(store_conn *c, const char *sql_in, const char *sql_any,
-                       const char *const *ids, size_t n,
-                       int (*fn)(void *arg, const tc_alert *a, tc_err *err), void *arg,
-                       tc_err *err) {
-    int any = store_conn_kind(c) == STORE_ENGINE_POSTGRES;
-    size_t chunk = store_in_chunk(c);
-    for (size_t at = 0; at < n; at += chunk) {
-        size_t k = n - at < chunk ? n - at : chunk;
-        store_stmt *q = store_prepare(c, any ? sql_any : sql_in, err);
-        if (!q)
-            return -1;
-        if (any && store_bind_text_any(q, 1, ids + at, k) != 0) {
-            store_stmt_done(q);
-            return tc_err_oom(err, "a list of ids");
-        }
-        if (!any)
-            store_bind_text_in(q, 1, ids + at, k);
-        if (each_row(q, fn, arg, err) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-int store_alerts_each_in(store_conn *c, const char *const *alert_ids, size_t n,
-                         int (*fn)(void *arg, const tc_alert *a, tc_err *err), void *arg,
-                         tc_err *err) {
-    return each_row_in(
-        c, "SELECT " ALERT_COLUMNS " FROM alerts WHERE alert_id IN (" STORE_IN_PARAMS ")",
-        "SELECT " ALERT_COLUMNS " FROM alerts WHERE alert_id = ANY(CAST(? AS TEXT[]))", alert_ids,
-        n, fn, arg, err);
-}
-
-int store_alerts_each_open_of_incidents(store_conn *c, const char *const *incident_ids, size_t n,
-                                        int (*fn)(void *arg, const tc_alert *a, tc_err *err),
-                                        void *arg, tc_err *err) {
-    return each_row_in(c,
-                       "SELECT " ALERT_COLUMNS " FROM alerts WHERE incident_id IN (" STORE_IN_PARAMS
-                       ") AND progress <> 'Closed'",
-                       "SELECT " ALERT_COLUMNS " FROM alerts WHERE incident_id = ANY(CAST(? AS"
-                       " TEXT[])) AND progress <> 'Closed'",
-                       incident_ids, n, fn, arg, err);
-}
-
 int store_alerts_set_lanes(store_conn *c, const char *alert_id, const char *lanes, tc_err *err) {
     store_stmt *st = store_prepare(c, "UPDATE alerts SET lanes = ? WHERE alert_id = ?", err);
     if (!st)
         return -1;
     store_bind_text(st, 1, lanes ? lanes : "");
     store_bind_text(st, 2, alert_id);
-    store_batch_note(c, 'a', alert_id);
+    /* Not noted: no node's cache holds lanes (the outbox reads them). */
     return store_run(st, err);
 }
 

@@ -35,18 +35,6 @@ int store_alerts_each_of_incident(store_conn *c, const char *incident_id,
                                   int (*fn)(void *arg, const tc_alert *a, tc_err *err), void *arg,
                                   tc_err *err);
 
-/* Calls fn for each alert whose alert_id is one of ids, in no set order;
- * absent ids are skipped. Several nodes: the writer's cache catching up
- * on other nodes' changes with a query per 32 ids, not per id. */
-int store_alerts_each_in(store_conn *c, const char *const *alert_ids, size_t n,
-                         int (*fn)(void *arg, const tc_alert *a, tc_err *err), void *arg,
-                         tc_err *err);
-
-/* Calls fn for each open alert of the incidents named, in no set order. */
-int store_alerts_each_open_of_incidents(store_conn *c, const char *const *incident_ids, size_t n,
-                                        int (*fn)(void *arg, const tc_alert *a, tc_err *err),
-                                        void *arg, tc_err *err);
-
 /* ---- the Open API's reads (api/alerts.c) ------------------------------------- */
 
 /* InvalidParameter "alert_id X does not exist" unless the alert exists. */

@@ -25,7 +25,7 @@ int store_cluster_changes(store_conn *c, int64_t after_seq, int64_t upto_seq, si
     int step, rc = 0;
     while (rc == 0 && !*more && (step = store_step(q, err)) == STORE_ROW) {
         for (const char *p = store_col_text(q, 0); *p && rc == 0;) {
-            size_t len = strcspn(p, ",");
+            size_t len = strcspn(p, "\n");
             if (count == max) {
                 *more = 1;
                 break;
@@ -40,18 +40,24 @@ int store_cluster_changes(store_conn *c, int64_t after_seq, int64_t upto_seq, si
                 list = grown;
                 cap = grown_cap;
             }
-            list[count].kind = p[0];
-            snprintf(list[count].id, sizeof(list[count].id), "%.*s", len > 0 ? (int)len - 1 : 0,
-                     p + 1);
+            store_change *c = &list[count];
+            memset(c, 0, sizeof(*c));
+            c->kind = p[0];
+            size_t id_len = len > 0 ? strcspn(p + 1, "\t\n") : 0;
+            snprintf(c->id, sizeof(c->id), "%.*s", (int)id_len, p + 1);
+            if (!(c->record = strndup(p, len))) {
+                rc = tc_err_oom(err, "another node's changes");
+                break;
+            }
             count++;
             p += len;
-            if (*p == ',')
+            if (*p == '\n')
                 p++;
         }
     }
     store_stmt_done(q);
     if (rc != 0 || step < 0) {
-        free(list);
+        store_changes_free(list, count);
         return -1;
     }
     *out = list;

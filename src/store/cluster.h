@@ -12,7 +12,8 @@
 #include "store/store.h"
 
 /* The changes of batches after_seq+1 .. upto_seq, oldest first, at most
- * max of them: *out (free()) and *n; *more when there were more than max. */
+ * max of them: *out (store_changes_free) and *n, each with its record;
+ * *more when there were more than max. */
 int store_cluster_changes(store_conn *c, int64_t after_seq, int64_t upto_seq, size_t max,
                           store_change **out, size_t *n, int *more, tc_err *err);
 /* Deletes changes older than keep_ms (by the database's clock) and records

@@ -193,47 +193,6 @@ int store_incidents_each_open(store_conn *c,
     return rc;
 }
 
-int store_incidents_each_in(store_conn *c, const char *const *incident_ids, size_t n,
-                            int (*fn)(void *arg, const tc_incident *inc, tc_err *err), void *arg,
-                            tc_err *err) {
-    int any = store_conn_kind(c) == STORE_ENGINE_POSTGRES;
-    size_t chunk = store_in_chunk(c);
-    for (size_t at = 0; at < n; at += chunk) {
-        size_t k = n - at < chunk ? n - at : chunk;
-        store_stmt *q =
-            store_prepare(c,
-                          any ? "SELECT " STORE_INCIDENT_COLUMNS
-                                " FROM incidents WHERE incident_id = ANY(CAST(? AS TEXT[]))"
-                              : "SELECT " STORE_INCIDENT_COLUMNS
-                                " FROM incidents WHERE incident_id IN (" STORE_IN_PARAMS ")",
-                          err);
-        if (!q)
-            return -1;
-        if (any && store_bind_text_any(q, 1, incident_ids + at, k) != 0) {
-            store_stmt_done(q);
-            return tc_err_oom(err, "a list of ids");
-        }
-        if (!any)
-            store_bind_text_in(q, 1, incident_ids + at, k);
-        int step = STORE_DONE, rc = 0;
-        while (rc == 0 && (step = store_step(q, err)) == STORE_ROW) {
-            tc_incident inc;
-            if (store_incidents_read_row(q, &inc, err) != 0) {
-                rc = -1;
-                break;
-            }
-            rc = fn(arg, &inc, err);
-            tc_incident_clear(&inc);
-        }
-        if (rc == 0 && step < 0)
-            rc = -1;
-        store_stmt_done(q);
-        if (rc != 0)
-            return -1;
-    }
-    return 0;
-}
-
 int store_incidents_snooze_due(store_conn *c, int64_t now, char (*ids)[IDS_OBJECT_LEN + 1], int max,
                                tc_err *err) {
     store_stmt *q = store_prepare(c,
@@ -259,7 +218,7 @@ int store_incidents_set_lanes(store_conn *c, const char *incident_id, const char
         return -1;
     store_bind_text(st, 1, lanes ? lanes : "");
     store_bind_text(st, 2, incident_id);
-    store_batch_note(c, 'i', incident_id);
+    /* Not noted: no node's cache holds lanes (the outbox reads them). */
     return store_run(st, err);
 }
 

@@ -42,13 +42,6 @@ int store_incidents_each_open(store_conn *c,
                               int (*fn)(void *arg, const tc_incident *inc, tc_err *err), void *arg,
                               tc_err *err);
 
-/* Calls fn for each incident whose incident_id is one of ids, removed ones
- * included, in no set order; absent ids are skipped (see
- * store_alerts_each_in). */
-int store_incidents_each_in(store_conn *c, const char *const *incident_ids, size_t n,
-                            int (*fn)(void *arg, const tc_incident *inc, tc_err *err), void *arg,
-                            tc_err *err);
-
 /* Up to max ids of incidents whose snooze deadline is at or before now,
  * oldest deadline first. Returns how many, or -1. */
 int store_incidents_snooze_due(store_conn *c, int64_t now, char (*ids)[IDS_OBJECT_LEN + 1], int max,

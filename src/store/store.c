@@ -94,37 +94,6 @@ void store_bind_text(store_stmt *stmt, int idx, const char *text) {
     stmt->engine->bind_text(stmt, idx, text, 1);
 }
 
-size_t store_in_chunk(const store_conn *conn) {
-    return store_conn_kind(conn) == STORE_ENGINE_POSTGRES ? STORE_ANY_MAX : STORE_IN_MAX;
-}
-
-int store_bind_text_any(store_stmt *stmt, int idx, const char *const *ids, size_t n) {
-    size_t len = 3;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(ids[i]) + 1;
-    char *text = malloc(len), *p = text;
-    if (!text)
-        return -1;
-    *p++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(ids[i]);
-        if (i)
-            *p++ = ',';
-        memcpy(p, ids[i], k);
-        p += k;
-    }
-    *p++ = '}';
-    *p = '\0';
-    store_bind_text(stmt, idx, text);
-    free(text);
-    return 0;
-}
-
-void store_bind_text_in(store_stmt *stmt, int first, const char *const *ids, size_t n) {
-    for (size_t i = 0; i < STORE_IN_MAX; i++)
-        store_bind_text_static(stmt, first + (int)i, ids[i < n ? i : n - 1]);
-}
-
 void store_bind_text_static(store_stmt *stmt, int idx, const char *text) {
     stmt->engine->bind_text(stmt, idx, text, 0);
 }
@@ -165,6 +134,11 @@ int64_t store_changes(store_conn *conn) {
 /* ---- batches ----------------------------------------------------------- */
 
 int store_batch_begin(store_conn *conn, store_batch *b, tc_err *err) {
+    /* The array is kept from batch to batch; what its entries own is not. */
+    for (size_t i = 0; i < b->nchanges; i++) {
+        free(b->changes[i].record);
+        free(b->changes[i].alert_key);
+    }
     b->nchanges = 0;
     b->note_failed = 0;
     if (conn->engine->batch_begin(conn, b, err) != 0)
@@ -184,7 +158,7 @@ int store_batch_commit(store_conn *conn, store_batch *b, tc_err *err) {
 }
 
 void store_batch_clear(store_batch *b) {
-    free(b->changes);
+    store_changes_free(b->changes, b->nchanges);
     b->changes = NULL;
     b->nchanges = b->cap = 0;
 }
@@ -214,27 +188,52 @@ int64_t store_batch_next_id(store_conn *conn, store_id_kind kind) {
     return conn->batch->next_id[kind]++;
 }
 
-void store_batch_note(store_conn *conn, char kind, const char *id) {
+static store_change *note(store_conn *conn, char kind, const char *id) {
     store_batch *b = conn->batch;
     if (!b || !b->track_changes)
-        return;
+        return NULL;
     /* The same object is often changed several times in a batch (an alert
      * and its incident, by each of a burst's events): the last one noted is
      * the one most likely to repeat. */
     if (b->nchanges > 0 && b->changes[b->nchanges - 1].kind == kind &&
         strcmp(b->changes[b->nchanges - 1].id, id) == 0)
-        return;
+        return &b->changes[b->nchanges - 1];
     if (b->nchanges == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
         store_change *grown = realloc(b->changes, cap * sizeof(*grown));
         if (!grown) {
             b->note_failed = 1;
-            return;
+            return NULL;
         }
         b->changes = grown;
         b->cap = cap;
     }
     store_change *c = &b->changes[b->nchanges++];
+    memset(c, 0, sizeof(*c));
     c->kind = kind;
     snprintf(c->id, sizeof(c->id), "%s", id);
+    return c;
+}
+
+void store_batch_note(store_conn *conn, char kind, const char *id) {
+    note(conn, kind, id);
+}
+
+void store_batch_note_alert(store_conn *conn, const char *alert_id, int64_t integration_id,
+                            const char *alert_key) {
+    store_change *c = note(conn, 'a', alert_id);
+    if (!c || c->alert_key)
+        return;
+    c->integration_id = integration_id;
+    c->alert_key = strdup(alert_key ? alert_key : "");
+    if (!c->alert_key)
+        conn->batch->note_failed = 1;
+}
+
+void store_changes_free(store_change *changes, size_t n) {
+    for (size_t i = 0; changes && i < n; i++) {
+        free(changes[i].record);
+        free(changes[i].alert_key);
+    }
+    free(changes);
 }

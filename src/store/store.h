@@ -73,22 +73,6 @@ void store_bind_text(store_stmt *stmt, int idx, const char *text);
  * statement is done (the hot path's inserts, which bind and run at once). */
 void store_bind_text_static(store_stmt *stmt, int idx, const char *text);
 
-/* A list of text ids (object ids: hex, nothing to quote) in a WHERE:
- *  - SQLite: "col IN (" STORE_IN_PARAMS ")", up to STORE_IN_MAX ids, bound
- *    by store_bind_text_in (a short list repeats its last id, which IN
- *    ignores): one statement text, so one prepared statement;
- *  - PostgreSQL: "col = ANY(CAST(? AS TEXT[]))", up to STORE_ANY_MAX ids,
- *    bound by store_bind_text_any: one parameter, so one cached plan (32
- *    parameters made the server plan every call again).
- * store_in_chunk says how many ids one statement takes on conn's engine. */
-#define STORE_IN_MAX 32
-#define STORE_ANY_MAX 1024
-#define STORE_IN_PARAMS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
-size_t store_in_chunk(const store_conn *conn);
-/* Binds ids[0..n), 0 < n <= STORE_IN_MAX, from parameter first on. */
-void store_bind_text_in(store_stmt *stmt, int first, const char *const *ids, size_t n);
-/* Binds ids[0..n) as one text array to parameter idx; -1 out of memory. */
-int store_bind_text_any(store_stmt *stmt, int idx, const char *const *ids, size_t n);
 void store_bind_null(store_stmt *stmt, int idx);
 /* STORE_ROW, STORE_DONE, or -1 with *err set (InternalError). */
 int store_step(store_stmt *stmt, tc_err *err);
@@ -135,6 +119,13 @@ typedef enum {
 typedef struct {
     char kind; /* 'a' alert, 'i' incident, 'c' configuration */
     char id[25];
+    /* Alerts: the key the writer's cache finds it by (alert_key owned). */
+    int64_t integration_id;
+    char *alert_key;
+    /* What other nodes' caches take from it, one line (core/state.c,
+     * state_change_records): set by the writer before the commit, owned;
+     * read back by store_cluster_changes. */
+    char *record;
 } store_change;
 
 typedef struct {
@@ -163,5 +154,10 @@ int64_t store_batch_next_id(store_conn *conn, store_id_kind kind);
 /* Notes that a row changed (id: the alert or incident id; "" for
  * configuration). Outside a batch, does nothing. */
 void store_batch_note(store_conn *conn, char kind, const char *id);
+/* An alert changed: its id and the key its cache entry is found by. */
+void store_batch_note_alert(store_conn *conn, const char *alert_id, int64_t integration_id,
+                            const char *alert_key);
+/* Frees n changes' records and the array (store_cluster_changes' list). */
+void store_changes_free(store_change *changes, size_t n);
 
 #endif

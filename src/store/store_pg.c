@@ -965,16 +965,23 @@ static int pg_batch_begin(store_conn *base, store_batch *b, tc_err *err) {
     return 0;
 }
 
-/* The batch's changes as one text: "a<id>,i<id>,c". Ids are hex. */
+/* The batch's changes as one text: their records (state_change_record),
+ * one per line; a change without one is its kind and id. */
 static char *changes_text(const store_batch *b) {
-    size_t cap = 1 + b->nchanges * 27, len = 0;
+    size_t cap = 1, len = 0;
+    for (size_t i = 0; i < b->nchanges; i++)
+        cap += (b->changes[i].record ? strlen(b->changes[i].record) : 26) + 1;
     char *out = malloc(cap);
     if (!out)
         return NULL;
     out[0] = '\0';
-    for (size_t i = 0; i < b->nchanges; i++)
-        len += (size_t)snprintf(out + len, cap - len, "%s%c%s", i ? "," : "", b->changes[i].kind,
-                                b->changes[i].id);
+    for (size_t i = 0; i < b->nchanges; i++) {
+        const store_change *c = &b->changes[i];
+        if (c->record)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "\n" : "", c->record);
+        else
+            len += (size_t)snprintf(out + len, cap - len, "%s%c%s", i ? "\n" : "", c->kind, c->id);
+    }
     return out;
 }
 
