@@ -266,8 +266,10 @@ void push_attempt_finish(push_attempt *a, CURLcode rc, int64_t now_s) {
         utf8_sanitize(a->resp_body);
     if (a->resp_headers)
         utf8_sanitize(a->resp_headers);
-    long code = 0;
+    long code = 0, request_size = 0;
     curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(a->easy, CURLINFO_REQUEST_SIZE, &request_size);
+    a->request_sent = request_size > 0;
     a->error[0] = '\0';
     if (rc != CURLE_OK) {
         /* No complete response within the timeout is a failed attempt,

@@ -49,6 +49,9 @@ typedef struct {
     size_t resp_body_len;
     int64_t retry_after_s; /* -1: none */
     char error[512];       /* transport error or guard refusal; "" on a response */
+    /* Some byte of the request went out (CURLINFO_REQUEST_SIZE > 0): the
+     * endpoint may have acted on it even without answering. */
+    int request_sent;
     int64_t started_ms, duration_ms;
     outcome_kind outcome;
     guard_check guard;

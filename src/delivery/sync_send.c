@@ -75,10 +75,14 @@ int sync_send(tc_app *app, const push_target *t, const history_subject *s, const
                  attempts[n].outcome == OUTCOME_DELIVERED ? "delivered" : "failed",
                  log_quote(attempts[n].error, quoted, sizeof(quoted)));
         n++;
-        /* Only a transport failure (no answer at all) is worth a second try
-         * while the caller waits; an answer, even 5xx, is the answer. */
-        int transport = attempts[n - 1].status == 0 && attempts[n - 1].outcome == OUTCOME_RETRY;
-        if (!retry_once || !transport)
+        /* A second try only when the endpoint cannot have seen the first:
+         * the connection failed before any byte of the request went out.
+         * A request sent and not answered (a timeout) may have run: a
+         * "restart the host" button must not restart it twice. An answer,
+         * even 5xx, is the answer. */
+        const push_attempt *last = &attempts[n - 1];
+        int unsent = last->status == 0 && !last->request_sent && last->outcome == OUTCOME_RETRY;
+        if (!retry_once || !unsent)
             break;
     }
     /* Recorded first: the attempts were made, whatever happens next. */

@@ -26,15 +26,16 @@ typedef struct {
 
 void sync_result_clear(sync_result *r);
 
-/* Sends body to t now; a transport failure (no response) is tried once
- * more when retry_once. Records every attempt in history (s describes the
- * event). */
+/* Sends body to t now; when retry_once, a connection that failed before
+ * any byte of the request went out is tried once more (never a request
+ * that went out unanswered: the endpoint may have acted on it). Records
+ * every attempt in history (s describes the event). */
 int sync_send(tc_app *app, const push_target *t, const history_subject *s, const char *body,
               int retry_once, sync_result *out, tc_err *err);
 
 /* /incident/custom-action/do: stores i_custom (incident webhooks get it
  * too), pushes the incident with its alerts to the action's endpoint,
- * waits for the outcome (one retry on a transport error), puts the outcome
+ * waits for the outcome (one retry if nothing of the request went out), puts the outcome
  * on the incident's timeline and returns it: *data is {} on success,
  * {"message": why} on failure. */
 int custom_action_do(tc_app *app, const char *incident_id, int64_t integration_id,

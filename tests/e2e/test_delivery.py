@@ -384,7 +384,19 @@ def test_custom_action():
         r = t.api("/incident/custom-action/do", {"incident_id": inc,
                                                  "integration_id": unreachable})
         assert r.data["message"], r.data
-        assert len(history(t, unreachable)) == 2, "one retry on a transport error"
+        assert len(history(t, unreachable)) == 2, \
+            "one retry when the connection failed before anything was sent"
+
+        # An endpoint that reads the request and never answers may have acted
+        # on it: the button is pressed once, so it gets exactly one POST.
+        t.api("/integration/delete", {"integration_id": failing})  # at most 3 per channel
+        hanging, _ = make_webhook(t, rx.url("hang/action"), kind="custom_action",
+                                  channel_ids=[ch], timeout_ms=500)
+        r = t.api("/incident/custom-action/do", {"incident_id": inc, "integration_id": hanging})
+        assert "timed out" in r.data["message"].lower() or "timeout" in r.data["message"].lower(), \
+            r.data
+        assert len(rx.records("/hang/action")) == 1, rx.records("/hang/action")
+        assert [h["status"] for h in history(t, hanging)] == ["failed"], history(t, hanging)
 
         expect_error(t.api("/incident/custom-action/do", {"incident_id": inc,
                                                           "integration_id": 999}, expect=None),
