@@ -97,7 +97,10 @@ static int run_one(writer_txn *txn, writer_job *j, tc_err *batch_err) {
         j->failed = 1;
     } else {
         tc_err scratch;
-        if (j->fn(txn, j->arg, &j->err) != 0) {
+        /* On PostgreSQL the command's statements are only sent so far:
+         * store_check waits for them, so that one that failed fails this
+         * command alone. */
+        if (j->fn(txn, j->arg, &j->err) != 0 || store_check(txn->conn, &j->err) != 0) {
             j->failed = 1;
             if (exec_cached(txn->conn, "ROLLBACK TO cmd", batch_err) != 0)
                 return -1;

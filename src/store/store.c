@@ -82,6 +82,10 @@ int store_in_transaction(store_conn *conn) {
     return conn->engine->in_transaction(conn);
 }
 
+int store_check(store_conn *conn, tc_err *err) {
+    return conn->engine->check ? conn->engine->check(conn, err) : 0;
+}
+
 store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err) {
     return conn->engine->prepare(conn, sql, err);
 }

@@ -64,6 +64,12 @@ void store_rollback(store_conn *conn);
  * (disk full, I/O error, out of memory): the writer checks this after each
  * command, because a batch whose transaction vanished must fail whole. */
 int store_in_transaction(store_conn *conn);
+/* Waits until every statement sent so far has run; -1 (err set) when one
+ * failed. SQLite runs each statement as it is stepped: nothing to wait
+ * for. PostgreSQL pipelines a batch's statements: the writer asks this at
+ * the end of a command in a SAVEPOINT, so that a failed statement fails
+ * its own command (ROLLBACK TO) and not the whole batch. */
+int store_check(store_conn *conn, tc_err *err);
 
 store_stmt *store_prepare(store_conn *conn, const char *sql, tc_err *err);
 void store_bind_int64(store_stmt *stmt, int idx, int64_t value);

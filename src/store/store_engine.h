@@ -37,6 +37,7 @@ struct store_engine {
     int (*commit)(store_conn *conn, tc_err *err);
     void (*rollback)(store_conn *conn);
     int (*in_transaction)(store_conn *conn);
+    int (*check)(store_conn *conn, tc_err *err); /* NULL: every statement ran when sent */
     store_stmt *(*prepare)(store_conn *conn, const char *sql, tc_err *err);
     void (*bind_int64)(store_stmt *stmt, int idx, int64_t value);
     /* copy 0: the text outlives the statement's run (store_bind_text_static). */

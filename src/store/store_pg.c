@@ -810,6 +810,17 @@ static void deferred_drop(pg_conn *c) {
     c->last_deferred = 0;
 }
 
+/* ROLLBACK TO a savepoint in a failed transaction (the one statement the
+ * server then takes): waited for, and on success the transaction is usable
+ * again, without the failed command's writes. */
+static int rollback_to(pg_conn *c, const char *sql, tc_err *err) {
+    c->failed = 0;
+    if (pipeline_send_text(c, sql, err) != 0 || pipeline_sync(c, NULL, err) != 0)
+        return -1;
+    c->failed_msg[0] = '\0';
+    return 0;
+}
+
 static int pg_run(store_stmt *base, tc_err *err) {
     pg_stmt *s = (pg_stmt *)base;
     pg_conn *c = s->conn;
@@ -821,6 +832,8 @@ static int pg_run(store_stmt *base, tc_err *err) {
     int rc = -1;
     if (s->bind_failed)
         tc_err_set(err, TC_INTERNAL, "store: a statement parameter could not be bound");
+    else if (c->failed && strncmp(s->sql, "ROLLBACK TO ", 12) == 0)
+        rc = rollback_to(c, s->sql, err);
     else if (c->failed)
         conn_failed(c, err);
     else if (s->insert_head && s->cached) /* an uncached one is freed by done */
@@ -926,6 +939,13 @@ static void pg_rollback(store_conn *base) {
     }
     c->in_tx = 0;
     c->failed = 0;
+}
+
+static int pg_check(store_conn *base, tc_err *err) {
+    pg_conn *c = (pg_conn *)base;
+    if (c->failed)
+        return conn_failed(c, err);
+    return c->pipeline ? pipeline_sync(c, NULL, err) : 0;
 }
 
 static int pg_in_transaction(store_conn *base) {
@@ -1205,6 +1225,7 @@ static const store_engine pg_engine = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .in_transaction = pg_in_transaction,
+    .check = pg_check,
     .prepare = pg_prepare,
     .bind_int64 = pg_bind_int64,
     .bind_text = pg_bind_text,
