@@ -24,6 +24,7 @@
  *
  * Connections lost (the server restarted) are opened again before the
  * next transaction or read; a transaction cut by the loss fails. */
+#include "store/pool.h"
 #include "store/store_engine.h"
 #include "util/clock.h"
 
@@ -108,11 +109,7 @@ struct pg_store {
     char *url;
     char *node_id;
     pg_conn *writer;
-    pg_conn **readers;
-    int nreaders;
-    int *reader_free;
-    pthread_mutex_t lock;
-    pthread_cond_t available;
+    store_pool readers;
 };
 
 static const store_engine pg_engine;
@@ -1077,34 +1074,15 @@ static store_conn *pg_writer(store *base) {
 }
 
 static store_conn *pg_reader_acquire(store *base) {
-    pg_store *st = (pg_store *)base;
-    pthread_mutex_lock(&st->lock);
-    for (;;) {
-        for (int i = 0; i < st->nreaders; i++) {
-            if (st->reader_free[i]) {
-                st->reader_free[i] = 0;
-                pthread_mutex_unlock(&st->lock);
-                return &st->readers[i]->base;
-            }
-        }
-        pthread_cond_wait(&st->available, &st->lock);
-    }
+    return store_pool_acquire(&((pg_store *)base)->readers);
 }
 
 static void pg_reader_release(store *base, store_conn *conn) {
-    pg_store *st = (pg_store *)base;
-    pg_conn *c = (pg_conn *)conn;
     /* A reader handed back inside a transaction (a caller's error path)
      * must not carry it to the next one. */
-    if (c->in_tx)
+    if (((pg_conn *)conn)->in_tx)
         pg_rollback(conn);
-    pthread_mutex_lock(&st->lock);
-    for (int i = 0; i < st->nreaders; i++) {
-        if (&st->readers[i]->base == conn)
-            st->reader_free[i] = 1;
-    }
-    pthread_cond_signal(&st->available);
-    pthread_mutex_unlock(&st->lock);
+    store_pool_release(&((pg_store *)base)->readers, conn);
 }
 
 static int query_int(pg_conn *c, const char *sql, int64_t *out, tc_err *err) {
@@ -1167,15 +1145,12 @@ done:
 
 static void pg_free(store *base) {
     pg_store *st = (pg_store *)base;
-    for (int i = 0; i < st->nreaders && st->readers; i++)
-        conn_close(st->readers[i]);
-    free(st->readers);
-    free(st->reader_free);
+    for (int i = 0; i < st->readers.n; i++)
+        conn_close((pg_conn *)st->readers.conns[i]);
+    store_pool_clear(&st->readers);
     conn_close(st->writer);
     free(st->url);
     free(st->node_id);
-    pthread_mutex_destroy(&st->lock);
-    pthread_cond_destroy(&st->available);
     free(st);
 }
 
@@ -1184,8 +1159,6 @@ int store_pg_open(const store_options *opts, store **out, tc_err *err) {
     if (!st)
         return tc_err_set(err, TC_INTERNAL, "store: out of memory");
     st->base.engine = &pg_engine;
-    pthread_mutex_init(&st->lock, NULL);
-    pthread_cond_init(&st->available, NULL);
     st->url = strdup(opts->url);
     st->node_id = strdup(opts->node_id ? opts->node_id : "");
     if (!st->url || !st->node_id) {
@@ -1194,17 +1167,15 @@ int store_pg_open(const store_options *opts, store **out, tc_err *err) {
     }
     if (conn_open(st, &st->writer, err) != 0 || apply_migrations(st->writer, err) != 0)
         goto fail;
-    st->nreaders = opts->readers > 0 ? opts->readers : 1;
-    st->readers = calloc((size_t)st->nreaders, sizeof(*st->readers));
-    st->reader_free = calloc((size_t)st->nreaders, sizeof(*st->reader_free));
-    if (!st->readers || !st->reader_free) {
+    if (store_pool_init(&st->readers, opts->readers) != 0) {
         tc_err_set(err, TC_INTERNAL, "store: out of memory");
         goto fail;
     }
-    for (int i = 0; i < st->nreaders; i++) {
-        if (conn_open(st, &st->readers[i], err) != 0)
+    for (int i = 0; i < st->readers.n; i++) {
+        pg_conn *c = NULL;
+        if (conn_open(st, &c, err) != 0)
             goto fail;
-        st->reader_free[i] = 1;
+        st->readers.conns[i] = &c->base;
     }
     *out = &st->base;
     return 0;

@@ -5,6 +5,7 @@
  * answers any request of its batch: that is what "accepted" means. Migrations are
  * numbered SQL files embedded in the binary (cmake/embed.cmake) and applied
  * at open, each in its own transaction, recorded in schema_migrations. */
+#include "store/pool.h"
 #include "store/store_engine.h"
 #include "util/ids.h"
 
@@ -69,11 +70,8 @@ struct sqlite_store {
     int checkpoint_running;
     int checkpoint_stop;
     pthread_cond_t checkpoint_wake;
-    sqlite_conn **readers;
-    int nreaders;
-    int *reader_free;
-    pthread_mutex_t lock;
-    pthread_cond_t available;
+    store_pool readers;
+    pthread_mutex_t lock; /* the checkpoint thread's */
 };
 
 static const store_engine sqlite_engine;
@@ -296,7 +294,6 @@ int store_sqlite_open(const store_options *opts, store **out, tc_err *err) {
         return tc_err_set(err, TC_INTERNAL, "store: out of memory");
     }
     pthread_mutex_init(&st->lock, NULL);
-    pthread_cond_init(&st->available, NULL);
     pthread_cond_init(&st->checkpoint_wake, NULL);
     if (create_private_file(opts->path, err) != 0)
         goto fail;
@@ -305,17 +302,15 @@ int store_sqlite_open(const store_options *opts, store **out, tc_err *err) {
     st->writer->owner = st;
     if (apply_migrations(st->writer, err) != 0 || sq_sync(&st->base, err) != 0)
         goto fail;
-    st->nreaders = opts->readers > 0 ? opts->readers : 1;
-    st->readers = calloc((size_t)st->nreaders, sizeof(*st->readers));
-    st->reader_free = calloc((size_t)st->nreaders, sizeof(*st->reader_free));
-    if (!st->readers || !st->reader_free) {
+    if (store_pool_init(&st->readers, opts->readers) != 0) {
         tc_err_set(err, TC_INTERNAL, "store: out of memory");
         goto fail;
     }
-    for (int i = 0; i < st->nreaders; i++) {
-        if (conn_open(opts, 1, &st->readers[i], err) != 0)
+    for (int i = 0; i < st->readers.n; i++) {
+        sqlite_conn *c = NULL;
+        if (conn_open(opts, 1, &c, err) != 0)
             goto fail;
-        st->reader_free[i] = 1;
+        st->readers.conns[i] = &c->base;
     }
     if (checkpoint_start(st, opts, err) != 0)
         goto fail;
@@ -329,16 +324,14 @@ fail:
 static void sq_free(store *base) {
     sqlite_store *st = (sqlite_store *)base;
     checkpoint_stop(st);
-    for (int i = 0; i < st->nreaders && st->readers; i++)
-        conn_close(st->readers[i]);
-    free(st->readers);
-    free(st->reader_free);
+    for (int i = 0; i < st->readers.n; i++)
+        conn_close((sqlite_conn *)st->readers.conns[i]);
+    store_pool_clear(&st->readers);
     conn_close(st->writer);
     if (st->wal_fd >= 0)
         close(st->wal_fd);
     free(st->wal_path);
     pthread_mutex_destroy(&st->lock);
-    pthread_cond_destroy(&st->available);
     pthread_cond_destroy(&st->checkpoint_wake);
     free(st);
 }
@@ -383,29 +376,11 @@ static store_conn *sq_writer(store *base) {
 }
 
 static store_conn *sq_reader_acquire(store *base) {
-    sqlite_store *st = (sqlite_store *)base;
-    pthread_mutex_lock(&st->lock);
-    for (;;) {
-        for (int i = 0; i < st->nreaders; i++) {
-            if (st->reader_free[i]) {
-                st->reader_free[i] = 0;
-                pthread_mutex_unlock(&st->lock);
-                return &st->readers[i]->base;
-            }
-        }
-        pthread_cond_wait(&st->available, &st->lock);
-    }
+    return store_pool_acquire(&((sqlite_store *)base)->readers);
 }
 
 static void sq_reader_release(store *base, store_conn *conn) {
-    sqlite_store *st = (sqlite_store *)base;
-    pthread_mutex_lock(&st->lock);
-    for (int i = 0; i < st->nreaders; i++) {
-        if (&st->readers[i]->base == conn)
-            st->reader_free[i] = 1;
-    }
-    pthread_cond_signal(&st->available);
-    pthread_mutex_unlock(&st->lock);
+    store_pool_release(&((sqlite_store *)base)->readers, conn);
 }
 
 static sqlite3 *db_of(store_conn *conn) {
