@@ -598,6 +598,19 @@ static int add_pending(dispatcher *d, int64_t integration_id, const char *lane_k
     return idle ? heap_push(d, ln) : 0;
 }
 
+/* A history subject's event fields: one event, wherever it was read from
+ * (the store's row, the writer's hand-over). */
+static void subject_set_event(history_subject *s, const char *event_id, const char *event_type,
+                              const char *kind, const char *ref_id, int64_t channel_id,
+                              int64_t event_time_ms) {
+    snprintf(s->event_id, sizeof(s->event_id), "%s", event_id);
+    snprintf(s->event_type, sizeof(s->event_type), "%s", event_type);
+    snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", kind);
+    snprintf(s->ref_id, sizeof(s->ref_id), "%s", ref_id);
+    s->channel_id = channel_id;
+    s->event_time_ms = event_time_ms;
+}
+
 /* A pending delivery as loaded from the store, with its event (and its
  * body while the budget lasts). NULL: out of memory. */
 static pending *pending_from_row(dispatcher *d, const store_pending_row *row) {
@@ -612,13 +625,8 @@ static pending *pending_from_row(dispatcher *d, const store_pending_row *row) {
     p->first_failed_at = row->first_failed_at;
     p->created_at = row->created_at;
     p->has_event = 1;
-    history_subject *s = &p->subj;
-    snprintf(s->event_id, sizeof(s->event_id), "%s", row->event_id);
-    snprintf(s->event_type, sizeof(s->event_type), "%s", row->event_type);
-    snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", row->object_kind);
-    snprintf(s->ref_id, sizeof(s->ref_id), "%s", row->object_id);
-    s->channel_id = row->channel_id;
-    s->event_time_ms = row->event_time;
+    subject_set_event(&p->subj, row->event_id, row->event_type, row->object_kind, row->object_id,
+                      row->channel_id, row->event_time);
     /* No body, or none in memory: read when sent (start_transfer). */
     if (row->body && d->body_bytes + row->body_len <= BODY_BUDGET &&
         (p->body = outbox_body_new(row->body, row->body_len)))
@@ -816,12 +824,8 @@ static char *read_event(dispatcher *d, int64_t seq, history_subject *s, tc_err *
     store_event ev;
     if (store_events_by_seq(d->reader, seq, &ev, err) != 0)
         return NULL;
-    snprintf(s->event_id, sizeof(s->event_id), "%s", ev.event_id);
-    snprintf(s->event_type, sizeof(s->event_type), "%s", ev.event_type);
-    snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", ev.object_kind);
-    snprintf(s->ref_id, sizeof(s->ref_id), "%s", ev.object_id);
-    s->channel_id = ev.channel_id;
-    s->event_time_ms = ev.event_time;
+    subject_set_event(s, ev.event_id, ev.event_type, ev.object_kind, ev.object_id, ev.channel_id,
+                      ev.event_time);
     char *body = ev.body;
     ev.body = NULL;
     if (!body)
@@ -844,13 +848,8 @@ static pending *pending_from(dispatcher *d, const outbox_delivery *o) {
     p->next_at = o->created_at;
     p->created_at = o->created_at;
     p->has_event = 1;
-    history_subject *s = &p->subj;
-    snprintf(s->event_id, sizeof(s->event_id), "%s", o->event_id);
-    snprintf(s->event_type, sizeof(s->event_type), "%s", o->event_type);
-    snprintf(s->webhook_type, sizeof(s->webhook_type), "%s", o->object_kind);
-    snprintf(s->ref_id, sizeof(s->ref_id), "%s", o->lane);
-    s->channel_id = o->channel_id;
-    s->event_time_ms = o->event_time;
+    subject_set_event(&p->subj, o->event_id, o->event_type, o->object_kind, o->lane, o->channel_id,
+                      o->event_time);
     if (o->body && d->body_bytes + o->body->len <= BODY_BUDGET) {
         p->body = outbox_body_ref(o->body);
         d->body_bytes += o->body->len;
