@@ -79,17 +79,6 @@ int store_cluster_changes_prune(store_conn *c, int64_t keep_ms, tc_err *err) {
     return store_run(st, err);
 }
 
-int store_cluster_now(store_conn *c, int64_t *now_ms, tc_err *err) {
-    store_stmt *q = store_prepare(c, "SELECT " DB_NOW_MS, err);
-    if (!q)
-        return -1;
-    int step = store_step(q, err);
-    if (step == STORE_ROW)
-        *now_ms = store_col_int64(q, 0);
-    store_stmt_done(q);
-    return step == STORE_ROW ? 0 : -1;
-}
-
 int store_cluster_heartbeat(store_conn *c, const char *node_id, int64_t started_at, tc_err *err) {
     store_stmt *st =
         store_prepare(c,

@@ -29,8 +29,6 @@ typedef struct {
     int64_t expires; /* ms, the database's clock */
 } store_lease;
 
-/* The database's clock, in ms. */
-int store_cluster_now(store_conn *c, int64_t *now_ms, tc_err *err);
 /* Says the node is alive (upsert of its row). */
 int store_cluster_heartbeat(store_conn *c, const char *node_id, int64_t started_at, tc_err *err);
 /* Nodes seen within alive_ms. */

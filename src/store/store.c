@@ -167,10 +167,6 @@ void store_batch_clear(store_batch *b) {
     b->nchanges = b->cap = 0;
 }
 
-store_batch *store_conn_batch(store_conn *conn) {
-    return conn->batch;
-}
-
 /* Outside a batch (a unit test writing rows, a tool), the next id is read
  * from the table: there is no other writer then. */
 static int64_t next_id_from_table(store_conn *conn, store_id_kind kind) {

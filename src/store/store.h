@@ -154,8 +154,6 @@ int store_batch_begin(store_conn *conn, store_batch *b, tc_err *err);
 /* The batch's changes are kept until store_batch_clear. */
 int store_batch_commit(store_conn *conn, store_batch *b, tc_err *err);
 void store_batch_clear(store_batch *b);
-/* The batch open on the writer connection, or NULL (outside a batch). */
-store_batch *store_conn_batch(store_conn *conn);
 int64_t store_batch_next_id(store_conn *conn, store_id_kind kind);
 /* Notes that a row changed (id: the alert or incident id; "" for
  * configuration). Outside a batch, does nothing. */

@@ -114,8 +114,6 @@ struct pg_store {
 
 static const store_engine pg_engine;
 static int deferred_flush(pg_conn *c, tc_err *err);
-static void deferred_drop(pg_conn *c);
-static void deferred_forget(pg_conn *c);
 
 extern const struct {
     const char *name;
