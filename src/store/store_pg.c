@@ -630,8 +630,9 @@ static void pg_stmt_done(store_stmt *base) {
  * multi-row INSERTs of 2^j rows (send_rows) just before anything else is
  * sent (a read, an UPDATE, COMMIT). The server's cost per statement
  * (executor start and end, the portal, the protocol's messages) was a
- * fifth of its time per event; it is now paid once per 2^j rows. Measured
- * as the server's CPU per ingested event: 124-151 us before, 82-101 after.
+ * fifth of its time per event; it is now paid once per 2^j rows. The
+ * server's CPU per ingested event (bench/cluster.sh, one node): 107 us
+ * before, 96-105 after.
  *
  * Invariant relied on: nothing else reaches the server while rows wait
  * (every other send, and every sync, sends them first), so every statement
