@@ -779,9 +779,10 @@ void http_server_stop(http_server *srv) {
     if (!srv)
         return;
     srv->stopping = 1;
+    /* libmicrohttpd: with its own threads, the quiesced listener may still
+     * be in use (its epoll set) until MHD_stop_daemon; closing it earlier
+     * made the daemon abort ("Failed to remove listen FD from epoll set"). */
     MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
-    if (listener != MHD_INVALID_SOCKET)
-        close(listener);
     int64_t deadline = clock_mono_ms() + HTTP_DRAIN_TIMEOUT_MS;
     while (srv->inflight > 0 && clock_mono_ms() < deadline) {
         struct timespec pause = {.tv_sec = 0, .tv_nsec = 5 * 1000000L};
@@ -794,5 +795,7 @@ void http_server_stop(http_server *srv) {
     http_workers_free(srv->workers);
     srv->workers = NULL;
     MHD_stop_daemon(srv->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
     server_free(srv);
 }
