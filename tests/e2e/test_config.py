@@ -245,6 +245,20 @@ def test_check_config():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_readme_example():
+    """The README's example file is one tocsin takes."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        m = re.search(r"^## Config file\n.*?^```ini\n(.*?)^```", f.read(), re.M | re.S)
+    assert m, "no ```ini example in README.md's Config file section"
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write(m.group(1))
+    try:
+        out = subprocess.run([BIN, "check-config", f.name], capture_output=True, text=True)
+        assert out.returncode == 0, out
+    finally:
+        os.unlink(f.name)
+
+
 def test_help_mentions_config():
     out = subprocess.run([BIN, "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--config FILE" in out.stdout and \
@@ -302,5 +316,6 @@ def test_version_outside_git():
 
 if __name__ == "__main__":
     run([test_file_sets_values, test_flags_override_file, test_bad_input, test_missing_file,
-         test_world_readable_secret, test_check_config, test_help_mentions_config, test_version,
+         test_world_readable_secret, test_check_config, test_readme_example,
+         test_help_mentions_config, test_version,
          test_version_outside_git])
