@@ -8,7 +8,9 @@
 #   2. installs it with apt-get, and checks what postinst made: the tocsin
 #      system user and the state folder /var/lib/tocsin (tocsin:tocsin 0750),
 #      the conffile, the man page; `systemd-analyze verify` on the installed
-#      unit; `tocsin --version` (the version and the commit);
+#      unit; `tocsin check-config` on the default config, which must document
+#      every flag of `tocsin serve` with a valid example; `tocsin --version`
+#      (the version and the commit);
 #   3. starts tocsin exactly as the installed unit's ExecStart says, as its
 #      User and Group, in its WorkingDirectory, with its UMask, no capability
 #      and no new privileges, and STATE_DIRECTORY set as systemd sets it
@@ -210,6 +212,20 @@ verify_rc=$?
 if [ "$verify_rc" != 0 ] || grep -q 'tocsin' <<<"$verify"; then
     bad "systemd-analyze verify $unit: exit $verify_rc, or a complaint about the unit"
 fi
+
+# The default config: valid as installed; every flag of tocsin serve
+# documented in it; and each commented example a valid setting (the file
+# with them all uncommented passes check-config, private since tls-key and
+# store may hold secrets).
+out=$(/usr/bin/tocsin check-config "$conf" 2>&1) || bad "tocsin check-config $conf: $out"
+sed -E 's/^#([a-z][a-z-]* = )/\1/' "$conf" >"$work/all-keys.conf"
+chmod 0600 "$work/all-keys.conf"
+out=$(/usr/bin/tocsin check-config "$work/all-keys.conf" 2>&1) ||
+    bad "$conf's commented examples, uncommented, are refused: $out"
+for flag in $(/usr/bin/tocsin serve --help | sed -nE 's/^  --([a-z][a-z-]*).*/\1/p'); do
+    case $flag in help | config) continue ;; esac
+    grep -qE "^#?$flag = " "$conf" || bad "$conf does not document --$flag"
+done
 
 out=$(/usr/bin/tocsin --version 2>&1)
 grep -qF "$version" <<<"$out" || bad "tocsin --version does not print $version: '$out'"
