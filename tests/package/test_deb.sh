@@ -76,6 +76,15 @@ stop_tocsin() { # SIGTERM, then at most 30 s for a clean stop; sets stop_rc
     pid=
 }
 
+wait_healthz() { # BASE_URL [PID]: 0 once BASE_URL/healthz answers 200, within 30 s
+    for _ in $(seq 300); do
+        curl -sf -o /dev/null "$1/healthz" && return 0
+        [ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
 apt_quiet() { # apt-get, its output in the log named first
     local log=$1
     shift
@@ -158,14 +167,23 @@ apt_quiet "$work/install.log" install -y --no-install-recommends "$deb" ||
     { cat "$work/install.log"; die "apt-get install failed"; }
 [ "$(dpkg-query -W -f='${Status}' tocsin)" = "install ok installed" ] ||
     die "dpkg does not list tocsin as installed after apt-get install"
-if [ -d /run/systemd/system ]; then
-    # On a machine running systemd, postinst started the service: the test
-    # starts its own tocsin, as a container would.
-    say "systemd runs here: stopping the service postinst started"
-    systemctl stop tocsin.service || bad "systemctl stop tocsin.service failed"
-fi
 unit=/lib/systemd/system/tocsin.service
 conf=/etc/tocsin/tocsin.conf
+if [ -d /run/systemd/system ]; then
+    # A machine running systemd (not the containers here: this part has not
+    # run here): postinst started the service, unless a policy-rc.d forbade
+    # it. Started, it must come up under the unit's own sandbox; then it is
+    # stopped, and the test starts its own tocsin as a container would.
+    started=$(systemctl show -p ExecMainStartTimestampMonotonic --value tocsin.service)
+    if [ "${started:-0}" != 0 ]; then
+        wait_healthz "http://$(conf_value listen "$conf")" ||
+            bad "the service postinst started does not answer /healthz within 30 s:
+$(systemctl status --no-pager tocsin.service; journalctl --no-pager -n 30 -u tocsin.service)"
+    else
+        say "systemd runs here, but postinst's start of the service was not allowed"
+    fi
+    systemctl stop tocsin.service || bad "systemctl stop tocsin.service failed"
+fi
 [ -x /usr/bin/tocsin ] || bad "/usr/bin/tocsin is not installed or not executable"
 for f in "$unit" "$conf" /usr/share/doc/tocsin/copyright; do
     [ -f "$f" ] || bad "$f is not installed"
@@ -267,14 +285,7 @@ pid=$!
 
 base=http://$listen
 up=0
-for _ in $(seq 300); do # 30 s at most
-    if curl -sf -o /dev/null "$base/healthz"; then
-        up=1
-        break
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-done
+wait_healthz "$base" "$pid" && up=1
 if [ "$up" = 0 ]; then
     kill -0 "$pid" 2>/dev/null && bad "tocsin did not answer $base/healthz within 30 s" ||
         bad "tocsin exited at start (its output is below)"
