@@ -120,7 +120,7 @@ trap 'exit 1' INT TERM
 
 # --- 0. Whether this machine can run it ------------------------------------
 [ "$(id -u)" = 0 ] || skip "needs root: it installs and purges a package"
-for tool in apt-get dpkg-deb dpkg-shlibdeps systemd-analyze setpriv curl /usr/bin/python3; do
+for tool in apt-get dpkg-deb dpkg-shlibdeps objdump systemd-analyze setpriv curl /usr/bin/python3; do
     command -v "$tool" >/dev/null ||
         die "$tool is missing (scripts/install-deps.sh test installs it)"
 done
@@ -185,6 +185,8 @@ $(systemctl status --no-pager tocsin.service; journalctl --no-pager -n 30 -u toc
     systemctl stop tocsin.service || bad "systemctl stop tocsin.service failed"
 fi
 [ -x /usr/bin/tocsin ] || bad "/usr/bin/tocsin is not installed or not executable"
+# Stripped, as Debian ships binaries (the debug build stays in build-deb/).
+! objdump -h /usr/bin/tocsin | grep -q '\.debug_info' || bad "/usr/bin/tocsin is not stripped"
 for f in "$unit" "$conf" /usr/share/doc/tocsin/copyright; do
     [ -f "$f" ] || bad "$f is not installed"
 done
