@@ -9,8 +9,8 @@
 #      system user and the state folder /var/lib/tocsin (tocsin:tocsin 0750),
 #      the conffile, the man page; `systemd-analyze verify` on the installed
 #      unit; `tocsin check-config` on the default config, which must document
-#      every flag of `tocsin serve` with a valid example; `tocsin --version`
-#      (the version and the commit);
+#      every flag of `tocsin serve` with a valid example (and the man page
+#      every flag); `tocsin --version` (the version and the commit);
 #   3. starts tocsin exactly as the installed unit's ExecStart says, as its
 #      User and Group, in its WorkingDirectory, with its UMask, no capability
 #      and no new privileges, and STATE_DIRECTORY set as systemd sets it
@@ -245,6 +245,9 @@ out=$(/usr/bin/tocsin check-config "$work/all-keys.conf" 2>&1) ||
 for flag in $(/usr/bin/tocsin serve --help | sed -nE 's/^  --([a-z][a-z-]*).*/\1/p'); do
     case $flag in help | config) continue ;; esac
     grep -qE "^#?$flag = " "$conf" || bad "$conf does not document --$flag"
+    # The man page too (roff writes each - of an option as \-).
+    [ "$man_installed" = 0 ] || zcat "$man" | grep -qF -- "$(sed 's/-/\\-/g' <<<"--$flag")" ||
+        bad "man tocsin does not document --$flag"
 done
 
 out=$(/usr/bin/tocsin --version 2>&1)
