@@ -2,7 +2,7 @@
 #   make run   install what is missing, build, start tocsin on SQLite in ./data
 #   make test  install what is missing, build with ASan+UBSan, run every test
 # and make cluster: three nodes on a private PostgreSQL behind nginx
-# (scripts/cluster.sh), until Ctrl-C.
+# (scripts/cluster.sh), until Ctrl-C; make deb: the Debian package.
 LISTEN ?= 127.0.0.1:8080
 DATA   ?= ./data
 JOBS   ?= $(shell nproc)
@@ -24,7 +24,7 @@ CMAKE_ARGS ?=
 CLUSTER_LISTEN ?= 127.0.0.1:8080
 CLUSTER_STATE  ?= .cluster
 
-.PHONY: all build run test deps test-deps cluster-deps cluster bench format clean fuzz
+.PHONY: all build run test deps test-deps cluster-deps cluster bench format clean fuzz deb
 
 all: build
 
@@ -43,6 +43,12 @@ build:
 
 run: deps build
 	$(BUILD_DIR)/tocsin serve --listen $(LISTEN) --data $(DATA)
+
+# make deb: tocsin_VERSION_ARCH.deb in this folder (scripts/build-deb.sh: the
+# run build in build-deb/, a systemd unit, /etc/tocsin/tocsin.conf, the man
+# page; sources in packaging/debian/ and docs/tocsin.1).
+deb: deps
+	@scripts/build-deb.sh
 
 cluster: cluster-deps build
 	@TOCSIN_BIN=$(BUILD_DIR)/tocsin CLUSTER_LISTEN=$(CLUSTER_LISTEN) CLUSTER_STATE=$(CLUSTER_STATE) \
@@ -68,4 +74,4 @@ format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'fuzz/*.c' 'fuzz/*.h')
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb tocsin_*.deb

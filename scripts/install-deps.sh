@@ -6,7 +6,7 @@
 #   cluster: also what `make cluster` needs (scripts/cluster.sh: a private
 #         PostgreSQL server, nginx in front of the nodes, python3 for a free port)
 #   test: also what the test suite and benchmarks need (Alertmanager, wrk, nginx, jsonschema,
-#         PostgreSQL for the e2e suite's second run...)
+#         PostgreSQL for the e2e suite's second run, systemd-analyze for the package...)
 set -euo pipefail
 list=false
 [ "${1:-}" = list ] && { list=true; shift; }
@@ -27,6 +27,9 @@ if [ "$what" = test ]; then
            clang libclang-rt-14-dev # make fuzz: clang and its libFuzzer
            prometheus # promtool: tests/e2e/test_metrics.py checks /metrics with it
            chromium # tests/e2e/test_console.py drives the web console in it
+           # tests/package/test_deb.sh: make deb's dpkg-shlibdeps (dpkg-dev;
+           # build-essential brings it too) and systemd-analyze verify.
+           dpkg-dev systemd
            # The e2e suite also runs on PostgreSQL: ctest starts a private
            # server from Debian's /usr/lib/postgresql/*/bin
            # (tests/support/pg_server.sh); the tests reach it with psycopg2.
