@@ -26,6 +26,7 @@
 #include "delivery/replay.h"
 #include "http/ratelimit.h"
 #include "http/server.h"
+#include "store/backup.h"
 #include "store/copy.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -45,6 +46,9 @@ static void usage_main(FILE *out) {
           "  tocsin store copy --from sqlite:PATH --to postgres://...\n"
           "                           copy a SQLite install into an empty PostgreSQL\n"
           "                           database (see `tocsin store copy --help`)\n"
+          "  tocsin backup --data DIR --to FILE\n"
+          "                           copy a SQLite install, running or not, into FILE\n"
+          "                           (see `tocsin backup --help`)\n"
           "  tocsin --version         print the version and the commit it was built from\n"
           "  tocsin --help            this text\n",
           out);
@@ -569,6 +573,81 @@ static int store_cmd(int argc, char **argv) {
     return help ? 0 : 2;
 }
 
+static void usage_backup(FILE *out) {
+    fputs("Usage: tocsin backup --data DIR --to FILE [--force]\n"
+          "\n"
+          "Copies DIR/tocsin.db, the SQLite database of an install, into FILE with\n"
+          "SQLite's online backup: one consistent snapshot, taken while tocsin runs\n"
+          "(pushes go on; what they write after the snapshot is not in the copy).\n"
+          "FILE is written as FILE.tmp, checked with PRAGMA integrity_check, fsynced\n"
+          "and renamed, so it is complete or absent. To restore, stop tocsin, put FILE\n"
+          "in an empty data folder as tocsin.db and start tocsin with --data on it.\n"
+          "\n"
+          "  --data DIR   the data folder of the install (holding tocsin.db)\n"
+          "  --to FILE    the backup file (mode 0600: it holds app keys and secrets)\n"
+          "  --force      replace FILE if it exists (refused otherwise)\n"
+          "  --help       this text\n"
+          "\n"
+          "An install on PostgreSQL (--store) is backed up with pg_dump instead.\n",
+          out);
+}
+
+/* `tocsin backup ...`: argv[0] is "backup". */
+static int backup_cmd(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'}, {"to", required_argument, NULL, 't'},
+        {"force", no_argument, NULL, 'f'},      {"store", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
+    store_backup_options bo = {.progress = stdout};
+    const char *store = getenv("TOCSIN_STORE");
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            bo.data_dir = optarg;
+            break;
+        case 't':
+            bo.to = optarg;
+            break;
+        case 'f':
+            bo.force = 1;
+            break;
+        case 'S':
+            store = optarg;
+            break;
+        case 'h':
+            usage_backup(stdout);
+            return 0;
+        default:
+            usage_backup(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tocsin: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (store && store[0]) {
+        fprintf(stderr, "tocsin: backup copies a SQLite install; this one is on PostgreSQL "
+                        "(--store or TOCSIN_STORE): back it up with pg_dump -Fc, restore "
+                        "with pg_restore (README, \"Backup and restore\")\n");
+        return 2;
+    }
+    if (!bo.data_dir || !bo.to) {
+        fprintf(stderr, "tocsin: backup needs %s\n\n", !bo.data_dir ? "--data" : "--to");
+        usage_backup(stderr);
+        return 2;
+    }
+    tc_err err;
+    if (store_backup(&bo, NULL, &err) != 0) {
+        fprintf(stderr, "tocsin: backup: %s\n", err.message);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     /* Before any thread: libcurl's global state is not thread-safe to set up. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -587,6 +666,8 @@ int main(int argc, char **argv) {
         return store_cmd(argc - 1, argv + 1);
     if (strcmp(argv[1], "check-config") == 0)
         return check_config_cmd(argc - 1, argv + 1);
+    if (strcmp(argv[1], "backup") == 0)
+        return backup_cmd(argc - 1, argv + 1);
     fprintf(stderr, "tocsin: unknown command '%s'\n\n", argv[1]);
     usage_main(stderr);
     return 2;
