@@ -109,6 +109,10 @@ static int target_prepare(backup_job *j, const char *to, int force, tc_err *err)
     if (!to || !*to)
         return tc_err_set(err, TC_INVALID_PARAMETER, "--to names no file");
     if (stat(to, &sb) == 0) {
+        struct stat src;
+        if (stat(j->src_path, &src) == 0 && src.st_dev == sb.st_dev && src.st_ino == sb.st_ino)
+            return tc_err_set(err, TC_INVALID_PARAMETER,
+                              "--to: %s is the database being backed up; name another file", to);
         if (S_ISDIR(sb.st_mode))
             return tc_err_set(err, TC_INVALID_PARAMETER,
                               "--to: %s is a folder; name the backup file", to);
@@ -120,6 +124,14 @@ static int target_prepare(backup_job *j, const char *to, int force, tc_err *err)
         j->tmp_path = NULL;
         return tc_err_oom(err, "the backup's path");
     }
+    /* A journal left by an earlier backup that died would be played back
+     * into the new copy when SQLite opens it. */
+    char journal[4200];
+    if (snprintf(journal, sizeof(journal), "%s-journal", j->tmp_path) >= (int)sizeof(journal))
+        return tc_err_set(err, TC_INVALID_PARAMETER, "--to is too long");
+    if (unlink(journal) != 0 && errno != ENOENT)
+        return tc_err_set(err, TC_INVALID_PARAMETER, "--to: cannot remove the stale %s: %s",
+                          journal, strerror(errno));
     int fd = open(j->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return tc_err_set(err, TC_INVALID_PARAMETER, "--to: cannot write %s: %s", j->tmp_path,

@@ -146,6 +146,9 @@ def test_bad_input():
             # Root may write anywhere, so "cannot write" is a missing folder.
             r = backup("--data", t.data_dir, "--to", os.path.join(work, "no-such", "x.db"))
             assert r.returncode == 1 and "--to: cannot write" in r.stderr, r
+            live = os.path.join(t.data_dir, "tocsin.db")
+            r = backup("--data", t.data_dir, "--to", live, "--force")
+            assert r.returncode == 1 and "is the database being backed up" in r.stderr, r
             r = backup("--data", t.data_dir, "--to", work)
             assert r.returncode == 1 and "is a folder" in r.stderr, r
             empty = os.path.join(work, "empty")
