@@ -15,6 +15,9 @@ from receiver import Receiver
 from tocsin_test import Tocsin, run, validate_response, wait_until
 
 FAST_RETRY = {"max_attempts": 20, "schedule_s": [1]}
+# 20 attempts 2 s apart: the push is still pending (not given up) for about
+# 40 s, past the lag of 10 s and the fix of the endpoint that follows.
+SLOW_RETRY = {"max_attempts": 20, "schedule_s": [2]}
 
 
 def make_webhook(t, endpoint, channel_id, name, **extra):
@@ -104,7 +107,7 @@ def test_late_pushes_then_recovers():
             pager = make_webhook(t, rx.url("ok/pager"), ops, "pager")
             app = t.make_channel("payments")
             _, key = t.make_source(app)
-            late = make_webhook(t, rx.url("fail/late"), app, "slow-hook", retry=FAST_RETRY)
+            late = make_webhook(t, rx.url("fail/late"), app, "slow-hook", retry=SLOW_RETRY)
             t.push(key, {"title_rule": "card declines", "event_status": "Critical",
                          "alert_key": "declines"})
             inc, alert = wait_until(lambda: self_alert(t, ops, late, "lag"), timeout=60,
