@@ -130,7 +130,7 @@ def test_bad_input():
             r = backup("--data", t.data_dir)
             assert r.returncode == 2 and "needs --to" in r.stderr, r
             r = backup("--to", os.path.join(work, "x.db"))
-            assert r.returncode == 2 and "needs --data" in r.stderr, r
+            assert r.returncode == 2 and "needs --data (or --config)" in r.stderr, r
             existing = os.path.join(work, "existing.db")
             with open(existing, "w") as f:
                 f.write("keep me")
@@ -160,7 +160,24 @@ def test_bad_input():
             r = backup("--data", t.data_dir, "--to", os.path.join(work, "y.db"),
                        env={"TOCSIN_STORE": "postgres://u@127.0.0.1/db"})
             assert r.returncode == 2 and "pg_dump" in r.stderr, r
-            assert sorted(os.listdir(work)) == ["empty", "existing.db"], os.listdir(work)
+            # The config file `tocsin serve --config` reads says where the
+            # install is; a store key in it means PostgreSQL: refused.
+            conf = os.path.join(work, "tocsin.conf")
+            with open(conf, "w") as f:
+                f.write("data = %s\n" % t.data_dir)
+            r = backup("--config", conf, "--to", os.path.join(work, "from-config.db"))
+            assert r.returncode == 0, r.stderr
+            with open(conf, "w") as f:
+                f.write("data = %s\nstore = postgres://u@127.0.0.1/db\n" % t.data_dir)
+            r = backup("--config", conf, "--to", os.path.join(work, "z.db"))
+            assert r.returncode == 2 and "pg_dump" in r.stderr, r
+            with open(conf, "w") as f:
+                f.write("data = %s\nno-such-key = 1\n" % t.data_dir)
+            r = backup("--config", conf, "--to", os.path.join(work, "z.db"))
+            assert r.returncode == 2 and "no-such-key" in r.stderr, r
+            os.unlink(conf)
+            assert sorted(os.listdir(work)) == ["empty", "existing.db", "from-config.db"], \
+                os.listdir(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
