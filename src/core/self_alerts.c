@@ -110,6 +110,19 @@ int self_alerts_delivered(writer_txn *txn, const tc_config *cfg, int64_t integra
     return emit(txn, cfg, integration_id, name, COND_DISABLED, "Ok", "delivered again", err);
 }
 
+int self_alerts_forget(writer_txn *txn, const tc_config *cfg, int64_t integration_id,
+                       const char *name, tc_err *err) {
+    if (!cfg->self_alerts_channel_id)
+        return 0;
+    for (int cond = COND_DISABLED; cond <= COND_LAG; cond++) {
+        if (is_open(txn, integration_id, (self_condition)cond) &&
+            emit(txn, cfg, integration_id, name, (self_condition)cond, "Ok",
+                 "the integration was deleted", err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- the lag ------------------------------------------------------------------ */
 
 typedef struct {

@@ -39,6 +39,11 @@ int self_alerts_disabled(writer_txn *txn, const tc_config *cfg, int64_t integrat
 int self_alerts_delivered(writer_txn *txn, const tc_config *cfg, int64_t integration_id,
                           tc_err *err);
 
+/* A person deleted the integration: whatever of its alerts is open
+ * recovers (nothing will ever deliver for it again). */
+int self_alerts_forget(writer_txn *txn, const tc_config *cfg, int64_t integration_id,
+                       const char *name, tc_err *err);
+
 /* The writer's timer tick: opens and recovers the lag alerts. */
 int self_alerts_check_lag(writer_txn *txn, const tc_config *cfg, tc_err *err);
 

@@ -128,6 +128,24 @@ def test_late_pushes_then_recovers():
                        what="the late self-alert recovered")
 
 
+def test_deleted_integration_recovers():
+    """Nothing will deliver for a deleted integration: its open self-alert
+    recovers when it is deleted, instead of staying open for ever."""
+    with Receiver() as rx:
+        t, ops = start_with_channel(rx)
+        with t:
+            app = t.make_channel("payments")
+            _, key = t.make_source(app)
+            gone = make_webhook(t, rx.url("gone/old"), app, "old-hook")
+            t.push(key, {"title_rule": "card declines", "event_status": "Critical",
+                         "alert_key": "declines"})
+            inc, _ = wait_until(lambda: self_alert(t, ops, gone, "disabled"), timeout=30,
+                                what="the self-alert of the disabled integration")
+            t.api("/integration/delete", {"integration_id": gone})
+            got = t.api("/incident/info", {"incident_id": inc["incident_id"]}).data
+            assert got["progress"] == "Closed", got
+
+
 def test_flags_refused():
     """Out of range or not a number: tocsin does not start, and says why."""
     for args, mention in (
@@ -145,4 +163,5 @@ def test_flags_refused():
 
 
 if __name__ == "__main__":
-    run([test_gone_disables_then_recovers, test_late_pushes_then_recovers, test_flags_refused])
+    run([test_gone_disables_then_recovers, test_late_pushes_then_recovers,
+         test_deleted_integration_recovers, test_flags_refused])
