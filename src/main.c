@@ -26,6 +26,7 @@
 #include "delivery/replay.h"
 #include "http/ratelimit.h"
 #include "http/server.h"
+#include "store/backup.h"
 #include "store/copy.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -45,6 +46,9 @@ static void usage_main(FILE *out) {
           "  tocsin store copy --from sqlite:PATH --to postgres://...\n"
           "                           copy a SQLite install into an empty PostgreSQL\n"
           "                           database (see `tocsin store copy --help`)\n"
+          "  tocsin backup --data DIR --to FILE\n"
+          "                           copy a SQLite install, running or not, into FILE\n"
+          "                           (see `tocsin backup --help`)\n"
           "  tocsin --version         print the version and the commit it was built from\n"
           "  tocsin --help            this text\n",
           out);
@@ -99,6 +103,11 @@ static void usage_serve(FILE *out) {
           "                         RequestTooFrequently with Retry-After; 0 = no limit\n"
           "  --rate-limit-api RATE[:BURST]    Open API requests per second per app_key\n"
           "                         (default 200:400); 0 = no limit\n"
+          "  --self-alerts-channel-id ID  open an incident in channel ID when a webhook\n"
+          "                         integration is disabled (410, 24 h of failures) or\n"
+          "                         its pushes are late (default 0: off)\n"
+          "  --self-alerts-lag S    a pending push older than S seconds is late\n"
+          "                         (default 300, 10 to 86400)\n"
           "  --help                 this text\n"
           "\n"
           "Environment:\n"
@@ -569,6 +578,139 @@ static int store_cmd(int argc, char **argv) {
     return help ? 0 : 2;
 }
 
+static void usage_backup(FILE *out) {
+    fputs("Usage: tocsin backup --data DIR --to FILE [--force]\n"
+          "       tocsin backup --config FILE --to FILE [--force]\n"
+          "\n"
+          "Copies DIR/tocsin.db, the SQLite database of an install, into FILE with\n"
+          "SQLite's online backup: one consistent snapshot, taken while tocsin runs\n"
+          "(pushes go on; what they write after the snapshot is not in the copy).\n"
+          "FILE is written as FILE.tmp, checked with PRAGMA integrity_check, fsynced\n"
+          "and renamed, so it is complete or absent. To restore, stop tocsin, put FILE\n"
+          "in an empty data folder as tocsin.db and start tocsin with --data on it.\n"
+          "\n"
+          "  --data DIR     the data folder of the install (holding tocsin.db)\n"
+          "  --config FILE  the install's config file (tocsin serve --config): its\n"
+          "                 data and store keys say where the install is (--data wins)\n"
+          "  --to FILE      the backup file (mode 0600: it holds app keys and secrets)\n"
+          "  --force        replace FILE if it exists (refused otherwise)\n"
+          "  --help         this text\n"
+          "\n"
+          "An install on PostgreSQL (--store, TOCSIN_STORE or the file's store key)\n"
+          "is backed up with pg_dump instead.\n",
+          out);
+}
+
+typedef struct {
+    const char *config, *data, *to, *store;
+    int force;
+} backup_args;
+
+/* Returns 0, 1 after --help, or 2 after a usage error. */
+static int backup_parse(int argc, char **argv, backup_args *a) {
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"to", required_argument, NULL, 't'},
+        {"force", no_argument, NULL, 'f'},
+        {"store", required_argument, NULL, 'S'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            a->data = optarg;
+            break;
+        case 't':
+            a->to = optarg;
+            break;
+        case 'f':
+            a->force = 1;
+            break;
+        case 'S':
+            a->store = optarg;
+            break;
+        case 'c':
+            a->config = optarg;
+            break;
+        case 'h':
+            usage_backup(stdout);
+            return 1;
+        default:
+            usage_backup(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tocsin: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+/* Where the install is, in serve's order: --data over the config file's
+ * data; --store over TOCSIN_STORE over the file's store. An install on
+ * PostgreSQL is refused. cfg receives the file; *data_dir points into it
+ * or into argv. */
+static int backup_locate(const backup_args *a, tc_config *cfg, const char **data_dir) {
+    serve_flags_defaults(cfg);
+    if (a->config) {
+        config_file_report rep;
+        config_file_report_init(&rep);
+        int bad = config_file_load(a->config, 0, cfg, &rep) != 0;
+        if (bad) {
+            config_file_report_print(&rep, stderr);
+            fprintf(stderr, "tocsin: backup: the config file %s has problems\n", a->config);
+        }
+        config_file_report_clear(&rep);
+        if (bad)
+            return -1;
+    }
+    const char *env = getenv("TOCSIN_STORE");
+    const char *store = a->store ? a->store : env && env[0] ? env : cfg->store_url;
+    if (store[0]) {
+        fprintf(stderr, "tocsin: backup copies a SQLite install; this one is on PostgreSQL "
+                        "(--store, TOCSIN_STORE or the config file's store): back it up with "
+                        "pg_dump -Fc, restore with pg_restore (README, \"Backup and restore\")\n");
+        return -1;
+    }
+    *data_dir = a->data ? a->data : a->config ? cfg->data_dir : NULL;
+    return 0;
+}
+
+/* `tocsin backup ...`: argv[0] is "backup". */
+static int backup_cmd(int argc, char **argv) {
+    backup_args a = {0};
+    int rc = backup_parse(argc, argv, &a);
+    if (rc != 0)
+        return rc == 1 ? 0 : 2;
+    tc_config *cfg = calloc(1, sizeof(*cfg)); /* ~9 KB: not on the stack */
+    store_backup_options bo = {.to = a.to, .force = a.force, .progress = stdout};
+    tc_err err;
+    rc = 2;
+    if (!cfg) {
+        fprintf(stderr, "tocsin: backup: out of memory\n");
+        goto done;
+    }
+    if (backup_locate(&a, cfg, &bo.data_dir) != 0)
+        goto done;
+    if (!bo.data_dir || !bo.to) {
+        fprintf(stderr, "tocsin: backup needs %s\n\n",
+                !bo.data_dir ? "--data (or --config)" : "--to");
+        usage_backup(stderr);
+        goto done;
+    }
+    rc = store_backup(&bo, NULL, &err) == 0 ? 0 : 1;
+    if (rc != 0)
+        fprintf(stderr, "tocsin: backup: %s\n", err.message);
+done:
+    free(cfg);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     /* Before any thread: libcurl's global state is not thread-safe to set up. */
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -587,6 +729,8 @@ int main(int argc, char **argv) {
         return store_cmd(argc - 1, argv + 1);
     if (strcmp(argv[1], "check-config") == 0)
         return check_config_cmd(argc - 1, argv + 1);
+    if (strcmp(argv[1], "backup") == 0)
+        return backup_cmd(argc - 1, argv + 1);
     fprintf(stderr, "tocsin: unknown command '%s'\n\n", argv[1]);
     usage_main(stderr);
     return 2;

@@ -34,6 +34,7 @@
 #include "api/push_config.h"
 #include "core/channel.h"
 #include "core/integration.h"
+#include "core/self_alerts.h"
 #include "delivery/dispatcher.h"
 #include "delivery/signature.h"
 #include "store/integrations.h"
@@ -454,7 +455,9 @@ static int set_status_cmd(writer_txn *txn, void *argp, tc_err *err) {
     if (deleting)
         in->deleted_at = txn->now_ms / 1000;
     snprintf(in->status, sizeof(in->status), "%s", r->status);
-    return integration_save(txn, in, err);
+    if (integration_save(txn, in, err) != 0)
+        return -1;
+    return deleting ? self_alerts_forget(txn, txn->cfg, in->integration_id, in->name, err) : 0;
 }
 
 /* The old secret keeps signing for 24 hours, so receivers can switch

@@ -6,6 +6,8 @@
 #ifndef TOCSIN_CONFIG_H
 #define TOCSIN_CONFIG_H
 
+#include <stdint.h>
+
 typedef struct {
     char listen_host[256];
     int listen_port;
@@ -36,6 +38,10 @@ typedef struct {
      * and bucket size; a rate of 0 means no limit. */
     double rate_event, rate_event_burst; /* per integration_key */
     double rate_api, rate_api_burst;     /* per app_key */
+    /* Self-alerts (core/self_alerts.h): the channel their incidents open in
+     * (0 = off) and the age of a pending delivery that counts as late. */
+    int64_t self_alerts_channel_id;
+    int self_alerts_lag_s;
 } tc_config;
 
 #endif

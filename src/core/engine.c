@@ -666,6 +666,21 @@ int engine_ingest_many(writer_txn *txn, const char *integration_key, const char 
     return 0;
 }
 
+int engine_ingest_internal(writer_txn *txn, int64_t channel_id, engine_event *ev,
+                           engine_result *out, tc_err *err) {
+    const state_channel *ch = NULL;
+    if (state_channel_find(txn->state, txn->conn, channel_id, &ch, err) != 0)
+        return -1;
+    if (!ch || strcmp(ch->status, "enabled") != 0)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "self_alerts_channel_id %lld names no enabled channel",
+                          (long long)channel_id);
+    state_source self = {.integration_id = 0, .type = "alert_standard", .channel_id = channel_id};
+    if (!ev->prepared && engine_event_prepare(ev, err) != 0)
+        return -1;
+    return ingest_one(txn, &self, ch, ev, out, err);
+}
+
 /* ---- changes other commands reuse ------------------------------------------------ */
 
 int engine_incident_refresh(writer_txn *txn, const char *incident_id, tc_err *err) {

@@ -70,6 +70,15 @@ int engine_ingest_many(writer_txn *txn, const char *integration_key, const char 
                        const char *expected_type, engine_event *evs, size_t n, engine_result *out,
                        tc_err *err);
 
+/* An event tocsin raises about itself (core/self_alerts.c), on the path a
+ * pushed event takes from the writer on: the same dedupe, grouping,
+ * recovery, outbox and escalation. Its source is no integration: the
+ * alert's integration_id is 0, and it goes into channel_id, which must
+ * exist and be enabled (InvalidParameter naming it otherwise; nothing is
+ * changed then). The event need not be prepared. */
+int engine_ingest_internal(writer_txn *txn, int64_t channel_id, engine_event *ev,
+                           engine_result *out, tc_err *err);
+
 /* The SHA-256 hex of a key a source is found by, computed off the writer
  * and passed to engine_ingest_many (NULL there: it computes it). -1 for a
  * key that cannot be one (empty, longer than 256). */

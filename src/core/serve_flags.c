@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/self_alerts.h"
 #include "delivery/dispatcher.h"
 #include "delivery/guard.h"
 #include "delivery/replay.h"
@@ -191,6 +192,23 @@ static int set_rate_api(tc_config *cfg, const char *value, tc_err *err) {
     return set_rate(&cfg->rate_api, &cfg->rate_api_burst, value, err);
 }
 
+/* Channel ids are JSON numbers: at most 2^53 - 1; 0 turns self-alerts off. */
+static int set_self_alerts_channel(tc_config *cfg, const char *value, tc_err *err) {
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (!value[0] || *end || errno == ERANGE || v < 0 || v > 9007199254740991LL)
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "must be a channel id (a whole number, 0 = off), not '%.40s'", value);
+    cfg->self_alerts_channel_id = v;
+    return 0;
+}
+
+static int set_self_alerts_lag(tc_config *cfg, const char *value, tc_err *err) {
+    return set_int(&cfg->self_alerts_lag_s, value, SELF_ALERTS_LAG_MIN_S, SELF_ALERTS_LAG_MAX_S,
+                   "seconds", err);
+}
+
 /* The order is --help's. */
 static const serve_flag flags[] = {
     {"listen", SERVE_FLAG_VALUE, set_listen, NULL, NULL},
@@ -211,6 +229,8 @@ static const serve_flag flags[] = {
     {"replay-rate", SERVE_FLAG_VALUE, set_replay_rate, NULL, NULL},
     {"rate-limit-event", SERVE_FLAG_VALUE, set_rate_event, NULL, NULL},
     {"rate-limit-api", SERVE_FLAG_VALUE, set_rate_api, NULL, NULL},
+    {"self-alerts-channel-id", SERVE_FLAG_VALUE, set_self_alerts_channel, NULL, NULL},
+    {"self-alerts-lag", SERVE_FLAG_VALUE, set_self_alerts_lag, NULL, NULL},
 };
 
 _Static_assert(sizeof(flags) / sizeof(flags[0]) <= SERVE_FLAGS_MAX, "raise SERVE_FLAGS_MAX");
@@ -230,6 +250,7 @@ void serve_flags_defaults(tc_config *cfg) {
     cfg->rate_event_burst = 4000;
     cfg->rate_api = 200;
     cfg->rate_api_burst = 400;
+    cfg->self_alerts_lag_s = SELF_ALERTS_LAG_DEFAULT_S;
 }
 
 size_t serve_flags_count(void) {

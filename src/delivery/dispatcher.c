@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "core/cluster.h"
+#include "core/self_alerts.h"
 #include "core/outbox.h"
 #include "delivery/history.h"
 #include "store/cluster.h"
@@ -457,14 +458,23 @@ static int record_one(writer_txn *txn, record_batch *rb, record *r, tc_err *err)
                                 .updated_at = txn->now_ms};
     if (store_deliveries_record(txn->conn, &o, err) != 0)
         return -1;
+    const tc_config *cfg = rb->d->app->cfg;
+    if (strcmp(r->status, "delivered") == 0 &&
+        self_alerts_delivered(txn, cfg, r->subj.integration_id, err) != 0)
+        return -1;
     if (r->streak_changed && store_integrations_set_failing_since(txn->conn, r->subj.integration_id,
                                                                   r->failing_since, err) != 0)
         return -1;
     if (!r->disable_reason[0])
         return 0;
     int64_t failing_before = r->disable_by_streak ? txn->now_ms - FAILING_DISABLE_MS : 0;
-    return store_integrations_disable(txn->conn, r->subj.integration_id, r->disable_reason,
-                                      txn->now_ms / 1000, failing_before, err);
+    if (store_integrations_disable(txn->conn, r->subj.integration_id, r->disable_reason,
+                                   txn->now_ms / 1000, failing_before, err) != 0)
+        return -1;
+    /* Only the record that did disable it raises the alert. */
+    if (!cfg->self_alerts_channel_id || store_changes(txn->conn) == 0)
+        return 0;
+    return self_alerts_disabled(txn, cfg, r->subj.integration_id, r->disable_reason, err);
 }
 
 static int record_cmd(writer_txn *txn, void *arg, tc_err *err) {

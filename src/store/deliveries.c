@@ -142,6 +142,50 @@ int store_deliveries_pending_counts(store_conn *c,
     return rc != 0 || step < 0 ? -1 : 0;
 }
 
+/* One integer of a one-row query; *found 0 when it is NULL. */
+static int int_of(store_stmt *q, int64_t *out, int *found, tc_err *err) {
+    int step = store_step(q, err);
+    *found = step == STORE_ROW && !store_col_is_null(q, 0);
+    if (*found)
+        *out = store_col_int64(q, 0);
+    store_stmt_done(q);
+    return step < 0 ? -1 : 0;
+}
+
+int store_deliveries_oldest_pending(store_conn *c, int64_t integration_id, int64_t *created_at,
+                                    tc_err *err) {
+    *created_at = 0;
+    int64_t attempts = -1;
+    for (;;) {
+        store_stmt *q = store_prepare(c,
+                                      "SELECT min(attempts) FROM deliveries WHERE status ="
+                                      " 'pending' AND integration_id = ? AND attempts > ?",
+                                      err);
+        int found = 0;
+        if (!q)
+            return -1;
+        store_bind_int64(q, 1, integration_id);
+        store_bind_int64(q, 2, attempts);
+        if (int_of(q, &attempts, &found, err) != 0)
+            return -1;
+        if (!found)
+            return 0;
+        int64_t oldest = 0;
+        q = store_prepare(c,
+                          "SELECT min(created_at) FROM deliveries WHERE status = 'pending'"
+                          " AND integration_id = ? AND attempts = ?",
+                          err);
+        if (!q)
+            return -1;
+        store_bind_int64(q, 1, integration_id);
+        store_bind_int64(q, 2, attempts);
+        if (int_of(q, &oldest, &found, err) != 0)
+            return -1;
+        if (found && (*created_at == 0 || oldest < *created_at))
+            *created_at = oldest;
+    }
+}
+
 int store_deliveries_prune(store_conn *c, int64_t before_ms, int64_t limit, tc_err *err) {
     /* Never the newest row: SQLite gives max(rowid) + 1 to the next insert,
      * so keeping it is what keeps ids from being handed out twice (the

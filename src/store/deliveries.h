@@ -13,6 +13,14 @@ int store_deliveries_insert(store_conn *c, int64_t integration_id, int64_t event
                             const char *lane, int64_t sequence, int64_t now_ms,
                             int64_t *delivery_id, tc_err *err);
 
+/* The created_at (ms) of the integration's oldest pending delivery, 0 when
+ * none is pending. A skip-scan of the covering index of 005_metrics.sql,
+ * (integration_id, attempts, created_at) WHERE pending: two index probes
+ * per distinct attempts value among its pending rows (at most the retry
+ * limit, 20, plus one), never a walk over the backlog. */
+int store_deliveries_oldest_pending(store_conn *c, int64_t integration_id, int64_t *created_at,
+                                    tc_err *err);
+
 /* The highest delivery id ever given (0 when none). */
 int store_deliveries_max_id(store_conn *c, int64_t *out, tc_err *err);
 
