@@ -4,8 +4,9 @@
  *
  * Every kind lives in one table (core/integration.h). What a kind needs is
  * decided in one place, read_kind_fields(), a switch on the kind's family:
- * alert sources (alert_standard, alert_prometheus) take one channel_id and
- * get a random integration_key for their push URL; the pushing kinds
+ * alert sources (alert_standard, alert_prometheus) and change sources
+ * (change_standard) take one channel_id and get a random integration_key
+ * for their push URL; the pushing kinds
  * (webhook_incident, webhook_alert, custom_action) take their endpoint,
  * headers, channels, event types and delivery policy into the normalized
  * `config` (validated by api/push_config.c) and get a Standard Webhooks
@@ -58,12 +59,20 @@ static const integration_kind kinds[] = {
     {"webhook_incident", FAMILY_PUSHING, NULL},
     {"webhook_alert", FAMILY_PUSHING, NULL},
     {"custom_action", FAMILY_PUSHING, NULL},
+    /* Change events push like an alert source (one channel, a key); the
+     * key is checked against the type, so it pushes changes only. */
+    {"change_standard", FAMILY_ALERT_SOURCE, "/event/push/change/standard"},
 };
 #define KIND_COUNT (sizeof(kinds) / sizeof(kinds[0]))
 
 /* The `type` names for params_enum, in the order of kinds[]. */
-static const char *const kind_names[] = {"alert_standard", "alert_prometheus", "webhook_incident",
-                                         "webhook_alert",  "custom_action",    NULL};
+static const char *const kind_names[] = {"alert_standard",
+                                         "alert_prometheus",
+                                         "webhook_incident",
+                                         "webhook_alert",
+                                         "custom_action",
+                                         "change_standard",
+                                         NULL};
 
 static const integration_kind *kind_find(const char *type) {
     for (size_t i = 0; i < KIND_COUNT; i++) {

@@ -170,6 +170,18 @@ static int source_resolve(writer_txn *txn, const char *key, const char *key_hash
                           *ch != NULL, *ch ? (*ch)->status : "", *ch ? (*ch)->name : "", err);
 }
 
+int engine_source_ids(writer_txn *txn, const char *integration_key, const char *key_hash,
+                      const char *expected_type, int64_t *integration_id, int64_t *channel_id,
+                      tc_err *err) {
+    const state_source *src = NULL;
+    const state_channel *ch = NULL;
+    if (source_resolve(txn, integration_key, key_hash, expected_type, &src, &ch, err) != 0)
+        return -1;
+    *integration_id = src->integration_id;
+    *channel_id = ch->channel_id;
+    return 0;
+}
+
 /* ---- small helpers ---------------------------------------------------------- */
 
 /* A FeedDetail of string members, e.g. {"severity":"Critical","title":"..."}. */
