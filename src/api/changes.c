@@ -107,19 +107,21 @@ static int read_list_req(json_t *body, change_list_req *r, tc_err *err) {
 
 /* ---- rendering ---------------------------------------------------------------- */
 
-/* A JSON object from stored text; {} when the text is not one. */
+/* A JSON object from stored text ({} when the text is not one), or NULL
+ * when out of memory: the pack it goes into then fails as a whole. */
 static json_t *labels_json(const char *text) {
-    json_t *o = json_loads(text && *text ? text : "{}", 0, NULL);
-    if (o && !json_is_object(o)) {
-        json_decref(o);
-        o = json_object();
-    }
-    return o;
+    const char *t = text && *text ? text : "{}";
+    int oom = 0;
+    json_t *o = jb_loadb(t, strlen(t), 0, NULL, &oom);
+    if (o && json_is_object(o))
+        return o;
+    json_decref(o);
+    return oom ? NULL : json_object();
 }
 
 static int add_event(void *arg, const store_change_event *e, tc_err *err) {
     json_t *events = arg;
-    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:o*}", "event_id", e->event_id,
+    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "event_id", e->event_id,
                           "integration_id", (json_int_t)e->integration_id, "title", e->title,
                           "description", e->description, "change_key", e->change_key,
                           "change_status", e->change_status, "link", e->link, "event_time",
@@ -133,7 +135,7 @@ static int add_event(void *arg, const store_change_event *e, tc_err *err) {
 static json_t *change_json(store_conn *c, const store_change_row *ch, int with_events,
                            tc_err *err) {
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o*, s:s, s:I, s:s, s:I, s:s}", "change_id",
+        "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:s, s:I, s:s, s:I, s:s}", "change_id",
         ch->change_id, "change_key", ch->change_key, "title", ch->title, "description",
         ch->description, "change_status", ch->change_status, "start_time",
         (json_int_t)ch->start_time, "last_time", (json_int_t)ch->last_time, "end_time",
