@@ -422,6 +422,20 @@ typedef struct {
 } route_case;
 
 static const route_case cases[] = {
+    /* The lists first, while the store holds the fixture's one change. */
+    {"/change/list", NULL,
+     "{\"query\":\"dep|done\",\"include_events\":true,\"orderby\":\"last_time\","
+     "\"channel_ids\":[$CH]}",
+     NULL, 0, 0},
+    {"/incident/change/list", NULL, "{\"incident_id\":\"$INC\",\"include_events\":true}",
+     prep_incidents, 0, 0},
+    /* A new change, and an event merged into the existing one. */
+    {"/event/push/change/standard", "CHSKEY",
+     "{\"change_key\":\"chg-$N\",\"change_status\":\"Planned\",\"title\":\"t $N\","
+     "\"description\":\"d\",\"link\":\"https://ci/$N\",\"labels\":{\"a\":\"b\"}}",
+     NULL, 0, 0},
+    {"/event/push/change/standard", "CHSKEY",
+     "{\"change_key\":\"fx-chg\",\"change_status\":\"Done\",\"title\":\"done $N\"}", NULL, 0, 0},
     {"/event/push/alert/standard", "SRCKEY",
      "{\"title_rule\":\"ev $host $N\",\"event_status\":\"Critical\",\"alert_key\":\"ev-$N\","
      "\"description\":\"d\",\"labels\":{\"host\":\"h1\",\"svc\":\"api\"},"
@@ -448,19 +462,6 @@ static const route_case cases[] = {
      "\"description\":\"high\"},\"startsAt\":\"2024-01-01T00:00:00Z\"},{\"status\":\"resolved\","
      "\"labels\":{\"alertname\":\"disk\",\"n\":\"$N\"},\"fingerprint\":\"fp-$N\"}]}",
      NULL, 0, 0},
-    /* A new change, and an event merged into the existing one. */
-    {"/event/push/change/standard", "CHSKEY",
-     "{\"change_key\":\"chg-$N\",\"change_status\":\"Planned\",\"title\":\"t $N\","
-     "\"description\":\"d\",\"link\":\"https://ci/$N\",\"labels\":{\"a\":\"b\"}}",
-     NULL, 0, 0},
-    {"/event/push/change/standard", "CHSKEY",
-     "{\"change_key\":\"fx-chg\",\"change_status\":\"Done\",\"title\":\"done $N\"}", NULL, 0, 0},
-    {"/change/list", NULL,
-     "{\"query\":\"dep|done\",\"include_events\":true,\"orderby\":\"last_time\","
-     "\"channel_ids\":[$CH]}",
-     NULL, 0, 0},
-    {"/incident/change/list", NULL, "{\"incident_id\":\"$INC\",\"include_events\":true}",
-     prep_incidents, 0, 0},
     {"/incident/create", NULL,
      "{\"incident_severity\":\"Warning\",\"title\":\"made $N\",\"description\":\"d\","
      "\"channel_id\":$CH,\"assigned_to\":{\"person_ids\":[$M]}}",
