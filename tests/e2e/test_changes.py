@@ -324,6 +324,20 @@ def test_bad_input_changes_nothing():
         assert len(c["events"][0]["title"]) == 512
 
 
+def test_rate_limit():
+    """The change push shares the Event API's per-key limit."""
+    with Tocsin(args=["--rate-limit-event", "0.01:3"]) as t:
+        _, _, key = change_source(t)
+        for i in range(3):
+            push_change(t, key, {"change_key": "c%d" % i, "change_status": "Planned", "title": "t"})
+        r = push_change(t, key, {"change_key": "refused", "change_status": "Planned",
+                                 "title": "t"}, expect=429)
+        expect_error(r, 429, "RequestTooFrequently", "integration_key")
+        assert 1 <= int(r.headers["Retry-After"]) <= 100, r.headers
+        assert changes(t)["total"] == 3
+
+
 if __name__ == "__main__":
     run([test_integration_and_push_url, test_merge_by_key, test_list_filters_paging_order_query,
-         test_incident_change_list, test_restart_keeps_changes, test_bad_input_changes_nothing])
+         test_incident_change_list, test_restart_keeps_changes, test_bad_input_changes_nothing,
+         test_rate_limit])
