@@ -42,11 +42,25 @@ def test_integration_and_push_url():
                                            r.data["integration_key"]), r.data
         info = t.api("/integration/info", {"integration_id": r.data["integration_id"]}).data
         assert info["type"] == "change_standard" and info["channel_id"] == cid, info
-        # Created like alert_standard: one channel, required.
-        expect_error(t.api("/integration/create", {"type": "change_standard", "name": "x"},
-                           expect=None), 400, "InvalidParameter", "channel_id")
+        # Created like alert_standard, but the channel may be left out: its
+        # changes then belong to no channel and show beside no incident.
+        expect_error(t.api("/integration/create", {"type": "change_standard", "name": "x",
+                                                   "channel_id": 99}, expect=None),
+                     400, "InvalidParameter", "channel")
+        loose = t.api("/integration/create", {"type": "change_standard", "name": "loose"}).data
+        assert t.api("/integration/info", {"integration_id": loose["integration_id"]}).data[
+            "channel_id"] == 0
+        push_change(t, loose["integration_key"], {"change_key": "L-1", "title": "t",
+                                                  "change_status": "Done"})
+        # A bad body to it names the field (its key is good).
+        expect_error(push_change(t, loose["integration_key"], {"change_key": "L-1"},
+                                 expect=None), 400, "InvalidParameter", "change_status")
+        c = changes(t)["items"][0]
+        assert (c["channel_id"], c["channel_name"], c["integration_name"]) == (0, "", "loose"), c
+        assert changes(t, channel_ids=[cid])["total"] == 0
         listed = t.api("/integration/list", {"type": "change_standard"}).data
-        assert [i["integration_id"] for i in listed["items"]] == [r.data["integration_id"]]
+        assert [i["integration_id"] for i in listed["items"]] == [
+            r.data["integration_id"], loose["integration_id"]]
         # Its channel cannot be deleted from under it.
         expect_error(t.api("/channel/delete", {"channel_id": cid}, expect=None), 400,
                      "InvalidParameter", "integration")
