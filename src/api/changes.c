@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "api/params.h"
+#include "core/change.h"
 #include "core/incident.h"
 #include "store/changes.h"
 #include "util/clock.h"
@@ -24,7 +25,6 @@
 
 #define CHANGE_LIST_MAX_WINDOW (31 * 86400) /* s */
 #define CHANGE_LIST_DEFAULT_WINDOW 3600     /* s: both ends absent = the last hour */
-#define CHANGE_TIME_MAX 9999999999LL        /* s: year 2286 */
 #define CHANGE_QUERY_MAX 256                /* characters of the regex */
 #define CHANGE_IDS_MAX 100                  /* integration_ids, channel_ids */
 #define CHANGE_EVENTS_SHOWN 100             /* include_events: the newest of a change */

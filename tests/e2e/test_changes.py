@@ -191,7 +191,10 @@ def test_list_filters_paging_order_query():
         assert t.api("/change/list", {}, key=member_key).data["total"] == 5
         expect_error(t.api("/change/list", {}, key="nope", expect=None), 401, "Unauthorized")
         # Bad list arguments, each naming its field.
-        for body, field in [({"query": "("}, "query"), ({"orderby": "title"}, "orderby"),
+        for body, field in [({"query": "("}, "query"), ({"query": "a" * 257}, "query"),
+                            ({"query": 5}, "query"),
+                            ({"integration_ids": list(range(1, 102))}, "integration_ids"),
+                            ({"orderby": "title"}, "orderby"),
                             ({"limit": 101}, "limit"), ({"p": -1}, "p"),
                             ({"asc": "yes"}, "asc"), ({"include_events": 1}, "include_events"),
                             ({"integration_ids": ["x"]}, "integration_ids"),
