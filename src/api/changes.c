@@ -228,43 +228,44 @@ static int h_change_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err)
 }
 
 /* The incident's window: from 2 hours before it started to its end (its
- * close or recovery, whichever is later), or now while it is open. */
+ * close or recovery, whichever is later), or now while it is open; and its
+ * channel. */
 static int incident_window(api_ctx *ctx, const char *incident_id, store_change_filter *f,
-                           json_t **channel_ids, tc_err *err) {
+                           int64_t *channel_id, tc_err *err) {
     tc_incident inc;
     store_conn *c = store_reader_acquire(ctx->app->st);
     int rc = incident_load(c, incident_id, &inc, err);
     store_reader_release(ctx->app->st, c);
-    if (rc != 0) {
-        tc_incident_clear(&inc);
-        return -1;
+    if (rc == 0) {
+        int64_t end = inc.close_time > inc.end_time ? inc.close_time : inc.end_time;
+        f->start = inc.start_time > INCIDENT_LOOKBACK ? inc.start_time - INCIDENT_LOOKBACK : 0;
+        f->end = end > 0 ? end : clock_now_s();
+        *channel_id = inc.channel_id;
     }
-    int64_t end = inc.close_time > inc.end_time ? inc.close_time : inc.end_time;
-    f->start = inc.start_time > INCIDENT_LOOKBACK ? inc.start_time - INCIDENT_LOOKBACK : 0;
-    f->end = end > 0 ? end : clock_now_s();
-    *channel_ids = json_pack("[I]", (json_int_t)inc.channel_id);
     tc_incident_clear(&inc);
-    if (!*channel_ids)
-        return tc_err_oom(err, "an incident's changes");
-    f->channel_ids = *channel_ids;
-    return 0;
+    return rc;
 }
 
 static int h_incident_change_list(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     char id[IDS_OBJECT_LEN + 1];
     change_list_req r;
-    json_t *channel_ids = NULL;
+    int64_t channel_id = 0;
     memset(&r, 0, sizeof(r));
-    r.p = 1;
-    r.limit = 100;
-    int rc = -1;
     if (params_object_id(body, "incident_id", PARAM_REQUIRED, id, err) != 0 ||
         params_page(body, 100, 100, &r.p, &r.limit, err) != 0 ||
         params_bool(body, "include_events", PARAM_OPTIONAL, &r.include_events, err) != 0 ||
-        incident_window(ctx, id, &r.f, &channel_ids, err) != 0)
-        goto out;
-    rc = list_answer(ctx, &r, data, err);
-out:
+        incident_window(ctx, id, &r.f, &channel_id, err) != 0)
+        return -1;
+    /* An incident made by hand without a channel has no channel's changes
+     * (and must not match the changes of sources routed to none). */
+    if (channel_id == 0)
+        return api_answer(json_pack("{s:[], s:i, s:b}", "items", "total", 0, "has_next_page", 0),
+                          "a change list", data, err);
+    json_t *channel_ids = json_pack("[I]", (json_int_t)channel_id);
+    if (!channel_ids)
+        return tc_err_oom(err, "an incident's changes");
+    r.f.channel_ids = channel_ids;
+    int rc = list_answer(ctx, &r, data, err);
     json_decref(channel_ids);
     return rc;
 }

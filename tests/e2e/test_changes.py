@@ -243,6 +243,14 @@ def test_incident_change_list():
                               "title": "after", "event_time": now + 3600})
         d = t.api("/incident/change/list", {"incident_id": incident_id}).data
         assert sorted(c["change_key"] for c in d["items"]) == ["before", "ongoing"], d
+        # An incident made by hand in no channel shows none, not the changes of
+        # a source routed to no channel.
+        loose = t.api("/integration/create", {"type": "change_standard", "name": "loose"}).data
+        push_change(t, loose["integration_key"], {"change_key": "L", "change_status": "Processing",
+                                                  "title": "loose"})
+        bare = t.api("/incident/create", {"title": "by hand", "incident_severity": "Info"}).data
+        d = t.api("/incident/change/list", {"incident_id": bare["incident_id"]}).data
+        assert d == {"items": [], "total": 0, "has_next_page": False}, d
         # Unknown incident: the error /incident/info gives.
         ghost = {"incident_id": "0" * 24}
         want = t.api("/incident/info", ghost, expect=None)
