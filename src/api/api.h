@@ -88,5 +88,6 @@ extern const api_route api_history_routes[];            /* api/history.c */
 extern const api_route api_delivery_routes[];           /* api/delivery.c */
 extern const api_route api_integration_health_routes[]; /* api/integration_health.c */
 extern const api_route api_replay_routes[];             /* api/replay.c */
+extern const api_route api_change_routes[];             /* api/changes.c */
 
 #endif

@@ -1,7 +1,9 @@
-/* events.c: the Event API: monitoring systems push alert events here.
+/* events.c: the Event API: monitoring systems push alert events here,
+ * and deployment tools their change events.
  *
  *   POST /event/push/alert/standard?integration_key=KEY    one standard event
  *   POST /event/push/alert/prometheus?integration_key=KEY  an Alertmanager body
+ *   POST /event/push/change/standard?integration_key=KEY   one change event
  *
  * Every field rule of reference/event-api.md is checked here, in the HTTP
  * thread, before anything reaches the writer; a refused request changes
@@ -20,6 +22,7 @@
 
 #include "api/api.h"
 #include "api/params.h"
+#include "core/change.h"
 #include "core/engine.h"
 #include "core/event_input.h"
 #include "core/prometheus.h"
@@ -244,6 +247,91 @@ static int start_prometheus(api_ctx *ctx, json_t *body, api_op **op, json_t **da
     return 0;
 }
 
+/* ---- change events (core/change.h) ---------------------------------------- */
+
+int events_change_read(json_t *body, change_event *ev, tc_err *err) {
+    if (params_string(body, "change_key", PARAM_REQUIRED, CHANGE_KEY_MAX, PARAM_REFUSE,
+                      &ev->change_key, err) != 0 ||
+        params_enum(body, "change_status", PARAM_REQUIRED, change_statuses, &ev->change_status,
+                    err) != 0 ||
+        params_string(body, "title", PARAM_REQUIRED, CHANGE_TITLE_MAX, PARAM_CUT, &ev->title,
+                      err) != 0 ||
+        params_int64(body, "event_time", PARAM_OPTIONAL, 1, CHANGE_TIME_MAX, &ev->event_time,
+                     err) != 0 ||
+        params_string(body, "description", PARAM_OPTIONAL, CHANGE_DESCRIPTION_MAX, PARAM_CUT,
+                      &ev->description, err) != 0 ||
+        params_string(body, "link", PARAM_OPTIONAL, CHANGE_LINK_MAX, PARAM_REFUSE, &ev->link,
+                      err) != 0 ||
+        event_labels_normalize(json_object_get(body, "labels"), "labels", &ev->labels, err) != 0)
+        return -1;
+    /* Off the writer: the labels as the text the rows keep. */
+    ev->labels_text = ev->labels ? jb_dumps(ev->labels, JSON_COMPACT) : strdup("{}");
+    if (!ev->labels_text)
+        return tc_err_oom(err, "a change event's labels");
+    return 0;
+}
+
+/* One change push on its way through the writer, owned here like
+ * ingest_op: answered once the batch holding it is durable. */
+typedef struct {
+    api_op op;
+    change_event ev;
+    char *key;
+    char key_hash[65]; /* "" when the key cannot be one: the check refuses it */
+    char change_id[IDS_OBJECT_LEN + 1];
+} change_op;
+
+static int change_cmd(writer_txn *txn, void *argp, tc_err *err) {
+    change_op *x = argp;
+    return change_ingest(txn, x->key, x->key_hash[0] ? x->key_hash : NULL, &x->ev, x->change_id,
+                         err);
+}
+
+static void change_release(api_op *op) {
+    change_op *x = (change_op *)op;
+    change_event_clear(&x->ev);
+    free(x->key);
+    free(x);
+}
+
+static int change_finish(api_op *op, json_t **data, tc_err *err) {
+    change_op *x = (change_op *)op;
+    if (op->job.failed) {
+        *err = op->job.err;
+        return -1;
+    }
+    return api_answer(
+        json_pack("{s:s, s:s}", "change_key", x->ev.change_key, "change_id", x->change_id),
+        "the answer", data, err);
+}
+
+static int start_change(api_ctx *ctx, json_t *body, api_op **op, json_t **data, tc_err *err) {
+    (void)data;
+    change_op *x = calloc(1, sizeof(*x));
+    if (!x)
+        return tc_err_oom(err, "a change event");
+    change_event_init(&x->ev);
+    x->op.job.fn = change_cmd;
+    x->op.job.arg = x;
+    /* change_ingest refuses only before its first write. */
+    x->op.job.flags = WRITER_NO_SAVEPOINT;
+    x->op.finish = change_finish;
+    x->op.release = change_release;
+    if (events_change_read(body, &x->ev, err) != 0) {
+        refuse(ctx, CHANGE_TYPE, err);
+        change_release(&x->op);
+        return -1;
+    }
+    if (!(x->key = strdup(ctx->integration_key ? ctx->integration_key : ""))) {
+        change_release(&x->op);
+        return tc_err_oom(err, "a change event");
+    }
+    if (engine_key_hash(x->key, x->key_hash) != 0)
+        x->key_hash[0] = '\0';
+    *op = &x->op;
+    return 0;
+}
+
 /* The whole call on the calling thread (harnesses that call handlers). */
 static int run_blocking(api_start start, api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     api_op *op = NULL;
@@ -266,14 +354,20 @@ static int push_prometheus(api_ctx *ctx, json_t *body, json_t **data, tc_err *er
     return run_blocking(start_prometheus, ctx, body, data, err);
 }
 
+static int push_change(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
+    return run_blocking(start_change, ctx, body, data, err);
+}
+
 const api_route api_event_routes[] = {
     {"/event/push/alert/standard", push_standard, API_AUTH_INTEGRATION_KEY},
     {"/event/push/alert/prometheus", push_prometheus, API_AUTH_INTEGRATION_KEY},
+    {"/event/push/change/standard", push_change, API_AUTH_INTEGRATION_KEY},
     {NULL, NULL, API_AUTH_NONE},
 };
 
 const api_async_route api_event_async_routes[] = {
     {"/event/push/alert/standard", start_standard},
     {"/event/push/alert/prometheus", start_prometheus},
+    {"/event/push/change/standard", start_change},
     {NULL, NULL},
 };

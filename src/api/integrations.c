@@ -4,8 +4,9 @@
  *
  * Every kind lives in one table (core/integration.h). What a kind needs is
  * decided in one place, read_kind_fields(), a switch on the kind's family:
- * alert sources (alert_standard, alert_prometheus) take one channel_id and
- * get a random integration_key for their push URL; the pushing kinds
+ * alert sources (alert_standard, alert_prometheus) take one channel_id,
+ * change sources (change_standard) one or none, and both get a random
+ * integration_key for their push URL; the pushing kinds
  * (webhook_incident, webhook_alert, custom_action) take their endpoint,
  * headers, channels, event types and delivery policy into the normalized
  * `config` (validated by api/push_config.c) and get a Standard Webhooks
@@ -51,20 +52,30 @@ typedef struct {
     const char *type;
     kind_family family;
     const char *push_path; /* alert sources: where their events are pushed */
+    int channel_optional;  /* a source that may route to no channel */
 } integration_kind;
 
 static const integration_kind kinds[] = {
-    {"alert_standard", FAMILY_ALERT_SOURCE, "/event/push/alert/standard"},
-    {"alert_prometheus", FAMILY_ALERT_SOURCE, "/event/push/alert/prometheus"},
-    {"webhook_incident", FAMILY_PUSHING, NULL},
-    {"webhook_alert", FAMILY_PUSHING, NULL},
-    {"custom_action", FAMILY_PUSHING, NULL},
+    {"alert_standard", FAMILY_ALERT_SOURCE, "/event/push/alert/standard", 0},
+    {"alert_prometheus", FAMILY_ALERT_SOURCE, "/event/push/alert/prometheus", 0},
+    {"webhook_incident", FAMILY_PUSHING, NULL, 0},
+    {"webhook_alert", FAMILY_PUSHING, NULL, 0},
+    {"custom_action", FAMILY_PUSHING, NULL, 0},
+    /* Change events push like an alert source (a key, a push URL); the key
+     * is checked against the type, so it pushes changes only. Changes need
+     * no channel, but only those of a channel show beside its incidents. */
+    {"change_standard", FAMILY_ALERT_SOURCE, "/event/push/change/standard", 1},
 };
 #define KIND_COUNT (sizeof(kinds) / sizeof(kinds[0]))
 
 /* The `type` names for params_enum, in the order of kinds[]. */
-static const char *const kind_names[] = {"alert_standard", "alert_prometheus", "webhook_incident",
-                                         "webhook_alert",  "custom_action",    NULL};
+static const char *const kind_names[] = {"alert_standard",
+                                         "alert_prometheus",
+                                         "webhook_incident",
+                                         "webhook_alert",
+                                         "custom_action",
+                                         "change_standard",
+                                         NULL};
 
 static const integration_kind *kind_find(const char *type) {
     for (size_t i = 0; i < KIND_COUNT; i++) {
@@ -118,8 +129,9 @@ static int read_kind_fields(const integration_kind *kind, json_t *body, int crea
                             integration_request *r, tc_err *err) {
     switch (kind->family) {
     case FAMILY_ALERT_SOURCE:
-        return params_int64(body, "channel_id", creating ? PARAM_REQUIRED : PARAM_OPTIONAL, 1,
-                            INT64_MAX, &r->channel_id, err);
+        return params_int64(body, "channel_id",
+                            creating && !kind->channel_optional ? PARAM_REQUIRED : PARAM_OPTIONAL,
+                            1, INT64_MAX, &r->channel_id, err);
     case FAMILY_PUSHING:
         return push_config_read(kind->type, body, creating, &r->patch, err);
     }
@@ -364,7 +376,8 @@ static json_t *created_json(const tc_config *cfg, const integration *in) {
 static int create_alert_source(writer_txn *txn, integration_request *r, integration *in,
                                tc_err *err) {
     char key[2 * INTEGRATION_KEY_BYTES + 1];
-    if (check_channel(txn, r->channel_id, err) != 0)
+    /* channel_id 0: a change source that routes to no channel. */
+    if (r->channel_id && check_channel(txn, r->channel_id, err) != 0)
         return -1;
     if (ids_random_hex(key, INTEGRATION_KEY_BYTES) != 0)
         return tc_err_set(err, TC_INTERNAL, "cannot make an integration key");

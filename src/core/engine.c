@@ -148,6 +148,10 @@ int engine_source_check(store_conn *c, const char *integration_key, const char *
     if (key_hash_of(integration_key, hash, err) != 0 ||
         store_config_source(c, hash, &row, err) != 0)
         return -1;
+    /* A source routed to no channel (change sources only) has none to check. */
+    if (row.found && row.channel_id == 0)
+        return source_verdict(1, row.type, row.key, integration_key, expected_type, 1, "enabled",
+                              "", err);
     return source_verdict(row.found, row.type, row.key, integration_key, expected_type,
                           row.channel_status[0] != 0, row.channel_status, row.channel_name, err);
 }
@@ -168,6 +172,33 @@ static int source_resolve(writer_txn *txn, const char *key, const char *key_hash
         return -1;
     return source_verdict(*src != NULL, *src ? (*src)->type : "", stored_key, key, expected_type,
                           *ch != NULL, *ch ? (*ch)->status : "", *ch ? (*ch)->name : "", err);
+}
+
+int engine_source_ids(writer_txn *txn, const char *integration_key, const char *key_hash,
+                      const char *expected_type, int64_t *integration_id, int64_t *channel_id,
+                      tc_err *err) {
+    char hash[65];
+    const char *stored_key = NULL;
+    const state_source *src = NULL;
+    const state_channel *ch = NULL;
+    if (key_hash && integration_key && *integration_key && strlen(integration_key) <= 256)
+        memcpy(hash, key_hash, sizeof(hash));
+    else if (key_hash_of(integration_key, hash, err) != 0)
+        return -1;
+    if (state_source_find(txn->state, txn->conn, hash, &src, &stored_key, err) != 0)
+        return -1;
+    /* A source routed to no channel (channel_id 0, change sources only)
+     * has no channel to check; one whose channel is gone still fails. */
+    int routed = src && src->channel_id != 0;
+    if (routed && state_channel_find(txn->state, txn->conn, src->channel_id, &ch, err) != 0)
+        return -1;
+    if (source_verdict(src != NULL, src ? src->type : "", stored_key, integration_key,
+                       expected_type, routed ? ch != NULL : 1,
+                       routed && ch ? ch->status : "enabled", ch ? ch->name : "", err) != 0)
+        return -1;
+    *integration_id = src->integration_id;
+    *channel_id = routed ? ch->channel_id : 0;
+    return 0;
 }
 
 /* ---- small helpers ---------------------------------------------------------- */

@@ -91,6 +91,14 @@ int engine_key_hash(const char *integration_key, char out[65]);
 int engine_source_check(store_conn *c, const char *integration_key, const char *expected_type,
                         tc_err *err);
 
+/* The key check of engine_ingest_many inside a writer command, for
+ * another stream pushed with an integration key (change events,
+ * core/change.c): the same refusals, from the writer's cache; on success
+ * the source's integration and channel. */
+int engine_source_ids(writer_txn *txn, const char *integration_key, const char *key_hash,
+                      const char *expected_type, int64_t *integration_id, int64_t *channel_id,
+                      tc_err *err);
+
 /* Closes an alert by hand (a_close with the person, on its timeline) and
  * refreshes its incident. */
 int engine_alert_close(writer_txn *txn, tc_alert *a, const tc_person *who, tc_err *err);

@@ -14,6 +14,7 @@ static const api_route *const tables[] = {
     api_delivery_routes,
     api_replay_routes,
     api_integration_health_routes,
+    api_change_routes, /* change events: /change/list, /incident/change/list */
     NULL,
 };
 

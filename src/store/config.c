@@ -7,7 +7,8 @@
 int store_config_source(store_conn *c, const char *key_hash, store_source_row *out, tc_err *err) {
     memset(out, 0, sizeof(*out));
     store_stmt *q = store_prepare(c,
-                                  "SELECT i.type, i.integration_key, ch.channel_name, ch.status"
+                                  "SELECT i.type, i.integration_key, ch.channel_name, ch.status,"
+                                  " i.channel_id"
                                   " FROM integrations i LEFT JOIN channels ch"
                                   " ON ch.channel_id = i.channel_id"
                                   " WHERE i.integration_key_hash = ? AND i.status = 'enabled'",
@@ -23,6 +24,7 @@ int store_config_source(store_conn *c, const char *key_hash, store_source_row *o
         snprintf(out->channel_name, sizeof(out->channel_name), "%s", store_col_text(q, 2));
         if (!store_col_is_null(q, 3))
             snprintf(out->channel_status, sizeof(out->channel_status), "%s", store_col_text(q, 3));
+        out->channel_id = store_col_int64(q, 4);
     }
     store_stmt_done(q);
     return step < 0 ? -1 : 0;

@@ -42,6 +42,7 @@ typedef struct {
     char key[260];
     char channel_name[520];
     char channel_status[16]; /* "" when the channel does not exist */
+    int64_t channel_id;      /* 0: routed to no channel (change sources may be) */
 } store_source_row;
 int store_config_source(store_conn *c, const char *key_hash, store_source_row *out, tc_err *err);
 

@@ -180,11 +180,12 @@ int store_integrations_each_custom_action(store_conn *c, int64_t except_id,
 }
 
 int store_integrations_count_sources(store_conn *c, int64_t channel_id, int64_t *n, tc_err *err) {
-    store_stmt *q = store_prepare(c,
-                                  "SELECT COUNT(*) FROM integrations WHERE channel_id = ?"
-                                  " AND status <> 'deleted'"
-                                  " AND type IN ('alert_standard', 'alert_prometheus')",
-                                  err);
+    store_stmt *q =
+        store_prepare(c,
+                      "SELECT COUNT(*) FROM integrations WHERE channel_id = ?"
+                      " AND status <> 'deleted'"
+                      " AND type IN ('alert_standard', 'alert_prometheus', 'change_standard')",
+                      err);
     if (!q)
         return -1;
     store_bind_int64(q, 1, channel_id);

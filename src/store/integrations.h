@@ -66,8 +66,8 @@ int store_integrations_each_custom_action(store_conn *c, int64_t except_id,
                                                     tc_err *err),
                                           void *arg, tc_err *err);
 
-/* Alert sources (alert_standard, alert_prometheus) that are not deleted
- * and send into the channel. */
+/* Sources (alert_standard, alert_prometheus, change_standard) that are not
+ * deleted and send into the channel. */
 int store_integrations_count_sources(store_conn *c, int64_t channel_id, int64_t *n, tc_err *err);
 
 /* Id, type, name and status of every integration that is not deleted, by

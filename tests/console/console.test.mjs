@@ -191,6 +191,41 @@ step('custom actions show their outcome when pressed', async () => {
   await shot(page, 'incident-detail');
 });
 
+step('the incident page shows the changes around it (Change History)', async () => {
+  const inc = await api('/incident/info', { incident_id: result.incident_id });
+  const src = await api('/integration/create', { type: 'change_standard', name: 'console deploys', channel_id: inc.channel_id });
+  const pushChange = async (body) => {
+    const r = await fetch(`${URL}/event/push/change/standard?integration_key=${src.integration_key}`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const env = await r.json();
+    assert.equal(r.status, 200, JSON.stringify(env));
+  };
+  const now = Math.floor(Date.now() / 1000);
+  await pushChange({ change_key: 'DEP-7', change_status: 'Processing', title: 'Deploy api v7', event_time: now - 1800,
+    description: 'canary first', link: 'https://ci.example.com/7' });
+  // The newest event's description and link are the change's.
+  await pushChange({ change_key: 'DEP-7', change_status: 'Done', title: 'Deploy api v7', event_time: now - 1200,
+    description: 'canary first, then all', link: 'https://ci.example.com/7' });
+  // Over before the 2 hours that count: not shown.
+  await pushChange({ change_key: 'OLD-1', change_status: 'Processing', title: 'Old migration', event_time: now - 5 * 3600 });
+  await pushChange({ change_key: 'OLD-1', change_status: 'Done', title: 'Old migration', event_time: now - 4 * 3600 });
+  // Already on the incident's page: load it again to read the new changes.
+  await page.reload();
+  await page.locator('h1', { hasText: TITLE }).waitFor();
+  const history = page.locator('section', { has: page.locator('h2', { hasText: 'Change History' }) });
+  const row = history.locator('tr', { hasText: 'DEP-7' });
+  await row.waitFor();
+  const text = await row.textContent();
+  assert.match(text, /Done/);
+  assert.match(text, /Deploy api v7/);
+  assert.match(text, /canary first, then all/);
+  assert.match(text, /console deploys/);
+  assert.match(text, /10 min/);
+  assert.equal(await row.getByRole('link', { name: 'https://ci.example.com/7' }).getAttribute('href'), 'https://ci.example.com/7');
+  assert.equal(await history.locator('tr', { hasText: 'OLD-1' }).count(), 0);
+  result.change_integration_id = src.integration_id;
+});
+
 step('acknowledge the incident', async () => {
   await page.getByRole('button', { name: 'Acknowledge' }).click();
   await page.locator('.page-head .badge-processing').waitFor();

@@ -33,7 +33,7 @@ from tocsin_test import (BIN, ENGINE, Tocsin, free_port, pg_connect, pg_create_d
 
 TABLES = ["persons", "app_keys", "channels", "integrations", "subscriptions", "incidents",
           "alerts", "alert_events", "events", "deliveries", "webhook_history", "replays",
-          "replay_items"]
+          "replay_items", "changes", "change_events"]
 # Long enough that nothing gives up while the endpoint is down, short
 # enough that the copy's pending pushes go out soon after the start on it.
 RETRY = {"max_attempts": 20, "schedule_s": [1, 5]}
@@ -155,7 +155,16 @@ def snapshot_api(t, incidents):
                                for i in list_all(t, "/integration/list")),
         "members": sorted((m["member_id"], m["member_name"], m["email"])
                           for m in list_all(t, "/member/list")),
+        "changes": t.api("/change/list", {"start_time": int(time.time()) - 86400,
+                                          "end_time": int(time.time()) + 60,
+                                          "include_events": True}).data["items"],
     }
+
+
+def push_change(t, key, change_key, status):
+    r = t.request("POST", "/event/push/change/standard?integration_key=%s" % key,
+                  {"change_key": change_key, "change_status": status, "title": change_key})
+    assert r.status == 200, r
 
 
 def test_copy_a_live_install_then_serve_on_postgres():
@@ -176,6 +185,9 @@ def test_copy_a_live_install_then_serve_on_postgres():
         _, key2 = src.make_source(search)
         _, key_live = src.make_source(live)
         member_id, member_key = src.make_member("Ada Copy")
+        _, chg_key = src.make_source(payments, kind="change_standard")
+        push_change(src, chg_key, "CHG-1", "Processing")
+        push_change(src, chg_key, "CHG-1", "Done")
         inc_hook = make_webhook(src, "webhook_incident", "http://127.0.0.1:%d/ok/inc" % rx_port)
         alert_hook = make_webhook(src, "webhook_alert", "http://127.0.0.1:%d/ok/alert" % rx_port)
         for i in range(6):
@@ -210,7 +222,7 @@ def test_copy_a_live_install_then_serve_on_postgres():
         reported = {m.group(1): int(m.group(2))
                     for m in re.finditer(r"^\s+(\w+)\s+(\d+) rows", copy.stdout, re.M)}
         assert sorted(reported) == sorted(TABLES), copy.stdout
-        assert re.search(r"^copied \d+ rows of 13 tables", copy.stdout, re.M), copy.stdout
+        assert re.search(r"^copied \d+ rows of 15 tables", copy.stdout, re.M), copy.stdout
         src.stop()
 
         # ---- the copy is one consistent snapshot ---------------------------------
@@ -220,7 +232,7 @@ def test_copy_a_live_install_then_serve_on_postgres():
                       for t in TABLES}
         assert counts["events"] < src_counts["events"], "pushes after the copy are not in it"
         assert counts["persons"] == 2 and counts["app_keys"] == 2 and counts["channels"] == 3
-        assert counts["integrations"] == 5 and counts["alerts"] >= 14
+        assert counts["integrations"] == 6 and counts["alerts"] >= 14
         for sql in ("SELECT COUNT(*) FROM deliveries d WHERE NOT EXISTS"
                     " (SELECT 1 FROM events e WHERE e.seq = d.event_seq)",
                     "SELECT COUNT(*) FROM alerts a WHERE a.incident_id <> '' AND NOT EXISTS"
@@ -282,7 +294,8 @@ def test_copy_a_live_install_then_serve_on_postgres():
         top_ids = {
             "alerts": "id", "incidents": "id", "events": "seq", "deliveries": "delivery_id",
             "alert_events": "seq", "webhook_history": "attempt_id", "persons": "person_id",
-            "channels": "channel_id", "integrations": "integration_id"}
+            "channels": "channel_id", "integrations": "integration_id", "changes": "id",
+            "change_events": "seq"}
         top_ids = {t: pg_query(target, 'SELECT MAX("%s") FROM "%s"' % (c, t))[0][0]
                    for t, c in top_ids.items()}
         assert top_ids["webhook_history"], "failed attempts were recorded while down"
@@ -331,6 +344,7 @@ def test_copy_a_live_install_then_serve_on_postgres():
             n_before = len(rx.records())
             t.api("/incident/ack", {"incident_ids": [incs[2]]})
             push(t, key, "after-copy")
+            push_change(t, chg_key, "CHG-2", "Planned")
             t.make_channel("after copy")
             t.make_member("Grace After")
             t.wait_settled(timeout=60)
@@ -346,7 +360,8 @@ def test_copy_a_live_install_then_serve_on_postgres():
             for table, col in (("alerts", "id"), ("incidents", "id"), ("events", "seq"),
                                ("deliveries", "delivery_id"), ("alert_events", "seq"),
                                ("webhook_history", "attempt_id"), ("persons", "person_id"),
-                               ("channels", "channel_id")):
+                               ("channels", "channel_id"), ("changes", "id"),
+                               ("change_events", "seq")):
                 top = t.db_value('SELECT MAX("%s") FROM "%s"' % (col, table))
                 assert top > top_ids[table], "%s: no new id above the copied %d" % (
                     table, top_ids[table])

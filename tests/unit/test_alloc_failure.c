@@ -82,12 +82,12 @@ typedef struct {
 } var;
 
 static var vars[] = {
-    {"CHG", ""},    {"SRCG", ""}, {"SRCGKEY", ""}, {"GHOST", ""},   {"CH", ""},    {"CH2", ""},
-    {"SRC", ""},    {"PROM", ""}, {"WH", ""},      {"WH2", ""},     {"WH3", ""},   {"CA", ""},
-    {"INC", ""},    {"INC2", ""}, {"AL", ""},      {"AL2", ""},     {"P", ""},     {"M", ""},
-    {"M2", ""},     {"EV", ""},   {"RP", ""},      {"N", ""},       {"FROM", ""},  {"TO", ""},
-    {"FROMMS", ""}, {"TOMS", ""}, {"SRCKEY", ""},  {"PROMKEY", ""}, {"ALKEY", ""}, {"AL2KEY", ""},
-    {NULL, ""},
+    {"CHG", ""},    {"SRCG", ""},   {"SRCGKEY", ""}, {"GHOST", ""},   {"CH", ""},    {"CH2", ""},
+    {"SRC", ""},    {"PROM", ""},   {"WH", ""},      {"WH2", ""},     {"WH3", ""},   {"CA", ""},
+    {"INC", ""},    {"INC2", ""},   {"AL", ""},      {"AL2", ""},     {"P", ""},     {"M", ""},
+    {"M2", ""},     {"EV", ""},     {"RP", ""},      {"N", ""},       {"FROM", ""},  {"TO", ""},
+    {"FROMMS", ""}, {"TOMS", ""},   {"SRCKEY", ""},  {"PROMKEY", ""}, {"ALKEY", ""}, {"AL2KEY", ""},
+    {"CHS", ""},    {"CHSKEY", ""}, {NULL, ""},
 };
 
 static var *var_find(const char *name, size_t len) {
@@ -229,6 +229,14 @@ static void make_base(void) {
              "integration_id");
     must_query("PROMKEY", "SELECT integration_key FROM integrations WHERE integration_id = ?",
                var_get("PROM"));
+    must_set("CHS", "/integration/create", NULL,
+             "{\"type\":\"change_standard\",\"name\":\"fx-chg\",\"channel_id\":$CH}",
+             "integration_id");
+    must_query("CHSKEY", "SELECT integration_key FROM integrations WHERE integration_id = ?",
+               var_get("CHS"));
+    json_decref(must("/event/push/change/standard", "CHSKEY",
+                     "{\"change_key\":\"fx-chg\",\"change_status\":\"Processing\","
+                     "\"title\":\"deploy\",\"labels\":{\"svc\":\"api\"}}"));
     /* A webhook with everything a push can carry; its secret is rotated, so
      * it signs with two. Never delivered: there is no dispatcher. */
     must_set("WH", "/integration/create", NULL,
@@ -414,6 +422,20 @@ typedef struct {
 } route_case;
 
 static const route_case cases[] = {
+    /* The lists first, while the store holds the fixture's one change. */
+    {"/change/list", NULL,
+     "{\"query\":\"dep|done\",\"include_events\":true,\"orderby\":\"last_time\","
+     "\"channel_ids\":[$CH]}",
+     NULL, 0, 0},
+    {"/incident/change/list", NULL, "{\"incident_id\":\"$INC\",\"include_events\":true}",
+     prep_incidents, 0, 0},
+    /* A new change, and an event merged into the existing one. */
+    {"/event/push/change/standard", "CHSKEY",
+     "{\"change_key\":\"chg-$N\",\"change_status\":\"Planned\",\"title\":\"t $N\","
+     "\"description\":\"d\",\"link\":\"https://ci/$N\",\"labels\":{\"a\":\"b\"}}",
+     NULL, 0, 0},
+    {"/event/push/change/standard", "CHSKEY",
+     "{\"change_key\":\"fx-chg\",\"change_status\":\"Done\",\"title\":\"done $N\"}", NULL, 0, 0},
     {"/event/push/alert/standard", "SRCKEY",
      "{\"title_rule\":\"ev $host $N\",\"event_status\":\"Critical\",\"alert_key\":\"ev-$N\","
      "\"description\":\"d\",\"labels\":{\"host\":\"h1\",\"svc\":\"api\"},"
@@ -594,6 +616,9 @@ static void footprint(char *out, size_t cap) {
         " || ',' || (SELECT count(*) FROM app_keys) || ',' || (SELECT count(*) FROM deliveries)"
         " || ',' || (SELECT count(*) FROM subscriptions) || ',' || (SELECT count(*) FROM replays)"
         " || ',' || (SELECT count(*) FROM replay_items)"
+        " || ',' || (SELECT count(*) || ':' || coalesce(group_concat(change_status || title"
+        " || event_cnt || end_time, '|'), '') FROM changes)"
+        " || ',' || (SELECT count(*) FROM change_events)"
         " || ',' || (SELECT count(*) FROM webhook_history)";
     tc_err err;
     store_conn *c = store_reader_acquire(h.app.st);

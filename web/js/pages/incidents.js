@@ -1,10 +1,11 @@
 // pages/incidents.js: the incident list (filters: progress, severity,
 // channel, time range; paged by `p`/`limit` with the total shown; live
 // refresh of the page shown) and the incident page (every field,
-// labels, alerts, timeline, the progress actions, comments, edits and the
-// channel's custom action buttons with their outcome).
+// labels, alerts, the changes around it (Change History, from
+// /incident/change/list), timeline, the progress actions, comments, edits
+// and the channel's custom action buttons with their outcome).
 import { call } from '../api.js';
-import { h, clear, field, select, fmtTime, fmtAgo, badge, labels, table, dl, errorSlot,
+import { h, clear, field, select, fmtTime, fmtAgo, fmtDuration, badge, labels, table, dl, errorSlot,
   showError, act, pageHeader, section, pagedList } from '../ui.js';
 
 const PROGRESS = ['Triggered', 'Processing', 'Closed'];
@@ -146,10 +147,11 @@ export async function detail(view, [id], ctx) {
   const gen = String(Number(view.dataset.gen || 0) + 1);
   view.dataset.gen = gen;
   const inc = await call('/incident/info', { incident_id: id });
-  const [feed, alertsData, actions] = await Promise.all([
+  const [feed, alertsData, actions, changes] = await Promise.all([
     call('/incident/feed', { incident_id: id, limit: 100 }),
     call('/incident/alert/list', { incident_id: id, limit: 100 }),
     call('/integration/list', { type: 'custom_action', limit: 100 }).catch(() => ({ items: [] })),
+    call('/incident/change/list', { incident_id: id, limit: 100 }),
   ]);
   const people = await personNames([inc.creator_id, inc.closer_id, ...(feed.items || []).map((f) => f.creator_id)]);
   if (view.dataset.gen !== gen) return;
@@ -197,12 +199,38 @@ export async function detail(view, [id], ctx) {
     { title: 'Last event', cell: (a) => fmtTime(a.last_time) },
   ], alertsData.items || [], 'No alerts (created by hand).', 'Alerts of the incident')));
 
+  view.append(changeHistory(changes.items || []));
+
   view.append(section('Timeline', h('ol', { class: 'timeline' }, (feed.items || []).map((f) =>
     h('li', { class: 'feed-' + f.type },
       h('time', { datetime: new Date(f.created_at).toISOString() }, fmtTime(f.created_at, 'ms')),
       h('span', { class: 'what' }, FEED_WORDS[f.type] || f.type),
       h('span', { class: 'who' }, f.creator_id ? 'by ' + (people.get(f.creator_id) || '#' + f.creator_id) : 'automatic'),
       h('div', { class: 'feed-detail' }, feedDetail(f)))))));
+}
+
+// A change's ticket link, shown as a link only when it is http(s): the
+// text comes from whoever pushes changes.
+function changeLink(link) {
+  if (!link) return '—';
+  return /^https?:\/\//i.test(link) ? h('a', { href: link, rel: 'noopener noreferrer', target: '_blank' }, link) : link;
+}
+
+// The changes of the incident's channel active from 2 hours before it
+// started to its end (rules.md, "Change events").
+function changeHistory(items) {
+  const now = Date.now() / 1000;
+  return section('Change History', table([
+    { title: 'Status', cell: (c) => badge(c.change_status) },
+    { title: 'Key', cell: (c) => h('code', {}, c.change_key) },
+    { title: 'Title', class: 'grow', cell: (c) => c.title },
+    { title: 'Description', cell: (c) => c.description || '—' },
+    { title: 'Source', cell: (c) => c.integration_name || '#' + c.integration_id },
+    { title: 'Start', cell: (c) => fmtTime(c.start_time) },
+    { title: 'End', cell: (c) => fmtTime(c.end_time) },
+    { title: 'Duration', class: 'num', cell: (c) => fmtDuration(Math.round(Math.max(0, (c.end_time || now) - c.start_time) * 1000)) + (c.end_time ? '' : ' (ongoing)') },
+    { title: 'Link', cell: (c) => changeLink(c.link) },
+  ], items, 'No changes around this incident.', 'Changes around the incident'));
 }
 
 function actionButton(text, cls, onClick) {

@@ -1,4 +1,4 @@
-// pages/integrations.js: alert sources (push URL to copy, curl example),
+// pages/integrations.js: alert and change sources (push URL to copy, curl example),
 // and the pushing kinds (incident and alert webhooks, custom actions) with
 // their editor: endpoint, headers as key/value rows, TLS, channels, event
 // types (all or picked), timeout, retry policy, body template with a live
@@ -14,11 +14,12 @@ import { sampleBody, INCIDENT_TYPES, ALERT_TYPES } from '../samples.js';
 const KINDS = {
   alert_standard: 'Standard alert source',
   alert_prometheus: 'Prometheus Alertmanager source',
+  change_standard: 'Change event source',
   webhook_incident: 'Incident webhook',
   webhook_alert: 'Alert webhook',
   custom_action: 'Custom action',
 };
-const isSource = (type) => type.startsWith('alert_');
+const isSource = (type) => type.startsWith('alert_') || type === 'change_standard';
 const typesOf = (type) => (type === 'webhook_alert' ? ALERT_TYPES : type === 'custom_action' ? ['i_custom'] : INCIDENT_TYPES);
 
 async function channelList() {
@@ -44,7 +45,7 @@ export async function list(view) {
   const health = new Map(await Promise.all(pushing.map(async (i) =>
     [i.integration_id, await call('/integration/health', { integration_id: i.integration_id }).catch(() => null)])));
 
-  const type = select('type', [['alert_standard', 'Standard'], ['alert_prometheus', 'Prometheus Alertmanager']], 'alert_standard');
+  const type = select('type', [['alert_standard', 'Standard'], ['alert_prometheus', 'Prometheus Alertmanager'], ['change_standard', 'Change events']], 'alert_standard');
   const name = h('input', { name: 'name', required: true, maxlength: '128' });
   const channel = select('channel_id', [['', 'Choose a channel'], ...channels.map((c) => [String(c.channel_id), c.channel_name])], '');
   const slot = errorSlot();
@@ -83,6 +84,8 @@ export async function list(view) {
 // ---- alert source ------------------------------------------------------------
 
 function curlExample(src) {
+  if (src.type === 'change_standard')
+    return `curl -X POST '${src.push_url}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{"change_key":"deploy-1042","change_status":"Processing","title":"Deploy api v1.4.2","link":"https://ci.example.com/1042","labels":{"service":"api"}}'`;
   if (src.type === 'alert_prometheus')
     return `curl -X POST '${src.push_url}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"HighCPU","severity":"critical","host":"db1"},"annotations":{"summary":"CPU hot on db1"},"startsAt":"2024-01-01T00:00:00Z","fingerprint":"a1b2c3"}]}'`;
   return `curl -X POST '${src.push_url}' \\\n  -H 'Content-Type: application/json' \\\n  -d '{"title_rule":"CPU hot on $host","event_status":"Critical","alert_key":"cpu-db1","description":"cpu > 90%","labels":{"host":"db1"}}'`;
