@@ -226,18 +226,25 @@ static int64_t open_alerts(const state_incident *e, int *top) {
     return n;
 }
 
-/* Status, active count and end_time from the cache's counts. Alerts
- * closed without a recovery time keep the first time the incident was
- * seen recovered. */
-static void apply_counts(tc_incident *inc, const state_incident *e, int64_t now) {
+/* Status, active count and end_time from the cache's counts. The incident
+ * recovers (status Ok, end_time its newest alert recovery) only when the
+ * change that left it no open alert was a recovery (`recovery`); an alert
+ * closed by hand is no recovery (reference/webhooks.md: end_time is the
+ * recovery time), so then status and end_time stay as they were. */
+static void apply_counts(tc_incident *inc, const state_incident *e, int recovery, int64_t now) {
     if (!e || inc->alert_cnt == 0)
         return;
     int top;
     int64_t active = open_alerts(e, &top);
     inc->active_alert_cnt = active;
-    inc->status = active ? top : RANK_OK;
-    int64_t end = inc->end_time ? inc->end_time : now;
-    inc->end_time = active ? 0 : (inc->max_alert_end ? inc->max_alert_end : end);
+    if (active) {
+        inc->status = top;
+        inc->end_time = 0;
+    } else if (recovery) {
+        int64_t end = inc->end_time ? inc->end_time : now;
+        inc->status = RANK_OK;
+        inc->end_time = inc->max_alert_end ? inc->max_alert_end : end;
+    }
 }
 
 static void raise_severity(tc_incident *inc, int rank) {
@@ -400,7 +407,7 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
         if (a.end_time > inc.max_alert_end)
             inc.max_alert_end = a.end_time;
         raise_severity(&inc, a.severity);
-        apply_counts(&inc, e, x->now);
+        apply_counts(&inc, e, x->ok, x->now);
         closing =
             inc.alert_cnt > 0 && inc.active_alert_cnt == 0 && !x->ch->rules.disable_auto_close;
         if (closing) {
@@ -547,7 +554,7 @@ static int alert_create(writer_txn *txn, event_ctx *x, engine_result *out, tc_er
     if (join_fields(&a, &inc, grow ? x->src : NULL, x->now, err) != 0 ||
         incident_track(txn, &inc, err) != 0 || alert_track(txn, &a, err) != 0)
         goto out;
-    apply_counts(&inc, state_incident_find(txn->state, inc.incident_id), x->now);
+    apply_counts(&inc, state_incident_find(txn->state, inc.incident_id), 0, x->now);
     a_new = detail_strings("severity", x->ev->event_status, "status", x->ev->event_status);
     i_new = grow ? NULL : detail_strings("severity", x->ev->event_status, "title", x->title);
     a_merge = grow ? detail_strings("alert_id", a.alert_id, "title", x->title) : NULL;
@@ -674,10 +681,10 @@ int engine_incident_refresh(writer_txn *txn, const char *incident_id, tc_err *er
         /* removed or unknown: nothing to keep true */
         return err->code == TC_INVALID_PARAMETER ? 0 : -1;
     }
-    int64_t counts[4], total, last, max_end;
+    int64_t counts[4], total, last, max_end, recovered;
     int any, rc = -1, failed = 0;
-    if (incident_count_alerts(txn->conn, incident_id, counts, &total, &last, &max_end, &any, err) !=
-        0)
+    if (incident_count_alerts(txn->conn, incident_id, counts, &total, &last, &max_end, &recovered,
+                              &any, err) != 0)
         goto out;
     state_incident *e = state_incident_find(txn->state, incident_id);
     if (e) {
@@ -692,11 +699,18 @@ int engine_incident_refresh(writer_txn *txn, const char *incident_id, tc_err *er
         for (int r = 0; r < 4; r++)
             top = counts[r] ? r : top;
         inc.active_alert_cnt = active;
-        inc.status = active ? top : RANK_OK;
         inc.last_time = last;
         inc.max_alert_end = max_end;
-        int64_t end = inc.end_time ? inc.end_time : txn->now_ms / 1000;
-        inc.end_time = active ? 0 : (max_end ? max_end : end);
+        if (active) {
+            inc.status = top;
+            inc.end_time = 0;
+        } else if (recovered == total) {
+            /* Recovered only when every alert it holds recovered: alerts
+             * closed by hand leave status and end_time as they were. */
+            int64_t end = inc.end_time ? inc.end_time : txn->now_ms / 1000;
+            inc.status = RANK_OK;
+            inc.end_time = max_end ? max_end : end;
+        }
         raise_severity(&inc, any);
     } else {
         inc.active_alert_cnt = 0;
@@ -722,11 +736,10 @@ out:
 
 int engine_alert_close(writer_txn *txn, tc_alert *a, const tc_person *who, tc_err *err) {
     int64_t now = txn->now_ms / 1000;
+    /* Closed, not recovered: status and end_time stay as they were
+     * (reference/webhooks.md: end_time is the recovery time, 0 until then). */
     a->progress = PROGRESS_CLOSED;
-    a->status = RANK_OK;
     a->close_time = now;
-    if (a->end_time == 0)
-        a->end_time = now;
     char incident_id[IDS_OBJECT_LEN + 1];
     memcpy(incident_id, a->incident_id, sizeof(incident_id));
     tc_incident inc;
@@ -760,7 +773,8 @@ int engine_alert_move(writer_txn *txn, tc_alert *a, tc_incident *target, const t
     if (join_fields(a, target, &as_source, txn->now_ms / 1000, err) != 0 ||
         incident_track(txn, target, err) != 0 || alert_track(txn, a, err) != 0)
         return -1;
-    apply_counts(target, state_incident_find(txn->state, target->incident_id), txn->now_ms / 1000);
+    apply_counts(target, state_incident_find(txn->state, target->incident_id), 0,
+                 txn->now_ms / 1000);
     char *detail = detail_strings("alert_id", a->alert_id, "title", a->title);
     if (!detail)
         return tc_err_oom(err, "a timeline entry");
