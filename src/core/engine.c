@@ -347,12 +347,20 @@ static int alert_retire(writer_txn *txn, const state_alert *open, tc_err *err) {
     memcpy(incident_id, a.incident_id, sizeof(incident_id));
     a.progress = PROGRESS_CLOSED;
     a.close_time = txn->now_ms / 1000;
-    int rc = alert_track(txn, &a, err) != 0 ||
-                     alert_emit(txn, &a, "a_close", NULL, "{}", "", err) != 0 ||
-                     alert_write(txn, &a, err) != 0
-                 ? -1
-                 : 0;
+    /* Its body names the incident by its current title (read here: an
+     * alert is retired once, not on every event). */
+    tc_incident inc;
+    tc_incident_init(&inc);
+    int rc =
+        (incident_id[0] && store_incidents_load(txn->conn, incident_id, 1, &inc, err) != 0 &&
+         err->code != TC_INVALID_PARAMETER) || /* a row gone: no title */
+                alert_track(txn, &a, err) != 0 ||
+                alert_emit(txn, &a, "a_close", NULL, "{}", inc.title ? inc.title : "", err) != 0 ||
+                alert_write(txn, &a, err) != 0
+            ? -1
+            : 0;
     tc_alert_clear(&a);
+    tc_incident_clear(&inc);
     if (rc != 0)
         return -1;
     return incident_id[0] ? engine_incident_refresh(txn, incident_id, err) : 0;

@@ -1029,4 +1029,4 @@ if __name__ == "__main__":
          test_events_carry_type_person_and_incident, test_restart_keeps_incidents,
          test_snooze_expiry, test_merge_moves_alerts_and_closes_sources,
          test_merge_removing_sources_and_refusals, test_resolve_stops_grouping_into_the_incident,
-         test_alert_list_filters_and_pages])
+         test_hand_resolve_is_no_recovery, test_alert_list_filters_and_pages])
