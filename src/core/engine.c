@@ -366,6 +366,22 @@ static int alert_retire(writer_txn *txn, const state_alert *open, tc_err *err) {
     return incident_id[0] ? engine_incident_refresh(txn, incident_id, err) : 0;
 }
 
+/* Whether the event differs from what its open alert says only in its
+ * labels (and so in a title made from them): same status, title_rule, and
+ * the description and images it gives. Such an event updates the alert's
+ * labels (a_update) without counting as a new event (reference/
+ * event-api.md): event_cnt, last_time and the alert's events stay, and its
+ * incident does not change. Decided on the alert already loaded: no store
+ * read of its own. */
+static int labels_only_change(const tc_alert *a, const event_ctx *x) {
+    const engine_event *ev = x->ev;
+    return !x->ok && x->rank == a->status && x->rank == a->severity && ev->labels_text &&
+           strcmp(ev->labels_text, a->labels ? a->labels : "{}") != 0 && a->title_rule &&
+           strcmp(ev->title_rule, a->title_rule) == 0 &&
+           (!ev->description || (a->description && strcmp(ev->description, a->description) == 0)) &&
+           (!ev->images_text || (a->images && strcmp(ev->images_text, a->images) == 0));
+}
+
 /* The event merges into its open alert (in an open incident). */
 static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine_result *out,
                         tc_err *err) {
@@ -375,6 +391,7 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
     tc_incident_init(&inc);
     if (alert_load(txn->conn, open->alert_id, &a, err) != 0)
         return -1;
+    int labels_only = labels_only_change(&a, x);
     int rc = -1, changed = 0, c;
     if ((c = set_if_changed(&a.title, x->title)) < 0 ||
         (changed |= c, c = set_if_changed(&a.title_rule, ev->title_rule)) < 0 ||
@@ -396,8 +413,10 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
         changed |= a.severity != x->rank || a.status != x->rank;
         a.severity = a.status = x->rank;
     }
-    a.last_time = x->now;
-    a.event_cnt++;
+    if (!labels_only) {
+        a.last_time = x->now;
+        a.event_cnt++;
+    }
     memcpy(a.event_hash, ev->hash, sizeof(a.event_hash));
     snprintf(out->alert_id, sizeof(out->alert_id), "%s", a.alert_id);
     if (alert_track(txn, &a, err) != 0)
@@ -409,6 +428,16 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
         if (incident_load(txn->conn, a.incident_id, &inc, err) != 0)
             goto out;
         incident_title = inc.title;
+    }
+    if (labels_only) {
+        /* Nothing of the incident changes: no count, no status. */
+        rc = alert_emit(txn, &a, "a_update", NULL, NULL, incident_title, err) != 0 ||
+                     alert_write(txn, &a, err) != 0
+                 ? -1
+                 : 0;
+        goto out;
+    }
+    if (e) {
         inc.alert_event_cnt++;
         if (a.last_time > inc.last_time)
             inc.last_time = a.last_time;
