@@ -161,10 +161,18 @@ def test_sample_fields_and_current_incident_title():
         assert upd["event_type"] == "a_update"
         assert upd["alert"]["incident"]["title"] == "API latency", upd
         assert t.api("/alert/info", {"alert_id": aid}).data["incident"]["title"] == "API latency"
+        # A change of the labels only: a_update with them, no new event counted.
+        t.push(key, {"title_rule": "api slow on $host", "event_status": "Critical",
+                     "alert_key": "s-1", "labels": {"service": "api", "host": "h2"}})
+        relabel = bodies(rx, 4, "/ok/alert")[3]
+        assert relabel["event_type"] == "a_update", relabel
+        assert relabel["alert"]["labels"] == {"service": "api", "host": "h2"}
+        assert relabel["alert"]["title"] == "api slow on h2"
+        assert relabel["alert"]["event_cnt"] == upd["alert"]["event_cnt"] == 2, relabel
 
         # A hand close: a_close keeps the status, end_time stays 0.
         t.api("/alert/close", {"alert_ids": [aid]})
-        closed = bodies(rx, 4, "/ok/alert")[3]
+        closed = bodies(rx, 5, "/ok/alert")[4]
         assert closed["event_type"] == "a_close" and closed["person"]["person_id"] == 1
         al = closed["alert"]
         assert al["progress"] == "Closed" and al["alert_status"] == "Critical", al
@@ -180,12 +188,12 @@ def test_sample_fields_and_current_incident_title():
         # by its current title and does not recover.
         t.push(key, {"title_rule": "db slow", "event_status": "Warning", "alert_key": "s-2",
                      "labels": {"service": "db"}})
-        db = bodies(rx, 6, "/ok/alert")[-1]["alert"]
+        db = bodies(rx, 7, "/ok/alert")[-1]["alert"]
         assert db["incident"]["incident_id"] != iid
         t.api("/incident/reset", {"incident_id": db["incident"]["incident_id"], "title": "DB down"})
         t.api("/incident/resolve", {"incident_ids": [db["incident"]["incident_id"]]})
         t.push(key, {"title_rule": "db slow", "event_status": "Ok", "alert_key": "s-2"})
-        retired = bodies(rx, 7, "/ok/alert")[-1]
+        retired = bodies(rx, 8, "/ok/alert")[-1]
         assert retired["event_type"] == "a_close" and "person" not in retired, retired
         assert retired["alert"]["incident"]["title"] == "DB down", retired
         assert retired["alert"]["end_time"] == 0, retired
