@@ -785,12 +785,12 @@ typedef struct {
     const tc_person *who;
 } close_cmd;
 
-/* A hand close ends the alert as a recovery would (progress Closed, status
- * Ok, end_time and close_time now): it takes no further events (the next
- * event of its key starts a new alert), so its incident's status and
- * automatic close treat it as recovered. engine_alert_close refreshes the
- * incident at once: its counters, status and automatic close follow each
- * alert closed. */
+/* A hand close ends the alert without recovering it (progress Closed,
+ * close_time now; status and end_time stay as they were, reference/
+ * webhooks.md): it takes no further events (the next event of its key
+ * starts a new alert). engine_alert_close refreshes the incident at once:
+ * its counters and automatic close follow each alert closed, and it
+ * recovers only when every alert it holds recovered. */
 static int close_one(writer_txn *txn, close_cmd *cmd, size_t i, tc_err *err) {
     tc_alert a;
     if (load_listed(txn->conn, cmd->alert_ids, i, &a, err) != 0)

@@ -12,6 +12,7 @@
 #include "api/auth.h"
 #include "api/params.h"
 #include "core/outbox.h"
+#include "core/render.h"
 #include "delivery/sync_send.h"
 #include "store/history.h"
 #include "util/clock.h"
@@ -52,6 +53,28 @@ static json_t *sample_alert(const char *id, int64_t now) {
                      "tocsin_test", "true");
 }
 
+/* The fields of Flashduty's sample bodies that real pushes carry too
+ * (core/render.c), with the values of an object of no source and no
+ * grouping. A NULL object stays NULL (json_pack failed: flagged below). */
+static void sample_extras(json_t *object, int is_alert, const char *id, int *failed) {
+    if (!object)
+        return;
+    if (is_alert) {
+        jb_set(object, "data_source_ref_id", json_string(""), failed);
+        jb_set(object, "dedup_key", json_string("tocsin-test"), failed);
+        return;
+    }
+    char num[7];
+    render_incident_num(id, num);
+    jb_set(object, "num", json_string(num), failed);
+    jb_set(object, "creator_id", json_integer(0), failed);
+    jb_set(object, "data_source_id", json_integer(0), failed);
+    jb_set(object, "dedup_key", json_string(""), failed);
+    jb_set(object, "equals_md5", json_string(""), failed);
+    jb_set(object, "account_id", json_integer(0), failed);
+    jb_set(object, "account_name", json_string(RENDER_ACCOUNT_NAME), failed);
+}
+
 static int test_body(const push_target *t, const char *event_type, const tc_person *who,
                      history_subject *s, char **out, tc_err *err) {
     char object_id[IDS_OBJECT_LEN + 1];
@@ -62,6 +85,7 @@ static int test_body(const push_target *t, const char *event_type, const tc_pers
     json_t *object = is_alert ? sample_alert(object_id, now_ms / 1000)
                               : sample_incident(object_id, now_ms / 1000);
     int failed = 0;
+    sample_extras(object, is_alert, object_id, &failed);
     json_t *body = jb_check(json_pack("{s:I, s:s, s:s, s:o}", "event_time", (json_int_t)now_ms,
                                       "event_type", event_type, "event_id", s->event_id,
                                       is_alert ? "alert" : "incident", object),

@@ -1,29 +1,25 @@
 /* incident_view.c: see incident_view.h. */
 #include "api/incident_view.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/channel.h"
+#include "core/grouping.h"
 #include "core/incident_actions.h"
 #include "core/render.h"
 #include "store/persons.h"
 #include "util/doc.h"
 #include "util/jbuild.h"
 
-/* The account tocsin stands for: one per installation, so fixed values. */
-#define VIEW_ACCOUNT_NAME "tocsin"
+/* The account tocsin stands for: one per installation, so fixed values
+ * (the name is the webhook bodies' account_name). */
+#define VIEW_ACCOUNT_NAME RENDER_ACCOUNT_NAME
 #define VIEW_ACCOUNT_LOCALE "en-US"
 #define VIEW_ACCOUNT_TIME_ZONE "UTC"
 
 void incident_view_num(const char *incident_id, char *out) {
-    size_t n = strlen(incident_id);
-    const char *tail = n > 6 ? incident_id + n - 6 : incident_id;
-    size_t i = 0;
-    for (; tail[i] && i < 6; i++)
-        out[i] = (char)toupper((unsigned char)tail[i]);
-    out[i] = '\0';
+    render_incident_num(incident_id, out);
 }
 
 /* A stored JSON column (NULL or "": the empty value of `type`), parsed
@@ -122,20 +118,28 @@ static int render_responders(store_conn *c, const tc_incident *inc, json_t **out
 
 /* The channel's current name and status; a standalone incident has none
  * (nor does one whose channel row is gone). NULLs (out of memory) are
- * caught where they are set into the view. */
-static int channel_facts(store_conn *c, int64_t channel_id, json_t **name, json_t **status,
-                         tc_err *err) {
+ * caught where they are set into the view. With them, the incident's
+ * dedup_key and equals_md5 under the channel's grouping rules, as its
+ * webhook bodies carry them (group_incident_digests). */
+static int channel_facts(store_conn *c, const tc_incident *inc, json_t **name, json_t **status,
+                         char *key, char *md5, tc_err *err) {
     json_t *ch = NULL;
     *name = *status = NULL;
-    if (channel_id != 0 && channel_load(c, channel_id, &ch, err) != 0 &&
+    if (inc->channel_id != 0 && channel_load(c, inc->channel_id, &ch, err) != 0 &&
         err->code != TC_INVALID_PARAMETER)
         return -1;
+    group_rules rules;
+    int failed = group_rules_from_channel(ch, &rules) != 0 ||
+                 group_incident_digests(&rules, inc->labels, key, md5) != 0;
+    group_rules_clear(&rules);
     const char *n = json_string_value(json_object_get(ch, "channel_name"));
     const char *s = json_string_value(json_object_get(ch, "status"));
-    *name = json_string(n ? n : "");
-    *status = json_string(s ? s : "");
+    if (!failed) {
+        *name = json_string(n ? n : "");
+        *status = json_string(s ? s : "");
+    }
     json_decref(ch);
-    return 0;
+    return failed ? tc_err_oom(err, "rendering an incident") : 0;
 }
 
 int incident_view_render(store_conn *c, const char *base_url, const tc_incident *inc, json_t **out,
@@ -144,9 +148,10 @@ int incident_view_render(store_conn *c, const char *base_url, const tc_incident 
     json_t *responders = NULL, *ch_name = NULL, *ch_status = NULL, *ids = NULL, *types = NULL;
     json_t *labels = NULL, *fields = NULL, *assigned = NULL, *overrides = NULL;
     json_t *creator = NULL, *closer = NULL;
+    char dedup_key[65], equals_md5[33];
     *out = NULL;
     if (render_responders(c, inc, &responders, err) != 0 ||
-        channel_facts(c, inc->channel_id, &ch_name, &ch_status, err) != 0 ||
+        channel_facts(c, inc, &ch_name, &ch_status, dedup_key, equals_md5, err) != 0 ||
         column(inc->integration_ids, JSON_ARRAY, "incident_integration_ids", id, &ids, err) != 0 ||
         column(inc->integration_types, JSON_ARRAY, "incident_integration_types", id, &types, err) !=
             0 ||
@@ -184,8 +189,10 @@ int incident_view_render(store_conn *c, const char *base_url, const tc_incident 
     jb_set(v, "integration_ids", ids, &failed);
     jb_set(v, "integration_type", first_type, &failed);
     jb_set(v, "integration_types", types, &failed);
-    jb_set(v, "dedup_key", json_string(""), &failed);
-    jb_set(v, "equals_md5", json_string(""), &failed);
+    jb_set(v, "dedup_key", json_string(dedup_key), &failed);
+    jb_set(v, "equals_md5", json_string(equals_md5), &failed);
+    jb_set(v, "data_source_id", json_integer(render_incident_source(inc->integration_ids)),
+           &failed);
     const struct {
         const char *key;
         int64_t value;

@@ -257,18 +257,25 @@ static int64_t open_alerts(const state_incident *e, int *top) {
     return n;
 }
 
-/* Status, active count and end_time from the cache's counts. Alerts
- * closed without a recovery time keep the first time the incident was
- * seen recovered. */
-static void apply_counts(tc_incident *inc, const state_incident *e, int64_t now) {
+/* Status, active count and end_time from the cache's counts. The incident
+ * recovers (status Ok, end_time its newest alert recovery) only when the
+ * change that left it no open alert was a recovery (`recovery`); an alert
+ * closed by hand is no recovery (reference/webhooks.md: end_time is the
+ * recovery time), so then status and end_time stay as they were. */
+static void apply_counts(tc_incident *inc, const state_incident *e, int recovery, int64_t now) {
     if (!e || inc->alert_cnt == 0)
         return;
     int top;
     int64_t active = open_alerts(e, &top);
     inc->active_alert_cnt = active;
-    inc->status = active ? top : RANK_OK;
-    int64_t end = inc->end_time ? inc->end_time : now;
-    inc->end_time = active ? 0 : (inc->max_alert_end ? inc->max_alert_end : end);
+    if (active) {
+        inc->status = top;
+        inc->end_time = 0;
+    } else if (recovery) {
+        int64_t end = inc->end_time ? inc->end_time : now;
+        inc->status = RANK_OK;
+        inc->end_time = inc->max_alert_end ? inc->max_alert_end : end;
+    }
 }
 
 static void raise_severity(tc_incident *inc, int rank) {
@@ -371,15 +378,39 @@ static int alert_retire(writer_txn *txn, const state_alert *open, tc_err *err) {
     memcpy(incident_id, a.incident_id, sizeof(incident_id));
     a.progress = PROGRESS_CLOSED;
     a.close_time = txn->now_ms / 1000;
-    int rc = alert_track(txn, &a, err) != 0 ||
-                     alert_emit(txn, &a, "a_close", NULL, "{}", "", err) != 0 ||
-                     alert_write(txn, &a, err) != 0
-                 ? -1
-                 : 0;
+    /* Its body names the incident by its current title (read here: an
+     * alert is retired once, not on every event). */
+    tc_incident inc;
+    tc_incident_init(&inc);
+    int rc =
+        (incident_id[0] && store_incidents_load(txn->conn, incident_id, 1, &inc, err) != 0 &&
+         err->code != TC_INVALID_PARAMETER) || /* a row gone: no title */
+                alert_track(txn, &a, err) != 0 ||
+                alert_emit(txn, &a, "a_close", NULL, "{}", inc.title ? inc.title : "", err) != 0 ||
+                alert_write(txn, &a, err) != 0
+            ? -1
+            : 0;
     tc_alert_clear(&a);
+    tc_incident_clear(&inc);
     if (rc != 0)
         return -1;
     return incident_id[0] ? engine_incident_refresh(txn, incident_id, err) : 0;
+}
+
+/* Whether the event differs from what its open alert says only in its
+ * labels (and so in a title made from them): same status, title_rule, and
+ * the description and images it gives. Such an event updates the alert's
+ * labels (a_update) without counting as a new event (reference/
+ * event-api.md): event_cnt, last_time and the alert's events stay, and its
+ * incident does not change. Decided on the alert already loaded: no store
+ * read of its own. */
+static int labels_only_change(const tc_alert *a, const event_ctx *x) {
+    const engine_event *ev = x->ev;
+    return !x->ok && x->rank == a->status && x->rank == a->severity && ev->labels_text &&
+           strcmp(ev->labels_text, a->labels ? a->labels : "{}") != 0 && a->title_rule &&
+           strcmp(ev->title_rule, a->title_rule) == 0 &&
+           (!ev->description || (a->description && strcmp(ev->description, a->description) == 0)) &&
+           (!ev->images_text || (a->images && strcmp(ev->images_text, a->images) == 0));
 }
 
 /* The event merges into its open alert (in an open incident). */
@@ -391,6 +422,7 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
     tc_incident_init(&inc);
     if (alert_load(txn->conn, open->alert_id, &a, err) != 0)
         return -1;
+    int labels_only = labels_only_change(&a, x);
     int rc = -1, changed = 0, c;
     if ((c = set_if_changed(&a.title, x->title)) < 0 ||
         (changed |= c, c = set_if_changed(&a.title_rule, ev->title_rule)) < 0 ||
@@ -412,8 +444,10 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
         changed |= a.severity != x->rank || a.status != x->rank;
         a.severity = a.status = x->rank;
     }
-    a.last_time = x->now;
-    a.event_cnt++;
+    if (!labels_only) {
+        a.last_time = x->now;
+        a.event_cnt++;
+    }
     memcpy(a.event_hash, ev->hash, sizeof(a.event_hash));
     snprintf(out->alert_id, sizeof(out->alert_id), "%s", a.alert_id);
     if (alert_track(txn, &a, err) != 0)
@@ -425,13 +459,23 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
         if (incident_load(txn->conn, a.incident_id, &inc, err) != 0)
             goto out;
         incident_title = inc.title;
+    }
+    if (labels_only) {
+        /* Nothing of the incident changes: no count, no status. */
+        rc = alert_emit(txn, &a, "a_update", NULL, NULL, incident_title, err) != 0 ||
+                     alert_write(txn, &a, err) != 0
+                 ? -1
+                 : 0;
+        goto out;
+    }
+    if (e) {
         inc.alert_event_cnt++;
         if (a.last_time > inc.last_time)
             inc.last_time = a.last_time;
         if (a.end_time > inc.max_alert_end)
             inc.max_alert_end = a.end_time;
         raise_severity(&inc, a.severity);
-        apply_counts(&inc, e, x->now);
+        apply_counts(&inc, e, x->ok, x->now);
         closing =
             inc.alert_cnt > 0 && inc.active_alert_cnt == 0 && !x->ch->rules.disable_auto_close;
         if (closing) {
@@ -578,7 +622,7 @@ static int alert_create(writer_txn *txn, event_ctx *x, engine_result *out, tc_er
     if (join_fields(&a, &inc, grow ? x->src : NULL, x->now, err) != 0 ||
         incident_track(txn, &inc, err) != 0 || alert_track(txn, &a, err) != 0)
         goto out;
-    apply_counts(&inc, state_incident_find(txn->state, inc.incident_id), x->now);
+    apply_counts(&inc, state_incident_find(txn->state, inc.incident_id), 0, x->now);
     a_new = detail_strings("severity", x->ev->event_status, "status", x->ev->event_status);
     i_new = grow ? NULL : detail_strings("severity", x->ev->event_status, "title", x->title);
     a_merge = grow ? detail_strings("alert_id", a.alert_id, "title", x->title) : NULL;
@@ -720,10 +764,10 @@ int engine_incident_refresh(writer_txn *txn, const char *incident_id, tc_err *er
         /* removed or unknown: nothing to keep true */
         return err->code == TC_INVALID_PARAMETER ? 0 : -1;
     }
-    int64_t counts[4], total, last, max_end;
+    int64_t counts[4], total, last, max_end, recovered;
     int any, rc = -1, failed = 0;
-    if (incident_count_alerts(txn->conn, incident_id, counts, &total, &last, &max_end, &any, err) !=
-        0)
+    if (incident_count_alerts(txn->conn, incident_id, counts, &total, &last, &max_end, &recovered,
+                              &any, err) != 0)
         goto out;
     state_incident *e = state_incident_find(txn->state, incident_id);
     if (e) {
@@ -738,11 +782,18 @@ int engine_incident_refresh(writer_txn *txn, const char *incident_id, tc_err *er
         for (int r = 0; r < 4; r++)
             top = counts[r] ? r : top;
         inc.active_alert_cnt = active;
-        inc.status = active ? top : RANK_OK;
         inc.last_time = last;
         inc.max_alert_end = max_end;
-        int64_t end = inc.end_time ? inc.end_time : txn->now_ms / 1000;
-        inc.end_time = active ? 0 : (max_end ? max_end : end);
+        if (active) {
+            inc.status = top;
+            inc.end_time = 0;
+        } else if (recovered == total) {
+            /* Recovered only when every alert it holds recovered: alerts
+             * closed by hand leave status and end_time as they were. */
+            int64_t end = inc.end_time ? inc.end_time : txn->now_ms / 1000;
+            inc.status = RANK_OK;
+            inc.end_time = max_end ? max_end : end;
+        }
         raise_severity(&inc, any);
     } else {
         inc.active_alert_cnt = 0;
@@ -768,11 +819,10 @@ out:
 
 int engine_alert_close(writer_txn *txn, tc_alert *a, const tc_person *who, tc_err *err) {
     int64_t now = txn->now_ms / 1000;
+    /* Closed, not recovered: status and end_time stay as they were
+     * (reference/webhooks.md: end_time is the recovery time, 0 until then). */
     a->progress = PROGRESS_CLOSED;
-    a->status = RANK_OK;
     a->close_time = now;
-    if (a->end_time == 0)
-        a->end_time = now;
     char incident_id[IDS_OBJECT_LEN + 1];
     memcpy(incident_id, a->incident_id, sizeof(incident_id));
     tc_incident inc;
@@ -806,7 +856,8 @@ int engine_alert_move(writer_txn *txn, tc_alert *a, tc_incident *target, const t
     if (join_fields(a, target, &as_source, txn->now_ms / 1000, err) != 0 ||
         incident_track(txn, target, err) != 0 || alert_track(txn, a, err) != 0)
         return -1;
-    apply_counts(target, state_incident_find(txn->state, target->incident_id), txn->now_ms / 1000);
+    apply_counts(target, state_incident_find(txn->state, target->incident_id), 0,
+                 txn->now_ms / 1000);
     char *detail = detail_strings("alert_id", a->alert_id, "title", a->title);
     if (!detail)
         return tc_err_oom(err, "a timeline entry");

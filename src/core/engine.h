@@ -112,9 +112,11 @@ int engine_alert_move(writer_txn *txn, tc_alert *a, tc_incident *target, const t
                       tc_err *err);
 
 /* Recomputes the incident's status, alert_cnt, active_alert_cnt, last_time
- * and end_time from its alerts and saves it; when it is open and every
- * alert has recovered, closes it (end_time, close_time, i_rslv with no
- * person). No-op for a removed incident. */
+ * and end_time from its alerts and saves it; when it is open and no alert
+ * is open any more, closes it (close_time, i_rslv with no person). It is
+ * recovered (status Ok, end_time) only when every alert it holds recovered;
+ * alerts closed by hand leave status and end_time as they were. No-op for
+ * a removed incident. */
 int engine_incident_refresh(writer_txn *txn, const char *incident_id, tc_err *err);
 
 #endif

@@ -119,8 +119,8 @@ int event_images_normalize(json_t *value, const char *field, json_t **out, tc_er
         json_t *norm = jb_check(json_pack("{s:s}", "src", src), &failed);
         if (alt)
             jb_set(norm, "alt", cut_string(alt, EVENT_IMAGE_ALT_MAX), &failed);
-        if (href && utf8_len(href) <= EVENT_IMAGE_HREF_MAX)
-            jb_set(norm, "href", json_string(href), &failed);
+        if (href)
+            jb_set(norm, "href", cut_string(href, EVENT_IMAGE_HREF_MAX), &failed);
         if (failed)
             json_decref(norm);
         else

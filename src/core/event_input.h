@@ -20,7 +20,7 @@
 #define EVENT_LABEL_VALUE_MAX 2048 /* characters; longer is cut */
 #define EVENT_IMAGE_ALT_MAX 128    /* characters; longer is cut */
 #define EVENT_IMAGE_SRC_MAX 256    /* characters; a longer src drops the image */
-#define EVENT_IMAGE_HREF_MAX 256   /* characters; a longer href is dropped */
+#define EVENT_IMAGE_HREF_MAX 256   /* characters; longer is cut */
 #define EVENT_HASH_LEN 64          /* hex characters of a derived key or hash */
 
 #include "util/err.h"
@@ -36,8 +36,9 @@
 int event_labels_normalize(json_t *value, const char *field, json_t **out, tc_err *err);
 
 /* Checks an images value (a list of {alt, src, href}) and returns a new
- * normalized list: alt cut, an image whose src is too long dropped, a too
- * long href dropped, unknown keys dropped. src is required in each image. */
+ * normalized list: alt and href cut, an image whose src is too long
+ * dropped, unknown keys dropped; every image is kept, several with the same
+ * alt too. src is required in each image. */
 int event_images_normalize(json_t *value, const char *field, json_t **out, tc_err *err);
 
 /* The key of an event sent without one: SHA-256 hex of the title_rule and

@@ -94,14 +94,18 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int group_key(json_t *keys, json_t *labels, int all_required, char *out) {
+/* The digest (`md`) of the sorted keys and their values, as hex in out
+ * (2 * digest size + 1 bytes); 1 when the list does not apply (see
+ * group_key). */
+static int keys_digest(json_t *keys, json_t *labels, int all_required, const EVP_MD *type,
+                       char *out) {
     size_t n = json_array_size(keys);
     if (n == 0)
         return 1;
     const char **names = malloc(n * sizeof(*names));
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int rc = -1;
-    if (!names || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+    if (!names || !md || EVP_DigestInit_ex(md, type, NULL) != 1)
         goto out;
     for (size_t i = 0; i < n; i++) {
         names[i] = json_string_value(json_array_get(keys, i));
@@ -127,12 +131,42 @@ int group_key(json_t *keys, json_t *labels, int all_required, char *out) {
         out[2 * i] = digits[raw[i] >> 4];
         out[2 * i + 1] = digits[raw[i] & 15];
     }
-    out[64] = '\0';
+    out[2 * (len < 32 ? len : 32)] = '\0';
     rc = 0;
 out:
     free(names);
     EVP_MD_CTX_free(md);
     return rc;
+}
+
+int group_key(json_t *keys, json_t *labels, int all_required, char *out) {
+    return keys_digest(keys, labels, all_required, EVP_sha256(), out);
+}
+
+int group_incident_digests(const group_rules *g, const char *labels_text, char *key, char *md5) {
+    key[0] = md5[0] = '\0';
+    if (!g || !group_rules_pattern(g) || !labels_text || !*labels_text)
+        return 0;
+    json_t *labels = json_loads(labels_text, 0, NULL);
+    if (!json_is_object(labels)) {
+        json_decref(labels);
+        return 0; /* unreadable labels group nothing */
+    }
+    int rc = 0;
+    size_t i;
+    json_t *list;
+    json_array_foreach(g->equals, i, list) {
+        rc = keys_digest(list, labels, g->all_equals_required, EVP_sha256(), key);
+        if (rc == 1)
+            continue;
+        if (rc == 0)
+            rc = keys_digest(list, labels, g->all_equals_required, EVP_md5(), md5);
+        break;
+    }
+    if (rc != 0)
+        key[0] = md5[0] = '\0';
+    json_decref(labels);
+    return rc < 0 ? -1 : 0;
 }
 
 int group_window_open(const group_rules *g, int64_t start_time, int64_t last_alert_time,

@@ -51,6 +51,14 @@ int group_rules_pattern(const group_rules *g);
  * 1 when it does not apply, -1 when out of memory. */
 int group_key(json_t *keys, json_t *labels, int all_required, char *out);
 
+/* What an incident reports it was grouped on (its webhook body's and
+ * IncidentInfo's dedup_key and equals_md5): for the first list of the
+ * rules that applies to the incident's labels (JSON object text, those of
+ * its first alert), the bucket key (SHA-256 hex, key: 65 bytes) and the
+ * MD5 hex of the same keys and values (md5: 33 bytes). Both "" when the
+ * rules (g may be NULL) group nothing or no list applies. -1 only when out of memory. */
+int group_incident_digests(const group_rules *g, const char *labels_text, char *key, char *md5);
+
 /* Whether an open incident that started at start_time and whose newest alert
  * joined at last_alert_time (0: none yet) still takes alerts at `now`:
  * tumbling counts the window from start_time, sliding from the newest alert. */

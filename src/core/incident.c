@@ -42,7 +42,7 @@ int incident_new(writer_txn *txn, const char *title, int rank, int64_t channel_i
 /* ---- the cache ----------------------------------------------------------------- */
 
 typedef struct {
-    int64_t *open_by_status, *total, *last_time, *max_end;
+    int64_t *open_by_status, *total, *last_time, *max_end, *recovered;
     int *any_rank;
 } alert_counts;
 
@@ -56,18 +56,20 @@ static int count_one(void *arg, const tc_alert *a, tc_err *err) {
         *c->last_time = a->last_time;
     if (a->end_time > *c->max_end)
         *c->max_end = a->end_time;
+    if (a->end_time > 0)
+        (*c->recovered)++;
     if (a->severity > *c->any_rank)
         *c->any_rank = a->severity;
     return 0;
 }
 
 int incident_count_alerts(store_conn *c, const char *incident_id, int64_t open_by_status[4],
-                          int64_t *total, int64_t *last_time, int64_t *max_end, int *any_rank,
-                          tc_err *err) {
+                          int64_t *total, int64_t *last_time, int64_t *max_end, int64_t *recovered,
+                          int *any_rank, tc_err *err) {
     memset(open_by_status, 0, 4 * sizeof(*open_by_status));
-    *total = *last_time = *max_end = 0;
+    *total = *last_time = *max_end = *recovered = 0;
     *any_rank = 0;
-    alert_counts counts = {open_by_status, total, last_time, max_end, any_rank};
+    alert_counts counts = {open_by_status, total, last_time, max_end, recovered, any_rank};
     return store_alerts_each_of_incident(c, incident_id, count_one, &counts, err);
 }
 
@@ -95,10 +97,10 @@ int incident_track(writer_txn *txn, tc_incident *inc, tc_err *err) {
         return 0; /* new: no alert yet */
     /* Open again (reopened): its open alerts are counted from the store. */
     e = state_incident_find(txn->state, inc->incident_id);
-    int64_t total, last, max_end;
+    int64_t total, last, max_end, recovered;
     int any;
     return incident_count_alerts(txn->conn, inc->incident_id, e->open_by_status, &total, &last,
-                                 &max_end, &any, err);
+                                 &max_end, &recovered, &any, err);
 }
 
 /* ---- the store ------------------------------------------------------------------ */

@@ -41,8 +41,8 @@ int incident_commit(writer_txn *txn, tc_incident *inc, const char *type, const t
 /* The open alerts of a stored incident, per status rank (a store scan: for
  * an incident entering the cache, and for merges). */
 int incident_count_alerts(store_conn *c, const char *incident_id, int64_t open_by_status[4],
-                          int64_t *total, int64_t *last_time, int64_t *max_end, int *any_rank,
-                          tc_err *err);
+                          int64_t *total, int64_t *last_time, int64_t *max_end, int64_t *recovered,
+                          int *any_rank, tc_err *err);
 
 /* Severity order: Info < Warning < Critical; Ok is below all. */
 int incident_severity_rank(const char *severity);

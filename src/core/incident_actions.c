@@ -298,9 +298,9 @@ int incident_act_resolve(writer_txn *txn, tc_incident *inc, const tc_person *who
         (resolution && model_set_str(&inc->resolution, resolution) != 0))
         return tc_err_oom(err, "changing an incident");
     inc->progress = PROGRESS_CLOSED;
+    /* A hand resolve is no recovery: status and end_time stay as they were
+     * (reference/webhooks.md: end_time is the recovery time). */
     inc->close_time = now_s(txn);
-    if (inc->end_time == 0)
-        inc->end_time = now_s(txn);
     inc->snoozed_before = 0;
     inc->closer_id = who ? who->person_id : 0;
     /* Closing takes the incident out of grouping (incident_track). */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grouping.h"
 #include "core/render.h"
 #include "core/state.h"
 #include "store/alerts.h"
@@ -108,8 +109,18 @@ static outbox_body *render(writer_txn *txn, const outbox_event *ev, const char *
             jw_clear(&w);
             return NULL;
         }
+        /* Worked out from the cached rules and the incident's labels: no
+         * store read; only a grouping channel parses the labels. */
+        char key[65], md5[33];
+        if (group_incident_digests(ch ? &ch->rules : NULL, ev->incident->labels, key, md5) != 0) {
+            jw_clear(&w);
+            tc_err_oom(err, "a webhook body");
+            return NULL;
+        }
         render_incident_ctx ctx = {.base_url = txn->cfg ? txn->cfg->base_url : "",
-                                   .channel_name = ch ? ch->name : ""};
+                                   .channel_name = ch ? ch->name : "",
+                                   .dedup_key = key,
+                                   .equals_md5 = md5};
         render_incident(&w, ev->incident, &ctx);
     } else {
         const state_channel *ch = NULL;

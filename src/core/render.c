@@ -3,7 +3,9 @@
  * shape across versions. */
 #include "core/render.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void render_person(jw *w, const tc_person *p) {
@@ -14,11 +16,27 @@ void render_person(jw *w, const tc_person *p) {
     jw_object_end(w);
 }
 
+void render_incident_num(const char *incident_id, char *out) {
+    size_t n = strlen(incident_id);
+    const char *tail = n > 6 ? incident_id + n - 6 : incident_id;
+    size_t i = 0;
+    for (; tail[i] && i < 6; i++)
+        out[i] = (char)toupper((unsigned char)tail[i]);
+    out[i] = '\0';
+}
+
+int64_t render_incident_source(const char *integration_ids) {
+    const char *p = integration_ids ? strchr(integration_ids, '[') : NULL;
+    return p ? strtoll(p + 1, NULL, 10) : 0; /* "[]" reads as 0 */
+}
+
 void render_incident(jw *w, const tc_incident *inc, const render_incident_ctx *ctx) {
     char url[1400];
     snprintf(url, sizeof(url), "%s/#/incidents/%s", ctx->base_url ? ctx->base_url : "",
              inc->incident_id);
     char method[2] = {inc->group_method ? inc->group_method : 'n', '\0'};
+    char num[7];
+    render_incident_num(inc->incident_id, num);
     jw_object_begin(w);
     jw_kstring(w, "incident_id", inc->incident_id);
     jw_kstring(w, "title", inc->title);
@@ -44,6 +62,14 @@ void render_incident(jw *w, const tc_incident *inc, const render_incident_ctx *c
     jw_kstring(w, "channel_name", ctx->channel_name);
     jw_kstring(w, "detail_url", url);
     jw_kstring(w, "group_method", method);
+    /* The fields of Flashduty's sample bodies that its table leaves out. */
+    jw_kstring(w, "num", num);
+    jw_kint(w, "creator_id", inc->creator_id);
+    jw_kint(w, "data_source_id", render_incident_source(inc->integration_ids));
+    jw_kstring(w, "dedup_key", ctx->dedup_key ? ctx->dedup_key : "");
+    jw_kstring(w, "equals_md5", ctx->equals_md5 ? ctx->equals_md5 : "");
+    jw_kint(w, "account_id", 0);
+    jw_kstring(w, "account_name", RENDER_ACCOUNT_NAME);
     if (inc->labels)
         jw_kraw(w, "labels", inc->labels, "{}");
     if (inc->creator)
@@ -77,6 +103,10 @@ void render_alert(jw *w, const tc_alert *a, const render_alert_ctx *ctx) {
     jw_kraw(w, "labels", a->labels, "{}");
     jw_kraw(w, "images", a->images, "[]");
     jw_kint(w, "event_cnt", a->event_cnt);
+    /* Sample-only fields: tocsin integrations have no reference id (as the
+     * Open API's integration_ref_id), and an alert dedupes on its key. */
+    jw_kstring(w, "data_source_ref_id", "");
+    jw_kstring(w, "dedup_key", a->alert_key);
     if (a->incident_id[0]) {
         jw_key(w, "incident");
         jw_object_begin(w);

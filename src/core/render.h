@@ -14,10 +14,16 @@
 #include "core/model.h"
 #include "util/jw.h"
 
+/* account_name of every incident: tocsin is one account per installation
+ * (account_id 0). */
+#define RENDER_ACCOUNT_NAME "tocsin"
+
 /* What an object's rendering needs besides its own columns. */
 typedef struct {
     const char *base_url;     /* detail_url prefix */
     const char *channel_name; /* "" when unknown */
+    const char *dedup_key;    /* group_incident_digests; NULL: "" */
+    const char *equals_md5;   /* group_incident_digests; NULL: "" */
 } render_incident_ctx;
 
 typedef struct {
@@ -26,6 +32,14 @@ typedef struct {
     const char *channel_name;   /* "" when unknown */
     const char *incident_title; /* "" when it has no incident */
 } render_alert_ctx;
+
+/* The incident's short number `num` (the console shows it): the last six
+ * characters of its id, upper case. Not guaranteed unique, as the Open API
+ * says. out holds 7 bytes. */
+void render_incident_num(const char *incident_id, char *out);
+/* data_source_id of an incident: the first of its integration_ids (JSON
+ * array text), 0 when it has none (a hand-made incident). */
+int64_t render_incident_source(const char *integration_ids);
 
 /* The Incident object (without `alerts`). */
 void render_incident(jw *w, const tc_incident *inc, const render_incident_ctx *ctx);

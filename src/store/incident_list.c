@@ -159,10 +159,11 @@ int store_incident_list_page(store_conn *c, const store_incident_filter *f, cons
 static void alerts_from(listing_query *q, const char *incident_id, int is_active) {
     listing_sql(q, " FROM alerts WHERE incident_id = ");
     listing_text(q, incident_id);
+    /* Active means open: an alert closed by hand keeps its status. */
     if (is_active == 1)
-        listing_sql(q, " AND alert_status <> 'Ok'");
+        listing_sql(q, " AND progress <> 'Closed'");
     else if (is_active == 0)
-        listing_sql(q, " AND alert_status = 'Ok'");
+        listing_sql(q, " AND progress = 'Closed'");
 }
 
 int store_incident_alerts_count(store_conn *c, const char *incident_id, int is_active,

@@ -472,10 +472,11 @@ def test_close():
         r = t.api("/alert/close", {"alert_ids": [c1["alert_id"]]})
         assert r.data == {}  # tocsin's own path: an empty data object
         d = info(t, c1["alert_id"])
-        # Closed by hand ends the alert as a recovery would.
-        assert d["progress"] == "Closed" and d["alert_status"] == "Ok"
+        # Closed by hand is no recovery (webhooks.md: end_time is the recovery
+        # time, 0 until then): status and end_time stay as they were.
+        assert d["progress"] == "Closed" and d["alert_status"] == "Critical"
         assert d["alert_severity"] == "Critical"
-        assert d["end_time"] >= c1["start_time"] and d["close_time"] >= d["end_time"] > 0
+        assert d["end_time"] == 0 and d["close_time"] >= c1["start_time"]
         assert events_of(t, c1["alert_id"])[-1] == ("a_close", me)
         # Its incident stays open on the other alert; its status follows it.
         inc = incident(t, inc_id)
@@ -503,8 +504,11 @@ def test_close():
 
         # Closing the last open alert closes the incident by itself.
         t.api("/alert/close", {"alert_ids": [c2["alert_id"], c2["alert_id"]]})
+        # Its alerts were closed, not recovered: the incident keeps its status
+        # and has no end_time.
         inc = incident(t, inc_id)
-        assert inc["progress"] == "Closed" and inc["incident_status"] == "Ok", inc
+        assert inc["progress"] == "Closed" and inc["incident_status"] == "Warning", inc
+        assert inc["end_time"] == 0 and inc["close_time"] > 0, inc
         assert events_of(t, inc_id)[-1] == ("i_rslv", 0)
         assert [e for e in events_of(t, c2["alert_id"]) if e[0] == "a_close"] == [("a_close", me)]
 

@@ -106,6 +106,109 @@ def test_body_headers_signature_sequence():
         assert "***" in detail["request_headers"]
 
 
+def group_digest(algo, **labels):
+    """The grouping key of core/grouping.c for one list of label keys:
+    "grp1\\0" then each key and value, sorted by key, NUL-terminated."""
+    h = hashlib.new(algo)
+    h.update(b"grp1\0")
+    for k in sorted(labels):
+        h.update(k.encode() + b"\0" + labels[k].encode() + b"\0")
+    return h.hexdigest()
+
+
+def bodies(rx, n, prefix):
+    return [json.loads(r["body"]) for r in rx.wait_for(n, timeout=15, prefix=prefix)]
+
+
+def test_sample_fields_and_current_incident_title():
+    """Fields of Flashduty's sample bodies that webhooks.md's tables leave
+    out, with true values and types; alert.incident.title follows a retitle;
+    a hand close is no recovery (issue 12)."""
+    with Receiver() as rx, start() as t:
+        ch = t.make_channel("sample", group={"method": "p", "equals": [["service"]],
+                                             "time_window": 60})
+        src, key = t.make_source(ch)
+        make_webhook(t, rx.url("ok/inc"))
+        make_webhook(t, rx.url("ok/alert"), kind="webhook_alert")
+        t.push(key, {"title_rule": "api slow on $host", "event_status": "Warning",
+                     "alert_key": "s-1", "labels": {"service": "api", "host": "h1"}})
+        inc = bodies(rx, 1, "/ok/inc")[0]["incident"]
+        iid = inc["incident_id"]
+        assert inc["num"] == iid[-6:].upper() and isinstance(inc["num"], str)
+        assert inc["creator_id"] == 0 and inc["data_source_id"] == src
+        assert inc["dedup_key"] == group_digest("sha256", service="api"), inc
+        assert inc["equals_md5"] == group_digest("md5", service="api"), inc
+        assert inc["account_id"] == 0 and inc["account_name"] == "tocsin"
+        # The Open API tells the same (IncidentInfo).
+        d = t.api("/incident/info", {"incident_id": iid}).data
+        for k in ("num", "creator_id", "data_source_id", "dedup_key", "equals_md5",
+                  "account_id", "account_name"):
+            assert d[k] == inc[k], (k, d[k], inc[k])
+        a_new, a_merge = bodies(rx, 2, "/ok/alert")
+        assert [a_new["event_type"], a_merge["event_type"]] == ["a_new", "a_merge"]
+        for b in (a_new, a_merge):
+            al = b["alert"]
+            assert al["dedup_key"] == "s-1" == al["alert_key"]
+            assert al["data_source_ref_id"] == "" and al["data_source_id"] == src
+            assert al["incident"] == {"incident_id": iid, "title": "api slow on h1"}
+        aid = a_new["alert"]["alert_id"]
+
+        # Retitled, the incident's alerts carry the new title.
+        t.api("/incident/reset", {"incident_id": iid, "title": "API latency"})
+        t.push(key, {"title_rule": "api slow on $host", "event_status": "Critical",
+                     "alert_key": "s-1", "labels": {"service": "api", "host": "h1"}})
+        upd = bodies(rx, 3, "/ok/alert")[2]
+        assert upd["event_type"] == "a_update"
+        assert upd["alert"]["incident"]["title"] == "API latency", upd
+        assert t.api("/alert/info", {"alert_id": aid}).data["incident"]["title"] == "API latency"
+        # A change of the labels only: a_update with them, no new event counted.
+        t.push(key, {"title_rule": "api slow on $host", "event_status": "Critical",
+                     "alert_key": "s-1", "labels": {"service": "api", "host": "h2"}})
+        relabel = bodies(rx, 4, "/ok/alert")[3]
+        assert relabel["event_type"] == "a_update", relabel
+        assert relabel["alert"]["labels"] == {"service": "api", "host": "h2"}
+        assert relabel["alert"]["title"] == "api slow on h2"
+        assert relabel["alert"]["event_cnt"] == upd["alert"]["event_cnt"] == 2, relabel
+
+        # A hand close: a_close keeps the status, end_time stays 0.
+        t.api("/alert/close", {"alert_ids": [aid]})
+        closed = bodies(rx, 5, "/ok/alert")[4]
+        assert closed["event_type"] == "a_close" and closed["person"]["person_id"] == 1
+        al = closed["alert"]
+        assert al["progress"] == "Closed" and al["alert_status"] == "Critical", al
+        assert al["end_time"] == 0 and al["close_time"] > 0, al
+        assert al["incident"]["title"] == "API latency"
+        rslv = bodies(rx, 3, "/ok/inc")[-1]
+        assert rslv["event_type"] == "i_rslv" and "person" not in rslv, rslv
+        assert rslv["incident"]["end_time"] == 0, rslv
+        assert rslv["incident"]["incident_status"] == "Critical", rslv
+
+        # An incident resolved by hand, retitled: the Ok event that comes
+        # later closes its alert (nobody's a_close), which names the incident
+        # by its current title and does not recover.
+        t.push(key, {"title_rule": "db slow", "event_status": "Warning", "alert_key": "s-2",
+                     "labels": {"service": "db"}})
+        db = bodies(rx, 7, "/ok/alert")[-1]["alert"]
+        assert db["incident"]["incident_id"] != iid
+        t.api("/incident/reset", {"incident_id": db["incident"]["incident_id"], "title": "DB down"})
+        t.api("/incident/resolve", {"incident_ids": [db["incident"]["incident_id"]]})
+        t.push(key, {"title_rule": "db slow", "event_status": "Ok", "alert_key": "s-2"})
+        retired = bodies(rx, 8, "/ok/alert")[-1]
+        assert retired["event_type"] == "a_close" and "person" not in retired, retired
+        assert retired["alert"]["incident"]["title"] == "DB down", retired
+        assert retired["alert"]["end_time"] == 0, retired
+        assert retired["alert"]["alert_status"] == "Warning", retired
+
+        # A hand-made incident: its creator, no source, nothing grouped on.
+        r = t.api("/incident/create", {"title": "by hand", "incident_severity": "Info",
+                                       "channel_id": ch})
+        made = [b for b in bodies(rx, 7, "/ok/inc")
+                if b["incident"]["incident_id"] == r.data["incident_id"]][0]["incident"]
+        assert made["creator_id"] == 1 and made["data_source_id"] == 0
+        assert made["dedup_key"] == "" and made["equals_md5"] == ""
+        assert made["num"] == made["incident_id"][-6:].upper()
+
+
 def test_subscriptions_filter_channels_and_types():
     with Receiver() as rx, start() as t:
         ch1, key1 = setup_source(t, "one")
@@ -413,6 +516,11 @@ def test_integration_test_and_resend():
         doc = json.loads(sent["body"])
         assert doc["event_type"] == "i_new" and doc["incident"]["labels"]["tocsin_test"] == "true"
         assert doc["event_id"] == r.data["event_id"]
+        sample = doc["incident"]  # the sample-only fields, as real pushes carry them
+        assert sample["num"] == sample["incident_id"][-6:].upper()
+        assert sample["creator_id"] == sample["data_source_id"] == sample["account_id"] == 0
+        assert sample["dedup_key"] == sample["equals_md5"] == ""
+        assert sample["account_name"] == "tocsin"
         assert verify_signature(secret, sent["headers"], sent["body"])
         expect_error(t.api("/integration/test", {"integration_id": hook, "event_type": "a_new"},
                            expect=None), 400, "InvalidParameter", "event_type")
@@ -539,4 +647,5 @@ if __name__ == "__main__":
          test_custom_action, test_integration_test_and_resend,
          test_deleted_integration_ends_its_pending_deliveries, test_egress_address,
          test_answer_that_is_not_utf8,
-         test_in_flight_at_a_crash_is_sent_again, test_reset_and_no_answer_are_retried])
+         test_in_flight_at_a_crash_is_sent_again, test_reset_and_no_answer_are_retried,
+         test_sample_fields_and_current_incident_title])

@@ -143,10 +143,62 @@ def test_cuts():
         assert doc["title_rule"] == "é" * 512 and doc["title"] == "é" * 512
         assert doc["description"] == "d" * 2048
         assert doc["labels"] == {"v": "w" * 2048}
-        assert doc["images"] == [{"src": "img_1", "alt": "a" * 128},
+        # An href over 256 characters is cut, not dropped.
+        assert doc["images"] == [{"src": "img_1", "alt": "a" * 128, "href": "h" * 256},
                                  {"src": "https://i/2.png", "alt": "two", "href": "https://h"}]
         (ev,) = raw_events(t, doc["alert_id"])
         assert ev["description"] == "d" * 2048 and ev["images"] == doc["images"]
+
+
+def test_images_with_one_alt_are_all_kept():
+    with Tocsin() as t:
+        _, _, key = source(t)
+        images = [{"src": "https://i/1.png", "alt": "graph"},
+                  {"src": "https://i/2.png", "alt": "graph", "href": "https://d/2"},
+                  {"src": "https://i/3.png", "alt": "graph"}]
+        t.push(key, {"title_rule": "t", "event_status": "Critical", "alert_key": "img",
+                     "images": images})
+        doc = alert_docs(t)[0]
+        assert doc["images"] == images, doc["images"]
+        (ev,) = raw_events(t, doc["alert_id"])
+        assert ev["images"] == images
+
+
+def test_labels_only_change_is_no_new_event():
+    """event-api.md: an event that changes only the labels updates the
+    alert without counting as a new event: labels (and a title made from
+    them) follow, event_cnt, last_time and the alert's events stay, and its
+    incident's event count too. Any other change counts as usual."""
+    with Tocsin() as t:
+        _, _, key = source(t)
+        base = {"title_rule": "disk on $host", "event_status": "Warning", "alert_key": "lo",
+                "description": "d", "labels": {"host": "h1", "mount": "/"}}
+        t.push(key, base)
+        first = alert_docs(t)[0]
+        t.push(key, dict(base, labels={"host": "h2", "mount": "/"}))
+        doc = alert_docs(t)[0]
+        assert doc["alert_id"] == first["alert_id"]
+        assert doc["labels"] == {"host": "h2", "mount": "/"} and doc["title"] == "disk on h2"
+        assert doc["event_cnt"] == 1 and doc["last_time"] == first["last_time"], doc
+        assert len(raw_events(t, doc["alert_id"])) == 1
+        # Without description (absent: unchanged) it is still only the labels.
+        t.push(key, {k: v for k, v in dict(base, labels={"host": "h3"}).items()
+                     if k != "description"})
+        doc = alert_docs(t)[0]
+        assert doc["labels"] == {"host": "h3"} and doc["event_cnt"] == 1, doc
+        (inc,) = incident_docs(t)
+        assert inc["alert_event_cnt"] == 1, inc
+        # A status change (with the same labels) is a new event.
+        t.push(key, dict(base, event_status="Critical", labels={"host": "h3"}))
+        doc = alert_docs(t)[0]
+        assert doc["event_cnt"] == 2 and doc["alert_status"] == "Critical", doc
+        assert len(raw_events(t, doc["alert_id"])) == 2
+        # So is a description change.
+        t.push(key, dict(base, event_status="Critical", labels={"host": "h3"}, description="e"))
+        assert alert_docs(t)[0]["event_cnt"] == 3
+        t.stop()
+        assert db_rows(t, "SELECT COUNT(*) FROM alert_events")[0][0] == 3
+        assert db_rows(t, "SELECT alert_event_cnt FROM incidents")[0][0] == 3
 
 
 def test_label_substitution():
@@ -204,5 +256,6 @@ def test_keys():
 
 if __name__ == "__main__":
     run([test_accepts_and_returns_key, test_derived_keys_dedupe,
+         test_images_with_one_alt_are_all_kept, test_labels_only_change_is_no_new_event,
          test_refusals_name_the_field_and_store_nothing, test_cuts, test_label_substitution,
          test_keys])

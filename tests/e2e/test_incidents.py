@@ -292,7 +292,10 @@ def test_resolve_and_reopen():
         ok(t, "/incident/resolve", {"incident_ids": [iid], "root_cause": "leak",
                                     "resolution": "hotfix v2.3.1"}, key=akey)
         d = info(t, iid)
-        assert d["progress"] == "Closed" and d["close_time"] > 0 and d["end_time"] > 0
+        # A hand resolve is no recovery: end_time (the recovery time) stays 0
+        # and the status as it was.
+        assert d["progress"] == "Closed" and d["close_time"] > 0 and d["end_time"] == 0
+        assert d["incident_status"] == "Critical"
         assert d["closer_id"] == a and d["closer"]["person_id"] == a
         assert d["closer"]["person_name"] == "alice"
         assert d["root_cause"] == "leak" and d["resolution"] == "hotfix v2.3.1"
@@ -960,6 +963,32 @@ def test_resolve_stops_grouping_into_the_incident():
         assert info(t, first)["progress"] == "Triggered"
 
 
+def test_hand_resolve_is_no_recovery():
+    """webhooks.md: end_time is the recovery time, 0 until then. A hand
+    resolve closes without recovering; the Ok event that comes later finds
+    the incident closed: its alert is closed (a_close, nobody), not
+    recovered, and the incident keeps end_time 0 and its status."""
+    with Tocsin() as t:
+        ch = t.make_channel("hand")
+        _, key = t.make_source(ch)
+        iid = push_incident(t, key, "r1", status="Warning")
+        ok(t, "/incident/resolve", {"incident_ids": [iid]})
+        d = info(t, iid)
+        assert d["progress"] == "Closed" and d["end_time"] == 0, d
+        assert d["incident_status"] == "Warning" and d["close_time"] > 0, d
+        t.push(key, {"title_rule": "alert r1", "event_status": "Ok", "alert_key": "r1"})
+        items = t.api("/incident/alert/list", {"incident_id": iid}).data["items"]
+        assert len(items) == 1 and items[0]["progress"] == "Closed", items
+        assert items[0]["end_time"] == 0 and items[0]["alert_status"] == "Warning", items
+        # Closed alerts are not active, whatever their status.
+        assert alert_keys(t, iid, is_active=True) == ([], 0)
+        assert alert_keys(t, iid, is_active=False) == (["r1"], 1)
+        d = info(t, iid)
+        assert d["end_time"] == 0 and d["incident_status"] == "Warning", d
+        listed = [i for i in list_incidents(t, limit=100)["items"] if i["incident_id"] == iid]
+        assert listed and listed[0]["end_time"] == 0, listed
+
+
 def test_alert_list_filters_and_pages():
     with Tocsin() as t:
         ch = t.make_channel("grouped", group={"method": "p", "equals": [["service"]],
@@ -1000,4 +1029,4 @@ if __name__ == "__main__":
          test_events_carry_type_person_and_incident, test_restart_keeps_incidents,
          test_snooze_expiry, test_merge_moves_alerts_and_closes_sources,
          test_merge_removing_sources_and_refusals, test_resolve_stops_grouping_into_the_incident,
-         test_alert_list_filters_and_pages])
+         test_hand_resolve_is_no_recovery, test_alert_list_filters_and_pages])

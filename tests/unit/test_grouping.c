@@ -1,5 +1,5 @@
 /* test_grouping.c: the channel's group rules as pure decisions
- * (core/grouping.c): bucket keys, tumbling vs sliding windows, storm
+ * (core/grouping.c): bucket keys, incident digests, tumbling vs sliding windows, storm
  * thresholds. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,6 +90,39 @@ static void bucket_keys(void **state) {
     json_decref(l4);
 }
 
+/* dedup_key and equals_md5 of an incident: the first list that applies to
+ * its labels, as SHA-256 (the bucket key itself) and MD5 hex. */
+static void incident_digests(void **state) {
+    (void)state;
+    group_rules g;
+    char key[65], md5[33], bucket[65];
+    rules_from("{\"group\":{\"method\":\"p\",\"equals\":[[\"a\",\"b\"],[\"c\"]],"
+               "\"all_equals_required\":true}}",
+               &g);
+    assert_int_equal(group_incident_digests(&g, "{\"c\":\"3\",\"a\":\"1\"}", key, md5), 0);
+    json_t *c = json_pack("[s]", "c"), *labels = json_pack("{s:s}", "c", "3");
+    assert_int_equal(group_key(c, labels, 1, bucket), 0); /* [a,b] needs b: [c] applies */
+    assert_string_equal(key, bucket);
+    assert_int_equal(strlen(md5), 32);
+    assert_string_not_equal(md5, "");
+    assert_int_equal(group_incident_digests(&g, "{\"x\":\"1\"}", key, md5), 0);
+    assert_string_equal(key, ""); /* no list applies */
+    assert_string_equal(md5, "");
+    assert_int_equal(group_incident_digests(&g, NULL, key, md5), 0); /* a hand-made incident */
+    assert_string_equal(key, "");
+    assert_int_equal(group_incident_digests(&g, "not json", key, md5), 0);
+    assert_string_equal(md5, "");
+    group_rules_clear(&g);
+    rules_from("{}", &g); /* method n groups nothing */
+    assert_int_equal(group_incident_digests(&g, "{\"c\":\"3\"}", key, md5), 0);
+    assert_string_equal(key, "");
+    assert_int_equal(group_incident_digests(NULL, "{\"c\":\"3\"}", key, md5), 0);
+    assert_string_equal(md5, "");
+    group_rules_clear(&g);
+    json_decref(c);
+    json_decref(labels);
+}
+
 static void tumbling_and_sliding_windows(void **state) {
     (void)state;
     group_rules g;
@@ -143,6 +176,7 @@ int main(void) {
         cmocka_unit_test(missing_group_is_n),
         cmocka_unit_test(reads_p_and_i),
         cmocka_unit_test(bucket_keys),
+        cmocka_unit_test(incident_digests),
         cmocka_unit_test(tumbling_and_sliding_windows),
         cmocka_unit_test(storm_once_per_threshold),
     };

@@ -28,6 +28,8 @@ function incident(now, type) {
       assigned_at: now - 290, acknowledged_at: acked ? now - 30 : 0 }],
     alert_cnt: 1, channel_id: 1, channel_name: 'Payments',
     detail_url: location.origin + '/#/incidents/6b02ae2d7f1617c6167bc353', group_method: 'n',
+    num: '7BC353', creator_id: 0, data_source_id: 1, dedup_key: '', equals_md5: '',
+    account_id: 0, account_name: 'tocsin',
     labels: { host: 'db1', service: 'payments', severity: 'critical' },
   };
 }
@@ -38,9 +40,10 @@ function alert(now, type) {
     alert_id: '6b02aeb5ef6c4824251ca61f', data_source_id: 1, data_source_name: 'Prometheus',
     data_source_type: 'standard', channel_id: 1, channel_name: 'Payments', title: 'Disk full on db2',
     title_rule: 'Disk full on $host', description: '/var at 97%', alert_key: 'disk-db2',
-    alert_severity: 'Warning', alert_status: closed ? 'Ok' : 'Warning', progress: closed ? 'Closed' : 'Triggered',
+    alert_severity: 'Warning', alert_status: 'Warning', progress: closed ? 'Closed' : 'Triggered',
     created_at: now - 120, updated_at: now, start_time: now - 120, last_time: now, end_time: 0,
     close_time: closed ? now : 0, labels: { host: 'db2', mount: '/var' }, images: [], event_cnt: 2,
+    data_source_ref_id: '', dedup_key: 'disk-db2',
     incident: { incident_id: '6b02aeb56a020d3d5af066f6', title: 'Disk full on db2' },
   };
 }
