@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -82,6 +83,8 @@ static void usage_serve(FILE *out) {
           "                         RequestTooFrequently with Retry-After; 0 = no limit\n"
           "  --rate-limit-api RATE[:BURST]    Open API requests per second per app_key\n"
           "                         (default 200:400); 0 = no limit\n"
+          "  --time-zone ZONE       IANA zone (e.g. Europe/Paris) in which silence rules'\n"
+          "                         recurring windows are read (default: the machine's)\n"
           "  --help                 this text\n"
           "\n"
           "Environment:\n"
@@ -125,6 +128,35 @@ static int copy_arg(char *dst, size_t cap, const char *value, const char *flag) 
     return 0;
 }
 
+/* --time-zone: the zone recurring rule windows are read in
+ * (core/rule_window.h). One zone serves the whole process, so it is set
+ * once here, before any thread starts (TZ, then tzset), and localtime_r is
+ * then safe everywhere. An IANA name must name a file of the system's zone
+ * database; "" keeps the machine's local zone. */
+static int time_zone_set(const char *name) {
+    if (!name[0]) {
+        tzset();
+        return 0;
+    }
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir && dir[0] ? dir : "/usr/share/zoneinfo", name);
+    struct stat st;
+    if (name[0] == '/' || strstr(name, "..") || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr,
+                "tocsin: --time-zone must be an IANA zone name such as Europe/Paris"
+                " (not found: %s)\n",
+                path);
+        return -1;
+    }
+    if (setenv("TZ", name, 1) != 0) {
+        fprintf(stderr, "tocsin: cannot set the time zone\n");
+        return -1;
+    }
+    tzset();
+    return 0;
+}
+
 static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
@@ -146,6 +178,7 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         {"rate-limit-api", required_argument, NULL, 'a'},
         {"store", required_argument, NULL, 'S'},
         {"node-id", required_argument, NULL, 'N'},
+        {"time-zone", required_argument, NULL, 'Z'},
         {NULL, 0, NULL, 0},
     };
     snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
@@ -257,6 +290,10 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
             if (copy_arg(cfg->store_url, sizeof(cfg->store_url), optarg, "--store") != 0)
                 return -1;
             break;
+        case 'Z':
+            if (copy_arg(cfg->time_zone, sizeof(cfg->time_zone), optarg, "--time-zone") != 0)
+                return -1;
+            break;
         case 'N':
             if (!optarg[0] ||
                 copy_arg(cfg->node_id, sizeof(cfg->node_id), optarg, "--node-id") != 0) {
@@ -303,6 +340,8 @@ static int parse_serve_args(int argc, char **argv, tc_config *cfg) {
         fprintf(stderr, "tocsin: --tls-cert and --tls-key go together\n");
         return -1;
     }
+    if (time_zone_set(cfg->time_zone) != 0)
+        return -1;
     size_t n = strlen(cfg->base_url);
     while (n && cfg->base_url[n - 1] == '/')
         cfg->base_url[--n] = '\0';

@@ -33,6 +33,9 @@ typedef struct {
      * and bucket size; a rate of 0 means no limit. */
     double rate_event, rate_event_burst; /* per integration_key */
     double rate_api, rate_api_burst;     /* per app_key */
+    /* IANA zone of silence rules' recurring windows ("" = the machine's);
+     * main sets TZ from it once, before any thread starts. */
+    char time_zone[64];
 } tc_config;
 
 #endif

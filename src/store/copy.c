@@ -46,9 +46,9 @@ extern const struct {
 /* Every table of the schema SQLite's migrations leave (001..007), and of
  * PostgreSQL's 001_init.sql beside its cluster_* tables. */
 static const char *const copy_tables[] = {
-    "persons",         "app_keys", "channels",     "integrations", "subscriptions",
-    "incidents",       "alerts",   "alert_events", "events",       "deliveries",
-    "webhook_history", "replays",  "replay_items",
+    "persons",       "app_keys",        "channels",     "integrations", "subscriptions",
+    "incidents",     "alerts",          "alert_events", "events",       "deliveries",
+    "channel_rules", "webhook_history", "replays",      "replay_items",
 };
 #define COPY_NTABLES ((int)(sizeof(copy_tables) / sizeof(copy_tables[0])))
 
