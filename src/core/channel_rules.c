@@ -44,29 +44,47 @@ static int read_equals(json_t *body, chan_rule *r, tc_err *err) {
     return 0;
 }
 
+/* Each field given, of the type the reference gives it, before any is
+ * required: a request broken in one field is told about that field. */
+static int check_types(json_t *body, tc_err *err) {
+    static const char *const arrays[] = {"filters", "source_filters", "target_filters",
+                                         "equals",  "time_filters",   NULL};
+    for (int i = 0; arrays[i]; i++) {
+        json_t *v = json_object_get(body, arrays[i]);
+        if (v && !json_is_null(v) && !json_is_array(v))
+            return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be an array", arrays[i]);
+    }
+    json_t *tf = json_object_get(body, "time_filter");
+    if (tf && !json_is_null(tf) && !json_is_object(tf))
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "time_filter must be an object {start_time, end_time}");
+    return 0;
+}
+
 int chan_rule_compile(rule_kind kind, json_t *body, chan_rule *out, tc_err *err) {
     memset(out, 0, sizeof(*out));
     out->kind = kind;
+    if (check_types(body, err) != 0)
+        return -1;
     int rc;
     switch (kind) {
     case RULE_DROP:
         rc = rule_filter_compile(json_object_get(body, "filters"), "filters", &out->filters, err);
         break;
     case RULE_SILENCE:
-        rc = rule_filter_compile(json_object_get(body, "filters"), "filters", &out->filters, err) !=
-                         0 ||
-                     rule_window_read(body, &out->window, err) != 0 ||
-                     read_discard(body, out, err) != 0
+        rc = read_discard(body, out, err) != 0 ||
+                     rule_filter_compile(json_object_get(body, "filters"), "filters", &out->filters,
+                                         err) != 0 ||
+                     rule_window_read(body, &out->window, err) != 0
                  ? -1
                  : 0;
         break;
     default:
-        rc = read_equals(body, out, err) != 0 ||
+        rc = read_discard(body, out, err) != 0 || read_equals(body, out, err) != 0 ||
                      rule_filter_compile(json_object_get(body, "source_filters"), "source_filters",
                                          &out->source, err) != 0 ||
                      rule_filter_compile(json_object_get(body, "target_filters"), "target_filters",
-                                         &out->target, err) != 0 ||
-                     read_discard(body, out, err) != 0
+                                         &out->target, err) != 0
                  ? -1
                  : 0;
         break;
