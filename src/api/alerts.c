@@ -541,6 +541,9 @@ static json_t *feed_detail(const char *type, json_t *stored) {
         }
     } else if (strcmp(type, "a_comm") == 0) {
         jb_set(out, "comment", json_string(str_of(stored, "comment")), &failed);
+    } else if (strcmp(type, "a_m_silence") == 0 || strcmp(type, "a_m_inhibit") == 0) {
+        jb_set(out, "rule_id", json_string(str_of(stored, "rule_id")), &failed);
+        jb_set(out, "rule_name", json_string(str_of(stored, "rule_name")), &failed);
     }
     if (failed) {
         json_decref(out);
