@@ -48,11 +48,11 @@ void inhibit_sources_fresh(inhibit_sources *l);
  * dropped once Closed. */
 int inhibit_sources_note(inhibit_sources *l, const tc_alert *a, tc_err *err);
 
-/* The entries of a channel whose last event is at or after since, oldest
- * ones pruned on the way. *n receives their count; the array is valid until
- * the next note. */
+/* The entries, of every channel, in no order (valid until the next note
+ * or prune). */
 const inhibit_source *inhibit_sources_at(inhibit_sources *l, size_t i);
 size_t inhibit_sources_count(inhibit_sources *l);
+/* Forgets the entries whose last event came before since. */
 void inhibit_sources_prune(inhibit_sources *l, int64_t since);
 
 #endif
