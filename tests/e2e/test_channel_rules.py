@@ -18,7 +18,8 @@ Effects, on what is stored and on what reaches the receiver:
 """
 import time
 
-from tocsin_test import Tocsin, expect_error, run, validate_response, wait_until
+from tocsin_test import (ENGINE, Tocsin, expect_error, pg_drop_database, pg_new_database, run,
+                         skip, validate_response, wait_until)
 from receiver import Receiver
 
 FAR = 4102444800  # 2100-01-01: a one-off window still to come
@@ -381,7 +382,51 @@ def test_quick_silence_and_restart():
                    what="the expired quick silence to be deleted")
 
 
+# Several nodes -------------------------------------------------------------------------
+def test_rules_reach_other_nodes():
+    """A rule written through one node acts on events another node ingests
+    (the 'c' change record makes every node recompile its rules), and an
+    inhibit source ingested by one node holds back a target on another."""
+    if ENGINE != "postgres":
+        skip("several nodes share one PostgreSQL database, and this run's store is %s" % ENGINE)
+    database = pg_new_database("tocsin_rules_")
+    nodes, ok = [], False
+    try:
+        for i in range(2):
+            nodes.append(Tocsin(database=database, node_id="rules-%d" % (i + 1)))
+        a, b = nodes
+        chan, _, key = setup(a)
+        rid = create(a, "unsubscribe", chan, filters=cond("labels.env", ["test"]))
+        push(b, key, "dropped-on-b", env="test")
+        assert "dropped-on-b" not in alerts(b)
+        assert b.scrape().get("tocsin_rule_drops_total", channel_id=chan, rule_id=rid) == 1
+        b.api("/channel/unsubscribe/rule/disable", {"channel_id": chan, "rule_id": rid})
+        push(a, key, "passes-on-a", env="test")
+        assert "passes-on-a" in alerts(a)
+        create(b, "inhibit", chan, equals=["labels.cluster"],
+               source_filters=cond("severity", ["Critical"]),
+               target_filters=cond("severity", ["Info"]))
+        push(a, key, "root-on-a", status="Critical", cluster="x")
+        push(b, key, "symptom-on-b", status="Info", cluster="x")
+        got = alerts(a)
+        assert got["symptom-on-b"]["ever_muted"] is True and "incident" not in got["symptom-on-b"]
+        push(b, key, "root-on-a", status="Ok", cluster="x")
+        push(a, key, "symptom-on-b", status="Warning", cluster="x")
+        assert alerts(b)["symptom-on-b"]["incident"]["incident_id"]
+        ok = True
+    finally:
+        for t in nodes:
+            t.stop(expect_clean=ok)
+            if ok:
+                t.cleanup()
+            else:
+                print("node %s: data folder kept: %s" % (t.node_id, t.data_dir))
+        if ok:
+            pg_drop_database(database)
+
+
 if __name__ == "__main__":
     run([test_bad_input_changes_nothing, test_drop_leaves_nothing,
          test_silence_mutes_then_lets_through, test_recurring_window_in_time_zone,
-         test_inhibit_while_source_active, test_quick_silence_and_restart])
+         test_inhibit_while_source_active, test_quick_silence_and_restart,
+         test_rules_reach_other_nodes])
