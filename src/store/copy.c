@@ -43,8 +43,8 @@ extern const struct {
     size_t len;
 } store_migrations[];
 
-/* Every table of the schema SQLite's migrations leave (001..007), and of
- * PostgreSQL's 001_init.sql beside its cluster_* tables. */
+/* Every table of the schema SQLite's migrations leave (001..008), and of
+ * PostgreSQL's (001..002) beside its cluster_* tables. */
 static const char *const copy_tables[] = {
     "persons",       "app_keys",        "channels",     "integrations", "subscriptions",
     "incidents",     "alerts",          "alert_events", "events",       "deliveries",
