@@ -16,9 +16,11 @@ Effects, on what is stored and on what reaches the receiver:
 - quick silences: one rule per incident, deleted once expired;
 - rules survive a restart.
 """
+import subprocess
+import tempfile
 import time
 
-from tocsin_test import (ENGINE, Tocsin, expect_error, pg_drop_database, pg_new_database, run,
+from tocsin_test import (BIN, ENGINE, Tocsin, expect_error, pg_drop_database, pg_new_database, run,
                          skip, validate_response, wait_until)
 from receiver import Receiver
 
@@ -307,6 +309,18 @@ def test_recurring_window_in_time_zone():
         assert alerts(t)["info"]["ever_muted"] is False
 
 
+def test_unknown_time_zone_refused():
+    with tempfile.TemporaryDirectory() as data:
+        for zone in ("Mars/Olympus", "../../etc/passwd"):
+            out = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--data", data,
+                                  "--time-zone", zone], capture_output=True, text=True,
+                                 timeout=30)
+            assert out.returncode == 2 and "--time-zone must be an IANA zone name" in out.stderr, \
+                (zone, out.returncode, out.stderr)
+    out = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True)
+    assert "--time-zone" in out.stdout
+
+
 # Inhibit -------------------------------------------------------------------------------
 def test_inhibit_while_source_active():
     with Receiver() as rx, Tocsin(args=["--allow-private-targets"]) as t:
@@ -428,5 +442,6 @@ def test_rules_reach_other_nodes():
 if __name__ == "__main__":
     run([test_bad_input_changes_nothing, test_drop_leaves_nothing,
          test_silence_mutes_then_lets_through, test_recurring_window_in_time_zone,
+         test_unknown_time_zone_refused,
          test_inhibit_while_source_active, test_quick_silence_and_restart,
          test_rules_reach_other_nodes])
