@@ -34,6 +34,7 @@
 #include "store/channels.h"
 #include "store/incidents.h"
 #include "util/clock.h"
+#include "util/doc.h"
 #include "util/ids.h"
 #include "util/jbuild.h"
 
@@ -103,6 +104,7 @@ typedef struct {
     int64_t priority, person_id, expires_at;
     char from_incident_id[IDS_OBJECT_LEN + 1];
     const char *status; /* enable/disable/delete: "enabled", "disabled", "deleted" */
+    json_t *answer;     /* create: built in the command, so it exists iff the rule does */
 } rule_change;
 
 static void rule_change_clear(rule_change *a) {
@@ -150,6 +152,13 @@ static int quick_found(void *arg, const store_channel_rule *r, tc_err *err) {
     return 0;
 }
 
+/* The create's answer, made last inside the command: when it cannot be
+ * made, the command fails and its change is undone with it. */
+static int create_answer(rule_change *a, tc_err *err) {
+    a->answer = json_pack("{s:s, s:s}", "rule_id", a->rule_id, "rule_name", a->rule_name);
+    return a->answer ? 0 : tc_err_oom(err, "the answer");
+}
+
 static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
     rule_change *a = argp;
     int64_t now = txn->now_ms / 1000;
@@ -167,13 +176,14 @@ static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
         if (r == 1) { /* the incident's quick silence: edited, not repeated */
             memcpy(a->rule_id, existing, sizeof(a->rule_id));
             rules_changed(txn);
-            return store_channel_rules_update(txn->conn, &row, err);
+            return store_channel_rules_update(txn->conn, &row, err) != 0 ? -1
+                                                                         : create_answer(a, err);
         }
     }
     if (ids_object_new(a->rule_id) != 0)
         return tc_err_set(err, TC_INTERNAL, "cannot make a rule id");
     rules_changed(txn);
-    return store_channel_rules_insert(txn->conn, &row, err);
+    return store_channel_rules_insert(txn->conn, &row, err) != 0 ? -1 : create_answer(a, err);
 }
 
 static int update_cmd(writer_txn *txn, void *argp, tc_err *err) {
@@ -258,28 +268,13 @@ static int read_rule(json_t *body, rule_kind kind, rule_change *a, tc_err *err) 
 static int rule_create(api_ctx *ctx, json_t *body, rule_kind kind, json_t **data, tc_err *err) {
     rule_change a = {.person_id = ctx->person.person_id};
     int rc = -1;
-    if (may_write(ctx, kind, "create channel rules", err) != 0 || read_ids(body, 0, &a, err) != 0 ||
-        read_rule(body, kind, &a, err) != 0)
-        goto out;
-    /* Built before the command: once committed, nothing is left to fail. */
-    json_t *answer = json_object();
-    if (!answer) {
-        tc_err_oom(err, "an answer");
-        goto out;
-    }
-    if (writer_run(ctx->app->w, create_cmd, &a, err) != 0) {
-        json_decref(answer);
-        goto out;
-    }
-    int failed = 0;
-    jb_set(answer, "rule_id", json_string(a.rule_id), &failed);
-    jb_set(answer, "rule_name", json_string(a.rule_name), &failed);
-    if (failed) { /* committed: answer what can be said */
-        json_decref(answer);
-        answer = json_object();
-    }
-    rc = api_answer(answer, "a new rule", data, err);
-out:
+    if (may_write(ctx, kind, "create channel rules", err) == 0 && read_ids(body, 0, &a, err) == 0 &&
+        read_rule(body, kind, &a, err) == 0)
+        rc = writer_run(ctx->app->w, create_cmd, &a, err);
+    if (rc == 0)
+        *data = a.answer;
+    else
+        json_decref(a.answer); /* built, but its batch was not committed */
     rule_change_clear(&a);
     return rc;
 }
@@ -342,11 +337,9 @@ static int add_item(void *argp, const store_channel_rule *r, tc_err *err) {
     rule_kind kind = strcmp(r->kind, "drop") == 0      ? RULE_DROP
                      : strcmp(r->kind, "silence") == 0 ? RULE_SILENCE
                                                        : RULE_INHIBIT;
-    json_t *b = json_loads(r->body, 0, NULL);
-    if (!json_is_object(b)) {
-        json_decref(b);
-        return tc_err_set(err, TC_INTERNAL, "rule %s has an unreadable body", r->rule_id);
-    }
+    json_t *b = NULL;
+    if (doc_parse(r->body, "channel_rule", r->rule_id, &b, err) != 0)
+        return -1;
     json_t *item =
         json_pack("{s:i, s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "account_id", 0,
                   "channel_id", (json_int_t)r->channel_id, "priority", (json_int_t)r->priority,

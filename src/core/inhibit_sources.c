@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jbuild.h"
+
 struct inhibit_sources {
     inhibit_source *e;
     size_t n, cap;
@@ -64,7 +66,8 @@ static int entry_fill(inhibit_source *e, const tc_alert *a, tc_err *err) {
     e->subject.title = strdup(a->title ? a->title : "");
     e->subject.description = strdup(a->description ? a->description : "");
     e->subject.alert_key = strdup(a->alert_key ? a->alert_key : "");
-    e->subject.labels = json_loads(a->labels ? a->labels : "{}", 0, NULL);
+    const char *labels = a->labels ? a->labels : "{}";
+    e->subject.labels = jb_loadb(labels, strlen(labels), 0, NULL, NULL);
     if (!e->subject.title || !e->subject.description || !e->subject.alert_key ||
         !json_is_object(e->subject.labels)) {
         entry_clear(e);

@@ -130,6 +130,8 @@ static int compile_regex(cond_val *v, const char *s, size_t len, const char *pat
     int code = 0;
     PCRE2_SIZE off = 0;
     v->re = pcre2_compile((PCRE2_SPTR)s + 1, len - 2, PCRE2_UTF, &code, &off, NULL);
+    if (!v->re && code == PCRE2_ERROR_NOMEMORY)
+        return tc_err_oom(err, "a regular expression");
     if (!v->re) {
         PCRE2_UCHAR msg[256];
         if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)

@@ -947,13 +947,20 @@ static int take_rule(void *arg, const store_channel_rule *r, tc_err *err) {
     }
     if (!ch || kind == RULE_KINDS)
         return 0;
-    json_t *body = json_loads(r->body, 0, NULL);
+    json_t *body = NULL;
     chan_rule rule;
     tc_err why = {0};
     int rc = 0;
-    if (!body || chan_rule_compile(kind, body, &rule, &why) != 0) {
-        log_warn("msg=\"channel rule skipped: it does not compile\" rule_id=%s error=\"%s\"",
-                 r->rule_id, body ? why.message : "body is not JSON");
+    if (doc_parse(r->body, "channel_rule", r->rule_id, &body, err) != 0)
+        return -1; /* a rule silently missing would let through what it mutes */
+    if (chan_rule_compile(kind, body, &rule, &why) != 0) {
+        if (why.code == TC_INTERNAL) {
+            *err = why;
+            rc = -1;
+        } else {
+            log_warn("msg=\"channel rule skipped: it does not compile\" rule_id=%s error=\"%s\"",
+                     r->rule_id, why.message);
+        }
     } else {
         snprintf(rule.rule_id, sizeof(rule.rule_id), "%s", r->rule_id);
         if (!(rule.rule_name = strdup(r->rule_name)))
