@@ -19,7 +19,7 @@
  * channel, a one-off window) is the incident's quick silence. A second one
  * for the same incident edits that rule instead of adding another, and it
  * is deleted by the writer's timer once its window has ended
- * (channel_rules_expire). */
+ * (core/timers.c, quick_silences_expire). */
 #include "api/api.h"
 
 #include <stdio.h>
