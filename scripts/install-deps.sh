@@ -16,7 +16,9 @@ run | test | cluster) ;;
 *) echo "usage: $0 [list] [run|test|cluster]" >&2; exit 2 ;;
 esac
 want=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
-      libjansson-dev libsqlite3-dev libssl-dev libpq-dev libpcre2-dev curl)
+      libjansson-dev libsqlite3-dev libssl-dev libpq-dev curl
+      libpcre2-dev # channel rules' regular expressions (src/core/rule_filter.c)
+      libinih-dev) # the config file's parser (src/core/config_file.c)
 if [ "$what" = cluster ]; then
     want+=(postgresql nginx python3)
 fi

@@ -1,6 +1,8 @@
 /* config.h: the settings of one running tocsin, fixed at start.
- * Built by main from the command line and passed down read-only; it is one
- * of the few long-lived singletons (with the writer and the store). */
+ * Built by main from the config file and the command line (through the one
+ * table of core/serve_flags.c) and passed down read-only; it is one of the
+ * few long-lived singletons (with the writer and the store). It owns every
+ * byte it holds: no field points into argv or into the config file's text. */
 #ifndef TOCSIN_CONFIG_H
 #define TOCSIN_CONFIG_H
 
@@ -14,11 +16,12 @@ typedef struct {
     char node_id[128];
     char base_url[1024]; /* detail_url prefix, no trailing slash */
     int sync_full;       /* synchronous=FULL: every commit fsync'ed */
+    int log_level;       /* a log_level (util/log.h), set by main before any thread */
     int max_connections;
     int read_timeout_s; /* an idle or slow connection is closed after this */
     /* Delivery's address guard and source address (delivery/guard.h). */
     int allow_private_targets;
-    const char *allow_cidrs[32];
+    char allow_cidrs[32][56]; /* a CIDR is at most INET6_ADDRSTRLEN + "/128" */
     int nallow_cidrs;
     char egress_address[64]; /* "" = the system's choice */
     /* HTTPS for the listener: PEM files ("" = plain HTTP). */

@@ -146,6 +146,11 @@ static int cidr_parse(const char *text, cidr *out) {
     return 0;
 }
 
+int guard_cidr_valid(const char *text) {
+    cidr c;
+    return cidr_parse(text, &c) == 0;
+}
+
 static int cidr_holds(const cidr *c, int family, const unsigned char *addr) {
     if (c->family != family)
         return 0;

@@ -24,6 +24,10 @@ typedef struct guard guard;
 int guard_new(int allow_private, const char *const *cidrs, size_t ncidrs, guard **out, tc_err *err);
 void guard_free(guard *g);
 
+/* 1 when text is a CIDR guard_new takes, else 0: lets the flag checker
+ * (core/serve_flags.c) refuse a bad --allow-cidr before anything starts. */
+int guard_cidr_valid(const char *text);
+
 /* 1 when a push may connect to addr; else 0 and why (e.g. "127.0.0.1 is a
  * loopback address; start tocsin with --allow-private-targets or
  * --allow-cidr to allow it") in why[why_cap]. */

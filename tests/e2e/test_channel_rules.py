@@ -315,7 +315,7 @@ def test_unknown_time_zone_refused():
             out = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--data", data,
                                   "--time-zone", zone], capture_output=True, text=True,
                                  timeout=30)
-            assert out.returncode == 2 and "--time-zone must be an IANA zone name" in out.stderr, \
+            assert out.returncode == 2 and "--time-zone: must be an IANA zone name" in out.stderr, \
                 (zone, out.returncode, out.stderr)
     out = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True)
     assert "--time-zone" in out.stdout

@@ -347,13 +347,17 @@ class Tocsin:
             args += ["--store", pg_url(self.database)]
         return args
 
+    def command(self):
+        """The command line start() runs; a test may start tocsin otherwise
+        (test_config.py: from a config file) by overriding it."""
+        return ([BIN, "serve", "--listen", "127.0.0.1:%d" % self.port] + self.store_args()
+                + self.args)
+
     def start(self):
         self.log = open(os.path.join(self.data_dir, "tocsin.log"), "ab")
         self.out = open(os.path.join(self.data_dir, "tocsin.out"), "ab")
-        self.proc = subprocess.Popen(
-            [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port] + self.store_args()
-            + self.args,
-            stdout=self.out, stderr=self.log, env=self.env)
+        self.proc = subprocess.Popen(self.command(), stdout=self.out, stderr=self.log,
+                                     env=self.env)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
