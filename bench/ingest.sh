@@ -19,6 +19,12 @@
 #
 # Usage: bench/ingest.sh [DURATION_S] [CONNS...]   (defaults 20 16 64)
 #        FILL=0 bench/ingest.sh   skip the 1,000,000-alert fill
+#        RULES=20 bench/ingest.sh  the channel first gets 20 drop, silence and
+#                 inhibit rules (mixed, in turn) that every event is tested
+#                 against and none matches (regex, wildcard, exact values on
+#                 labels the events carry), so their whole cost is measured
+#        ONLY_TOCSIN=1 bench/ingest.sh  tocsin's load runs only (no ceiling,
+#                 no Alertmanager, no fill): to compare RULES=0 and RULES=20
 # Writes a dated section into bench/BENCHMARKS.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +33,8 @@ shift || true
 CONN_LIST=("$@")
 [ ${#CONN_LIST[@]} -gt 0 ] || CONN_LIST=(16 64)
 FILL=${FILL:-1}
+RULES=${RULES:-0}
+ONLY_TOCSIN=${ONLY_TOCSIN:-0}
 THREADS=2
 OUT=bench/out/ingest
 PY=/usr/bin/python3
@@ -101,7 +109,27 @@ start_tocsin() {
     ch=$(api /channel/create '{"channel_name":"bench","team_id":0}' | $PY -c 'import json,sys; print(json.load(sys.stdin)["data"]["channel_id"])')
     IKEY=$(api /integration/create "{\"type\":\"alert_prometheus\",\"name\":\"fill\",\"channel_id\":$ch}" | $PY -c 'import json,sys; print(json.load(sys.stdin)["data"]["integration_key"])')
     echo "$IKEY" >"$TMP/fill-key"
+    add_rules "$ch"
     IKEY=$(api /integration/create "{\"type\":\"alert_standard\",\"name\":\"bench\",\"channel_id\":$ch}" | $PY -c 'import json,sys; print(json.load(sys.stdin)["data"]["integration_key"])')
+}
+
+# add_rules CHANNEL: $RULES rules no bench event matches, the kinds in turn.
+add_rules() {
+    local i
+    for ((i = 0; i < RULES; i++)); do
+        case $((i % 3)) in
+        0) api /channel/unsubscribe/rule/create "{\"channel_id\":$1,\"rule_name\":\"drop $i\",
+             \"filters\":[[{\"key\":\"labels.host\",\"oper\":\"IN\",\"vals\":[\"/^never-$i-\\\\d+$/\",\"x$i\"]}]]}" ;;
+        1) api /channel/silence/rule/create "{\"channel_id\":$1,\"rule_name\":\"silence $i\",
+             \"time_filters\":[{\"start\":\"00:00\",\"end\":\"24:00\"}],
+             \"filters\":[[{\"key\":\"labels.service\",\"oper\":\"IN\",\"vals\":[\"db-*-$i\"]},
+                           {\"key\":\"severity\",\"oper\":\"IN\",\"vals\":[\"Critical\"]}]]}" ;;
+        *) api /channel/inhibit/rule/create "{\"channel_id\":$1,\"rule_name\":\"inhibit $i\",
+             \"equals\":[\"labels.region\"],
+             \"source_filters\":[[{\"key\":\"severity\",\"oper\":\"IN\",\"vals\":[\"Critical\"]}]],
+             \"target_filters\":[[{\"key\":\"labels.region\",\"oper\":\"IN\",\"vals\":[\"us-$i\"]}]]}" ;;
+        esac | grep -q '"rule_id"' || { echo "ingest.sh: rule $i was refused" >&2; exit 1; }
+    done
 }
 
 # --- Alertmanager 0.25 --------------------------------------------------------------
@@ -120,6 +148,20 @@ YML
 }
 
 declare -A R
+if [ "$ONLY_TOCSIN" = 1 ]; then
+    for CONNS in "${CONN_LIST[@]}"; do
+        echo "tocsin ($RULES rules): wrk -c$CONNS..." >&2
+        start_tocsin
+        R[t$CONNS]=$(load "tocsin-$CONNS" \
+            "http://127.0.0.1:$PORT/event/push/alert/standard?integration_key=$IKEY" bench/ingest.lua "$TPID")
+        kill -TERM "$TPID"; wait "$TPID" || true
+        rm -rf "$DATA"
+        read -r TR TP50 TP99 TBAD TTOT TCPU TWRK <<<"${R[t$CONNS]}"
+        echo "RULES=$RULES c=$CONNS: $TR events/s, p50 $TP50 ms, p99 $TP99 ms, non-2xx $TBAD of $TTOT, server CPU $TCPU%, wrk CPU $TWRK%"
+        sync; sleep 2
+    done
+    exit 0
+fi
 for CONNS in "${CONN_LIST[@]}"; do
     echo "ceiling: nginx, wrk -c$CONNS..." >&2
     R[ngx$CONNS]=$(load "ngx-$CONNS" "http://127.0.0.1:$NGX/event/push/alert/standard?integration_key=x" \

@@ -17,6 +17,7 @@ run | test | cluster) ;;
 esac
 want=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
       libjansson-dev libsqlite3-dev libssl-dev libpq-dev curl
+      libpcre2-dev # channel rules' regular expressions (src/core/rule_filter.c)
       libinih-dev) # the config file's parser (src/core/config_file.c)
 if [ "$what" = cluster ]; then
     want+=(postgresql nginx python3)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -108,6 +109,8 @@ static void usage_serve(FILE *out) {
           "                         its pushes are late (default 0: off)\n"
           "  --self-alerts-lag S    a pending push older than S seconds is late\n"
           "                         (default 300, 10 to 86400)\n"
+          "  --time-zone ZONE       IANA zone (e.g. Europe/Paris) in which silence rules'\n"
+          "                         recurring windows are read (default: the machine's)\n"
           "  --help                 this text\n"
           "\n"
           "Environment:\n"
@@ -359,6 +362,16 @@ static int serve_prepare(tc_config *cfg, int *listen_fd, int *port, tc_err *err)
     return 0;
 }
 
+/* --time-zone (checked by core/serve_flags.c): the zone recurring silence
+ * windows are read in (core/rule_window.h). One zone serves the whole
+ * process, so it is set once, before any thread starts (TZ, then tzset),
+ * and localtime_r is then safe on every thread. "" keeps the machine's. */
+static void time_zone_apply(const char *zone) {
+    if (zone[0])
+        setenv("TZ", zone, 1);
+    tzset();
+}
+
 static int serve(int argc, char **argv) {
     static tc_config cfg; /* lives as long as every thread that reads it */
     int parsed = parse_serve_args(argc, argv, &cfg);
@@ -367,6 +380,7 @@ static int serve(int argc, char **argv) {
     /* The configuration is complete: nothing below writes it, and nothing
      * was created or started before it was. */
     log_set_level((log_level)cfg.log_level);
+    time_zone_apply(cfg.time_zone);
     tc_err err;
     int listen_fd = -1, port = 0;
     if (serve_prepare(&cfg, &listen_fd, &port, &err) != 0) {

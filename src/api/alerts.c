@@ -39,7 +39,9 @@
 #define ALERT_TIME_MAX 9999999999LL          /* seconds: year 2286 */
 
 static const char *const SEVERITIES[] = {"Critical", "Warning", "Info", "Ok", NULL};
-static const char *const FEED_TYPES[] = {"a_new", "a_comm", "a_close", NULL};
+/* a_m_silence / a_m_inhibit: an event a channel rule muted (api/channel_rules.c). */
+static const char *const FEED_TYPES[] = {"a_new",       "a_comm",      "a_close",
+                                         "a_m_silence", "a_m_inhibit", NULL};
 
 static const char *str_of(json_t *obj, const char *key) {
     const char *s = json_string_value(json_object_get(obj, key));
@@ -204,7 +206,7 @@ static int read_alert_filter(json_t *body, alert_filter *f, tc_err *err) {
         params_bool(body, "by_updated_at", PARAM_OPTIONAL, &by_updated, err))
         return -1;
     sf->alert_ids = f->alert_ids;
-    sf->ever_muted = ever_muted; /* tocsin does not silence alerts: none was ever muted */
+    sf->ever_muted = ever_muted; /* only alerts a silence or inhibit rule held back */
     sf->asc = asc;
     json_t *active = json_object_get(body, "is_active");
     if (active && !json_is_null(active)) {
@@ -539,6 +541,9 @@ static json_t *feed_detail(const char *type, json_t *stored) {
         }
     } else if (strcmp(type, "a_comm") == 0) {
         jb_set(out, "comment", json_string(str_of(stored, "comment")), &failed);
+    } else if (strcmp(type, "a_m_silence") == 0 || strcmp(type, "a_m_inhibit") == 0) {
+        jb_set(out, "rule_id", json_string(str_of(stored, "rule_id")), &failed);
+        jb_set(out, "rule_name", json_string(str_of(stored, "rule_name")), &failed);
     }
     if (failed) {
         json_decref(out);
@@ -607,7 +612,9 @@ static int alert_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
             known |= strcmp(t, FEED_TYPES[k]) == 0;
         if (!known)
             return tc_err_set(err, TC_INVALID_PARAMETER,
-                              "types[%zu] must be one of: a_new, a_comm, a_close", i);
+                              "types[%zu] must be one of: a_new, a_comm, a_close, a_m_silence,"
+                              " a_m_inhibit",
+                              i);
     }
     json_t *items = json_array();
     if (!items)

@@ -159,6 +159,8 @@ static int ingest_finish(api_op *op, json_t **data, tc_err *err) {
                         err);
     }
     metrics_events_ingested(x->m, x->source, ingest_outcome(rc, err), x->counted);
+    for (size_t i = 0; rc == 0 && i < x->arg.n; i++)
+        metrics_rule_drop(x->m, x->arg.results[i].drop_channel_id, x->arg.results[i].drop_rule_id);
     return rc;
 }
 

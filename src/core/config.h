@@ -42,6 +42,9 @@ typedef struct {
      * (0 = off) and the age of a pending delivery that counts as late. */
     int64_t self_alerts_channel_id;
     int self_alerts_lag_s;
+    /* IANA zone of silence rules' recurring windows ("" = the machine's);
+     * main sets TZ from it once, before any thread starts. */
+    char time_zone[64];
 } tc_config;
 
 #endif

@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "core/alert.h"
+#include "core/channel_rules.h"
 #include "core/event_input.h"
 #include "core/outbox.h"
 #include "core/render.h"
@@ -413,7 +414,23 @@ static int labels_only_change(const tc_alert *a, const event_ctx *x) {
            (!ev->images_text || (a->images && strcmp(ev->images_text, a->images) == 0));
 }
 
-/* The event merges into its open alert (in an open incident). */
+/* Copies the event's title, description, labels and images into the alert:
+ * 1 when something changed, 0 when not, -1 when out of memory. */
+static int event_content(event_ctx *x, tc_alert *a) {
+    engine_event *ev = x->ev;
+    int changed = 0, c;
+    if ((c = set_if_changed(&a->title, x->title)) < 0 ||
+        (changed |= c, c = set_if_changed(&a->title_rule, ev->title_rule)) < 0 ||
+        (changed |= c, c = ev->description ? set_if_changed(&a->description, ev->description) : 0) <
+            0 ||
+        (changed |= c, c = ev->labels_text ? set_if_changed(&a->labels, ev->labels_text) : 0) < 0 ||
+        (changed |= c, c = ev->images_text ? set_if_changed(&a->images, ev->images_text) : 0) < 0)
+        return -1;
+    return changed | c;
+}
+
+/* The event merges into its open alert (in an open incident, or in none
+ * while rules muted it). */
 static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine_result *out,
                         tc_err *err) {
     engine_event *ev = x->ev;
@@ -423,17 +440,11 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
     if (alert_load(txn->conn, open->alert_id, &a, err) != 0)
         return -1;
     int labels_only = labels_only_change(&a, x);
-    int rc = -1, changed = 0, c;
-    if ((c = set_if_changed(&a.title, x->title)) < 0 ||
-        (changed |= c, c = set_if_changed(&a.title_rule, ev->title_rule)) < 0 ||
-        (changed |= c, c = ev->description ? set_if_changed(&a.description, ev->description) : 0) <
-            0 ||
-        (changed |= c, c = ev->labels_text ? set_if_changed(&a.labels, ev->labels_text) : 0) < 0 ||
-        (changed |= c, c = ev->images_text ? set_if_changed(&a.images, ev->images_text) : 0) < 0) {
+    int rc = -1, changed = event_content(x, &a);
+    if (changed < 0) {
         tc_err_oom(err, "an alert");
         goto out;
     }
-    changed |= c;
     if (x->ok) {
         changed |= a.status != RANK_OK || a.progress != PROGRESS_CLOSED;
         a.status = RANK_OK;
@@ -461,8 +472,10 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
         incident_title = inc.title;
     }
     if (labels_only) {
-        /* Nothing of the incident changes: no count, no status. */
-        rc = alert_emit(txn, &a, "a_update", NULL, NULL, incident_title, err) != 0 ||
+        /* Nothing of the incident changes: no count, no status. An alert
+         * that rules muted from its start was never announced (below). */
+        int seen = a.incident_id[0] || !a.ever_muted;
+        rc = (seen && alert_emit(txn, &a, "a_update", NULL, NULL, incident_title, err) != 0) ||
                      alert_write(txn, &a, err) != 0
                  ? -1
                  : 0;
@@ -485,8 +498,13 @@ static int alert_update(writer_txn *txn, event_ctx *x, state_alert *open, engine
             inc.closer_id = 0;
         }
     }
-    if ((changed && alert_emit(txn, &a, "a_update", NULL, NULL, incident_title, err) != 0) ||
-        alert_write(txn, &a, err) != 0 || raw_event_store(txn, x, &a, err) != 0)
+    /* An alert that rules muted from its start was never announced, so its
+     * recovery is not either (no webhook fires for muted alerts). */
+    int announced = a.incident_id[0] || !a.ever_muted;
+    if ((changed && announced &&
+         alert_emit(txn, &a, "a_update", NULL, NULL, incident_title, err) != 0) ||
+        alert_write(txn, &a, err) != 0 || raw_event_store(txn, x, &a, err) != 0 ||
+        state_inhibit_note(txn->state, x->ch, &a, err) != 0)
         goto out;
     if (e && closing)
         rc = close_by_event(txn, &inc, err);
@@ -600,14 +618,35 @@ static int join_fields(tc_alert *a, tc_incident *inc, const state_source *src, i
                : 0;
 }
 
-static int alert_create(writer_txn *txn, event_ctx *x, engine_result *out, tc_err *err) {
+/* An open alert that rules muted so far takes an event that goes through:
+ * it gets the event as alert_update would give it, then joins an incident
+ * like a new alert (announced then with a_new: webhooks never saw it). */
+static int alert_resume(writer_txn *txn, event_ctx *x, const state_alert *open, tc_alert *a,
+                        tc_err *err) {
+    if (alert_load(txn->conn, open->alert_id, a, err) != 0)
+        return -1;
+    if (event_content(x, a) < 0) {
+        tc_alert_clear(a);
+        return tc_err_oom(err, "an alert");
+    }
+    a->severity = a->status = x->rank;
+    a->last_time = x->now;
+    a->event_cnt++;
+    memcpy(a->event_hash, x->ev->hash, sizeof(a->event_hash));
+    return 0;
+}
+
+/* A new alert (open NULL), or an open one outside any incident, joins an
+ * incident. */
+static int alert_create(writer_txn *txn, event_ctx *x, const state_alert *open, engine_result *out,
+                        tc_err *err) {
     tc_alert a;
     tc_incident inc;
     tc_incident_init(&inc);
     char keys[MAX_BUCKETS][EVENT_HASH_LEN + 1];
     int nkeys = 0, rc = -1;
     char *a_new = NULL, *i_new = NULL, *a_merge = NULL;
-    if (alert_build(x, &a, err) != 0)
+    if ((open ? alert_resume(txn, x, open, &a, err) : alert_build(x, &a, err)) != 0)
         return -1;
     const group_rules *rules = &x->ch->rules;
     if (buckets_of(rules, x->ev->labels, keys, &nkeys, err) != 0)
@@ -647,7 +686,8 @@ static int alert_create(writer_txn *txn, event_ctx *x, engine_result *out, tc_er
                           .incident_title = inc.title};
     if (outbox_emit(txn, &merge, NULL, err) != 0 || storm_fire(txn, &inc, rules, err) != 0 ||
         incident_write(txn, &inc, err) != 0 || alert_write(txn, &a, err) != 0 ||
-        raw_event_store(txn, x, &a, err) != 0)
+        raw_event_store(txn, x, &a, err) != 0 ||
+        state_inhibit_note(txn->state, x->ch, &a, err) != 0)
         goto out;
     snprintf(out->alert_id, sizeof(out->alert_id), "%s", a.alert_id);
     rc = 0;
@@ -676,6 +716,103 @@ static char *title_from_alert(writer_txn *txn, const state_alert *open, const ch
     return title;
 }
 
+/* ---- channel rules (core/channel_rules.h) ------------------------------------------ */
+
+static rule_subject event_subject(const event_ctx *x, const char *title) {
+    rule_subject s = {.severity = x->ev->event_status,
+                      .title = title,
+                      .description = x->ev->description,
+                      .alert_key = x->key,
+                      .data_source_id = x->src->integration_id,
+                      .labels = x->ev->labels};
+    return s;
+}
+
+/* The first inhibit rule whose target the event matches and whose source
+ * is among the channel's recent open alerts (not the event's own), or NULL. */
+static int inhibit_judge(writer_txn *txn, const event_ctx *x, const rule_subject *subj,
+                         const chan_rule **out, tc_err *err) {
+    const chan_rules *rs = &x->ch->filters;
+    inhibit_sources *list = NULL;
+    *out = NULL;
+    for (size_t i = 0; i < rs->n[RULE_INHIBIT]; i++) {
+        const chan_rule *r = &rs->of[RULE_INHIBIT][i];
+        if (!rule_filter_match(r->target, subj, 0))
+            continue;
+        if (!list && state_inhibit_sources(txn->state, txn->conn, x->now, &list, err) != 0)
+            return -1;
+        for (size_t j = 0; j < inhibit_sources_count(list); j++) {
+            const inhibit_source *e = inhibit_sources_at(list, j);
+            if (e->channel_id != x->src->channel_id ||
+                (e->subject.data_source_id == x->src->integration_id &&
+                 strcmp(e->subject.alert_key, x->key) == 0) ||
+                !state_inhibit_source_open(txn->state, e))
+                continue;
+            if (chan_rule_inhibits(r, subj, &e->subject)) {
+                *out = r;
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A muted event (reference/rules.md, tocsin's decisions): it updates its
+ * alert, or makes one, which is marked ever_muted and gets a timeline entry
+ * a_m_silence / a_m_inhibit, but joins no incident and fires no webhook.
+ * An alert already in an incident keeps its severity and status there, so
+ * the incident's counts stay true. */
+static int alert_mute(writer_txn *txn, event_ctx *x, const state_alert *open, const chan_rule *r,
+                      engine_result *out, tc_err *err) {
+    tc_alert a;
+    if (open) {
+        if (alert_load(txn->conn, open->alert_id, &a, err) != 0)
+            return -1;
+        if (!a.incident_id[0]) {
+            if (event_content(x, &a) < 0) {
+                tc_alert_clear(&a);
+                return tc_err_oom(err, "an alert");
+            }
+            a.severity = a.status = x->rank;
+        }
+        a.last_time = x->now;
+        a.event_cnt++;
+        memcpy(a.event_hash, x->ev->hash, sizeof(a.event_hash));
+    } else if (alert_build(x, &a, err) != 0) {
+        return -1;
+    }
+    a.ever_muted = 1;
+    char *detail = detail_strings("rule_id", r->rule_id, "rule_name", r->rule_name);
+    int rc = !detail ? tc_err_oom(err, "a timeline entry")
+             : alert_track(txn, &a, err) != 0 ||
+                     outbox_feed_only(txn, r->kind == RULE_SILENCE ? "a_m_silence" : "a_m_inhibit",
+                                      "alert", a.alert_id, a.channel_id, NULL, detail, err) != 0 ||
+                     alert_write(txn, &a, err) != 0 || raw_event_store(txn, x, &a, err) != 0 ||
+                     state_inhibit_note(txn->state, x->ch, &a, err) != 0
+                 ? -1
+                 : 0;
+    if (rc == 0)
+        snprintf(out->alert_id, sizeof(out->alert_id), "%s", a.alert_id);
+    free(detail);
+    tc_alert_clear(&a);
+    return rc;
+}
+
+/* Inhibit, then silence: the rule that mutes the event, or NULL. Ok events
+ * are never muted (an alert already in an incident always recovers it). */
+static int mute_judge(writer_txn *txn, const event_ctx *x, const chan_rule **out, tc_err *err) {
+    const chan_rules *rs = &x->ch->filters;
+    *out = NULL;
+    if (x->ok || (rs->n[RULE_INHIBIT] == 0 && rs->n[RULE_SILENCE] == 0))
+        return 0;
+    rule_subject subj = event_subject(x, x->title);
+    if (rs->n[RULE_INHIBIT] && inhibit_judge(txn, x, &subj, out, err) != 0)
+        return -1;
+    if (!*out && rs->n[RULE_SILENCE])
+        *out = chan_rules_silence(rs, &subj, x->now);
+    return 0;
+}
+
 static int ingest_one(writer_txn *txn, const state_source *src, const state_channel *ch,
                       engine_event *ev, engine_result *out, tc_err *err) {
     memset(out, 0, sizeof(*out));
@@ -684,6 +821,17 @@ static int ingest_one(writer_txn *txn, const state_source *src, const state_chan
     x.ok = strcmp(ev->event_status, "Ok") == 0;
     x.rank = model_rank_parse(ev->event_status); /* known: checked by prepare */
     snprintf(out->alert_key, sizeof(out->alert_key), "%s", x.key);
+    /* Drop rules come first: a dropped event touches nothing. */
+    if (ch->filters.n[RULE_DROP]) {
+        rule_subject subj = event_subject(&x, ev->title);
+        const chan_rule *r = chan_rules_drop(&ch->filters, &subj);
+        if (r) {
+            out->dropped = 1;
+            out->drop_channel_id = src->channel_id;
+            snprintf(out->drop_rule_id, sizeof(out->drop_rule_id), "%s", r->rule_id);
+            return 0;
+        }
+    }
     state_alert *open = state_alert_find(txn->state, src->integration_id, x.key);
     if (open && open->incident_id[0] && !state_incident_find(txn->state, open->incident_id)) {
         if (alert_retire(txn, open, err) != 0)
@@ -700,15 +848,24 @@ static int ingest_one(writer_txn *txn, const state_source *src, const state_chan
         x.title = own_title;
     }
     int rc = 0;
+    const chan_rule *mute = NULL;
     if (open && strcmp(open->event_hash, ev->hash) == 0) {
         out->dropped = 1; /* identical to the previous event of its alert */
         snprintf(out->alert_id, sizeof(out->alert_id), "%s", open->alert_id);
+    } else if ((rc = mute_judge(txn, &x, &mute, err)) != 0) {
+        /* failed */
+    } else if (mute && mute->discard) {
+        out->dropped = 1; /* is_directly_discard: no trace at all */
+    } else if (mute) {
+        rc = alert_mute(txn, &x, open, mute, out, err);
+    } else if (open && !open->incident_id[0] && !x.ok) {
+        rc = alert_create(txn, &x, open, out, err); /* muted so far: joins now */
     } else if (open) {
         rc = alert_update(txn, &x, open, out, err);
     } else if (x.ok) {
         out->dropped = 1; /* nothing open to recover */
     } else {
-        rc = alert_create(txn, &x, out, err);
+        rc = alert_create(txn, &x, NULL, out, err);
     }
     free(own_title);
     return rc;

@@ -55,7 +55,10 @@ int engine_event_prepare(engine_event *ev, tc_err *err);
 typedef struct {
     char alert_key[256 * 4 + 1]; /* the key used (given or derived) */
     char alert_id[25];           /* the alert it went to ("" when dropped) */
-    int dropped;                 /* identical to the previous event */
+    int dropped;                 /* identical to the previous event, or a rule's */
+    /* A drop rule discarded the event (/metrics counts it per rule). */
+    int64_t drop_channel_id;
+    char drop_rule_id[25]; /* "" when no drop rule did */
 } engine_result;
 
 /* For n prepared events of one integration (an Alertmanager body has

@@ -47,6 +47,7 @@ typedef struct {
     int64_t start_time, last_time, end_time, close_time;
     int64_t created_at, updated_at;
     int64_t event_cnt;
+    int ever_muted;                      /* a silence or inhibit rule held an event back */
     char event_hash[EVENT_HASH_LEN + 1]; /* of its newest event */
     char *title, *title_rule, *description;
     char *labels; /* JSON object text */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/self_alerts.h"
 #include "delivery/dispatcher.h"
@@ -210,6 +211,20 @@ static int set_self_alerts_lag(tc_config *cfg, const char *value, tc_err *err) {
 }
 
 /* The order is --help's. */
+/* An IANA zone name (Europe/Paris) naming a file of the system's zone
+ * database; main sets TZ from it before any thread starts (the zone of
+ * silence rules' recurring windows, core/rule_window.h). */
+static int set_time_zone(tc_config *cfg, const char *value, tc_err *err) {
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir && dir[0] ? dir : "/usr/share/zoneinfo", value);
+    struct stat st;
+    if (value[0] == '/' || strstr(value, "..") || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "must be an IANA zone name such as Europe/Paris (not found: %s)", path);
+    return set_text(cfg->time_zone, sizeof(cfg->time_zone), value, err);
+}
+
 static const serve_flag flags[] = {
     {"listen", SERVE_FLAG_VALUE, set_listen, NULL, NULL},
     {"data", SERVE_FLAG_VALUE, set_data, NULL, NULL},
@@ -231,6 +246,7 @@ static const serve_flag flags[] = {
     {"rate-limit-api", SERVE_FLAG_VALUE, set_rate_api, NULL, NULL},
     {"self-alerts-channel-id", SERVE_FLAG_VALUE, set_self_alerts_channel, NULL, NULL},
     {"self-alerts-lag", SERVE_FLAG_VALUE, set_self_alerts_lag, NULL, NULL},
+    {"time-zone", SERVE_FLAG_VALUE, set_time_zone, NULL, NULL},
 };
 
 _Static_assert(sizeof(flags) / sizeof(flags[0]) <= SERVE_FLAGS_MAX, "raise SERVE_FLAGS_MAX");

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/alerts.h"
+#include "store/channel_rules.h"
 #include "store/config.h"
 #include "store/incidents.h"
 #include "util/doc.h"
@@ -108,6 +109,7 @@ struct tc_state {
     size_t nintegrations;
     subscription *subs;
     size_t nsubs, capsubs;
+    inhibit_sources *recent; /* candidates for inhibit rules' sources */
 };
 
 /* ---- tables ---------------------------------------------------------------------- */
@@ -294,6 +296,8 @@ size_t state_mark(tc_state *s) {
 }
 
 void state_undo_to(tc_state *s, size_t mark) {
+    if (s->nlog > mark)
+        inhibit_sources_invalidate(s->recent); /* it may hold what is undone */
     while (s->nlog > mark) {
         log_record *r = &s->log[--s->nlog];
         switch (r->kind) {
@@ -750,6 +754,8 @@ int state_refresh(tc_state *s, const store_change *changes, size_t n, tc_err *er
             char *line = strdup(c->record);
             if (!line)
                 return tc_err_oom(err, "another node's change record");
+            if (pass == 0)
+                inhibit_sources_invalidate(s->recent); /* another node's alert */
             int rc = pass == 0 ? apply_alert(s, line, err) : apply_incident(s, line, err);
             free(line);
             if (rc != 0)
@@ -784,7 +790,7 @@ void state_reset(tc_state *s) {
         s->incidents[i] = NULL;
     }
     s->nalerts = s->nincidents = s->nbuckets = 0;
-    config_clear(s);
+    config_clear(s); /* and the inhibit sources */
 }
 
 int state_load(tc_state *s, store_conn *c, tc_err *err) {
@@ -807,7 +813,11 @@ static void config_clear(tc_state *s) {
     for (size_t i = 0; i < s->nchannels; i++) {
         free(s->channels[i].name);
         group_rules_clear(&s->channels[i].rules);
+        chan_rules_clear(&s->channels[i].filters);
     }
+    /* Rules may have changed, and the list holds only channels with some. */
+    if (s->recent)
+        inhibit_sources_invalidate(s->recent);
     free(s->channels);
     for (size_t i = 0; i < s->nintegrations; i++)
         free(s->integrations[i].name);
@@ -916,6 +926,53 @@ static int take_subscription(void *arg, const store_subscription_row *r, tc_err 
     return 0;
 }
 
+static state_channel *channel_of(tc_state *s, int64_t channel_id) {
+    for (size_t i = 0; i < s->nchannels; i++) {
+        if (s->channels[i].channel_id == channel_id)
+            return &s->channels[i];
+    }
+    return NULL;
+}
+
+/* A stored rule, compiled into its channel's list (rows come in evaluation
+ * order). A rule that no longer compiles (it passed the same checks when
+ * saved) is skipped with a warning rather than stopping every ingest. */
+static int take_rule(void *arg, const store_channel_rule *r, tc_err *err) {
+    config_loader *l = arg;
+    state_channel *ch = channel_of(l->s, r->channel_id);
+    rule_kind kind = RULE_KINDS;
+    for (int k = 0; k < RULE_KINDS; k++) {
+        if (strcmp(r->kind, rule_kind_name((rule_kind)k)) == 0)
+            kind = (rule_kind)k;
+    }
+    if (!ch || kind == RULE_KINDS)
+        return 0;
+    json_t *body = NULL;
+    chan_rule rule;
+    tc_err why = {0};
+    int rc = 0;
+    if (doc_parse(r->body, "channel_rule", r->rule_id, &body, err) != 0)
+        return -1; /* a rule silently missing would let through what it mutes */
+    if (chan_rule_compile(kind, body, &rule, &why) != 0) {
+        if (why.code == TC_INTERNAL) {
+            *err = why;
+            rc = -1;
+        } else {
+            log_warn("msg=\"channel rule skipped: it does not compile\" rule_id=%s error=\"%s\"",
+                     r->rule_id, why.message);
+        }
+    } else {
+        snprintf(rule.rule_id, sizeof(rule.rule_id), "%s", r->rule_id);
+        if (!(rule.rule_name = strdup(r->rule_name)))
+            rc = tc_err_oom(err, "a channel rule");
+        else
+            rc = chan_rules_add(&ch->filters, &rule, err);
+        chan_rule_clear(&rule);
+    }
+    json_decref(body);
+    return rc;
+}
+
 static int config_load(tc_state *s, store_conn *c, tc_err *err) {
     if (s->config_loaded)
         return 0;
@@ -923,7 +980,8 @@ static int config_load(tc_state *s, store_conn *c, tc_err *err) {
     config_loader l = {.s = s};
     if (store_config_each_integration(c, take_integration, &l, err) != 0 ||
         store_config_each_channel(c, take_channel, &l, err) != 0 ||
-        store_config_each_subscription(c, take_subscription, &l, err) != 0) {
+        store_config_each_subscription(c, take_subscription, &l, err) != 0 ||
+        store_channel_rules_each_enabled(c, take_rule, &l, err) != 0) {
         config_clear(s);
         return -1;
     }
@@ -1007,7 +1065,8 @@ int state_new(tc_state **out, tc_err *err) {
     s->alerts = calloc(s->alert_slots, sizeof(*s->alerts));
     s->incidents = calloc(s->incident_slots, sizeof(*s->incidents));
     s->buckets = calloc(s->bucket_slots, sizeof(*s->buckets));
-    if (!s->alerts || !s->incidents || !s->buckets) {
+    s->recent = inhibit_sources_new();
+    if (!s->alerts || !s->incidents || !s->buckets || !s->recent) {
         state_free(s);
         return tc_err_oom(err, "the writer's cache");
     }
@@ -1043,7 +1102,49 @@ void state_free(tc_state *s) {
     free(s->buckets);
     free(s->log);
     config_clear(s);
+    inhibit_sources_free(s->recent);
     free(s);
+}
+
+/* ---- inhibit rules' sources ---------------------------------------------------- */
+
+int state_inhibit_note(tc_state *s, const state_channel *ch, const tc_alert *a, tc_err *err) {
+    /* A stale list is rebuilt from the store, which then holds this alert. */
+    if (!ch || ch->filters.n[RULE_INHIBIT] == 0 || inhibit_sources_stale(s->recent))
+        return 0;
+    return inhibit_sources_note(s->recent, a, err);
+}
+
+static int take_recent(void *arg, const tc_alert *a, tc_err *err) {
+    tc_state *s = arg;
+    state_channel *ch = channel_of(s, a->channel_id);
+    if (!ch || ch->filters.n[RULE_INHIBIT] == 0)
+        return 0;
+    return inhibit_sources_note(s->recent, a, err);
+}
+
+int state_inhibit_sources(tc_state *s, store_conn *c, int64_t now, inhibit_sources **out,
+                          tc_err *err) {
+    *out = NULL;
+    if (config_load(s, c, err) != 0)
+        return -1;
+    int64_t since = now - INHIBIT_SOURCE_AGE_S;
+    if (inhibit_sources_stale(s->recent)) {
+        inhibit_sources_invalidate(s->recent);
+        if (store_alerts_each_recent(c, since, take_recent, s, err) != 0) {
+            inhibit_sources_invalidate(s->recent);
+            return -1;
+        }
+        inhibit_sources_fresh(s->recent);
+    }
+    inhibit_sources_prune(s->recent, since);
+    *out = s->recent;
+    return 0;
+}
+
+int state_inhibit_source_open(tc_state *s, const inhibit_source *e) {
+    const state_alert *a = state_alert_find(s, e->subject.data_source_id, e->subject.alert_key);
+    return a && strcmp(a->alert_id, e->alert_id) == 0;
 }
 
 void state_counts(tc_state *s, size_t *open_alerts, size_t *open_incidents) {

@@ -19,7 +19,8 @@
  *   buckets          (channel_id, group_key) -> the open incidents a new
  *                    alert with those labels may join (method p).
  *   sources          integration key hash -> alert source and its channel;
- *   channels         id -> name, status, grouping rules;
+ *   channels         id -> name, status, grouping rules, and the enabled
+ *                    drop/silence/inhibit rules compiled (core/channel_rules.h);
  *   integrations     id -> name and type (to render alerts);
  *   subscriptions    who wants which (kind, event type, channel).
  * The last four are configuration: any command that changes integrations
@@ -43,7 +44,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/channel_rules.h"
 #include "core/grouping.h"
+#include "core/inhibit_sources.h"
 #include "core/model.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -84,6 +87,7 @@ typedef struct {
     char *name;
     char status[16]; /* enabled | disabled | deleted */
     group_rules rules;
+    chan_rules filters; /* its enabled drop, silence and inhibit rules, compiled */
 } state_channel;
 
 typedef struct {
@@ -157,6 +161,17 @@ int state_integration_find(tc_state *s, store_conn *c, int64_t integration_id,
 /* The integrations subscribed to an event (ascending ids, at most max). */
 int state_subscribers(tc_state *s, store_conn *c, const char *kind, const char *event_type,
                       int64_t channel_id, int64_t *ids, int max, int *n, tc_err *err);
+
+/* ---- inhibit rules' sources (core/inhibit_sources.h) ------------------------- */
+/* The alert after an event of channel ch: noted when ch has inhibit rules. */
+int state_inhibit_note(tc_state *s, const state_channel *ch, const tc_alert *a, tc_err *err);
+/* The list of candidate sources, rebuilt from the store when stale and
+ * pruned to the window ending at now. Entries may name alerts closed since:
+ * the caller checks state_inhibit_source_open. */
+int state_inhibit_sources(tc_state *s, store_conn *c, int64_t now, inhibit_sources **out,
+                          tc_err *err);
+/* Whether the entry's alert is still open (in the map of open alerts). */
+int state_inhibit_source_open(tc_state *s, const inhibit_source *e);
 
 /* Counts, for /metrics and tests. */
 void state_counts(tc_state *s, size_t *open_alerts, size_t *open_incidents);

@@ -1,12 +1,16 @@
 /* timers.c: see timers.h. */
 #include "core/timers.h"
 
+#include <stdio.h>
+
 #include "core/app.h"
 #include "core/cluster.h"
 #include "core/incident.h"
 #include "core/self_alerts.h"
 #include "delivery/history.h"
 #include "delivery/replay.h"
+#include "core/state.h"
+#include "store/channel_rules.h"
 #include "store/cluster.h"
 
 /* cluster_changes older than this are deleted: a node that wrote nothing
@@ -32,13 +36,50 @@ static int timers_lease_held(writer_txn *txn, const tc_app *app, tc_err *err) {
     return held;
 }
 
+/* Quick silences whose window has ended are deleted (reference/rules.md,
+ * "Quick silence"); a few a tick. */
+#define EXPIRED_RULES_PER_TICK 50
+
+typedef struct {
+    char ids[EXPIRED_RULES_PER_TICK][IDS_OBJECT_LEN + 1];
+    int n;
+} expired_rules;
+
+static int note_expired(void *arg, const store_channel_rule *r, tc_err *err) {
+    (void)err;
+    expired_rules *x = arg;
+    if (x->n < EXPIRED_RULES_PER_TICK)
+        snprintf(x->ids[x->n++], IDS_OBJECT_LEN + 1, "%s", r->rule_id);
+    return 0;
+}
+
+/* Read first, then delete: no statement runs while the query is open. */
+static int quick_silences_expire(writer_txn *txn, tc_err *err) {
+    expired_rules x = {.n = 0};
+    int64_t now = txn->now_ms / 1000;
+    if (store_channel_rules_each_expired(txn->conn, now, EXPIRED_RULES_PER_TICK, note_expired, &x,
+                                         err) != 0)
+        return -1;
+    if (x.n == 0)
+        return 0;
+    if (txn->state)
+        state_config_changed(txn->state);
+    store_batch_note(txn->conn, 'c', "");
+    for (int i = 0; i < x.n; i++) {
+        if (store_channel_rules_delete(txn->conn, x.ids[i], 0, now, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int timers_tick(writer_txn *txn, void *arg, tc_err *err) {
     tc_app *app = arg;
     int held = timers_lease_held(txn, app, err);
     if (held <= 0)
         return held;
     if (incident_wake_expired(txn, err) != 0 || replay_step(txn, err) != 0 ||
-        self_alerts_check_lag(txn, app->cfg, err) != 0)
+        self_alerts_check_lag(txn, app->cfg, err) != 0 ||
+        quick_silences_expire(txn, err) != 0)
         return -1;
     /* An index probe on created_at when there is nothing to delete. */
     if (app->cluster && cluster_is_shared(app->cluster) &&

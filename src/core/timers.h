@@ -2,8 +2,9 @@
  *
  * The writer calls timers_tick in a batch of its own every
  * TIMERS_INTERVAL_MS: snooze expiry (i_wake) and pruning of invocation
- * history and finished deliveries older than 7 days, and the paced steps
- * of bulk replays (delivery/replay.h). (Due retries are the
+ * history and finished deliveries older than 7 days, the paced steps
+ * of bulk replays (delivery/replay.h), and the deletion of quick silences
+ * whose window has ended (reference/rules.md). (Due retries are the
  * dispatcher's own timer heap.) Each job is a
  * query on an indexed due-time column, so an idle tick costs a few index
  * probes and no thread waits per timer. */

@@ -10,7 +10,7 @@
 #define ALERT_COLUMNS                                                                              \
     "id, alert_id, integration_id, channel_id, alert_key, incident_id, progress, alert_severity,"  \
     " alert_status, start_time, last_time, end_time, close_time, event_cnt, event_hash,"           \
-    " created_at, updated_at, title, title_rule, description, labels, images, lanes"
+    " created_at, updated_at, title, title_rule, description, labels, images, lanes, ever_muted"
 
 static int read_row(store_stmt *q, tc_alert *a, tc_err *err) {
     tc_alert_init(a);
@@ -30,6 +30,7 @@ static int read_row(store_stmt *q, tc_alert *a, tc_err *err) {
     snprintf(a->event_hash, sizeof(a->event_hash), "%s", store_col_text(q, 14));
     a->created_at = store_col_int64(q, 15);
     a->updated_at = store_col_int64(q, 16);
+    a->ever_muted = store_col_int64(q, 23) != 0;
     if (a->progress < 0 || a->severity < 0 || a->status < 0) {
         tc_alert_clear(a);
         return tc_err_set(err, TC_INTERNAL, "alert %s has an unreadable progress or severity",
@@ -59,7 +60,7 @@ int store_alerts_insert(store_conn *c, tc_alert *a, tc_err *err) {
         "progress,"
         " alert_severity, alert_status, start_time, last_time, end_time, close_time, event_cnt,"
         " event_hash, created_at, updated_at, title, title_rule, description, labels, images,"
-        " lanes) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " lanes, ever_muted) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         err);
     if (!st)
         return -1;
@@ -91,6 +92,7 @@ int store_alerts_insert(store_conn *c, tc_alert *a, tc_err *err) {
     store_bind_text_static(st, 21, a->labels ? a->labels : "{}");
     store_bind_text_static(st, 22, a->images ? a->images : "[]");
     store_bind_text_static(st, 23, str_or_empty(a->lanes));
+    store_bind_int64(st, 24, a->ever_muted);
     if (store_run(st, err) != 0)
         return -1;
     a->id = id;
@@ -103,7 +105,8 @@ int store_alerts_update(store_conn *c, const tc_alert *a, tc_err *err) {
         c,
         "UPDATE alerts SET incident_id=?, progress=?, alert_severity=?, alert_status=?,"
         " last_time=?, end_time=?, close_time=?, event_cnt=?, event_hash=?, updated_at=?,"
-        " title=?, title_rule=?, description=?, labels=?, images=?, lanes=? WHERE id=?",
+        " title=?, title_rule=?, description=?, labels=?, images=?, lanes=?, ever_muted=?"
+        " WHERE id=?",
         err);
     if (!st)
         return -1;
@@ -123,7 +126,8 @@ int store_alerts_update(store_conn *c, const tc_alert *a, tc_err *err) {
     store_bind_text_static(st, 14, a->labels ? a->labels : "{}");
     store_bind_text_static(st, 15, a->images ? a->images : "[]");
     store_bind_text_static(st, 16, str_or_empty(a->lanes));
-    store_bind_int64(st, 17, a->id);
+    store_bind_int64(st, 17, a->ever_muted);
+    store_bind_int64(st, 18, a->id);
     store_batch_note_alert(c, a->alert_id, a->integration_id, a->alert_key);
     return store_run(st, err);
 }
@@ -169,6 +173,19 @@ int store_alerts_each_open(store_conn *c, int (*fn)(void *arg, const tc_alert *a
     store_stmt *q = store_prepare(
         c, "SELECT " ALERT_COLUMNS " FROM alerts WHERE progress <> 'Closed' ORDER BY id", err);
     return q ? each_row(q, fn, arg, err) : -1;
+}
+
+int store_alerts_each_recent(store_conn *c, int64_t since,
+                             int (*fn)(void *arg, const tc_alert *a, tc_err *err), void *arg,
+                             tc_err *err) {
+    store_stmt *q = store_prepare(c,
+                                  "SELECT " ALERT_COLUMNS " FROM alerts WHERE progress <> 'Closed'"
+                                  " AND last_time >= ? ORDER BY id",
+                                  err);
+    if (!q)
+        return -1;
+    store_bind_int64(q, 1, since);
+    return each_row(q, fn, arg, err);
 }
 
 int store_alerts_each_of_incident(store_conn *c, const char *incident_id,
@@ -244,7 +261,7 @@ static void filter_where(listing_query *q, const store_alert_filter *f, int page
     if (f->has_is_active)
         listing_sql(q, f->is_active ? " AND progress <> 'Closed'" : " AND progress = 'Closed'");
     if (f->ever_muted)
-        listing_sql(q, " AND 1 = 0");
+        listing_sql(q, " AND ever_muted <> 0");
     listing_in_strs(q, "alert_severity", f->severities, f->nseverities);
     listing_in_ints(q, "channel_id", f->channel_ids);
     listing_in_ints(q, "integration_id", f->integration_ids);

@@ -31,6 +31,11 @@ int store_alerts_each_open(store_conn *c, int (*fn)(void *arg, const tc_alert *a
 
 /* Calls fn for each alert of an incident, oldest first (start_time, then
  * alert_id). */
+/* Every open alert whose newest event arrived at or after `since` (Unix s):
+ * what the inhibit rules' source cache is rebuilt from. */
+int store_alerts_each_recent(store_conn *c, int64_t since,
+                             int (*fn)(void *arg, const tc_alert *a, tc_err *err), void *arg,
+                             tc_err *err);
 int store_alerts_each_of_incident(store_conn *c, const char *incident_id,
                                   int (*fn)(void *arg, const tc_alert *a, tc_err *err), void *arg,
                                   tc_err *err);
@@ -55,7 +60,7 @@ typedef struct {
     store_alert_column window; /* start_time or updated_at in [start, end] */
     int64_t start, end;
     int has_is_active, is_active; /* open (not Closed) or Closed */
-    int ever_muted;               /* tocsin silences no alert: matches none */
+    int ever_muted;               /* only alerts a silence or inhibit rule held back */
     const char *const *severities;
     size_t nseverities;
     json_t *channel_ids, *integration_ids; /* integers */

@@ -49,6 +49,7 @@ static const char *const copy_tables[] = {
     "persons",         "app_keys", "channels",     "integrations", "subscriptions",
     "incidents",       "alerts",   "alert_events", "events",       "deliveries",
     "webhook_history", "replays",  "replay_items", "changes",      "change_events",
+    "channel_rules",
 };
 #define COPY_NTABLES ((int)(sizeof(copy_tables) / sizeof(copy_tables[0])))
 

@@ -47,6 +47,12 @@ typedef struct {
     double latency_sum;
 } integ_series;
 
+typedef struct {
+    int64_t channel_id;
+    char rule_id[25];
+    uint64_t count;
+} rule_series;
+
 struct metrics {
     _Atomic uint64_t ingested[METRICS_NSOURCES][METRICS_NINGEST];
 
@@ -59,6 +65,10 @@ struct metrics {
     pthread_mutex_t integ_lock;
     integ_series *integ; /* sorted by integration_id */
     size_t ninteg, capinteg;
+
+    pthread_mutex_t rule_lock;
+    rule_series *rules; /* drop rules that dropped something, in order of first drop */
+    size_t nrules, caprules;
 };
 
 metrics *metrics_new(void) {
@@ -67,6 +77,7 @@ metrics *metrics_new(void) {
         return NULL;
     pthread_mutex_init(&m->http_lock, NULL);
     pthread_mutex_init(&m->integ_lock, NULL);
+    pthread_mutex_init(&m->rule_lock, NULL);
     return m;
 }
 
@@ -75,6 +86,8 @@ void metrics_free(metrics *m) {
         return;
     pthread_mutex_destroy(&m->http_lock);
     pthread_mutex_destroy(&m->integ_lock);
+    pthread_mutex_destroy(&m->rule_lock);
+    free(m->rules);
     free(m->http);
     free(m->integ);
     free(m);
@@ -191,6 +204,34 @@ void metrics_delivery_failed(metrics *m, int64_t integration_id) {
     if (s)
         s->failed++;
     pthread_mutex_unlock(&m->integ_lock);
+}
+
+void metrics_rule_drop(metrics *m, int64_t channel_id, const char *rule_id) {
+    if (!m || !rule_id || !rule_id[0])
+        return;
+    pthread_mutex_lock(&m->rule_lock);
+    size_t i = 0;
+    while (i < m->nrules &&
+           (m->rules[i].channel_id != channel_id || strcmp(m->rules[i].rule_id, rule_id) != 0))
+        i++;
+    if (i == m->nrules && m->nrules == m->caprules) {
+        size_t cap = m->caprules ? m->caprules * 2 : 16;
+        rule_series *grown = realloc(m->rules, cap * sizeof(*grown));
+        if (grown) {
+            m->rules = grown;
+            m->caprules = cap;
+        }
+    }
+    if (i < m->caprules) {
+        if (i == m->nrules) {
+            m->rules[i].channel_id = channel_id;
+            snprintf(m->rules[i].rule_id, sizeof(m->rules[i].rule_id), "%s", rule_id);
+            m->rules[i].count = 0;
+            m->nrules++;
+        }
+        m->rules[i].count++;
+    }
+    pthread_mutex_unlock(&m->rule_lock);
 }
 
 /* ---- the text format ---------------------------------------------------- */
@@ -536,6 +577,21 @@ static void render_integrations(const snapshot *s, const metrics_store_state *st
                        "retry (or for the integration to be enabled again).");
 }
 
+/* Few series (one per drop rule that ever dropped): rendered under the lock. */
+static void render_rule_drops(metrics *m, metrics_text *t) {
+    metrics_text_family(t, "tocsin_rule_drops_total", "counter",
+                        "Alert events a channel's drop rule discarded, by channel and rule "
+                        "(answered 200, stored nowhere).");
+    pthread_mutex_lock(&m->rule_lock);
+    for (size_t i = 0; i < m->nrules; i++) {
+        char channel[24];
+        snprintf(channel, sizeof(channel), "%lld", (long long)m->rules[i].channel_id);
+        metrics_label l[] = {{"channel_id", channel}, {"rule_id", m->rules[i].rule_id}};
+        metrics_text_sample(t, "tocsin_rule_drops_total", l, 2, (double)m->rules[i].count);
+    }
+    pthread_mutex_unlock(&m->rule_lock);
+}
+
 int metrics_render(metrics *m, const metrics_store_state *st, metrics_text *out) {
     static const metrics_store_state empty;
     snapshot s;
@@ -551,6 +607,7 @@ int metrics_render(metrics *m, const metrics_store_state *st, metrics_text *out)
     render_http(&s, out);
     render_outbox(st, out);
     render_integrations(&s, st, out);
+    render_rule_drops(m, out);
     snapshot_clear(&s);
     return out->oom ? -1 : 0;
 }

@@ -71,6 +71,9 @@ void metrics_delivery_delivered(metrics *m, int64_t integration_id, double laten
 /* A delivery ended failed (4xx, retries exhausted, or not sendable). */
 void metrics_delivery_failed(metrics *m, int64_t integration_id);
 
+/* An event a channel's drop rule discarded (bounded by the rules there are). */
+void metrics_rule_drop(metrics *m, int64_t channel_id, const char *rule_id);
+
 /* ---- rendering ---------------------------------------------------------- */
 
 /* A growing text buffer. A failed allocation sets oom and stops appending. */

@@ -331,6 +331,97 @@ step('create and edit a channel', async () => {
   await shot(page, 'channels');
 });
 
+step('a channel\'s drop, silence and inhibit rules', async () => {
+  const ch = (await api('/channel/list', { limit: 100 })).items.find((c) => c.channel_name === 'Checkout');
+  result.rules_channel_id = ch.channel_id;
+  await page.goto(URL + '/#/channels/' + ch.channel_id);
+  const form = page.getByRole('form', { name: 'New rule' });
+  await form.locator('select[name=kind]').selectOption('unsubscribe');
+  await form.locator('input[name=rule_name]').fill('Drop test env');
+  await form.locator('input[name=key]').fill('labels.env');
+  await form.locator('input[name=vals]').fill('test, /^dev-/');
+  await form.getByRole('button', { name: 'Create rule' }).click();
+  const drops = page.locator('.rules-unsubscribe');
+  await drops.locator('tr', { hasText: 'Drop test env' }).waitFor();
+  let list = (await api('/channel/unsubscribe/rule/list', { channel_id: ch.channel_id })).items;
+  assert.deepEqual(list.map((r) => [r.rule_name, r.status]), [['Drop test env', 'enabled']]);
+  assert.deepEqual(list[0].filters, [[{ key: 'labels.env', oper: 'IN', vals: ['test', '/^dev-/'] }]]);
+  // A bad regex is refused in words, naming the value.
+  await form.locator('input[name=rule_name]').fill('Broken');
+  await form.locator('input[name=vals]').fill('/(/');
+  await form.getByRole('button', { name: 'Create rule' }).click();
+  await form.locator('.error', { hasText: 'filters[0][0].vals[0] is not a valid regular expression' }).first().waitFor();
+  // Disable, enable, delete from the table.
+  await drops.locator('tr', { hasText: 'Drop test env' }).getByRole('button', { name: 'Disable' }).click();
+  await drops.locator('tr', { hasText: 'Drop test env' }).getByRole('button', { name: 'Enable' }).waitFor();
+  list = (await api('/channel/unsubscribe/rule/list', { channel_id: ch.channel_id })).items;
+  assert.equal(list[0].status, 'disabled');
+  await drops.locator('tr', { hasText: 'Drop test env' }).getByRole('button', { name: 'Enable' }).click();
+  await drops.locator('tr', { hasText: 'Drop test env' }).getByRole('button', { name: 'Disable' }).waitFor();
+  assert.equal((await api('/channel/unsubscribe/rule/list', { channel_id: ch.channel_id })).items[0].status, 'enabled');
+  // A silence with its one-off window, and an inhibit rule.
+  await form.locator('select[name=kind]').selectOption('silence');
+  await form.locator('input[name=rule_name]').fill('Maintenance');
+  await form.locator('input[name=key]').fill('labels.muted');
+  await form.locator('input[name=vals]').fill('yes');
+  await form.getByRole('button', { name: 'Create rule' }).click();
+  await page.locator('.rules-silence tr', { hasText: 'Maintenance' }).waitFor();
+  await form.locator('select[name=kind]').selectOption('inhibit');
+  await form.locator('input[name=rule_name]').fill('Symptoms');
+  await form.locator('input[name=key]').fill('severity');
+  await form.locator('input[name=vals]').fill('Info');
+  await form.locator('input[name=equals]').fill('labels.cluster');
+  await form.getByRole('button', { name: 'Create rule' }).click();
+  await page.locator('.rules-inhibit tr', { hasText: 'Symptoms' }).waitFor();
+  const inh = (await api('/channel/inhibit/rule/list', { channel_id: ch.channel_id })).items;
+  assert.deepEqual(inh.map((r) => [r.rule_name, r.equals]), [['Symptoms', ['labels.cluster']]]);
+  const sil = (await api('/channel/silence/rule/list', { channel_id: ch.channel_id })).items;
+  assert.equal(sil.length, 1);
+  assert.equal(sil[0].is_effective, true);
+  await drops.locator('tr', { hasText: 'Drop test env' }).getByRole('button', { name: 'Delete' }).click();
+  await drops.locator('p.empty', { hasText: 'No drop rules.' }).waitFor();
+  assert.deepEqual((await api('/channel/unsubscribe/rule/list', { channel_id: ch.channel_id })).items, []);
+  await shot(page, 'channel-rules');
+});
+
+step('the alerts list shows muted alerts', async () => {
+  const chan = result.rules_channel_id;
+  const src = await api('/integration/create', { type: 'alert_standard', name: 'rules-source', channel_id: chan });
+  const r = await fetch(`${URL}/event/push/alert/standard?integration_key=${src.integration_key}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title_rule: 'Muted during maintenance', event_status: 'Warning', alert_key: 'muted-1', labels: { muted: 'yes' } }) });
+  assert.equal(r.status, 200);
+  await page.goto(URL + '/#/alerts');
+  await page.locator('select[name=muted]').selectOption('1');
+  const row = page.locator('tr', { hasText: 'Muted during maintenance' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Muted/);
+  await page.locator('tbody tr', { hasText: TITLE }).waitFor({ state: 'detached' });
+  assert.equal(await page.locator('tbody tr').count(), 1);
+});
+
+step('quick silence from an incident', async () => {
+  const chan = result.rules_channel_id;
+  const inc = await api('/incident/create', { incident_severity: 'Critical', title: 'Checkout errors', channel_id: chan });
+  await page.goto(URL + '/#/incidents/' + inc.incident_id);
+  await page.getByRole('button', { name: 'Quick silence' }).click();
+  await page.locator('.actions .ok', { hasText: 'Quick Silence' }).waitFor();
+  let quick = (await api('/channel/silence/rule/list', { channel_id: chan })).items.filter((x) => x.from_incident_id === inc.incident_id);
+  assert.equal(quick.length, 1);
+  assert.match(quick[0].rule_name, /^Quick Silence - #/);
+  assert.equal(quick[0].time_filter.end_time - quick[0].time_filter.start_time, 86400);
+  // A second press edits the same rule (here: one hour).
+  await page.locator('select[name=silence_for]').selectOption('3600');
+  await page.getByRole('button', { name: 'Quick silence' }).click();
+  await eventually(async () => {
+    const again = (await api('/channel/silence/rule/list', { channel_id: chan })).items.filter((x) => x.from_incident_id === inc.incident_id);
+    return again.length === 1 && again[0].rule_id === quick[0].rule_id &&
+      again[0].time_filter.end_time - again[0].time_filter.start_time === 3600;
+  }, 'the quick silence to be edited');
+  quick = (await api('/channel/silence/rule/list', { channel_id: chan })).items;
+  for (const x of quick) await api('/channel/silence/rule/delete', { channel_id: chan, rule_id: x.rule_id });
+});
+
 step('invite a member', async () => {
   await page.goto(URL + '/#/members');
   await page.fill('input[name=member_name]', 'Grace Hopper');

@@ -1,7 +1,8 @@
 """test_openapi_examples.py: the Open API reference's own examples, run as
 outside clients would run them.
 
-A client written against reference/oncall-openapi.subset.json starts from
+A client written against reference/oncall-openapi.subset.json (and the
+channel rules' oncall-openapi.rules.json beside it) starts from
 the request example of each path. For every path of the spec (all POST),
 this test takes that example body, replaces only the ids in it with real
 ones made in the test (incidents, alerts, channels, persons, integrations),
@@ -47,6 +48,21 @@ EXPECTED_ERRORS = {
     # refuses the pushing kinds). The real integration we pass is an alert
     # source, which the call must refuse by naming integration_id.
     "/incident/custom-action/do": ("InvalidParameter", "integration_id"),
+    # The inhibit update example leaves out source_filters and target_filters,
+    # but an update replaces the whole rule and empty filters are refused
+    # (reference/rules.md, tocsin's decisions); test_channel_rules.py updates
+    # inhibit rules with every field.
+    "/channel/inhibit/rule/update": ("InvalidParameter", "source_filters"),
+}
+
+# The channel rules' paths (oncall-openapi.rules.json) that another change
+# serves (escalation, issue 12 item 2): left out of the "every path" check
+# until it lands. Whoever adds them removes this constant.
+ESCALATE_PATHS_PENDING = {
+    "/channel/escalate/rule/list", "/channel/escalate/rule/info",
+    "/channel/escalate/rule/create", "/channel/escalate/rule/update",
+    "/channel/escalate/rule/delete", "/channel/escalate/rule/enable",
+    "/channel/escalate/rule/disable",
 }
 
 # The webhook_history columns, as tests/e2e/test_history.py writes them.
@@ -278,6 +294,28 @@ def seed_history(t, rows):
     t.start()
 
 
+def exercise_channel_rules(c, t, chan):
+    """The 18 drop, silence and inhibit rule paths, each kind's life in a
+    legal order: create, list, update, disable, enable, delete."""
+    for kind in ("unsubscribe", "silence", "inhibit"):
+        base = "/channel/%s/rule/" % kind
+        r = c.call(base + "create", {"channel_id": chan})
+        rid = r.data["rule_id"]
+        assert len(rid) == 24 and r.data["rule_name"] == example(base + "create")["rule_name"]
+        r = c.call(base + "list", {"channel_id": chan})
+        assert [(i["rule_id"], i["status"]) for i in r.data["items"]] == [(rid, "enabled")], r
+        c.call(base + "update", {"channel_id": chan, "rule_id": rid})
+        items = t.api(base + "list", {"channel_id": chan}).data["items"]
+        if kind != "inhibit":  # refused by design: see EXPECTED_ERRORS
+            assert items[0]["rule_name"] == example(base + "update")["rule_name"], items
+        c.call(base + "disable", {"channel_id": chan, "rule_id": rid})
+        assert t.api(base + "list", {"channel_id": chan}).data["items"][0]["status"] == "disabled"
+        c.call(base + "enable", {"channel_id": chan, "rule_id": rid})
+        assert t.api(base + "list", {"channel_id": chan}).data["items"][0]["status"] == "enabled"
+        c.call(base + "delete", {"channel_id": chan, "rule_id": rid})
+        assert t.api(base + "list", {"channel_id": chan}).data["items"] == []
+
+
 def test_every_example_works():
     with Tocsin() as t:
         c = Conformance(t)
@@ -322,6 +360,9 @@ def test_every_example_works():
         assert t.api("/channel/info", {"channel_id": other}).data["status"] == "disabled"
         c.call("/channel/enable", {"channel_id": other})
         assert t.api("/channel/info", {"channel_id": other}).data["status"] == "enabled"
+
+        # The channel's drop, silence and inhibit rules.
+        exercise_channel_rules(c, t, chan)
 
         # An alert pushed into the channel makes an incident.
         source_id, key = t.make_source(chan)
@@ -451,9 +492,11 @@ def test_every_example_works():
         r = t.api("/member/delete", {"member_id": charlie}, expect=None)
         expect_error(r, 400, "InvalidParameter", "already deleted")
 
-        # Every path of the spec was exercised, no more and no less.
-        assert c.done == set(spec()["paths"]), sorted(set(spec()["paths"]) ^ c.done)
-        assert len(c.done) == 42
+        # Every path of the spec was exercised, no more and no less (but the
+        # escalation paths still pending).
+        served = set(spec()["paths"]) - ESCALATE_PATHS_PENDING
+        assert c.done == served, sorted(served ^ c.done)
+        assert len(c.done) == 60
 
 
 def test_examples_survive_restart():

@@ -32,8 +32,8 @@ from tocsin_test import (BIN, ENGINE, Tocsin, free_port, pg_connect, pg_create_d
                          pg_database_for, pg_drop_database, pg_url, run, skip, wait_until)
 
 TABLES = ["persons", "app_keys", "channels", "integrations", "subscriptions", "incidents",
-          "alerts", "alert_events", "events", "deliveries", "webhook_history", "replays",
-          "replay_items", "changes", "change_events"]
+          "alerts", "alert_events", "events", "deliveries", "channel_rules", "webhook_history",
+          "replays", "replay_items", "changes", "change_events"]
 # Long enough that nothing gives up while the endpoint is down, short
 # enough that the copy's pending pushes go out soon after the start on it.
 RETRY = {"max_attempts": 20, "schedule_s": [1, 5]}
@@ -190,6 +190,15 @@ def test_copy_a_live_install_then_serve_on_postgres():
         push_change(src, chg_key, "CHG-1", "Done")
         inc_hook = make_webhook(src, "webhook_incident", "http://127.0.0.1:%d/ok/inc" % rx_port)
         alert_hook = make_webhook(src, "webhook_alert", "http://127.0.0.1:%d/ok/alert" % rx_port)
+        # Channel rules (one deleted: its row is copied too), none matching a push.
+        src.api("/channel/unsubscribe/rule/create", {
+            "channel_id": payments, "rule_name": "drop test",
+            "filters": [[{"key": "labels.env", "oper": "IN", "vals": ["test"]}]]})
+        gone = src.api("/channel/silence/rule/create", {
+            "channel_id": search, "rule_name": "maintenance",
+            "filters": [[{"key": "labels.host", "oper": "IN", "vals": ["/^never/"]}]],
+            "time_filters": [{"start": "22:00", "end": "02:00", "repeat": [0, 6]}]}).data["rule_id"]
+        src.api("/channel/silence/rule/delete", {"channel_id": search, "rule_id": gone})
         for i in range(6):
             push(src, key, "a-%d" % i)
         for i in range(3):
@@ -222,7 +231,7 @@ def test_copy_a_live_install_then_serve_on_postgres():
         reported = {m.group(1): int(m.group(2))
                     for m in re.finditer(r"^\s+(\w+)\s+(\d+) rows", copy.stdout, re.M)}
         assert sorted(reported) == sorted(TABLES), copy.stdout
-        assert re.search(r"^copied \d+ rows of 15 tables", copy.stdout, re.M), copy.stdout
+        assert re.search(r"^copied \d+ rows of 16 tables", copy.stdout, re.M), copy.stdout
         src.stop()
 
         # ---- the copy is one consistent snapshot ---------------------------------

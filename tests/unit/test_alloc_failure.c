@@ -87,7 +87,7 @@ static var vars[] = {
     {"INC", ""},    {"INC2", ""},   {"AL", ""},      {"AL2", ""},     {"P", ""},     {"M", ""},
     {"M2", ""},     {"EV", ""},     {"RP", ""},      {"N", ""},       {"FROM", ""},  {"TO", ""},
     {"FROMMS", ""}, {"TOMS", ""},   {"SRCKEY", ""},  {"PROMKEY", ""}, {"ALKEY", ""}, {"AL2KEY", ""},
-    {"CHS", ""},    {"CHSKEY", ""}, {NULL, ""},
+    {"CHS", ""},    {"CHSKEY", ""}, {"RU", ""}, {NULL, ""},
 };
 
 static var *var_find(const char *name, size_t len) {
@@ -370,6 +370,21 @@ static void prep_ch2(void) {
     must_set("CH2", "/channel/create", NULL, tmpl, "channel_id");
 }
 
+/* A silence rule of $CH ($RU) in force, for labels fx_muted=yes only. */
+static void prep_rule(void) {
+    must_set("RU", "/channel/silence/rule/create", NULL,
+             "{\"channel_id\":$CH,\"rule_name\":\"fx-silence\","
+             "\"filters\":[[{\"key\":\"labels.fx_muted\",\"oper\":\"IN\",\"vals\":[\"yes\"]}]],"
+             "\"time_filter\":{\"start_time\":1000,\"end_time\":4102444800}}",
+             "rule_id");
+}
+
+static void prep_rule_disabled(void) {
+    prep_rule();
+    json_decref(
+        must("/channel/silence/rule/disable", NULL, "{\"channel_id\":$CH,\"rule_id\":\"$RU\"}"));
+}
+
 static void prep_ch2_disabled(void) {
     prep_ch2();
     json_decref(must("/channel/disable", NULL, "{\"channel_id\":$CH2}"));
@@ -585,6 +600,40 @@ static const route_case cases[] = {
      "{\"integration_id\":$WH," WINDOW_MS ",\"status\":\"failed\",\"dry_run\":false}",
      prep_incidents, 0, 0},
     {"/webhook/history/replay/info", NULL, "{\"replay_id\":\"$RP\"}", prep_replay, 0, 0},
+    /* Channel rules: every value shape compiled, none matching any push. */
+    {"/channel/unsubscribe/rule/create", NULL,
+     "{\"channel_id\":$CH,\"rule_name\":\"d$N\",\"filters\":[[{\"key\":\"labels.fx_never\","
+     "\"oper\":\"IN\",\"vals\":[\"/^x\\\\d+$/\",\"a*b?\",\"cidr:10.0.0.0/8\",\"num:gt:3\","
+     "\"exact\"]}]]}",
+     NULL, 0, 0},
+    {"/channel/silence/rule/create", NULL,
+     "{\"channel_id\":$CH,\"rule_name\":\"s$N\",\"description\":\"d\",\"priority\":2,"
+     "\"filters\":[[{\"key\":\"labels.fx_never\",\"oper\":\"NOTIN\",\"vals\":[\"*\"]}]],"
+     "\"time_filters\":[{\"start\":\"22:00\",\"end\":\"02:00\",\"repeat\":[0,6]}],"
+     "\"is_directly_discard\":true}",
+     NULL, 0, 0},
+    {"/channel/inhibit/rule/create", NULL,
+     "{\"channel_id\":$CH,\"rule_name\":\"i$N\",\"equals\":[\"labels.host\",\"data_source_id\"],"
+     "\"source_filters\":[[{\"key\":\"severity\",\"oper\":\"IN\",\"vals\":[\"Critical\"]}]],"
+     "\"target_filters\":[[{\"key\":\"labels.fx_never\",\"oper\":\"IN\",\"vals\":[\"x\"]}]]}",
+     NULL, 0, 0},
+    {"/channel/silence/rule/list", NULL, "{\"channel_id\":$CH}", prep_rule, 0, 0},
+    {"/channel/silence/rule/update", NULL,
+     "{\"channel_id\":$CH,\"rule_id\":\"$RU\",\"rule_name\":\"u$N\","
+     "\"filters\":[[{\"key\":\"labels.fx_muted\",\"oper\":\"IN\",\"vals\":[\"yes\"]}]],"
+     "\"time_filter\":{\"start_time\":1000,\"end_time\":4102444800}}",
+     prep_rule, 0, 0},
+    {"/channel/silence/rule/disable", NULL, "{\"channel_id\":$CH,\"rule_id\":\"$RU\"}", prep_rule,
+     0, 0},
+    {"/channel/silence/rule/enable", NULL, "{\"channel_id\":$CH,\"rule_id\":\"$RU\"}",
+     prep_rule_disabled, 0, 0},
+    {"/channel/silence/rule/delete", NULL, "{\"channel_id\":$CH,\"rule_id\":\"$RU\"}", prep_rule, 0,
+     0},
+    /* A muted event: its alert is kept, marked, in no incident. */
+    {"/event/push/alert/standard", "SRCKEY",
+     "{\"title_rule\":\"muted $N\",\"event_status\":\"Warning\",\"alert_key\":\"mu-$N\","
+     "\"labels\":{\"host\":\"h1\",\"fx_muted\":\"yes\"}}",
+     prep_rule, 0, 0},
     {"/integration/test", NULL, "{\"integration_id\":$WH,\"event_type\":\"i_ack\"}", NULL, 1, 1},
     {"/incident/custom-action/do", NULL, "{\"incident_id\":\"$INC\",\"integration_id\":$CA}",
      prep_incidents, 1, 1},
@@ -606,8 +655,10 @@ static void footprint(char *out, size_t cap) {
         " || snoozed_before || alert_cnt || active_alert_cnt || alert_event_cnt || owner_id,"
         " '|'), '') FROM incidents)"
         " || ',' || (SELECT count(*) || ':' || coalesce(group_concat(progress || alert_status"
-        " || alert_severity || incident_id || title || labels || event_cnt || lanes, '|'), '')"
-        " FROM alerts)"
+        " || alert_severity || incident_id || title || labels || event_cnt || lanes || ever_muted,"
+        " '|'), '') FROM alerts)"
+        " || ',' || (SELECT count(*) || ':' || coalesce(group_concat(rule_name || status || body"
+        " || deleted_at || priority || from_incident_id, '|'), '') FROM channel_rules)"
         " || ',' || (SELECT count(*) || ':' || total(length(doc) + length(rules)) FROM channels)"
         " || ',' || (SELECT count(*) || ':' || total(length(config) + length(status) +"
         " length(name) + length(coalesce(signing_secret, '')) +"

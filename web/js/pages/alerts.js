@@ -1,5 +1,6 @@
 // pages/alerts.js: the alert list (active or all, severity, channel, time
-// range; paged by `p`/`limit` with the total shown) and the alert page
+// range, muted by a silence or inhibit rule; paged by `p`/`limit` with the
+// total shown) and the alert page
 // with every field, labels and its events.
 import { call } from '../api.js';
 import { h, clear, field, select, fmtTime, fmtAgo, badge, labels, table, dl, errorSlot, pageHeader,
@@ -16,26 +17,28 @@ export async function list(view, _params, ctx) {
     field('Show', select('active', [['1', 'Active alerts'], ['', 'All alerts']], q.get('active') ?? '1')),
     field('Severity', select('severity', [['', 'Any severity'], 'Critical', 'Warning', 'Info'], q.get('severity') || '')),
     field('Channel', select('channel', [['', 'All channels'], ...[...names].map(([id, n]) => [String(id), n])], q.get('channel') || '')),
-    field('Time range', select('range', RANGES, q.get('range') || '86400')));
+    field('Time range', select('range', RANGES, q.get('range') || '86400')),
+    field('Muted', select('muted', [['', 'Muted or not'], ['1', 'Only muted (silenced or inhibited)']], q.get('muted') || '')));
   const slot = errorSlot();
   const results = h('div');
   const paged = pagedList({
     label: 'Alert pages', noun: 'alert', route: '#/alerts', slot, sizes: PAGE_SIZES,
     page: pageNumber(q.get('page')), size: pageSize(q.get('size')),
     params: () => ({ active: form.active.value, severity: form.severity.value,
-      channel: form.channel.value, range: form.range.value }),
+      channel: form.channel.value, range: form.range.value, muted: form.muted.value }),
     fetchPage: (p, limit) => {
       const now = Math.floor(Date.now() / 1000);
       const body = { start_time: now - Number(form.range.value), end_time: now + 60, limit, p };
       if (form.active.value) body.is_active = true;
       if (form.severity.value) body.alert_severity = form.severity.value;
       if (form.channel.value) body.channel_ids = [Number(form.channel.value)];
+      if (form.muted.value) body.ever_muted = true;
       return call('/alert/list', body);
     },
     draw: (items) => clear(results, table([
       { title: 'Severity', cell: (a) => badge(a.alert_severity) },
       { title: 'Title', class: 'grow', cell: (a) => h('a', { href: '#/alerts/' + a.alert_id }, a.title) },
-      { title: 'Status', cell: (a) => badge(a.alert_status) },
+      { title: 'Status', cell: (a) => [badge(a.alert_status), a.ever_muted ? badge('Muted', 'muted') : null] },
       { title: 'Channel', cell: (a) => a.channel_name || names.get(a.channel_id) || '—' },
       { title: 'Source', cell: (a) => a.data_source_name || a.integration_name || '—' },
       { title: 'Events', class: 'num', cell: (a) => String(a.event_cnt) },

@@ -1,8 +1,10 @@
 // pages/channels.js: channels (list, create, edit their grouping: method,
 // the label keys that must be equal, the time window, the storm threshold;
-// enable, disable, delete).
+// enable, disable, delete; their drop, silence and inhibit rules, in
+// pages/channel_rules.js).
 import { call } from '../api.js';
 import { h, field, select, fmtTime, badge, table, errorSlot, act, pageHeader, section } from '../ui.js';
+import { rulesSection } from './channel_rules.js';
 
 const METHODS = [['n', 'No grouping: one incident per alert'], ['p', 'By rule: equal label values'],
   ['i', 'Intelligent (falls back to the rule)']];
@@ -79,5 +81,6 @@ export async function detail(view, [idText]) {
   view.append(pageHeader(c.channel_name, badge(c.status)),
     h('p', { class: 'crumbs' }, h('a', { href: '#/channels' }, 'Channels'), ' / #' + id),
     h('div', { class: 'grid2' }, section('Settings', form),
-      section('State', h('p', {}, 'Created ', fmtTime(c.created_at), '.'), h('div', { class: 'row' }, toggle, del), stateSlot)));
+      section('State', h('p', {}, 'Created ', fmtTime(c.created_at), '.'), h('div', { class: 'row' }, toggle, del), stateSlot)),
+    await rulesSection(id));
 }

@@ -5,6 +5,7 @@
 // /incident/change/list), timeline, the progress actions, comments, edits
 // and the channel's custom action buttons with their outcome).
 import { call } from '../api.js';
+import { quickSilence } from './channel_rules.js';
 import { h, clear, field, select, fmtTime, fmtAgo, fmtDuration, badge, labels, table, dl, errorSlot,
   showError, act, pageHeader, section, pagedList } from '../ui.js';
 
@@ -237,6 +238,9 @@ function actionButton(text, cls, onClick) {
   return h('button', { type: 'button', class: cls, onclick: onClick }, text);
 }
 
+const QUICK_SILENCES = [['1800', '30 minutes'], ['3600', '1 hour'], ['86400', '1 day'],
+  ['604800', '1 week'], ['1209600', '2 weeks']];
+
 function progressActions(inc, snoozed, reload) {
   const ids = { incident_ids: [inc.incident_id] };
   const slot = errorSlot();
@@ -254,6 +258,18 @@ function progressActions(inc, snoozed, reload) {
       actionButton('Snooze', '', run('/incident/snooze', () => ({ ...ids, minutes: Number(minutes.value) })))));
     if (snoozed) bar.append(actionButton('Wake', '', run('/incident/wake', () => ids)));
     bar.append(actionButton('Resolve', 'danger', run('/incident/resolve', () => ids)));
+    // Quick silence: later alerts like this incident's are muted for a while.
+    const length = select('silence_for', QUICK_SILENCES, '86400');
+    length.setAttribute('aria-label', 'Silence for');
+    const silence = actionButton('Quick silence', '', async (ev) => {
+      const made = await act(ev.currentTarget, slot, () => quickSilence(inc, Number(length.value)));
+      if (made) {
+        slot.hidden = false;
+        slot.className = 'ok';
+        slot.textContent = `Silenced: rule "${made.rule_name}" in this channel.`;
+      }
+    });
+    bar.append(h('span', { class: 'inline' }, length, silence));
   } else {
     const reason = h('input', { type: 'text', name: 'reason', placeholder: 'Why reopen? (required)', 'aria-label': 'Reason for reopening', maxlength: '1024' });
     bar.append(h('span', { class: 'inline grow' }, reason,
