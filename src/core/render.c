@@ -3,6 +3,7 @@
  * shape across versions. */
 #include "core/render.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,23 @@ void render_person(jw *w, const tc_person *p) {
     jw_kstring(w, "person_name", p->person_name);
     jw_kstring(w, "email", p->email);
     jw_object_end(w);
+}
+
+/* responder_ids: the person_id of each responder, in their order. An
+ * incident nobody was assigned to (the hot path's i_new) parses nothing. */
+static void render_responder_ids(jw *w, const char *responders) {
+    jw_key(w, "responder_ids");
+    jw_array_begin(w);
+    if (responders && strcmp(responders, "[]") != 0 && *responders) {
+        json_t *list = json_loads(responders, 0, NULL);
+        size_t i;
+        json_t *r;
+        json_array_foreach(list, i, r) {
+            jw_int(w, json_integer_value(json_object_get(r, "person_id")));
+        }
+        json_decref(list);
+    }
+    jw_array_end(w);
 }
 
 void render_incident(jw *w, const tc_incident *inc, const render_incident_ctx *ctx) {
@@ -39,6 +57,8 @@ void render_incident(jw *w, const tc_incident *inc, const render_incident_ctx *c
     jw_kint(w, "snoozed_before", inc->snoozed_before);
     jw_kraw(w, "fields", inc->fields, "{}");
     jw_kraw(w, "responders", inc->responders, "[]");
+    render_responder_ids(w, inc->responders);
+    jw_kraw(w, "assigned_to", inc->assigned_to, "{}");
     jw_kint(w, "alert_cnt", inc->alert_cnt);
     jw_kint(w, "channel_id", inc->channel_id);
     jw_kstring(w, "channel_name", ctx->channel_name);

@@ -84,6 +84,7 @@ typedef struct {
     char *name;
     char status[16]; /* enabled | disabled | deleted */
     group_rules rules;
+    int escalate_rules; /* enabled escalation rules: 0 = a new incident reads none */
 } state_channel;
 
 typedef struct {

@@ -3,6 +3,7 @@
 
 #include "core/app.h"
 #include "core/cluster.h"
+#include "core/escalation.h"
 #include "core/incident.h"
 #include "delivery/history.h"
 #include "delivery/replay.h"
@@ -36,7 +37,8 @@ int timers_tick(writer_txn *txn, void *arg, tc_err *err) {
     int held = timers_lease_held(txn, app, err);
     if (held <= 0)
         return held;
-    if (incident_wake_expired(txn, err) != 0 || replay_step(txn, err) != 0)
+    if (incident_wake_expired(txn, err) != 0 || escalation_run_due(txn, err) != 0 ||
+        replay_step(txn, err) != 0)
         return -1;
     /* An index probe on created_at when there is nothing to delete. */
     if (app->cluster && cluster_is_shared(app->cluster) &&

@@ -43,12 +43,12 @@ extern const struct {
     size_t len;
 } store_migrations[];
 
-/* Every table of the schema SQLite's migrations leave (001..007), and of
- * PostgreSQL's 001_init.sql beside its cluster_* tables. */
+/* Every table of the schema SQLite's migrations leave (001..009), and of
+ * PostgreSQL's migrations beside its cluster_* tables. */
 static const char *const copy_tables[] = {
     "persons",         "app_keys", "channels",     "integrations", "subscriptions",
     "incidents",       "alerts",   "alert_events", "events",       "deliveries",
-    "webhook_history", "replays",  "replay_items",
+    "webhook_history", "replays",  "replay_items", "escalate_rules", "incident_escalations",
 };
 #define COPY_NTABLES ((int)(sizeof(copy_tables) / sizeof(copy_tables[0])))
 

@@ -45,6 +45,7 @@ static const struct {
     [TC_ROUTE_NOT_FOUND] = {"RouteNotFound", 404},
     [TC_TOO_FREQUENT] = {"RequestTooFrequently", 429},
     [TC_INTERNAL] = {"InternalError", 500},
+    [TC_RESOURCE_NOT_FOUND] = {"ResourceNotFound", 400},
 };
 
 const char *tc_code_name(tc_code code) {

@@ -20,6 +20,7 @@ typedef enum {
     TC_ROUTE_NOT_FOUND,
     TC_TOO_FREQUENT,
     TC_INTERNAL,
+    TC_RESOURCE_NOT_FOUND, /* an unknown id on the rule paths (reference/rules.md) */
 } tc_code;
 
 typedef struct {
