@@ -138,7 +138,8 @@ static int target_read(json_t *layer, json_t **out, tc_err *err) {
     jb_set(t, "person_ids", persons ? json_deep_copy(persons) : json_array(), &failed);
     jb_set(t, "emails", emails ? json_deep_copy(emails) : json_array(), &failed);
     jb_set(t, "by", by ? json_deep_copy(by) : json_object(), &failed);
-    jb_set(t, "webhooks", hooks ? json_deep_copy(hooks) : json_null(), &failed);
+    if (hooks)
+        jb_set(t, "webhooks", json_deep_copy(hooks), &failed);
     if (jb_done(failed, "an escalation target", err) != 0) {
         json_decref(t);
         return -1;
@@ -269,9 +270,15 @@ static int time_filters_read(json_t *body, json_t **out, tc_err *err) {
         json_t *v = NULL;
         char name[32];
         name_at(name, sizeof(name), "time_filters", i);
-        if (window_read(w, &v, err) != 0 || json_array_append_new(all, v) != 0) {
+        if (window_read(w, &v, err) != 0) {
             json_decref(all);
-            return v ? tc_err_oom(err, "time filters") : params_err_nest(err, name);
+            return strncmp(err->message, "must be", 7) == 0
+                       ? tc_err_set(err, TC_INVALID_PARAMETER, "%s must be an object", name)
+                       : params_err_nest(err, name);
+        }
+        if (json_array_append_new(all, v) != 0) {
+            json_decref(all);
+            return tc_err_oom(err, "time filters");
         }
     }
     *out = all;
@@ -604,7 +611,8 @@ static json_t *rule_item(const store_escalate_rule *r) {
     jb_set(v, "time_filters", stored_list(r->time_filters), &failed);
     jb_set(v, "filters", stored_list(r->filters), &failed);
     jb_set(v, "status", json_string(r->status), &failed);
-    jb_set(v, "template_id", json_string(r->template_id), &failed);
+    if (*r->template_id) /* optional in tocsin: absent when none was given */
+        jb_set(v, "template_id", json_string(r->template_id), &failed);
     jb_set(v, "rule_id", json_string(r->rule_id), &failed);
     jb_set(v, "updated_by", json_integer(r->updated_by), &failed);
     jb_set(v, "created_at", json_integer(r->created_at), &failed);

@@ -166,8 +166,9 @@ typedef struct {
 } assign_req;
 
 /* assigned_to: {person_ids (1..100) | escalate_rule_id [+ layer_idx], type,
- * ...}; the server-filled fields of AssignedTo are type-checked and
- * ignored. */
+ * ...}; person_ids wins when both are given (a direct assignment); the
+ * server-filled fields of AssignedTo and type (tocsin sets it: reassign
+ * for /incident/assign) are type-checked and ignored. */
 static int read_assigned_to(json_t *body, assign_req *req, tc_err *err) {
     static const char *const types[] = {"assign", "reassign", "escalate", "reopen", NULL};
     static const param_typed ignored[] = {
@@ -192,9 +193,8 @@ static int read_assigned_to(json_t *body, assign_req *req, tc_err *err) {
         params_check_types(at, ignored, err) != 0 || check_notify(at, err) != 0)
         return params_err_nest(err, "assigned_to");
     int people = json_array_size(req->person_ids) > 0;
-    if (people && req->rule_id[0])
-        return tc_err_set(err, TC_INVALID_PARAMETER,
-                          "assigned_to: give person_ids or escalate_rule_id, not both");
+    if (people) /* named people win: escalate_rule_id is then only checked */
+        req->rule_id[0] = '\0';
     if (!people && !req->rule_id[0])
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "assigned_to.person_ids or assigned_to.escalate_rule_id is required");

@@ -338,7 +338,8 @@ int incident_act_reopen(writer_txn *txn, tc_incident *inc, const tc_person *who,
 /* --- people ------------------------------------------------------------------- */
 
 /* The AssignedTo object of an assignment: a fresh id, the rule and layer
- * that made it ("" and 0 for a direct one), and the people. */
+ * that made it (absent for a direct one: escalate_rule_id is a 24-hex id
+ * when present), and the people. */
 static json_t *assigned_to_new(const writer_txn *txn, const tc_person *persons, size_t n,
                                const char *type, const incident_assign_rule *rule, int *failed) {
     char id[IDS_OBJECT_LEN + 1];
@@ -346,12 +347,17 @@ static json_t *assigned_to_new(const writer_txn *txn, const tc_person *persons, 
         *failed = 1;
         return NULL;
     }
-    return jb_check(json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "id", id, "type", type,
-                              "escalate_rule_id", rule ? rule->rule_id : "", "escalate_rule_name",
-                              rule ? rule->rule_name : "", "layer_idx",
-                              (json_int_t)(rule ? rule->layer_idx : 0), "assigned_at",
-                              (json_int_t)now_s(txn), "person_ids", int_array(persons, n)),
-                    failed);
+    json_t *at = jb_check(json_pack("{s:s, s:s}", "id", id, "type", type), failed);
+    if (at && rule) {
+        jb_set(at, "escalate_rule_id", json_string(rule->rule_id), failed);
+        jb_set(at, "escalate_rule_name", json_string(rule->rule_name), failed);
+        jb_set(at, "layer_idx", json_integer(rule->layer_idx), failed);
+    }
+    if (at) {
+        jb_set(at, "assigned_at", json_integer(now_s(txn)), failed);
+        jb_set(at, "person_ids", int_array(persons, n), failed);
+    }
+    return at;
 }
 
 int incident_act_assign(writer_txn *txn, tc_incident *inc, const tc_person *who,

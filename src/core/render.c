@@ -3,8 +3,8 @@
  * shape across versions. */
 #include "core/render.h"
 
-#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void render_person(jw *w, const tc_person *p) {
@@ -15,19 +15,18 @@ void render_person(jw *w, const tc_person *p) {
     jw_object_end(w);
 }
 
-/* responder_ids: the person_id of each responder, in their order. An
- * incident nobody was assigned to (the hot path's i_new) parses nothing. */
+/* responder_ids: the person_id of each responder, in their order, read
+ * from the column's compact text without parsing it (no allocation, so
+ * rendering cannot half-fail). Responders are objects of known numbers and
+ * strings (incident_responder_add); "person_id": appears only as their key,
+ * because a string value holding it would have its quotes escaped. */
 static void render_responder_ids(jw *w, const char *responders) {
+    static const char key[] = "\"person_id\":";
     jw_key(w, "responder_ids");
     jw_array_begin(w);
-    if (responders && strcmp(responders, "[]") != 0 && *responders) {
-        json_t *list = json_loads(responders, 0, NULL);
-        size_t i;
-        json_t *r;
-        json_array_foreach(list, i, r) {
-            jw_int(w, json_integer_value(json_object_get(r, "person_id")));
-        }
-        json_decref(list);
+    for (const char *p = responders ? strstr(responders, key) : NULL; p; p = strstr(p, key)) {
+        p += sizeof(key) - 1;
+        jw_int(w, strtoll(p, NULL, 10));
     }
     jw_array_end(w);
 }

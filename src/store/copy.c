@@ -46,8 +46,8 @@ extern const struct {
 /* Every table of the schema SQLite's migrations leave (001..009), and of
  * PostgreSQL's migrations beside its cluster_* tables. */
 static const char *const copy_tables[] = {
-    "persons",         "app_keys", "channels",     "integrations", "subscriptions",
-    "incidents",       "alerts",   "alert_events", "events",       "deliveries",
+    "persons",         "app_keys", "channels",     "integrations",   "subscriptions",
+    "incidents",       "alerts",   "alert_events", "events",         "deliveries",
     "webhook_history", "replays",  "replay_items", "escalate_rules", "incident_escalations",
 };
 #define COPY_NTABLES ((int)(sizeof(copy_tables) / sizeof(copy_tables[0])))

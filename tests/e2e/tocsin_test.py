@@ -682,11 +682,27 @@ class Scrape:
 _spec = None
 
 
+# The Open API reference: the subset, and the channel rules' paths beside it
+# (oncall-openapi.rules.json), merged into one document.
+SPEC_FILES = ("oncall-openapi.subset.json", "oncall-openapi.rules.json")
+
+
 def spec():
     global _spec
     if _spec is None:
-        with open(os.path.join(REFERENCE, "oncall-openapi.subset.json")) as f:
-            _spec = json.load(f)
+        merged = None
+        for name in SPEC_FILES:
+            with open(os.path.join(REFERENCE, name)) as f:
+                doc = json.load(f)
+            if merged is None:
+                merged = doc
+                continue
+            merged["paths"].update(doc["paths"])
+            for section, items in doc.get("components", {}).items():
+                merged["components"].setdefault(section, {})
+                for k, v in items.items():
+                    merged["components"][section].setdefault(k, v)
+        _spec = merged
     return _spec
 
 

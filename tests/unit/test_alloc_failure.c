@@ -266,6 +266,10 @@ static void make_base(void) {
                 json_object_get(json_array_get(json_object_get(d, "items"), 0), "member_id")));
     json_decref(d);
     var_set("P", "%lld", (long long)h.admin.person_id);
+    /* A channel whose incidents follow an escalation rule. */
+    must_set("CHE", "/channel/create", NULL, "{\"channel_name\":\"fx-esc\",\"team_id\":0}",
+             "channel_id");
+    prep_esc();
 }
 
 /* Two alerts, each in its own incident (the channel groups nothing), and a
@@ -360,6 +364,19 @@ static void prep_ch2(void) {
     char tmpl[128];
     snprintf(tmpl, sizeof(tmpl), "{\"channel_name\":\"fx2-%d\",\"team_id\":0}", g);
     must_set("CH2", "/channel/create", NULL, tmpl, "channel_id");
+}
+
+/* A fresh escalation rule of channel CHE (ESC): delete and update need one. */
+#define ESC_RULE_BODY                                                                              \
+    "\"rule_name\":\"esc\",\"aggr_window\":60,\"filters\":[[{\"key\":\"title\","                   \
+    "\"oper\":\"IN\",\"vals\":[\"/fx.*/\",\"fx*\"]}]],\"time_filters\":[{\"start\":\"00:00\","     \
+    "\"end\":\"23:59\",\"repeat\":[0,1,2,3,4,5,6]}],\"layers\":[{\"target\":{\"person_ids\":"      \
+    "[$P],\"emails\":[\"fxmember@example.com\"]},\"escalate_window\":0},{\"target\":"              \
+    "{\"person_ids\":[$M]}}]"
+
+static void prep_esc(void) {
+    must_set("ESC", "/channel/escalate/rule/create", NULL,
+             "{\"channel_id\":$CHE," ESC_RULE_BODY "}", "rule_id");
 }
 
 static void prep_ch2_disabled(void) {
@@ -507,6 +524,24 @@ static const route_case cases[] = {
      "\"flapping\":{\"is_disabled\":true}}",
      NULL, 0, 0},
     {"/channel/info", NULL, "{\"channel_id\":$CH}", NULL, 0, 0},
+    {"/channel/escalate/rule/create", NULL, "{\"channel_id\":$CHE," ESC_RULE_BODY "}", NULL, 0, 0},
+    {"/channel/escalate/rule/update", NULL,
+     "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"," ESC_RULE_BODY "}", prep_esc, 0, 0},
+    {"/channel/escalate/rule/list", NULL, "{\"channel_id\":$CHE}", NULL, 0, 0},
+    {"/channel/escalate/rule/info", NULL, "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"}", NULL, 0, 0},
+    {"/channel/escalate/rule/disable", NULL, "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"}", prep_esc,
+     0, 0},
+    {"/channel/escalate/rule/enable", NULL, "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"}", prep_esc,
+     0, 0},
+    {"/channel/escalate/rule/delete", NULL, "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"}", prep_esc,
+     0, 0},
+    {"/incident/create", NULL,
+     "{\"incident_severity\":\"Info\",\"title\":\"fx esc $N\",\"channel_id\":$CHE,"
+     "\"assigned_to\":{\"escalate_rule_id\":\"$ESC\",\"layer_idx\":1}}",
+     prep_esc, 0, 0},
+    {"/incident/create", NULL,
+     "{\"incident_severity\":\"Info\",\"title\":\"fx auto $N\",\"channel_id\":$CHE}", prep_esc, 0,
+     0},
     {"/channel/infos", NULL, "{\"channel_ids\":[$CH,$CH]}", NULL, 0, 0},
     {"/channel/list", NULL, "{\"channel_ids\":[$CH],\"query\":\"fx\",\"limit\":1}", NULL, 0, 0},
     {"/channel/list", NULL, "{\"channel_ids\":[$CH],\"is_brief\":true,\"limit\":1}", NULL, 0, 0},
