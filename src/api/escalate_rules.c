@@ -21,6 +21,7 @@
 #include "store/channels.h"
 #include "store/escalations.h"
 #include "store/persons.h"
+#include "util/doc.h"
 #include "util/ids.h"
 #include "util/jbuild.h"
 
@@ -470,7 +471,7 @@ static void config_changed(writer_txn *txn) {
 }
 
 static int stored_text(json_t *v, char **out, tc_err *err) {
-    *out = json_dumps(v, JSON_COMPACT);
+    *out = jb_dumps(v, JSON_COMPACT);
     return *out ? 0 : tc_err_oom(err, "an escalation rule");
 }
 
@@ -588,13 +589,14 @@ static int h_disable(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
 /* ---- reads --------------------------------------------------------------------------------------
  */
 
-/* A stored JSON list as a value (unreadable text reads as []). */
-static json_t *stored_list(const char *text) {
-    json_t *v = json_loads(text, 0, NULL);
-    if (json_is_array(v))
-        return v;
-    json_decref(v);
-    return json_array();
+/* A stored JSON list as a value; NULL when it cannot be read (util/doc.h:
+ * an InternalError, never an empty list in its place). */
+static json_t *stored_list(const char *text, const char *what, const char *rule_id) {
+    json_t *v = NULL;
+    tc_err err;
+    if (doc_parse(text && *text ? text : "[]", what, rule_id, &v, &err) != 0)
+        return NULL;
+    return v;
 }
 
 /* EscalateRuleItem. */
@@ -607,9 +609,10 @@ static json_t *rule_item(const store_escalate_rule *r) {
     jb_set(v, "aggr_window", json_integer(r->aggr_window), &failed);
     jb_set(v, "rule_name", json_string(r->rule_name), &failed);
     jb_set(v, "description", json_string(r->description), &failed);
-    jb_set(v, "layers", stored_list(r->layers), &failed);
-    jb_set(v, "time_filters", stored_list(r->time_filters), &failed);
-    jb_set(v, "filters", stored_list(r->filters), &failed);
+    jb_set(v, "layers", stored_list(r->layers, "escalation_layers", r->rule_id), &failed);
+    jb_set(v, "time_filters", stored_list(r->time_filters, "escalation_time_filters", r->rule_id),
+           &failed);
+    jb_set(v, "filters", stored_list(r->filters, "escalation_filters", r->rule_id), &failed);
     jb_set(v, "status", json_string(r->status), &failed);
     if (*r->template_id) /* optional in tocsin: absent when none was given */
         jb_set(v, "template_id", json_string(r->template_id), &failed);

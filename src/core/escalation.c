@@ -27,14 +27,17 @@ void escalation_rule_clear(escalation_rule *r) {
     memset(r, 0, sizeof(*r));
 }
 
-/* Parses a stored JSON list (unreadable text reads as an empty list: the
- * API wrote it, so only a hand-edited row could be wrong). */
-static json_t *list_of(const char *text) {
-    json_t *v = json_loads(text ? text : "[]", 0, NULL);
-    if (json_is_array(v))
-        return v;
-    json_decref(v);
-    return json_array();
+/* A stored JSON list of the rule (util/doc.h: unreadable text, or no
+ * memory to read it, is an InternalError, never an empty list). */
+static int list_of(const char *text, const char *what, const char *rule_id, json_t **out,
+                   tc_err *err) {
+    if (doc_parse(text && *text ? text : "[]", what, rule_id, out, err) != 0)
+        return -1;
+    if (json_is_array(*out))
+        return 0;
+    json_decref(*out);
+    *out = NULL;
+    return tc_err_set(err, TC_INTERNAL, "the stored %s of rule %s is not a list", what, rule_id);
 }
 
 static int rule_fill(escalation_rule *out, const store_escalate_rule *r, tc_err *err) {
@@ -45,12 +48,12 @@ static int rule_fill(escalation_rule *out, const store_escalate_rule *r, tc_err 
     out->aggr_window = r->aggr_window;
     out->enabled = strcmp(r->status, "enabled") == 0;
     out->deleted = r->deleted_at != 0;
-    out->layers = list_of(r->layers);
-    out->time_filters = list_of(r->time_filters);
-    out->filters = list_of(r->filters);
-    if (!out->layers || !out->time_filters || !out->filters) {
+    if (list_of(r->layers, "escalation_layers", r->rule_id, &out->layers, err) != 0 ||
+        list_of(r->time_filters, "escalation_time_filters", r->rule_id, &out->time_filters, err) !=
+            0 ||
+        list_of(r->filters, "escalation_filters", r->rule_id, &out->filters, err) != 0) {
         escalation_rule_clear(out);
-        return tc_err_oom(err, "an escalation rule");
+        return -1;
     }
     return 0;
 }
@@ -109,7 +112,10 @@ int escalation_choose(writer_txn *txn, const tc_incident *inc, int nrules, store
     *chosen = 0;
     if (nrules <= 0 || inc->channel_id == 0)
         return 0;
-    json_t *labels = json_loads(inc->labels ? inc->labels : "{}", 0, NULL);
+    json_t *labels = NULL;
+    if (doc_parse(inc->labels && *inc->labels ? inc->labels : "{}", "incident_labels",
+                  inc->incident_id, &labels, err) != 0)
+        return -1;
     escalation_subject subject = {.severity = model_rank_name(inc->severity),
                                   .title = inc->title ? inc->title : "",
                                   .description = inc->description ? inc->description : "",

@@ -87,7 +87,7 @@ static var vars[] = {
     {"INC", ""},    {"INC2", ""}, {"AL", ""},      {"AL2", ""},     {"P", ""},     {"M", ""},
     {"M2", ""},     {"EV", ""},   {"RP", ""},      {"N", ""},       {"FROM", ""},  {"TO", ""},
     {"FROMMS", ""}, {"TOMS", ""}, {"SRCKEY", ""},  {"PROMKEY", ""}, {"ALKEY", ""}, {"AL2KEY", ""},
-    {NULL, ""},
+    {"CHE", ""},    {"ESC", ""},  {NULL, ""},
 };
 
 static var *var_find(const char *name, size_t len) {
@@ -214,6 +214,8 @@ static void must_query(const char *name, const char *sql, const char *arg) {
 /* ---- fixtures --------------------------------------------------------------- */
 
 static int generation;
+
+static void prep_esc(void);
 
 /* What every route may name: made once. */
 static void make_base(void) {
@@ -368,7 +370,7 @@ static void prep_ch2(void) {
 
 /* A fresh escalation rule of channel CHE (ESC): delete and update need one. */
 #define ESC_RULE_BODY                                                                              \
-    "\"rule_name\":\"esc\",\"aggr_window\":60,\"filters\":[[{\"key\":\"title\","                   \
+    "\"rule_name\":\"esc $N\",\"aggr_window\":60,\"filters\":[[{\"key\":\"title\","                   \
     "\"oper\":\"IN\",\"vals\":[\"/fx.*/\",\"fx*\"]}]],\"time_filters\":[{\"start\":\"00:00\","     \
     "\"end\":\"23:59\",\"repeat\":[0,1,2,3,4,5,6]}],\"layers\":[{\"target\":{\"person_ids\":"      \
     "[$P],\"emails\":[\"fxmember@example.com\"]},\"escalate_window\":0},{\"target\":"              \
@@ -629,7 +631,11 @@ static void footprint(char *out, size_t cap) {
         " || ',' || (SELECT count(*) FROM app_keys) || ',' || (SELECT count(*) FROM deliveries)"
         " || ',' || (SELECT count(*) FROM subscriptions) || ',' || (SELECT count(*) FROM replays)"
         " || ',' || (SELECT count(*) FROM replay_items)"
-        " || ',' || (SELECT count(*) FROM webhook_history)";
+        " || ',' || (SELECT count(*) FROM webhook_history)"
+        " || ',' || (SELECT count(*) || ':' || coalesce(group_concat(rule_name || status"
+        " || deleted_at || layers || time_filters || filters, '|'), '') FROM escalate_rules)"
+        " || ',' || (SELECT count(*) || ':' || coalesce(group_concat(incident_id || rule_id"
+        " || layer_idx || state || reason || next_at, '|'), '') FROM incident_escalations)";
     tc_err err;
     store_conn *c = store_reader_acquire(h.app.st);
     store_stmt *q = store_prepare(c, sql, &err);
