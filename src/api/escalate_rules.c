@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/escalate_rules.h"
+
 #include "api/api.h"
 #include "api/params.h"
 #include "core/escalation.h"
@@ -426,11 +428,17 @@ static int rule_must_exist(store_conn *c, int64_t channel_id, const char *rule_i
     return 0;
 }
 
-/* Every person and e-mail a layer names must be a member. */
-static int people_must_exist(store_conn *c, json_t *layers, tc_err *err) {
+/* Every person and e-mail a layer names must be a member; `single` names
+ * the one layer of a channel's escalate_rule in messages (NULL: layers[i]). */
+static int people_must_exist(store_conn *c, json_t *layers, const char *single, tc_err *err) {
     size_t i, k;
     json_t *layer, *v;
     json_array_foreach(layers, i, layer) {
+        char where[48];
+        if (single)
+            snprintf(where, sizeof(where), "%s", single);
+        else
+            snprintf(where, sizeof(where), "layers[%zu]", i);
         json_t *target = json_object_get(layer, "target");
         json_array_foreach(json_object_get(target, "person_ids"), k, v) {
             int enabled = 0;
@@ -439,8 +447,8 @@ static int people_must_exist(store_conn *c, json_t *layers, tc_err *err) {
                 return -1;
             if (!exists || !enabled)
                 return tc_err_set(err, TC_RESOURCE_NOT_FOUND,
-                                  "layers[%zu].target.person_ids[%zu]: person %lld does not exist",
-                                  i, k, (long long)json_integer_value(v));
+                                  "%s.target.person_ids[%zu]: person %lld does not exist", where, k,
+                                  (long long)json_integer_value(v));
         }
         json_array_foreach(json_object_get(target, "emails"), k, v) {
             int64_t id = 0;
@@ -449,8 +457,8 @@ static int people_must_exist(store_conn *c, json_t *layers, tc_err *err) {
                 return -1;
             if (!owned)
                 return tc_err_set(err, TC_RESOURCE_NOT_FOUND,
-                                  "layers[%zu].target.emails[%zu]: no member has the e-mail %s", i,
-                                  k, json_string_value(v));
+                                  "%s.target.emails[%zu]: no member has the e-mail %s", where, k,
+                                  json_string_value(v));
         }
     }
     return 0;
@@ -482,7 +490,7 @@ static int run_save(writer_txn *txn, void *arg, tc_err *err) {
     int rc = -1;
     if (channel_must_exist(txn->conn, r->channel_id, err) != 0 ||
         (s->updating && rule_must_exist(txn->conn, r->channel_id, r->rule_id, err) != 0) ||
-        people_must_exist(txn->conn, r->layers, err) != 0)
+        people_must_exist(txn->conn, r->layers, NULL, err) != 0)
         goto out;
     if (!s->updating && ids_object_new(r->rule_id) != 0) {
         tc_err_set(err, TC_INTERNAL, "no random bytes for a rule id");
@@ -584,6 +592,49 @@ static int h_enable(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
 
 static int h_disable(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     return set_status(ctx, body, "disabled", data, err);
+}
+
+/* ---- channel create's escalate_rule -------------------------------------------------------- */
+
+int escalate_rules_default_read(json_t *escalate_rule, json_t **layers, tc_err *err) {
+    json_t *layer = NULL,
+           *one = json_pack("{s:O}", "target", json_object_get(escalate_rule, "target"));
+    *layers = NULL;
+    if (!one)
+        return tc_err_oom(err, "an escalation layer");
+    int rc = layer_read(one, &layer, err);
+    json_decref(one);
+    if (rc != 0)
+        return params_err_nest(err, "escalate_rule");
+    if (!(*layers = json_array()) || json_array_append_new(*layers, layer) != 0) {
+        json_decref(*layers);
+        *layers = NULL;
+        return tc_err_oom(err, "escalation layers");
+    }
+    return 0;
+}
+
+int escalate_rules_default_insert(writer_txn *txn, int64_t channel_id, json_t *escalate_rule,
+                                  json_t *layers, int64_t who, tc_err *err) {
+    if (people_must_exist(txn->conn, layers, "escalate_rule", err) != 0)
+        return -1;
+    rule_req r = {.channel_id = channel_id,
+                  .priority = 0,
+                  .aggr_window = json_integer_value(json_object_get(escalate_rule, "aggr_window"))};
+    const char *tmpl = json_string_value(json_object_get(escalate_rule, "template_id"));
+    snprintf(r.template_id, sizeof(r.template_id), "%s", tmpl ? tmpl : "");
+    int rc = -1;
+    if (!(r.rule_name = strdup("Default")) || !(r.description = strdup("")) ||
+        !(r.layers = json_deep_copy(layers)) || !(r.time_filters = json_array()) ||
+        !(r.filters = json_array())) {
+        tc_err_oom(err, "the Default escalation rule");
+        goto out;
+    }
+    save_cmd s = {.req = &r, .who = who, .updating = 0};
+    rc = run_save(txn, &s, err);
+out:
+    rule_req_clear(&r);
+    return rc;
 }
 
 /* ---- reads --------------------------------------------------------------------------------------
