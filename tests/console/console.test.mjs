@@ -296,6 +296,47 @@ step('create and edit a channel', async () => {
   await shot(page, 'channels');
 });
 
+step('escalation rules on a channel; an incident shows its assignment and escalation', async () => {
+  const ch = (await api('/channel/list', { limit: 100 })).items.find((c) => c.channel_name === 'Checkout');
+  await page.goto(URL + '/#/channels/' + ch.channel_id);
+  await page.getByText('No escalation rules').waitFor();
+  await page.getByText('New escalation rule').click();
+  await page.fill('input[name=rule_name]', 'Night shift');
+  await page.fill('input[name=aggr_window]', '0');
+  await page.fill('input[name=layer0]', '1');
+  await page.fill('input[name=escalate_window]', '10');
+  await page.getByRole('button', { name: 'Create rule' }).click();
+  const row = page.locator('tr', { hasText: 'Night shift' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /enabled/);
+  assert.match(await row.textContent(), /0: #1/);
+  const rules = (await api('/channel/escalate/rule/list', { channel_id: ch.channel_id })).items;
+  assert.equal(rules.length, 1);
+  assert.deepEqual(rules[0].layers[0].target.person_ids, [1]);
+  assert.equal(rules[0].layers[0].escalate_window, 10);
+  // A refused rule is explained in words, and nothing is added.
+  await page.getByText('New escalation rule').click();
+  await page.fill('input[name=rule_name]', 'Nobody');
+  await page.fill('input[name=layer0]', '424242');
+  await page.getByRole('button', { name: 'Create rule' }).click();
+  await page.locator('form[aria-label="New escalation rule"] .error', { hasText: 'person 424242 does not exist' }).waitFor();
+  assert.equal((await api('/channel/escalate/rule/list', { channel_id: ch.channel_id })).items.length, 1);
+  // An incident of the channel follows the rule: layer 0 is assigned at once.
+  const made = await api('/incident/create', { incident_severity: 'Warning', title: 'escalated by the console test', channel_id: ch.channel_id });
+  await eventually(async () => (await api('/incident/info', { incident_id: made.incident_id })).assigned_to?.type === 'assign', 'layer 0 assigned');
+  await page.goto(URL + '/#/incidents/' + made.incident_id);
+  const assigned = page.locator('dt', { hasText: /^Assigned$/ }).locator('xpath=following-sibling::dd[1]');
+  await assigned.waitFor();
+  assert.match(await assigned.textContent(), /assign by rule Night shift, layer 0/);
+  const esc = page.locator('dt', { hasText: /^Escalation$/ }).locator('xpath=following-sibling::dd[1]');
+  assert.match(await esc.textContent(), /Night shift: every layer assigned/);
+  // Deleting the rule from the channel page.
+  await page.goto(URL + '/#/channels/' + ch.channel_id);
+  await page.getByRole('button', { name: 'Delete rule Night shift' }).click();
+  await page.getByText('No escalation rules').waitFor();
+  assert.deepEqual((await api('/channel/escalate/rule/list', { channel_id: ch.channel_id })).items, []);
+});
+
 step('invite a member', async () => {
   await page.goto(URL + '/#/members');
   await page.fill('input[name=member_name]', 'Grace Hopper');
