@@ -33,7 +33,7 @@ from tocsin_test import (BIN, ENGINE, Tocsin, free_port, pg_connect, pg_create_d
 
 TABLES = ["persons", "app_keys", "channels", "integrations", "subscriptions", "incidents",
           "alerts", "alert_events", "events", "deliveries", "webhook_history", "replays",
-          "replay_items"]
+          "replay_items", "escalate_rules", "incident_escalations"]
 # Long enough that nothing gives up while the endpoint is down, short
 # enough that the copy's pending pushes go out soon after the start on it.
 RETRY = {"max_attempts": 20, "schedule_s": [1, 5]}
@@ -176,6 +176,11 @@ def test_copy_a_live_install_then_serve_on_postgres():
         _, key2 = src.make_source(search)
         _, key_live = src.make_source(live)
         member_id, member_key = src.make_member("Ada Copy")
+        # An escalation rule whose delay outlasts the test: the search
+        # incidents carry a pending step into the copy.
+        src.api("/channel/escalate/rule/create", {
+            "channel_id": search, "rule_name": "copy", "aggr_window": 3600,
+            "layers": [{"target": {"person_ids": [member_id]}}]})
         inc_hook = make_webhook(src, "webhook_incident", "http://127.0.0.1:%d/ok/inc" % rx_port)
         alert_hook = make_webhook(src, "webhook_alert", "http://127.0.0.1:%d/ok/alert" % rx_port)
         for i in range(6):
@@ -210,7 +215,7 @@ def test_copy_a_live_install_then_serve_on_postgres():
         reported = {m.group(1): int(m.group(2))
                     for m in re.finditer(r"^\s+(\w+)\s+(\d+) rows", copy.stdout, re.M)}
         assert sorted(reported) == sorted(TABLES), copy.stdout
-        assert re.search(r"^copied \d+ rows of 13 tables", copy.stdout, re.M), copy.stdout
+        assert re.search(r"^copied \d+ rows of 15 tables", copy.stdout, re.M), copy.stdout
         src.stop()
 
         # ---- the copy is one consistent snapshot ---------------------------------
