@@ -302,10 +302,11 @@ int escalation_run_due(writer_txn *txn, tc_err *err) {
             outbox_deliveries_drop_to(txn, keep);
             /* Not retried every tick: the failed step waits a minute. */
             store_escalation e;
-            if (store_escalations_get(txn->conn, ids[i], &e, err) < 0)
+            int found = store_escalations_get(txn->conn, ids[i], &e, err);
+            if (found < 0)
                 return -1;
             e.next_at = txn->now_ms + 60 * 1000;
-            if (store_escalations_put(txn->conn, &e, err) != 0)
+            if (found && store_escalations_put(txn->conn, &e, err) != 0)
                 return -1;
         }
         if (store_escalations_step_end(txn->conn, err) != 0)
