@@ -86,7 +86,8 @@ typedef struct {
  * already there stay); assigned_to becomes the AssignedTo object {id, type,
  * escalate_rule_id, escalate_rule_name, layer_idx, assigned_at, person_ids}
  * that IncidentInfo and the webhook bodies show; rule NULL for a direct
- * assignment, whose AssignedTo then has no escalate_rule_* nor layer_idx. i_assign, its detail AssignedTo + `to`. */
+ * assignment, whose AssignedTo then has no escalate_rule_* nor layer_idx.
+ * i_assign, its detail AssignedTo + `to`. */
 int incident_act_assign(writer_txn *txn, tc_incident *inc, const tc_person *who,
                         const tc_person *persons, size_t n, const char *type,
                         const incident_assign_rule *rule, tc_err *err);

@@ -370,7 +370,7 @@ static void prep_ch2(void) {
 
 /* A fresh escalation rule of channel CHE (ESC): delete and update need one. */
 #define ESC_RULE_BODY                                                                              \
-    "\"rule_name\":\"esc $N\",\"aggr_window\":60,\"filters\":[[{\"key\":\"title\","                   \
+    "\"rule_name\":\"esc $N\",\"aggr_window\":60,\"filters\":[[{\"key\":\"title\","                \
     "\"oper\":\"IN\",\"vals\":[\"/fx.*/\",\"fx*\"]}]],\"time_filters\":[{\"start\":\"00:00\","     \
     "\"end\":\"23:59\",\"repeat\":[0,1,2,3,4,5,6]}],\"layers\":[{\"target\":{\"person_ids\":"      \
     "[$P],\"emails\":[\"fxmember@example.com\"]},\"escalate_window\":0},{\"target\":"              \
