@@ -17,7 +17,8 @@ import json
 import time
 
 from receiver import Receiver
-from tocsin_test import Tocsin, expect_error, run, wait_until
+from tocsin_test import (ENGINE, Tocsin, expect_error, pg_drop_database, pg_new_database, run,
+                         skip, wait_until)
 
 TEMPLATE = "6321aad26c12104586a88916"
 
@@ -243,6 +244,44 @@ def test_filters_and_priority_choose_the_rule():
         assert info(t, iid)["responders"] == []
 
 
+def test_two_nodes_one_schedule():
+    """Two nodes on one PostgreSQL database: a rule made on one node is
+    known to the other's cache (its configuration change record), an
+    incident opened there follows it, and each layer is assigned once
+    cluster-wide (the steps are the timers lease holder's work)."""
+    if ENGINE != "postgres":
+        skip("several nodes share one PostgreSQL database, and this run's store is %s" % ENGINE)
+    database = pg_new_database("tocsin_esc_")
+    nodes, ok = [], False
+    try:
+        with Receiver() as rx:
+            for i in range(2):
+                nodes.append(Tocsin(database=database, node_id="esc-%d" % i,
+                                    args=["--allow-private-targets"]))
+            a, b = nodes
+            ch, key = setup(a, rx, "cluster")
+            alice, _ = a.make_member("alice")
+            bob, _ = a.make_member("bob")
+            rid = rule(a, ch, [layer([alice]), layer([bob])], aggr_window=1)
+            # The other node learns of the rule at its next batch.
+            b.api("/channel/escalate/rule/info", {"channel_id": ch, "rule_id": rid})
+            push(b, key, "n-1")
+            got = assigns(rx, "cluster", 2)
+            check_assign(got[0], rid, 0, "assign", [alice])
+            check_assign(got[1], rid, 1, "escalate", [alice, bob])
+            iid = got[0]["incident"]["incident_id"]
+            wait_until(lambda: state_is(a, iid, "done"), what="the schedule's end")
+            # Nothing is assigned twice: one i_assign per layer in the feed.
+            feed = b.api("/incident/feed", {"incident_id": iid}).data["items"]
+            assert [f["type"] for f in feed].count("i_assign") == 2, feed
+            ok = True
+    finally:
+        for t in nodes:
+            t.stop(expect_clean=ok)
+            t.cleanup()
+        pg_drop_database(database)
+
+
 def test_rule_calls_and_bad_input():
     with Tocsin() as t:
         ch = t.make_channel("rules")
@@ -369,4 +408,4 @@ if __name__ == "__main__":
     run([test_rule_calls_and_bad_input, test_layers_assign_then_escalate,
          test_close_inside_delay_window_notifies_nobody, test_survives_kill_9,
          test_manual_assign_leaves_rule_and_jump, test_filters_and_priority_choose_the_rule,
-         test_ack_stops_unless_forced])
+         test_two_nodes_one_schedule, test_ack_stops_unless_forced])
