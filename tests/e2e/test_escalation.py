@@ -133,6 +133,21 @@ def test_close_inside_delay_window_notifies_nobody():
         assert info(t, iid)["responders"] == []
 
 
+def test_snooze_pauses_wake_restarts():
+    with Receiver() as rx, Tocsin(args=["--allow-private-targets"]) as t:
+        ch, key = setup(t, rx, "snooze")
+        a, _ = t.make_member("alice")
+        rid = rule(t, ch, [layer([a])], aggr_window=2)
+        push(t, key, "z-1")
+        iid = wait_until(lambda: incident_of(t, ch), what="the incident")
+        t.api("/incident/snooze", {"incident_ids": [iid], "minutes": 30})
+        wait_until(lambda: state_is(t, iid, "paused"), timeout=30,
+                   what="the due step to find the incident snoozed")
+        assert rx.records("/ok/snooze") == []
+        t.api("/incident/wake", {"incident_ids": [iid]})
+        check_assign(assigns(rx, "snooze", 1)[0], rid, 0, "assign", [a])
+
+
 def test_ack_stops_unless_forced():
     with Receiver() as rx, Tocsin(args=["--allow-private-targets"]) as t:
         a, akey = t.make_member("alice")
@@ -408,4 +423,5 @@ if __name__ == "__main__":
     run([test_rule_calls_and_bad_input, test_layers_assign_then_escalate,
          test_close_inside_delay_window_notifies_nobody, test_survives_kill_9,
          test_manual_assign_leaves_rule_and_jump, test_filters_and_priority_choose_the_rule,
-         test_two_nodes_one_schedule, test_ack_stops_unless_forced])
+         test_snooze_pauses_wake_restarts, test_two_nodes_one_schedule,
+         test_ack_stops_unless_forced])
