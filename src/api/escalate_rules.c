@@ -17,7 +17,6 @@
 
 #include "api/api.h"
 #include "api/params.h"
-#include "core/escalation.h"
 #include "core/escalation_match.h"
 #include "core/state.h"
 #include "store/channels.h"
@@ -59,9 +58,8 @@ static void rule_req_clear(rule_req *r) {
     memset(r, 0, sizeof(*r));
 }
 
-static int name_at(char *out, size_t size, const char *parent, size_t i) {
+static void name_at(char *out, size_t size, const char *parent, size_t i) {
     snprintf(out, size, "%s[%zu]", parent, i);
-    return 0;
 }
 
 /* ---- target ----------------------------------------------------------------- */
