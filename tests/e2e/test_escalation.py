@@ -204,6 +204,16 @@ def test_manual_assign_leaves_rule_and_jump():
         assert "escalate_rule_id" not in got["incident"]["assigned_to"]
         assert got["incident"]["responder_ids"] == [a, c]
         assert info(t, iid)["escalation"]["state"] == "off"
+        # A jump to a layer the rule lacks, or to an unknown rule, is refused
+        # naming the field, and nothing is assigned.
+        for at, code, field in (({"escalate_rule_id": rid, "layer_idx": 2}, "InvalidParameter",
+                                 "assigned_to.layer_idx"),
+                                ({"escalate_rule_id": "c" * 24, "layer_idx": 0},
+                                 "ResourceNotFound", "assigned_to.escalate_rule_id")):
+            expect_error(t.api("/incident/assign", {"incident_id": iid, "assigned_to": at},
+                               expect=None), 400, code, field)
+        assert info(t, iid)["escalation"]["state"] == "off"
+        assert len(rx.records("/ok/manual")) == 2
         # Jump to layer 1 of the rule.
         t.api("/incident/assign", {"incident_id": iid,
                                    "assigned_to": {"escalate_rule_id": rid, "layer_idx": 1}})
