@@ -86,7 +86,7 @@ static int webhooks_check(json_t *target, json_t **out, tc_err *err) {
     size_t i;
     json_t *hook;
     json_array_foreach(hooks, i, hook) {
-        char name[32];
+        char name[64];
         char *type = NULL;
         json_t *settings = NULL;
         name_at(name, sizeof(name), "webhooks", i);
@@ -202,7 +202,7 @@ static int layers_read(json_t *body, json_t **out, tc_err *err) {
     json_t *layer;
     json_array_foreach(layers, i, layer) {
         json_t *l = NULL;
-        char name[32];
+        char name[64];
         name_at(name, sizeof(name), "layers", i);
         if (layer_read(layer, &l, err) != 0) {
             json_decref(all);
@@ -269,7 +269,7 @@ static int time_filters_read(json_t *body, json_t **out, tc_err *err) {
     json_t *w;
     json_array_foreach(list, i, w) {
         json_t *v = NULL;
-        char name[32];
+        char name[64];
         name_at(name, sizeof(name), "time_filters", i);
         if (window_read(w, &v, err) != 0) {
             json_decref(all);
