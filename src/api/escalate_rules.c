@@ -604,7 +604,11 @@ int escalate_rules_default_read(json_t *escalate_rule, json_t **layers, tc_err *
     json_decref(one);
     if (rc != 0)
         return params_err_nest(err, "escalate_rule");
-    if (!(*layers = json_array()) || json_array_append_new(*layers, layer) != 0) {
+    if (!(*layers = json_array())) {
+        json_decref(layer);
+        return tc_err_oom(err, "escalation layers");
+    }
+    if (json_array_append_new(*layers, layer) != 0) { /* it took layer, even failing */
         json_decref(*layers);
         *layers = NULL;
         return tc_err_oom(err, "escalation layers");

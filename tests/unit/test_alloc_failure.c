@@ -525,6 +525,12 @@ static const route_case cases[] = {
      "\"i_keys\":[\"host\"],\"cases\":[{}],\"i_score_threshold\":0.7},"
      "\"flapping\":{\"is_disabled\":true}}",
      NULL, 0, 0},
+    /* its escalate_rule becomes the channel's rule "Default" */
+    {"/channel/create", NULL,
+     "{\"channel_name\":\"made-esc-$N\",\"team_id\":0,\"escalate_rule\":{\"aggr_window\":60,"
+     "\"template_id\":\"65a1b2c3d4e5f60718293a4b\",\"target\":{\"person_ids\":[$P],"
+     "\"emails\":[\"fxmember@example.com\"],\"by\":{\"follow_preference\":true}}}}",
+     NULL, 0, 0},
     {"/channel/info", NULL, "{\"channel_id\":$CH}", NULL, 0, 0},
     {"/channel/escalate/rule/create", NULL, "{\"channel_id\":$CHE," ESC_RULE_BODY "}", NULL, 0, 0},
     {"/channel/escalate/rule/update", NULL,
