@@ -53,6 +53,7 @@
 #include <curl/curl.h>
 
 #include "alloc_hook.h"
+#include "core/escalation.h"
 #include "core/incident.h"
 #include "delivery/history.h"
 #include "delivery/push.h"
@@ -823,6 +824,81 @@ static void timer_wake_is_whole_or_nothing(void **state) {
     fprintf(stderr, "alloc_failure: snooze expiry %ld allocations\n", n - 1);
 }
 
+static int esc_due_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    store_stmt *st = store_prepare(txn->conn,
+                                   "UPDATE incident_escalations SET next_at = 1, state = 'pending',"
+                                   " layer_idx = 0, reason = 'assign' WHERE incident_id = ?",
+                                   err);
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, arg);
+    return store_run(st, err);
+}
+
+/* Every pending step of the routes' incidents due now. */
+static int esc_all_due_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    (void)arg;
+    store_stmt *st = store_prepare(
+        txn->conn, "UPDATE incident_escalations SET next_at = 1 WHERE next_at > 0", err);
+    return st ? store_run(st, err) : -1;
+}
+
+static int esc_tick_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    (void)arg;
+    return escalation_run_due(txn, err);
+}
+
+/* "state:layer_idx:i_assign events" of the incident, in variable N. */
+static const char *esc_progress(const char *incident_id) {
+    must_query("N",
+               "SELECT e.state || ':' || e.layer_idx || ':' || (SELECT COUNT(*) FROM events v"
+               " WHERE v.feed_ref = e.incident_id AND v.event_type = 'i_assign')"
+               " FROM incident_escalations e WHERE e.incident_id = ?",
+               incident_id);
+    return var_get("N");
+}
+
+/* An escalation step, run by the writer's timer: layer 0 is assigned whole
+ * (responders, assigned_to, i_assign, the next step) or not at all, and a
+ * step that cannot run does not fail the tick. */
+static void timer_escalation_is_whole_or_nothing(void **state) {
+    (void)state;
+    tc_err err;
+    char id[128], before[128];
+    json_t *d = must("/incident/create", NULL,
+                     "{\"incident_severity\":\"Info\",\"title\":\"fx tick\",\"channel_id\":$CHE}");
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(d, "incident_id")));
+    json_decref(d);
+    /* Unarmed first: the statements are cached, and every other step that
+     * came due while the routes ran is done (each layer takes one tick). */
+    for (int warm = 0; warm < 4; warm++) {
+        assert_int_equal(writer_run(h.app.w, esc_all_due_cmd, NULL, &err), 0);
+        assert_int_equal(writer_run(h.app.w, esc_tick_cmd, NULL, &err), 0);
+        assert_int_equal(writer_run(h.app.w, esc_tick_cmd, NULL, &err), 0);
+    }
+    long n = 1;
+    for (;; n++) {
+        assert_int_equal(writer_run(h.app.w, esc_due_cmd, id, &err), 0);
+        snprintf(before, sizeof(before), "%s", esc_progress(id));
+        alloc_hook_arm(n);
+        int rc = writer_run(h.app.w, esc_tick_cmd, NULL, &err);
+        alloc_hook_disarm();
+        assert_int_equal(rc, 0);
+        const char *after = esc_progress(id);
+        if (!alloc_hook_reached()) {
+            assert_true(strncmp(after, "escalate:1:", 11) == 0 || strncmp(after, "done:", 5) == 0);
+            break;
+        }
+        /* Undone: still before layer 0, no new i_assign (next_at was moved
+         * a minute on, which esc_due_cmd sets back). */
+        if (strcmp(before, after) != 0) {
+            alloc_hook_print_stack();
+            fail_msg("allocation %ld failed, and the step changed %s into %s", n, before, after);
+        }
+    }
+    fprintf(stderr, "alloc_failure: escalation step %ld allocations\n", n - 1);
+}
+
 /* ---- the push builder --------------------------------------------------------------- */
 
 static int load_target(const char *id_var, push_target *t, tc_err *err) {
@@ -972,6 +1048,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes_fail_closed),
         cmocka_unit_test(timer_wake_is_whole_or_nothing),
+        cmocka_unit_test(timer_escalation_is_whole_or_nothing),
         cmocka_unit_test(target_loading_fails_closed),
         cmocka_unit_test(push_is_never_unsigned),
         cmocka_unit_test(signing_without_a_secret_is_refused),
