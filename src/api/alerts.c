@@ -704,7 +704,7 @@ static int merge_extras(writer_txn *txn, merge_cmd *m, tc_incident *target, tc_e
     if (m->owner_id > 0) {
         tc_person owner;
         if (incident_person_find(txn->conn, m->owner_id, "owner_id", &owner, err) != 0 ||
-            incident_act_assign(txn, target, m->who, &owner, 1, "assign", err) != 0)
+            incident_act_assign(txn, target, m->who, &owner, 1, "assign", NULL, err) != 0)
             return -1;
     }
     if (m->comment && m->comment[0] &&

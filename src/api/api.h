@@ -83,6 +83,7 @@ extern const api_route api_incident_routes[];           /* api/incidents.c */
 extern const api_route api_alert_routes[];              /* api/alerts.c */
 extern const api_route api_channel_routes[];            /* api/channels.c */
 extern const api_route api_channel_rule_routes[];       /* api/channel_rules.c */
+extern const api_route api_escalate_rule_routes[];      /* api/escalate_rules.c */
 extern const api_route api_member_routes[];             /* api/members.c */
 extern const api_route api_integration_routes[];        /* api/integrations.c */
 extern const api_route api_history_routes[];            /* api/history.c */

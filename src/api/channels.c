@@ -9,9 +9,9 @@
  *
  * Changing channels is the "Channels Manage" permission of the reference,
  * which tocsin grants to administrators; reading is open to every key.
- * Fields of features tocsin lacks (escalate_rule, managing_team_ids,
- * flapping, plugin_ids...) are validated, stored and echoed, and do
- * nothing. */
+ * Fields of features tocsin lacks (managing_team_ids, flapping,
+ * plugin_ids...) are validated, stored and echoed, and do nothing; a
+ * create's escalate_rule becomes the rule named "Default". */
 #include "api/api.h"
 
 #include <stdio.h>
@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "api/auth.h"
+#include "api/escalate_rules.h"
 #include "api/params.h"
 #include "core/channel.h"
 #include "store/channels.h"
@@ -272,9 +273,12 @@ static int take_int(json_t *body, const char *field, param_need need, int64_t mi
 /* The settable fields of CreateChannelRequest / UpdateChannelRequest, each
  * validated; only the given ones land in patch. `creating` makes team_id
  * and channel_name required. */
-/* escalate_rule: tocsin does no escalation of its own, so the rule is kept
- * and echoed, but only in the reference's shape (CreateChannelRequest):
- * template_id and target required, every known field of its type. */
+/* escalate_rule: kept on the channel document in the reference's shape
+ * (CreateChannelRequest: template_id and target required, every known
+ * field of its type); on create it also becomes the channel's escalation
+ * rule named "Default" (api/escalate_rules.h), so its target must name
+ * people as a layer's must. An update changes only the document: the
+ * rules are edited through /channel/escalate/rule/update. */
 static int escalate_target_check(json_t *target, tc_err *err) {
     static const param_typed fields[] = {
         {"person_ids", PARAM_TYPE_INT_ARRAY},
@@ -415,6 +419,8 @@ out:
 
 typedef struct {
     int64_t channel_id;
+    json_t *default_layers; /* create with escalate_rule: its rule "Default"'s layers */
+    int64_t who;
     json_t *doc;        /* create: the whole new document; update: the patch */
     const char *status; /* set_status: enabled | disabled | deleted */
     json_t *answer;     /* create: built in the command, so it exists iff the channel does */
@@ -426,6 +432,10 @@ static int create_cmd(writer_txn *txn, void *argp, tc_err *err) {
     if (channel_name_free(txn->conn, name, 0, err) != 0 || channel_save(txn, a->doc, err) != 0)
         return -1;
     a->channel_id = json_integer_value(json_object_get(a->doc, "channel_id"));
+    if (a->default_layers &&
+        escalate_rules_default_insert(txn, a->channel_id, json_object_get(a->doc, "escalate_rule"),
+                                      a->default_layers, a->who, err) != 0)
+        return -1;
     a->answer = json_pack("{s:I, s:O}", "channel_id", (json_int_t)a->channel_id, "channel_name",
                           json_object_get(a->doc, "channel_name"));
     return a->answer ? 0 : tc_err_oom(err, "the answer");
@@ -517,15 +527,19 @@ static int read_channel_id(json_t *body, int64_t *id, tc_err *err) {
 /* Handlers ------------------------------------------------------------- */
 
 static int channel_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
-    channel_change a = {0};
+    channel_change a = {.who = ctx->person.person_id};
     if (api_require_admin(ctx, "create channels", err) != 0 ||
         new_channel_doc(body, ctx->person.person_id, &a.doc, err) != 0)
         return -1;
-    int rc = writer_run(ctx->app->w, create_cmd, &a, err);
+    json_t *esc = json_object_get(a.doc, "escalate_rule");
+    int rc = esc ? escalate_rules_default_read(esc, &a.default_layers, err) : 0;
+    if (rc == 0)
+        rc = writer_run(ctx->app->w, create_cmd, &a, err);
     if (rc == 0)
         *data = a.answer;
     else
         json_decref(a.answer); /* built, but its batch was not committed */
+    json_decref(a.default_layers);
     json_decref(a.doc);
     return rc;
 }

@@ -116,6 +116,24 @@ static int render_responders(store_conn *c, const tc_incident *inc, json_t **out
     return 0;
 }
 
+/* The person ids of the rendered responders (NULL when out of memory). */
+static json_t *responder_ids(json_t *responders) {
+    json_t *ids = json_array();
+    size_t i;
+    json_t *r;
+    int failed = !ids;
+    json_array_foreach(responders, i, r) {
+        if (failed)
+            break;
+        jb_append(ids, json_deep_copy(json_object_get(r, "person_id")), &failed);
+    }
+    if (failed) {
+        json_decref(ids);
+        return NULL;
+    }
+    return ids;
+}
+
 /* The channel's current name and status; a standalone incident has none
  * (nor does one whose channel row is gone). NULLs (out of memory) are
  * caught where they are set into the view. With them, the incident's
@@ -228,6 +246,7 @@ int incident_view_render(store_conn *c, const char *base_url, const tc_incident 
     jb_set(v, "alert_cnt", json_integer(inc->alert_cnt), &failed);
     jb_set(v, "active_alert_cnt", json_integer(inc->active_alert_cnt), &failed);
     jb_set(v, "alert_event_cnt", json_integer(inc->alert_event_cnt), &failed);
+    jb_set(v, "responder_ids", responder_ids(responders), &failed);
     jb_set(v, "responders", responders, &failed);
     jb_set(v, "account_name", json_string(VIEW_ACCOUNT_NAME), &failed);
     jb_set(v, "account_locale", json_string(VIEW_ACCOUNT_LOCALE), &failed);

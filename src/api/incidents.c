@@ -22,7 +22,9 @@
 #include "api/incident_view.h"
 #include "api/params.h"
 #include "core/channel.h"
+#include "core/escalation.h"
 #include "core/incident_actions.h"
+#include "core/state.h"
 #include "delivery/sync_send.h"
 #include "store/events.h"
 #include "store/incident_list.h"
@@ -154,35 +156,48 @@ static int check_notify(json_t *body, tc_err *err) {
     return 0;
 }
 
-/* assigned_to: {person_ids (1..100), type, ...}. Escalation rules are not a
- * tocsin feature, so person_ids is what an assignment needs; the other
- * fields of AssignedTo are type-checked and ignored. */
-static int read_assigned_to(json_t *body, json_t **person_ids, const char **type, tc_err *err) {
+/* What assigned_to asks for: people (person_ids) or a layer of an
+ * escalation rule (escalate_rule_id + layer_idx, core/escalation.h). */
+typedef struct {
+    json_t *person_ids; /* borrowed, or NULL */
+    const char *type;
+    char rule_id[IDS_OBJECT_LEN + 1]; /* "" when people are named */
+    int64_t layer_idx;
+} assign_req;
+
+/* assigned_to: {person_ids (1..100) | escalate_rule_id [+ layer_idx], type,
+ * ...}; person_ids wins when both are given (a direct assignment); the
+ * server-filled fields of AssignedTo and type (tocsin sets it: reassign
+ * for /incident/assign) are type-checked and ignored. */
+static int read_assigned_to(json_t *body, assign_req *req, tc_err *err) {
     static const char *const types[] = {"assign", "reassign", "escalate", "reopen", NULL};
     static const param_typed ignored[] = {
-        {"escalate_rule_id", PARAM_TYPE_STRING},
         {"escalate_rule_name", PARAM_TYPE_STRING},
-        {"layer_idx", PARAM_TYPE_INT},
         {"emails", PARAM_TYPE_STRING_ARRAY},
         {"assigned_at", PARAM_TYPE_INT},
         {"id", PARAM_TYPE_STRING},
         {NULL, PARAM_TYPE_STRING},
     };
     json_t *at = NULL;
-    *person_ids = NULL;
-    *type = "assign";
+    memset(req, 0, sizeof(*req));
+    req->type = "assign";
     if (params_object(body, "assigned_to", PARAM_OPTIONAL, &at, err) != 0)
         return -1;
     if (!at)
         return 0;
-    if (params_int64_array(at, "person_ids", PARAM_OPTIONAL, PERSONS_MAX, person_ids, err) != 0 ||
-        params_enum(at, "type", PARAM_OPTIONAL, types, type, err) != 0 ||
+    if (params_int64_array(at, "person_ids", PARAM_OPTIONAL, PERSONS_MAX, &req->person_ids, err) !=
+            0 ||
+        params_enum(at, "type", PARAM_OPTIONAL, types, &req->type, err) != 0 ||
+        params_object_id(at, "escalate_rule_id", PARAM_OPTIONAL, req->rule_id, err) != 0 ||
+        params_int64(at, "layer_idx", PARAM_OPTIONAL, 0, 100, &req->layer_idx, err) != 0 ||
         params_check_types(at, ignored, err) != 0 || check_notify(at, err) != 0)
         return params_err_nest(err, "assigned_to");
-    if (json_array_size(*person_ids) == 0)
+    int people = json_array_size(req->person_ids) > 0;
+    if (people) /* named people win: escalate_rule_id is then only checked */
+        req->rule_id[0] = '\0';
+    if (!people && !req->rule_id[0])
         return tc_err_set(err, TC_INVALID_PARAMETER,
-                          "assigned_to.person_ids is required and must not be empty (tocsin "
-                          "assigns to people; it has no escalation rules)");
+                          "assigned_to.person_ids or assigned_to.escalate_rule_id is required");
     return 0;
 }
 
@@ -199,7 +214,7 @@ struct batch_cmd {
     int64_t minutes;
     const char *text1, *text2; /* reason | comment | root_cause, resolution */
     int flag;                  /* mute_reply */
-    const char *assign_type;
+    const assign_req *assign;
     person_list people;
     json_t *reset; /* /incident/reset: the request body */
     const char *field_name;
@@ -284,9 +299,17 @@ static int step_remove(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc
     return incident_act_remove(txn, inc, err);
 }
 
+/* People: a direct assignment (type reassign, rules.md) that takes the
+ * incident off its escalation rule; a rule's layer: the rule goes on from
+ * there. */
 static int step_assign(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
-    return incident_act_assign(txn, inc, b->who, b->people.persons, b->people.n, b->assign_type,
-                               err);
+    if (b->assign->rule_id[0])
+        return escalation_jump(txn, inc, b->who, b->assign->rule_id, b->assign->layer_idx,
+                               "reassign", err);
+    if (incident_act_assign(txn, inc, b->who, b->people.persons, b->people.n, "reassign", NULL,
+                            err) != 0)
+        return -1;
+    return escalation_leave(txn, inc, err);
 }
 
 static int step_add_responders(writer_txn *txn, tc_incident *inc, const batch_cmd *b, tc_err *err) {
@@ -392,9 +415,12 @@ static int h_assign(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
         return tc_err_set(err, TC_INVALID_PARAMETER, "incident_id or incident_ids is required");
     }
     json_t *assigned_to = NULL;
+    assign_req req;
     if (params_object(body, "assigned_to", PARAM_REQUIRED, &assigned_to, err) != 0 ||
-        read_assigned_to(body, &b.people.ids, &b.assign_type, err) != 0)
+        read_assigned_to(body, &req, err) != 0)
         return -1;
+    b.assign = &req;
+    b.people.ids = req.person_ids;
     b.people.field = "assigned_to.person_ids";
     return run_batch_cmd(ctx, &b, data, err);
 }
@@ -513,8 +539,27 @@ typedef struct {
     const char *title, *description, *severity;
     int64_t channel_id;
     person_list people;
+    assign_req assign;
     json_t *answer; /* out: built in the command, so it exists iff the change does */
 } create_cmd;
+
+/* A new incident's assignment: the people named, else the layer of the
+ * rule named, else (in a channel) the first matching rule of the channel,
+ * as for an incident ingest opens. */
+static int create_assign(writer_txn *txn, create_cmd *c, tc_incident *inc, int64_t nrules,
+                         tc_err *err) {
+    if (c->people.n)
+        return incident_act_assign(txn, inc, c->who, c->people.persons, c->people.n, "assign", NULL,
+                                   err);
+    if (c->assign.rule_id[0])
+        return escalation_jump(txn, inc, c->who, c->assign.rule_id, c->assign.layer_idx,
+                               c->assign.layer_idx == 0 ? "assign" : "escalate", err);
+    store_escalation esc;
+    int chosen = 0;
+    if (escalation_choose(txn, inc, (int)nrules, &esc, &chosen, err) != 0)
+        return -1;
+    return chosen ? escalation_begin(txn, &esc, err) : 0;
+}
 
 static int run_create(writer_txn *txn, void *arg, tc_err *err) {
     create_cmd *c = arg;
@@ -546,8 +591,11 @@ static int run_create(writer_txn *txn, void *arg, tc_err *err) {
     }
     if (incident_commit(txn, &inc, "i_new", c->who, detail, err) != 0)
         goto out;
-    if (c->people.n &&
-        incident_act_assign(txn, &inc, c->who, c->people.persons, c->people.n, "assign", err) != 0)
+    const state_channel *ch = NULL;
+    if (c->channel_id != 0 && txn->state &&
+        state_channel_find(txn->state, txn->conn, c->channel_id, &ch, err) != 0)
+        goto out;
+    if (create_assign(txn, c, &inc, ch ? ch->escalate_rules : 0, err) != 0)
         goto out;
     c->answer = json_pack("{s:s, s:s}", "incident_id", inc.incident_id, "title", c->title);
     rc = c->answer ? 0 : tc_err_oom(err, "the answer");
@@ -561,7 +609,6 @@ out:
 static int h_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     create_cmd c = {.who = &ctx->person, .people.field = "assigned_to.person_ids"};
     char *title = NULL, *description = NULL;
-    const char *type = NULL;
     int rc = -1;
     /* title is optional in the schema, but an incident without one cannot
      * be told apart from others anywhere: tocsin requires it. */
@@ -570,8 +617,9 @@ static int h_create(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
         params_string(body, "description", PARAM_OPTIONAL, 1024, PARAM_REFUSE, &description, err) !=
             0 ||
         params_int64(body, "channel_id", PARAM_OPTIONAL, 0, INT64_MAX, &c.channel_id, err) != 0 ||
-        read_assigned_to(body, &c.people.ids, &type, err) != 0)
+        (json_object_get(body, "assigned_to") && read_assigned_to(body, &c.assign, err) != 0))
         goto out;
+    c.people.ids = c.assign.person_ids;
     c.title = title;
     c.description = description;
     if (writer_run(ctx->app->w, run_create, &c, err) != 0) {
@@ -677,6 +725,16 @@ static int h_info(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     int rc = incident_load(c, id, &inc, err);
     if (rc == 0)
         rc = incident_view_render(c, base_url(ctx), &inc, data, err);
+    /* tocsin's addition for the console: the escalation rule the incident
+     * follows and its next step (absent when it follows none). */
+    json_t *esc = NULL;
+    if (rc == 0 && (rc = escalation_view(c, id, &esc, err)) == 0 && esc &&
+        json_object_set_new(*data, "escalation", esc) != 0)
+        rc = tc_err_oom(err, "an incident's escalation");
+    if (rc != 0) {
+        json_decref(*data);
+        *data = NULL;
+    }
     tc_incident_clear(&inc);
     store_reader_release(ctx->app->st, c);
     return rc;

@@ -44,6 +44,7 @@
 
 #include "core/alert.h"
 #include "core/channel_rules.h"
+#include "core/escalation.h"
 #include "core/event_input.h"
 #include "core/outbox.h"
 #include "core/render.h"
@@ -658,6 +659,13 @@ static int alert_create(writer_txn *txn, event_ctx *x, const state_alert *open, 
     if (grow ? incident_load(txn->conn, target->incident_id, &inc, err)
              : incident_open_for(txn, x, &a, keys, nkeys, &inc, err))
         goto out;
+    /* The rule a new incident follows is chosen before the first write
+     * (ingest runs without a SAVEPOINT); a channel without enabled rules
+     * reads nothing. */
+    store_escalation esc;
+    int escalates = 0;
+    if (!grow && escalation_choose(txn, &inc, x->ch->escalate_rules, &esc, &escalates, err) != 0)
+        goto out;
     if (join_fields(&a, &inc, grow ? x->src : NULL, x->now, err) != 0 ||
         incident_track(txn, &inc, err) != 0 || alert_track(txn, &a, err) != 0)
         goto out;
@@ -687,7 +695,8 @@ static int alert_create(writer_txn *txn, event_ctx *x, const state_alert *open, 
     if (outbox_emit(txn, &merge, NULL, err) != 0 || storm_fire(txn, &inc, rules, err) != 0 ||
         incident_write(txn, &inc, err) != 0 || alert_write(txn, &a, err) != 0 ||
         raw_event_store(txn, x, &a, err) != 0 ||
-        state_inhibit_note(txn->state, x->ch, &a, err) != 0)
+        state_inhibit_note(txn->state, x->ch, &a, err) != 0 ||
+        (escalates && escalation_begin(txn, &esc, err) != 0))
         goto out;
     snprintf(out->alert_id, sizeof(out->alert_id), "%s", a.alert_id);
     rc = 0;

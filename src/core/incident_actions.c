@@ -18,6 +18,7 @@
 
 #include "core/alert.h"
 #include "core/engine.h"
+#include "core/escalation.h"
 #include "core/integration.h"
 #include "core/outbox.h"
 #include "store/alerts.h"
@@ -283,8 +284,10 @@ int incident_act_wake(writer_txn *txn, tc_incident *inc, const tc_person *who, t
         return -1;
     inc->snoozed_before = 0;
     inc->progress = PROGRESS_TRIGGERED;
-    return commit(txn, inc, "i_wake", who, json_pack("{s:I}", "snoozedBefore", (json_int_t)before),
-                  err);
+    if (commit(txn, inc, "i_wake", who, json_pack("{s:I}", "snoozedBefore", (json_int_t)before),
+               err) != 0)
+        return -1;
+    return escalation_restart(txn, inc, "assign", err); /* rules.md: wake restarts at layer 0 */
 }
 
 int incident_act_resolve(writer_txn *txn, tc_incident *inc, const tc_person *who,
@@ -327,22 +330,46 @@ int incident_act_reopen(writer_txn *txn, tc_incident *inc, const tc_person *who,
     free(inc->closer);
     inc->closer = NULL;
     inc->closer_id = 0;
-    return incident_commit(txn, inc, "i_reopen", who, detail, err);
+    if (incident_commit(txn, inc, "i_reopen", who, detail, err) != 0)
+        return -1;
+    return escalation_restart(txn, inc, "reopen", err); /* and so does reopen */
 }
 
 /* --- people ------------------------------------------------------------------- */
 
+/* The AssignedTo object of an assignment: a fresh id, the rule and layer
+ * that made it (absent for a direct one: escalate_rule_id is a 24-hex id
+ * when present), and the people. */
+static json_t *assigned_to_new(const writer_txn *txn, const tc_person *persons, size_t n,
+                               const char *type, const incident_assign_rule *rule, int *failed) {
+    char id[IDS_OBJECT_LEN + 1];
+    if (ids_object_new(id) != 0) {
+        *failed = 1;
+        return NULL;
+    }
+    json_t *at = jb_check(json_pack("{s:s, s:s}", "id", id, "type", type), failed);
+    if (at && rule) {
+        jb_set(at, "escalate_rule_id", json_string(rule->rule_id), failed);
+        jb_set(at, "escalate_rule_name", json_string(rule->rule_name), failed);
+        jb_set(at, "layer_idx", json_integer(rule->layer_idx), failed);
+    }
+    if (at) {
+        jb_set(at, "assigned_at", json_integer(now_s(txn)), failed);
+        jb_set(at, "person_ids", int_array(persons, n), failed);
+    }
+    return at;
+}
+
 int incident_act_assign(writer_txn *txn, tc_incident *inc, const tc_person *who,
-                        const tc_person *persons, size_t n, const char *type, tc_err *err) {
+                        const tc_person *persons, size_t n, const char *type,
+                        const incident_assign_rule *rule, tc_err *err) {
     json_t *list = NULL;
     if (parse_responders(inc, &list, err) != 0)
         return -1;
     int failed = 0;
     for (size_t i = 0; i < n && !failed; i++)
         failed = incident_responder_add(list, &persons[i], now_s(txn)) < 0;
-    json_t *assigned = jb_check(json_pack("{s:o, s:s, s:I}", "person_ids", int_array(persons, n),
-                                          "type", type, "assigned_at", (json_int_t)now_s(txn)),
-                                &failed);
+    json_t *assigned = failed ? NULL : assigned_to_new(txn, persons, n, type, rule, &failed);
     json_t *detail = assigned ? jb_check(json_deep_copy(assigned), &failed) : NULL;
     if (detail)
         jb_set(detail, "to", int_array(persons, n), &failed);

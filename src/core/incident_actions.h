@@ -75,10 +75,22 @@ int incident_act_resolve(writer_txn *txn, tc_incident *inc, const tc_person *who
 int incident_act_reopen(writer_txn *txn, tc_incident *inc, const tc_person *who, const char *reason,
                         tc_err *err);
 
-/* Assignment: persons (already checked to exist) become responders;
- * assigned_to keeps the AssignedTo object IncidentInfo shows. i_assign. */
+/* The escalation rule and layer behind an assignment (core/escalation.c). */
+typedef struct {
+    const char *rule_id;
+    const char *rule_name;
+    int64_t layer_idx;
+} incident_assign_rule;
+
+/* Assignment: persons (already checked to exist) join the responders (those
+ * already there stay); assigned_to becomes the AssignedTo object {id, type,
+ * escalate_rule_id, escalate_rule_name, layer_idx, assigned_at, person_ids}
+ * that IncidentInfo and the webhook bodies show; rule NULL for a direct
+ * assignment, whose AssignedTo then has no escalate_rule_* nor layer_idx.
+ * i_assign, its detail AssignedTo + `to`. */
 int incident_act_assign(writer_txn *txn, tc_incident *inc, const tc_person *who,
-                        const tc_person *persons, size_t n, const char *type, tc_err *err);
+                        const tc_person *persons, size_t n, const char *type,
+                        const incident_assign_rule *rule, tc_err *err);
 /* Adds responders not already there; i_a_rspd, or nothing when none is new. */
 int incident_act_add_responders(writer_txn *txn, tc_incident *inc, const tc_person *who,
                                 const tc_person *persons, size_t n, tc_err *err);

@@ -30,6 +30,22 @@ int64_t render_incident_source(const char *integration_ids) {
     return p ? strtoll(p + 1, NULL, 10) : 0; /* "[]" reads as 0 */
 }
 
+/* responder_ids: the person_id of each responder, in their order, read
+ * from the column's compact text without parsing it (no allocation, so
+ * rendering cannot half-fail). Responders are objects of known numbers and
+ * strings (incident_responder_add); "person_id": appears only as their key,
+ * because a string value holding it would have its quotes escaped. */
+static void render_responder_ids(jw *w, const char *responders) {
+    static const char key[] = "\"person_id\":";
+    jw_key(w, "responder_ids");
+    jw_array_begin(w);
+    for (const char *p = responders ? strstr(responders, key) : NULL; p; p = strstr(p, key)) {
+        p += sizeof(key) - 1;
+        jw_int(w, strtoll(p, NULL, 10));
+    }
+    jw_array_end(w);
+}
+
 void render_incident(jw *w, const tc_incident *inc, const render_incident_ctx *ctx) {
     char url[1400];
     snprintf(url, sizeof(url), "%s/#/incidents/%s", ctx->base_url ? ctx->base_url : "",
@@ -57,6 +73,8 @@ void render_incident(jw *w, const tc_incident *inc, const render_incident_ctx *c
     jw_kint(w, "snoozed_before", inc->snoozed_before);
     jw_kraw(w, "fields", inc->fields, "{}");
     jw_kraw(w, "responders", inc->responders, "[]");
+    render_responder_ids(w, inc->responders);
+    jw_kraw(w, "assigned_to", inc->assigned_to, "{}");
     jw_kint(w, "alert_cnt", inc->alert_cnt);
     jw_kint(w, "channel_id", inc->channel_id);
     jw_kstring(w, "channel_name", ctx->channel_name);

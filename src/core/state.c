@@ -17,6 +17,7 @@
 #include "store/alerts.h"
 #include "store/channel_rules.h"
 #include "store/config.h"
+#include "store/escalations.h"
 #include "store/incidents.h"
 #include "util/doc.h"
 #include "util/log.h"
@@ -973,6 +974,18 @@ static int take_rule(void *arg, const store_channel_rule *r, tc_err *err) {
     return rc;
 }
 
+/* Channels come first (store_config_each_channel), so each count finds its
+ * channel; a count for a channel that is gone is dropped. */
+static int take_escalate_count(void *arg, int64_t channel_id, int64_t n, tc_err *err) {
+    config_loader *l = arg;
+    (void)err;
+    for (size_t i = 0; i < l->s->nchannels; i++) {
+        if (l->s->channels[i].channel_id == channel_id)
+            l->s->channels[i].escalate_rules = (int)n;
+    }
+    return 0;
+}
+
 static int config_load(tc_state *s, store_conn *c, tc_err *err) {
     if (s->config_loaded)
         return 0;
@@ -981,7 +994,8 @@ static int config_load(tc_state *s, store_conn *c, tc_err *err) {
     if (store_config_each_integration(c, take_integration, &l, err) != 0 ||
         store_config_each_channel(c, take_channel, &l, err) != 0 ||
         store_config_each_subscription(c, take_subscription, &l, err) != 0 ||
-        store_channel_rules_each_enabled(c, take_rule, &l, err) != 0) {
+        store_channel_rules_each_enabled(c, take_rule, &l, err) != 0 ||
+        store_escalate_rules_counts(c, take_escalate_count, &l, err) != 0) {
         config_clear(s);
         return -1;
     }

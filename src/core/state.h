@@ -88,6 +88,7 @@ typedef struct {
     char status[16]; /* enabled | disabled | deleted */
     group_rules rules;
     chan_rules filters; /* its enabled drop, silence and inhibit rules, compiled */
+    int escalate_rules; /* enabled escalation rules: 0 = a new incident reads none */
 } state_channel;
 
 typedef struct {

@@ -5,6 +5,7 @@
 
 #include "core/app.h"
 #include "core/cluster.h"
+#include "core/escalation.h"
 #include "core/incident.h"
 #include "core/self_alerts.h"
 #include "delivery/history.h"
@@ -77,8 +78,8 @@ int timers_tick(writer_txn *txn, void *arg, tc_err *err) {
     int held = timers_lease_held(txn, app, err);
     if (held <= 0)
         return held;
-    if (incident_wake_expired(txn, err) != 0 || replay_step(txn, err) != 0 ||
-        self_alerts_check_lag(txn, app->cfg, err) != 0 ||
+    if (incident_wake_expired(txn, err) != 0 || escalation_run_due(txn, err) != 0 ||
+        replay_step(txn, err) != 0 || self_alerts_check_lag(txn, app->cfg, err) != 0 ||
         quick_silences_expire(txn, err) != 0)
         return -1;
     /* An index probe on created_at when there is nothing to delete. */

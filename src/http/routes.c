@@ -9,6 +9,7 @@ static const api_route *const tables[] = {
     api_alert_routes,
     api_channel_routes,
     api_channel_rule_routes,
+    api_escalate_rule_routes,
     api_member_routes,
     api_integration_routes,
     api_history_routes,

@@ -422,6 +422,48 @@ step('quick silence from an incident', async () => {
   for (const x of quick) await api('/channel/silence/rule/delete', { channel_id: chan, rule_id: x.rule_id });
 });
 
+step('escalation rules on a channel; an incident shows its assignment and escalation', async () => {
+  const ch = (await api('/channel/list', { limit: 100 })).items.find((c) => c.channel_name === 'Checkout');
+  await page.goto(URL + '/#/channels/' + ch.channel_id);
+  await page.getByText('No escalation rules').waitFor();
+  const escForm = page.getByRole('form', { name: 'New escalation rule' });
+  await page.getByText('New escalation rule').click();
+  await escForm.locator('input[name=rule_name]').fill('Night shift');
+  await escForm.locator('input[name=aggr_window]').fill('0');
+  await escForm.locator('input[name=layer0]').fill('1');
+  await escForm.locator('input[name=escalate_window]').fill('10');
+  await escForm.getByRole('button', { name: 'Create rule' }).click();
+  const row = page.locator('tr', { hasText: 'Night shift' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /enabled/);
+  assert.match(await row.textContent(), /0: #1/);
+  const rules = (await api('/channel/escalate/rule/list', { channel_id: ch.channel_id })).items;
+  assert.equal(rules.length, 1);
+  assert.deepEqual(rules[0].layers[0].target.person_ids, [1]);
+  assert.equal(rules[0].layers[0].escalate_window, 10);
+  // A refused rule is explained in words, and nothing is added.
+  await page.getByText('New escalation rule').click();
+  await escForm.locator('input[name=rule_name]').fill('Nobody');
+  await escForm.locator('input[name=layer0]').fill('424242');
+  await escForm.getByRole('button', { name: 'Create rule' }).click();
+  await page.locator('form[aria-label="New escalation rule"] .error', { hasText: 'person 424242 does not exist' }).waitFor();
+  assert.equal((await api('/channel/escalate/rule/list', { channel_id: ch.channel_id })).items.length, 1);
+  // An incident of the channel follows the rule: layer 0 is assigned at once.
+  const made = await api('/incident/create', { incident_severity: 'Warning', title: 'escalated by the console test', channel_id: ch.channel_id });
+  await eventually(async () => (await api('/incident/info', { incident_id: made.incident_id })).assigned_to?.type === 'assign', 'layer 0 assigned');
+  await page.goto(URL + '/#/incidents/' + made.incident_id);
+  const assigned = page.locator('dt', { hasText: /^Assigned$/ }).locator('xpath=following-sibling::dd[1]');
+  await assigned.waitFor();
+  assert.match(await assigned.textContent(), /assign by rule Night shift, layer 0/);
+  const esc = page.locator('dt', { hasText: /^Escalation$/ }).locator('xpath=following-sibling::dd[1]');
+  assert.match(await esc.textContent(), /Night shift: every layer assigned/);
+  // Deleting the rule from the channel page.
+  await page.goto(URL + '/#/channels/' + ch.channel_id);
+  await page.getByRole('button', { name: 'Delete rule Night shift' }).click();
+  await page.getByText('No escalation rules').waitFor();
+  assert.deepEqual((await api('/channel/escalate/rule/list', { channel_id: ch.channel_id })).items, []);
+});
+
 step('invite a member', async () => {
   await page.goto(URL + '/#/members');
   await page.fill('input[name=member_name]', 'Grace Hopper');

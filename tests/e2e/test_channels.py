@@ -299,8 +299,10 @@ def test_restart_keeps_channels():
 
 
 def test_escalate_rule_shape():
-    """tocsin does no escalation, but keeps an escalate_rule only in the
-    reference's shape: template_id and target required, fields typed."""
+    """A create's escalate_rule is kept only in the reference's shape
+    (template_id and target required, fields typed) and becomes the
+    channel's escalation rule named "Default" (reference/rules.md), so its
+    target must name people tocsin has."""
     with Tocsin() as t:
         good = {"template_id": "65a1b2c3d4e5f60718293a4b", "aggr_window": 60,
                 "target": {"person_ids": [1], "by": {"critical": ["email"]},
@@ -308,6 +310,13 @@ def test_escalate_rule_shape():
         cid = t.make_channel("esc-ok", escalate_rule=good)
         info = t.api("/channel/info", {"channel_id": cid}).data
         assert info["channel_id"] == cid
+        rules = t.api("/channel/escalate/rule/list", {"channel_id": cid}).data["items"]
+        assert [(r["rule_name"], r["aggr_window"], r["template_id"], r["status"])
+                for r in rules] == [("Default", 60, good["template_id"], "enabled")], rules
+        assert rules[0]["layers"][0]["target"]["person_ids"] == [1]
+        assert rules[0]["layers"][0]["escalate_window"] == 30
+        assert t.api("/channel/escalate/rule/list", {"channel_id": t.make_channel("no-esc")}
+                     ).data["items"] == []
         bad = [
             (dict(good, aggr_window="1"), "escalate_rule.aggr_window"),
             (dict(good, aggr_window=4000), "escalate_rule.aggr_window"),
@@ -319,12 +328,18 @@ def test_escalate_rule_shape():
              "escalate_rule.target.by.critical"),
             (dict(good, target={"webhooks": [{"type": "custom"}]}),
              "escalate_rule.target.webhooks[0].settings"),
+            (dict(good, target={"team_ids": [1]}), "escalate_rule.target.team_ids"),
+            (dict(good, target={"by": {"follow_preference": True}}), "escalate_rule.target"),
         ]
         before = t.api("/channel/list", {}).data["total"]
         for rule, field in bad:
             expect_error(t.api("/channel/create", {"channel_name": "esc-bad", "team_id": 0,
                                                    "escalate_rule": rule}, expect=None),
                          400, "InvalidParameter", field)
+        expect_error(t.api("/channel/create", {"channel_name": "esc-bad", "team_id": 0,
+                                               "escalate_rule": dict(good, target={
+                                                   "person_ids": [4242]})}, expect=None),
+                     400, "ResourceNotFound", "escalate_rule.target.person_ids")
         assert t.api("/channel/list", {}).data["total"] == before, "a refused create changed nothing"
 
 

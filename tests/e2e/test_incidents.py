@@ -154,7 +154,7 @@ def test_create_refuses_bad_input():
             ({"incident_severity": "Info", "title": "x", "assigned_to": {"person_ids": []}},
              "assigned_to.person_ids"),
             ({"incident_severity": "Info", "title": "x",
-              "assigned_to": {"escalate_rule_id": "a" * 24}}, "assigned_to.person_ids"),
+              "assigned_to": {"escalate_rule_id": "a"}}, "assigned_to.escalate_rule_id"),
             ({"incident_severity": "Info", "title": "x", "assigned_to": {"person_ids": ["1"]}},
              "assigned_to.person_ids[0]"),
             ({"incident_severity": "Info", "title": "x", "assigned_to": []}, "assigned_to"),
@@ -162,6 +162,10 @@ def test_create_refuses_bad_input():
         for body, mention in cases:
             expect_error(t.api("/incident/create", body, expect=None), 400, "InvalidParameter",
                          mention)
+        # An unknown escalation rule (test_escalation.py has the rest).
+        expect_error(t.api("/incident/create", {"incident_severity": "Info", "title": "x",
+                                                "assigned_to": {"escalate_rule_id": "a" * 24}},
+                           expect=None), 400, "ResourceNotFound", "assigned_to.escalate_rule_id")
         assert list_incidents(t)["total"] == 0, "a refused create leaves nothing behind"
 
 
@@ -391,7 +395,8 @@ def test_assign_and_responder_add():
                                    "assigned_to": {"person_ids": [a], "type": "assign"}})
         d = info(t, i1)
         assert [r["person_id"] for r in d["responders"]] == [a]
-        assert d["assigned_to"]["person_ids"] == [a] and d["assigned_to"]["type"] == "assign"
+        # A direct assignment is `reassign` (reference/rules.md, tocsin's decisions).
+        assert d["assigned_to"]["person_ids"] == [a] and d["assigned_to"]["type"] == "reassign"
         # incident_ids (batch) wins over incident_id
         ok(t, "/incident/assign", {"incident_id": i1, "incident_ids": [i2],
                                    "assigned_to": {"person_ids": [b], "type": "reassign"}})
@@ -429,8 +434,9 @@ def test_assign_refusals():
              "assigned_to.person_ids 999 does not exist"),
             ({"incident_id": iid, "assigned_to": {"person_ids": [a], "type": "dance"}},
              "assigned_to.type"),
-            ({"incident_id": iid, "assigned_to": {"escalate_rule_id": "b" * 24}},
-             "assigned_to.person_ids"),
+            ({"incident_id": iid, "assigned_to": {}}, "assigned_to.person_ids"),
+            ({"incident_id": iid, "assigned_to": {"escalate_rule_id": "b" * 24, "layer_idx": -1}},
+             "assigned_to.layer_idx"),
             ({"incident_id": MISSING, "assigned_to": {"person_ids": [a]}},
              "incident_id %s does not exist" % MISSING),
             ({"incident_id": "nothex", "assigned_to": {"person_ids": [a]}}, "incident_id"),

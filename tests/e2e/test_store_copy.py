@@ -33,7 +33,8 @@ from tocsin_test import (BIN, ENGINE, Tocsin, free_port, pg_connect, pg_create_d
 
 TABLES = ["persons", "app_keys", "channels", "integrations", "subscriptions", "incidents",
           "alerts", "alert_events", "events", "deliveries", "channel_rules", "webhook_history",
-          "replays", "replay_items", "changes", "change_events"]
+          "replays", "replay_items", "changes", "change_events", "escalate_rules",
+          "incident_escalations"]
 # Long enough that nothing gives up while the endpoint is down, short
 # enough that the copy's pending pushes go out soon after the start on it.
 RETRY = {"max_attempts": 20, "schedule_s": [1, 5]}
@@ -188,6 +189,11 @@ def test_copy_a_live_install_then_serve_on_postgres():
         _, chg_key = src.make_source(payments, kind="change_standard")
         push_change(src, chg_key, "CHG-1", "Processing")
         push_change(src, chg_key, "CHG-1", "Done")
+        # An escalation rule whose delay outlasts the test: the search
+        # incidents carry a pending step into the copy.
+        src.api("/channel/escalate/rule/create", {
+            "channel_id": search, "rule_name": "copy", "aggr_window": 3600,
+            "layers": [{"target": {"person_ids": [member_id]}}]})
         inc_hook = make_webhook(src, "webhook_incident", "http://127.0.0.1:%d/ok/inc" % rx_port)
         alert_hook = make_webhook(src, "webhook_alert", "http://127.0.0.1:%d/ok/alert" % rx_port)
         # Channel rules (one deleted: its row is copied too), none matching a push.
@@ -231,7 +237,7 @@ def test_copy_a_live_install_then_serve_on_postgres():
         reported = {m.group(1): int(m.group(2))
                     for m in re.finditer(r"^\s+(\w+)\s+(\d+) rows", copy.stdout, re.M)}
         assert sorted(reported) == sorted(TABLES), copy.stdout
-        assert re.search(r"^copied \d+ rows of 16 tables", copy.stdout, re.M), copy.stdout
+        assert re.search(r"^copied \d+ rows of 18 tables", copy.stdout, re.M), copy.stdout
         src.stop()
 
         # ---- the copy is one consistent snapshot ---------------------------------

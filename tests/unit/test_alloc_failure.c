@@ -53,6 +53,7 @@
 #include <curl/curl.h>
 
 #include "alloc_hook.h"
+#include "core/escalation.h"
 #include "core/incident.h"
 #include "delivery/history.h"
 #include "delivery/push.h"
@@ -87,7 +88,8 @@ static var vars[] = {
     {"INC", ""},    {"INC2", ""},   {"AL", ""},      {"AL2", ""},     {"P", ""},     {"M", ""},
     {"M2", ""},     {"EV", ""},     {"RP", ""},      {"N", ""},       {"FROM", ""},  {"TO", ""},
     {"FROMMS", ""}, {"TOMS", ""},   {"SRCKEY", ""},  {"PROMKEY", ""}, {"ALKEY", ""}, {"AL2KEY", ""},
-    {"CHS", ""},    {"CHSKEY", ""}, {"RU", ""}, {NULL, ""},
+    {"CHS", ""},    {"CHSKEY", ""}, {"RU", ""},
+    {"CHE", ""},    {"ESC", ""},    {NULL, ""},
 };
 
 static var *var_find(const char *name, size_t len) {
@@ -215,6 +217,8 @@ static void must_query(const char *name, const char *sql, const char *arg) {
 
 static int generation;
 
+static void prep_esc(void);
+
 /* What every route may name: made once. */
 static void make_base(void) {
     must_set("CH", "/channel/create", NULL, "{\"channel_name\":\"fx\",\"team_id\":0}",
@@ -274,6 +278,10 @@ static void make_base(void) {
                 json_object_get(json_array_get(json_object_get(d, "items"), 0), "member_id")));
     json_decref(d);
     var_set("P", "%lld", (long long)h.admin.person_id);
+    /* A channel whose incidents follow an escalation rule. */
+    must_set("CHE", "/channel/create", NULL, "{\"channel_name\":\"fx-esc\",\"team_id\":0}",
+             "channel_id");
+    prep_esc();
 }
 
 /* Two alerts, each in its own incident (the channel groups nothing), and a
@@ -383,6 +391,19 @@ static void prep_rule_disabled(void) {
     prep_rule();
     json_decref(
         must("/channel/silence/rule/disable", NULL, "{\"channel_id\":$CH,\"rule_id\":\"$RU\"}"));
+}
+
+/* A fresh escalation rule of channel CHE (ESC): delete and update need one. */
+#define ESC_RULE_BODY                                                                              \
+    "\"rule_name\":\"esc $N\",\"aggr_window\":60,\"filters\":[[{\"key\":\"title\","                \
+    "\"oper\":\"IN\",\"vals\":[\"/fx.*/\",\"fx*\"]}]],\"time_filters\":[{\"start\":\"00:00\","     \
+    "\"end\":\"23:59\",\"repeat\":[0,1,2,3,4,5,6]}],\"layers\":[{\"target\":{\"person_ids\":"      \
+    "[$P],\"emails\":[\"fxmember@example.com\"]},\"escalate_window\":0},{\"target\":"              \
+    "{\"person_ids\":[$M]}}]"
+
+static void prep_esc(void) {
+    must_set("ESC", "/channel/escalate/rule/create", NULL,
+             "{\"channel_id\":$CHE," ESC_RULE_BODY "}", "rule_id");
 }
 
 static void prep_ch2_disabled(void) {
@@ -543,7 +564,31 @@ static const route_case cases[] = {
      "\"i_keys\":[\"host\"],\"cases\":[{}],\"i_score_threshold\":0.7},"
      "\"flapping\":{\"is_disabled\":true}}",
      NULL, 0, 0},
+    /* its escalate_rule becomes the channel's rule "Default" */
+    {"/channel/create", NULL,
+     "{\"channel_name\":\"made-esc-$N\",\"team_id\":0,\"escalate_rule\":{\"aggr_window\":60,"
+     "\"template_id\":\"65a1b2c3d4e5f60718293a4b\",\"target\":{\"person_ids\":[$P],"
+     "\"emails\":[\"fxmember@example.com\"],\"by\":{\"follow_preference\":true}}}}",
+     NULL, 0, 0},
     {"/channel/info", NULL, "{\"channel_id\":$CH}", NULL, 0, 0},
+    {"/channel/escalate/rule/create", NULL, "{\"channel_id\":$CHE," ESC_RULE_BODY "}", NULL, 0, 0},
+    {"/channel/escalate/rule/update", NULL,
+     "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"," ESC_RULE_BODY "}", prep_esc, 0, 0},
+    {"/channel/escalate/rule/list", NULL, "{\"channel_id\":$CHE}", NULL, 0, 0},
+    {"/channel/escalate/rule/info", NULL, "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"}", NULL, 0, 0},
+    {"/channel/escalate/rule/disable", NULL, "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"}", prep_esc,
+     0, 0},
+    {"/channel/escalate/rule/enable", NULL, "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"}", prep_esc,
+     0, 0},
+    {"/channel/escalate/rule/delete", NULL, "{\"channel_id\":$CHE,\"rule_id\":\"$ESC\"}", prep_esc,
+     0, 0},
+    {"/incident/create", NULL,
+     "{\"incident_severity\":\"Info\",\"title\":\"fx esc $N\",\"channel_id\":$CHE,"
+     "\"assigned_to\":{\"escalate_rule_id\":\"$ESC\",\"layer_idx\":1}}",
+     prep_esc, 0, 0},
+    {"/incident/create", NULL,
+     "{\"incident_severity\":\"Info\",\"title\":\"fx auto $N\",\"channel_id\":$CHE}", prep_esc, 0,
+     0},
     {"/channel/infos", NULL, "{\"channel_ids\":[$CH,$CH]}", NULL, 0, 0},
     {"/channel/list", NULL, "{\"channel_ids\":[$CH],\"query\":\"fx\",\"limit\":1}", NULL, 0, 0},
     {"/channel/list", NULL, "{\"channel_ids\":[$CH],\"is_brief\":true,\"limit\":1}", NULL, 0, 0},
@@ -670,7 +715,11 @@ static void footprint(char *out, size_t cap) {
         " || ',' || (SELECT count(*) || ':' || coalesce(group_concat(change_status || title"
         " || event_cnt || end_time, '|'), '') FROM changes)"
         " || ',' || (SELECT count(*) FROM change_events)"
-        " || ',' || (SELECT count(*) FROM webhook_history)";
+        " || ',' || (SELECT count(*) FROM webhook_history)"
+        " || ',' || (SELECT count(*) || ':' || coalesce(group_concat(rule_name || status"
+        " || deleted_at || layers || time_filters || filters, '|'), '') FROM escalate_rules)"
+        " || ',' || (SELECT count(*) || ':' || coalesce(group_concat(incident_id || rule_id"
+        " || layer_idx || state || reason || next_at, '|'), '') FROM incident_escalations)";
     tc_err err;
     store_conn *c = store_reader_acquire(h.app.st);
     store_stmt *q = store_prepare(c, sql, &err);
@@ -852,6 +901,81 @@ static void timer_wake_is_whole_or_nothing(void **state) {
     fprintf(stderr, "alloc_failure: snooze expiry %ld allocations\n", n - 1);
 }
 
+static int esc_due_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    store_stmt *st = store_prepare(txn->conn,
+                                   "UPDATE incident_escalations SET next_at = 1, state = 'pending',"
+                                   " layer_idx = 0, reason = 'assign' WHERE incident_id = ?",
+                                   err);
+    if (!st)
+        return -1;
+    store_bind_text(st, 1, arg);
+    return store_run(st, err);
+}
+
+/* Every pending step of the routes' incidents due now. */
+static int esc_all_due_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    (void)arg;
+    store_stmt *st = store_prepare(
+        txn->conn, "UPDATE incident_escalations SET next_at = 1 WHERE next_at > 0", err);
+    return st ? store_run(st, err) : -1;
+}
+
+static int esc_tick_cmd(writer_txn *txn, void *arg, tc_err *err) {
+    (void)arg;
+    return escalation_run_due(txn, err);
+}
+
+/* "state:layer_idx:i_assign events" of the incident, in variable N. */
+static const char *esc_progress(const char *incident_id) {
+    must_query("N",
+               "SELECT e.state || ':' || e.layer_idx || ':' || (SELECT COUNT(*) FROM events v"
+               " WHERE v.feed_ref = e.incident_id AND v.event_type = 'i_assign')"
+               " FROM incident_escalations e WHERE e.incident_id = ?",
+               incident_id);
+    return var_get("N");
+}
+
+/* An escalation step, run by the writer's timer: layer 0 is assigned whole
+ * (responders, assigned_to, i_assign, the next step) or not at all, and a
+ * step that cannot run does not fail the tick. */
+static void timer_escalation_is_whole_or_nothing(void **state) {
+    (void)state;
+    tc_err err;
+    char id[128], before[128];
+    json_t *d = must("/incident/create", NULL,
+                     "{\"incident_severity\":\"Info\",\"title\":\"fx tick\",\"channel_id\":$CHE}");
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(d, "incident_id")));
+    json_decref(d);
+    /* Unarmed first: the statements are cached, and every other step that
+     * came due while the routes ran is done (each layer takes one tick). */
+    for (int warm = 0; warm < 4; warm++) {
+        assert_int_equal(writer_run(h.app.w, esc_all_due_cmd, NULL, &err), 0);
+        assert_int_equal(writer_run(h.app.w, esc_tick_cmd, NULL, &err), 0);
+        assert_int_equal(writer_run(h.app.w, esc_tick_cmd, NULL, &err), 0);
+    }
+    long n = 1;
+    for (;; n++) {
+        assert_int_equal(writer_run(h.app.w, esc_due_cmd, id, &err), 0);
+        snprintf(before, sizeof(before), "%s", esc_progress(id));
+        alloc_hook_arm(n);
+        int rc = writer_run(h.app.w, esc_tick_cmd, NULL, &err);
+        alloc_hook_disarm();
+        assert_int_equal(rc, 0);
+        const char *after = esc_progress(id);
+        if (!alloc_hook_reached()) {
+            assert_true(strncmp(after, "escalate:1:", 11) == 0 || strncmp(after, "done:", 5) == 0);
+            break;
+        }
+        /* Undone: still before layer 0, no new i_assign (next_at was moved
+         * a minute on, which esc_due_cmd sets back). */
+        if (strcmp(before, after) != 0) {
+            alloc_hook_print_stack();
+            fail_msg("allocation %ld failed, and the step changed %s into %s", n, before, after);
+        }
+    }
+    fprintf(stderr, "alloc_failure: escalation step %ld allocations\n", n - 1);
+}
+
 /* ---- the push builder --------------------------------------------------------------- */
 
 static int load_target(const char *id_var, push_target *t, tc_err *err) {
@@ -1001,6 +1125,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes_fail_closed),
         cmocka_unit_test(timer_wake_is_whole_or_nothing),
+        cmocka_unit_test(timer_escalation_is_whole_or_nothing),
         cmocka_unit_test(target_loading_fails_closed),
         cmocka_unit_test(push_is_never_unsigned),
         cmocka_unit_test(signing_without_a_secret_is_refused),

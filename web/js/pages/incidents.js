@@ -181,6 +181,8 @@ export async function detail(view, [id], ctx) {
       ['Created by', inc.creator_id ? people.get(inc.creator_id) || '#' + inc.creator_id : 'an alert'],
       ['Closed by', inc.closer_id ? people.get(inc.closer_id) || '#' + inc.closer_id : '—'],
       ['Responders', (inc.responders || []).map((r) => r.person_name || '#' + r.person_id).join(', ')],
+      ['Assigned', assignedText(inc.assigned_to)],
+      ['Escalation', escalationText(inc.escalation)],
       ['Alerts', `${inc.alert_cnt} (${inc.active_alert_cnt} active, ${inc.alert_event_cnt} events)`],
       ['Grouping', { n: 'none', p: 'by rule', i: 'intelligent' }[inc.group_method] || inc.group_method],
       ['Fields', Object.keys(inc.fields || {}).length ? JSON.stringify(inc.fields) : ''],
@@ -232,6 +234,25 @@ function changeHistory(items) {
     { title: 'Duration', class: 'num', cell: (c) => fmtDuration(Math.round(Math.max(0, (c.end_time || now) - c.start_time) * 1000)) + (c.end_time ? '' : ' (ongoing)') },
     { title: 'Link', cell: (c) => changeLink(c.link) },
   ], items, 'No changes around this incident.', 'Changes around the incident'));
+}
+
+// AssignedTo: how the incident was last assigned (assign, escalate,
+// reassign, reopen), by which rule and layer, when.
+function assignedText(at) {
+  if (!at || !at.type) return '—';
+  const rule = at.escalate_rule_name ? ` by rule ${at.escalate_rule_name}, layer ${at.layer_idx}` : '';
+  return `${at.type}${rule}, ${fmtTime(at.assigned_at)}`;
+}
+
+const ESCALATION_STATES = { pending: 'waiting for its delay window', escalate: 'next layer due',
+  paused: 'paused (snoozed)', done: 'every layer assigned', stopped: 'stopped (acknowledged or closed)',
+  off: 'left (assigned by hand)' };
+
+// The escalation rule the incident follows and its next step.
+function escalationText(e) {
+  if (!e) return 'no rule';
+  const next = e.next_at ? ` · layer ${e.layer_idx} at ${fmtTime(e.next_at, 'ms')}` : '';
+  return `${e.rule_name}: ${ESCALATION_STATES[e.state] || e.state}${next}`;
 }
 
 function actionButton(text, cls, onClick) {
