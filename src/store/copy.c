@@ -46,10 +46,12 @@ extern const struct {
 /* Every table of the schema SQLite's migrations leave, and of PostgreSQL's
  * beside its cluster_* tables. */
 static const char *const copy_tables[] = {
-    "persons",         "app_keys",       "channels",             "integrations", "subscriptions",
-    "incidents",       "alerts",         "alert_events",         "events",       "deliveries",
-    "webhook_history", "replays",        "replay_items",         "changes",      "change_events",
-    "channel_rules",   "escalate_rules", "incident_escalations",
+    "persons",       "app_keys",        "channels",
+    "integrations",  "subscriptions",   "incidents",
+    "alerts",        "alert_events",    "events",
+    "deliveries",    "webhook_history", "replays",
+    "replay_items",  "changes",         "change_events",
+    "channel_rules", "escalate_rules",  "incident_escalations",
 };
 #define COPY_NTABLES ((int)(sizeof(copy_tables) / sizeof(copy_tables[0])))
 

@@ -88,8 +88,7 @@ static var vars[] = {
     {"INC", ""},    {"INC2", ""},   {"AL", ""},      {"AL2", ""},     {"P", ""},     {"M", ""},
     {"M2", ""},     {"EV", ""},     {"RP", ""},      {"N", ""},       {"FROM", ""},  {"TO", ""},
     {"FROMMS", ""}, {"TOMS", ""},   {"SRCKEY", ""},  {"PROMKEY", ""}, {"ALKEY", ""}, {"AL2KEY", ""},
-    {"CHS", ""},    {"CHSKEY", ""}, {"RU", ""},
-    {"CHE", ""},    {"ESC", ""},    {NULL, ""},
+    {"CHS", ""},    {"CHSKEY", ""}, {"RU", ""},      {"CHE", ""},     {"ESC", ""},   {NULL, ""},
 };
 
 static var *var_find(const char *name, size_t len) {
