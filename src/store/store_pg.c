@@ -1128,6 +1128,18 @@ static int apply_migrations(pg_conn *c, tc_err *err) {
                 err) != 0 ||
         query_int(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &current, err) != 0)
         goto done;
+    int latest = 0;
+    for (int i = 0; store_migrations_pg[i].name; i++)
+        latest = atoi(store_migrations_pg[i].name);
+    /* A downgrade: see store_sqlite.c's apply_migrations. */
+    if (current > latest) {
+        tc_err_set(err, TC_INTERNAL,
+                   "store: the database has schema version %lld, newer than this tocsin's %d "
+                   "(a downgrade): run the tocsin that made it, or restore the backup taken "
+                   "before the upgrade",
+                   (long long)current, latest);
+        goto done;
+    }
     for (int i = 0; store_migrations_pg[i].name; i++) {
         int version = atoi(store_migrations_pg[i].name);
         if (version > current && apply_one(c, version, store_migrations_pg[i].name,

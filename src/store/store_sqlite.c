@@ -179,6 +179,17 @@ static int apply_migrations(sqlite_conn *sc, tc_err *err) {
     if (store_step(q, err) == STORE_ROW)
         current = store_col_int64(q, 0);
     store_stmt_done(q);
+    int latest = 0;
+    for (int i = 0; store_migrations[i].name; i++)
+        latest = migration_number(store_migrations[i].name);
+    /* A downgrade: this binary does not know the newer tables' invariants,
+     * so it must not write to them (README, "Upgrade and downgrade"). */
+    if (current > latest)
+        return tc_err_set(err, TC_INTERNAL,
+                          "store: the database has schema version %lld, newer than this "
+                          "tocsin's %d (a downgrade): run the tocsin that made it, or restore "
+                          "the backup taken before the upgrade",
+                          (long long)current, latest);
     for (int i = 0; store_migrations[i].name; i++) {
         int version = migration_number(store_migrations[i].name);
         if (version <= current)
