@@ -7,6 +7,8 @@
 #   /etc/tocsin/tocsin.conf               the commented default config (a conffile)
 #   /usr/share/man/man1/tocsin.1.gz       the man page
 #   /usr/share/doc/tocsin/copyright
+#   /usr/share/doc/tocsin/examples/       Prometheus alerting rules for tocsin
+#                                         (contrib/prometheus) and their tests
 #   DEBIAN/ control, conffiles, md5sums, postinst, prerm, postrm
 # VERSION is the project VERSION of CMakeLists.txt (tocsin --version prints
 # the same). Depends lists the shared libraries the binary links against, as
@@ -64,6 +66,8 @@ sed -E "s/^(\\.TH .*)\"tocsin [0-9][0-9.]*\"/\\1\"tocsin $version\"/" docs/tocsi
     gzip -9n >"$pkg/usr/share/man/man1/tocsin.1.gz"
 chmod 0644 "$pkg/usr/share/man/man1/tocsin.1.gz"
 install -D -m 0644 "$pd/copyright" "$pkg/usr/share/doc/tocsin/copyright"
+install -D -m 0644 contrib/prometheus/tocsin-alerts.yml contrib/prometheus/tocsin-alerts.test.yml \
+    -t "$pkg/usr/share/doc/tocsin/examples/"
 
 # dpkg-shlibdeps reads debian/control of the folder it runs in (a stub names
 # the package), and finds the package's tree by its DEBIAN folder.

@@ -154,7 +154,8 @@ deb=$work/tocsin_${version}_$(dpkg --print-architecture).deb
     bad "scripts/build-deb.sh did not print the package's path last"
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/contents"
 for f in /usr/bin/tocsin /lib/systemd/system/tocsin.service /etc/tocsin/tocsin.conf \
-    /usr/share/man/man1/tocsin.1.gz /usr/share/doc/tocsin/copyright; do
+    /usr/share/man/man1/tocsin.1.gz /usr/share/doc/tocsin/copyright \
+    /usr/share/doc/tocsin/examples/tocsin-alerts.yml; do
     grep -qxF "$f" "$work/contents" || bad "the package has no $f"
 done
 dpkg-deb -f "$deb" Depends | grep -q 'libsqlite3' ||
