@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/incident.h"
 #include "core/incident_actions.h"
@@ -129,12 +128,17 @@ static int try_rule(void *arg, const store_escalate_rule *r, tc_err *err) {
 }
 
 /* The incident's first integration id (its data_source_id in filters), 0
- * when it has none (a hand-made incident) or the list is unreadable. */
-static int64_t first_integration(const tc_incident *inc) {
-    json_t *ids = json_loads(inc->integration_ids ? inc->integration_ids : "[]", 0, NULL);
-    int64_t id = json_integer_value(json_array_get(ids, 0));
+ * when it has none (a hand-made incident). Unreadable text or no memory to
+ * read it is an error (util/doc.h), never a guess. */
+static int first_integration(const tc_incident *inc, int64_t *out, tc_err *err) {
+    json_t *ids = NULL;
+    *out = 0;
+    if (doc_parse(inc->integration_ids && *inc->integration_ids ? inc->integration_ids : "[]",
+                  "incident_integration_ids", inc->incident_id, &ids, err) != 0)
+        return -1;
+    *out = json_integer_value(json_array_get(ids, 0));
     json_decref(ids);
-    return id;
+    return 0;
 }
 
 static void progress_init(store_escalation *e, const char *incident_id, const char *rule_id,
@@ -156,13 +160,15 @@ int escalation_choose(writer_txn *txn, const tc_incident *inc, int nrules, store
     if (nrules <= 0 || inc->channel_id == 0)
         return 0;
     json_t *labels = NULL;
-    if (doc_parse(inc->labels && *inc->labels ? inc->labels : "{}", "incident_labels",
+    int64_t source = 0;
+    if (first_integration(inc, &source, err) != 0 ||
+        doc_parse(inc->labels && *inc->labels ? inc->labels : "{}", "incident_labels",
                   inc->incident_id, &labels, err) != 0)
         return -1;
     rule_subject subject = {.severity = model_rank_name(inc->severity),
                             .title = inc->title ? inc->title : "",
                             .description = inc->description,
-                            .data_source_id = first_integration(inc),
+                            .data_source_id = source,
                             .labels = labels};
     chooser ch = {.subject = &subject, .now_s = txn->now_ms / 1000};
     int rc = store_escalate_rules_each(txn->conn, inc->channel_id, 1, try_rule, &ch, err);
