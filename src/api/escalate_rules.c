@@ -8,7 +8,6 @@
  * the writer command before anything is written, so a refusal changes
  * nothing. Unknown channel, rule or person ids are ResourceNotFound (HTTP
  * 400). Update replaces the whole rule (tocsin's decisions). */
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,8 @@
 
 #include "api/api.h"
 #include "api/params.h"
-#include "core/escalation_match.h"
+#include "core/rule_filter.h"
+#include "core/rule_window.h"
 #include "core/state.h"
 #include "store/channels.h"
 #include "store/escalations.h"
@@ -29,10 +29,6 @@
 /* Not capped by the reference; bounds so one rule stays a small row. */
 #define LAYERS_MAX 20
 #define TARGET_PEOPLE_MAX 100
-#define TIME_FILTERS_MAX 20
-#define FILTER_GROUPS_MAX 20
-#define FILTER_CONDS_MAX 20
-#define FILTER_VALS_MAX 100
 
 /* Layer defaults for omitted fields: the console's (30 minutes, no
  * repeat); notify_step 10 as in the reference's examples. */
@@ -221,63 +217,31 @@ static int layers_read(json_t *body, json_t **out, tc_err *err) {
 
 /* ---- time filters and filters ------------------------------------------------------- */
 
-static int window_read(json_t *w, json_t **out, tc_err *err) {
-    static const param_typed typed[] = {{"is_off", PARAM_TYPE_BOOL}, {NULL, PARAM_TYPE_STRING}};
-    json_t *repeat = NULL;
-    *out = NULL;
-    if (!json_is_object(w))
-        return tc_err_set(err, TC_INVALID_PARAMETER, "must be an object");
-    if (json_object_get(w, "cal_id"))
-        return tc_err_set(err, TC_INVALID_PARAMETER,
-                          "cal_id is not supported: tocsin has no service calendars (use "
-                          "repeat with weekdays)");
-    const char *names[] = {"start", "end"};
-    for (int k = 0; k < 2; k++) {
-        if (escalation_hhmm(json_string_value(json_object_get(w, names[k]))) < 0)
-            return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be a time HH:MM (00:00-23:59)",
-                              names[k]);
-    }
-    if (params_int64_array(w, "repeat", PARAM_OPTIONAL, 7, &repeat, err) != 0 ||
-        params_check_types(w, typed, err) != 0)
-        return -1;
-    size_t i;
-    json_t *d;
-    json_array_foreach(repeat, i, d) {
-        if (json_integer_value(d) < 0 || json_integer_value(d) > 6)
-            return tc_err_set(err, TC_INVALID_PARAMETER,
-                              "repeat[%zu] must be a weekday 0 (Sunday) to 6", i);
-    }
-    json_t *v =
-        json_pack("{s:s, s:s, s:o}", "start", json_string_value(json_object_get(w, "start")), "end",
-                  json_string_value(json_object_get(w, "end")), "repeat",
-                  repeat ? json_deep_copy(repeat) : json_array());
-    if (!v)
-        return tc_err_oom(err, "a time filter");
-    *out = v;
-    return 0;
+/* The stored form of one window already read by rule_window: {start, end,
+ * repeat} (repeat [] = every day); is_off is accepted and not kept. */
+static json_t *window_stored(json_t *w) {
+    json_t *repeat = json_object_get(w, "repeat");
+    return json_pack("{s:s, s:s, s:o}", "start", json_string_value(json_object_get(w, "start")),
+                     "end", json_string_value(json_object_get(w, "end")), "repeat",
+                     json_is_array(repeat) ? json_deep_copy(repeat) : json_array());
 }
 
+/* Recurring windows only (oncall-openapi.rules.json has no one-off
+ * time_filter for escalation), checked by the reader the channel rules
+ * use, so both refuse the same input with the same messages. */
 static int time_filters_read(json_t *body, json_t **out, tc_err *err) {
-    json_t *list = NULL;
+    json_t *list = json_object_get(body, "time_filters");
+    rule_window w;
     *out = NULL;
-    if (params_array(body, "time_filters", PARAM_OPTIONAL, 0, TIME_FILTERS_MAX, &list, err) != 0)
+    if (rule_window_read_recurring(list, &w, err) != 0)
         return -1;
     json_t *all = json_array();
     if (!all)
         return tc_err_oom(err, "time filters");
     size_t i;
-    json_t *w;
-    json_array_foreach(list, i, w) {
-        json_t *v = NULL;
-        char name[64];
-        name_at(name, sizeof(name), "time_filters", i);
-        if (window_read(w, &v, err) != 0) {
-            json_decref(all);
-            return strncmp(err->message, "must be", 7) == 0
-                       ? tc_err_set(err, TC_INVALID_PARAMETER, "%s must be an object", name)
-                       : params_err_nest(err, name);
-        }
-        if (json_array_append_new(all, v) != 0) {
+    json_t *one;
+    json_array_foreach(list, i, one) {
+        if (json_array_append_new(all, window_stored(one)) != 0) {
             json_decref(all);
             return tc_err_oom(err, "time filters");
         }
@@ -286,79 +250,21 @@ static int time_filters_read(json_t *body, json_t **out, tc_err *err) {
     return 0;
 }
 
-/* One value of a condition: a /regex/ must compile. */
-static int value_check(const char *v, tc_err *err) {
-    size_t len = strlen(v);
-    if (len < 2 || v[0] != '/' || v[len - 1] != '/')
-        return 0;
-    char buf[1024];
-    if (len - 2 >= sizeof(buf))
-        return tc_err_set(err, TC_INVALID_PARAMETER, "is a regular expression over 1023 bytes");
-    memcpy(buf, v + 1, len - 2);
-    buf[len - 2] = '\0';
-    regex_t re;
-    int rc = regcomp(&re, buf, REG_EXTENDED | REG_NOSUB);
-    if (rc == 0) {
-        regfree(&re);
-        return 0;
-    }
-    char msg[256];
-    regerror(rc, &re, msg, sizeof(msg));
-    return tc_err_set(err, TC_INVALID_PARAMETER, "is not a valid regular expression: %s", msg);
-}
-
-static int condition_check(json_t *cond, tc_err *err) {
-    static const char *const opers[] = {"IN", "NOTIN", NULL};
-    char *key = NULL;
-    const char *oper = NULL;
-    json_t *vals = NULL;
-    if (!json_is_object(cond))
-        return tc_err_set(err, TC_INVALID_PARAMETER, "must be an object");
-    int rc = params_string(cond, "key", PARAM_REQUIRED, 128, PARAM_REFUSE, &key, err);
-    int empty = key && !*key;
-    free(key);
-    if (rc != 0)
-        return -1;
-    if (empty)
-        return tc_err_set(err, TC_INVALID_PARAMETER, "key must not be empty");
-    if (params_enum(cond, "oper", PARAM_REQUIRED, opers, &oper, err) != 0 ||
-        params_string_array(cond, "vals", PARAM_REQUIRED, FILTER_VALS_MAX, &vals, err) != 0)
-        return -1;
-    size_t i;
-    json_t *v;
-    json_array_foreach(vals, i, v) {
-        if (value_check(json_string_value(v), err) != 0) {
-            char msg[sizeof(err->message)];
-            snprintf(msg, sizeof(msg), "%s", err->message);
-            return tc_err_set(err, TC_INVALID_PARAMETER, "vals[%zu] %s", i, msg);
-        }
-    }
-    return 0;
-}
-
+/* Filters are compiled as the channel rules' are (PCRE2 regexes, cidr,
+ * num; errors name "filters[i][j].vals[k]"), then stored as given. An
+ * absent or empty list means every incident, so it is not compiled:
+ * rule_filter refuses an empty list. */
 static int filters_read(json_t *body, json_t **out, tc_err *err) {
-    json_t *groups = NULL;
+    json_t *groups = json_object_get(body, "filters");
+    rule_filter *f = NULL;
     *out = NULL;
-    if (params_array(body, "filters", PARAM_OPTIONAL, 0, FILTER_GROUPS_MAX, &groups, err) != 0)
+    if (groups && !json_is_null(groups) && !json_is_array(groups))
+        return tc_err_set(err, TC_INVALID_PARAMETER,
+                          "filters must be an array of condition groups");
+    if (json_array_size(groups) > 0 && rule_filter_compile(groups, "filters", &f, err) != 0)
         return -1;
-    size_t i, j;
-    json_t *group, *cond;
-    json_array_foreach(groups, i, group) {
-        char name[64];
-        if (!json_is_array(group) || json_array_size(group) == 0 ||
-            json_array_size(group) > FILTER_CONDS_MAX)
-            return tc_err_set(err, TC_INVALID_PARAMETER,
-                              "filters[%zu] must be an array of 1 to %d conditions", i,
-                              FILTER_CONDS_MAX);
-        json_array_foreach(group, j, cond) {
-            snprintf(name, sizeof(name), "filters[%zu][%zu]", i, j);
-            if (condition_check(cond, err) != 0)
-                return strncmp(err->message, "must be", 7) == 0
-                           ? tc_err_set(err, TC_INVALID_PARAMETER, "%s must be an object", name)
-                           : params_err_nest(err, name);
-        }
-    }
-    *out = groups ? json_deep_copy(groups) : json_array();
+    rule_filter_free(f);
+    *out = json_array_size(groups) > 0 ? json_deep_copy(groups) : json_array();
     return *out ? 0 : tc_err_oom(err, "filters");
 }
 

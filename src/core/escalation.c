@@ -4,12 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "core/escalation_match.h"
 #include "core/incident.h"
 #include "core/incident_actions.h"
 #include "core/outbox.h"
+#include "core/rule_filter.h"
+#include "core/rule_window.h"
 #include "core/state.h"
 #include "store/persons.h"
 #include "util/doc.h"
@@ -71,26 +71,73 @@ int escalation_rule_load(store_conn *c, int64_t channel_id, const char *rule_id,
 /* ---- choosing a rule ---------------------------------------------------------- */
 
 typedef struct {
-    const escalation_subject *subject;
-    struct tm now;
+    const rule_subject *subject;
+    int64_t now_s;
     escalation_rule chosen;
     int found;
 } chooser;
 
+/* Whether the rule's windows (none = always) and filters (none = every
+ * incident, so an empty list is not compiled: rule_filter refuses it) let
+ * it apply. They are compiled from the stored text for each incident that
+ * opens on a channel with enabled escalation rules: a rule holds at most 20
+ * groups of 20 conditions, compiling is microseconds next to the store
+ * reads around it, and it keeps the writer's cache free of compiled
+ * escalation filters. A stored filter that no longer compiles (written
+ * under an older, laxer matcher) applies to nothing and is logged. */
+static int rule_applies(const escalation_rule *rule, const rule_subject *s, int64_t now_s,
+                        int *applies, tc_err *err) {
+    rule_window w;
+    rule_filter *f = NULL;
+    *applies = 0;
+    if (rule_window_read_recurring(rule->time_filters, &w, err) != 0 ||
+        (json_array_size(rule->filters) > 0 &&
+         rule_filter_compile(rule->filters, "filters", &f, err) != 0)) {
+        if (err->code != TC_INVALID_PARAMETER)
+            return -1;
+        log_warn("msg=\"escalation rule skipped: its stored filters do not compile\" rule_id=%s "
+                 "error=\"%s\"",
+                 rule->rule_id, err->message);
+        tc_err_clear(err);
+        return 0;
+    }
+    *applies = rule_window_active(&w, now_s) && (!f || rule_filter_match(f, s, 0));
+    rule_filter_free(f);
+    return 0;
+}
+
 static int try_rule(void *arg, const store_escalate_rule *r, tc_err *err) {
     chooser *ch = arg;
+    int applies = 0;
     if (ch->found)
         return 0;
     escalation_rule rule;
     if (rule_fill(&rule, r, err) != 0)
         return -1;
-    if (escalation_time_match(rule.time_filters, &ch->now) &&
-        escalation_filters_match(rule.filters, ch->subject)) {
+    if (rule_applies(&rule, ch->subject, ch->now_s, &applies, err) != 0) {
+        escalation_rule_clear(&rule);
+        return -1;
+    }
+    if (applies) {
         ch->chosen = rule;
         ch->found = 1;
         return 0;
     }
     escalation_rule_clear(&rule);
+    return 0;
+}
+
+/* The incident's first integration id (its data_source_id in filters), 0
+ * when it has none (a hand-made incident). Unreadable text or no memory to
+ * read it is an error (util/doc.h), never a guess. */
+static int first_integration(const tc_incident *inc, int64_t *out, tc_err *err) {
+    json_t *ids = NULL;
+    *out = 0;
+    if (doc_parse(inc->integration_ids && *inc->integration_ids ? inc->integration_ids : "[]",
+                  "incident_integration_ids", inc->incident_id, &ids, err) != 0)
+        return -1;
+    *out = json_integer_value(json_array_get(ids, 0));
+    json_decref(ids);
     return 0;
 }
 
@@ -113,16 +160,17 @@ int escalation_choose(writer_txn *txn, const tc_incident *inc, int nrules, store
     if (nrules <= 0 || inc->channel_id == 0)
         return 0;
     json_t *labels = NULL;
-    if (doc_parse(inc->labels && *inc->labels ? inc->labels : "{}", "incident_labels",
+    int64_t source = 0;
+    if (first_integration(inc, &source, err) != 0 ||
+        doc_parse(inc->labels && *inc->labels ? inc->labels : "{}", "incident_labels",
                   inc->incident_id, &labels, err) != 0)
         return -1;
-    escalation_subject subject = {.severity = model_rank_name(inc->severity),
-                                  .title = inc->title ? inc->title : "",
-                                  .description = inc->description ? inc->description : "",
-                                  .labels = labels};
-    chooser ch = {.subject = &subject};
-    time_t t = (time_t)(txn->now_ms / 1000);
-    localtime_r(&t, &ch.now);
+    rule_subject subject = {.severity = model_rank_name(inc->severity),
+                            .title = inc->title ? inc->title : "",
+                            .description = inc->description,
+                            .data_source_id = source,
+                            .labels = labels};
+    chooser ch = {.subject = &subject, .now_s = txn->now_ms / 1000};
     int rc = store_escalate_rules_each(txn->conn, inc->channel_id, 1, try_rule, &ch, err);
     json_decref(labels);
     if (rc != 0)

@@ -101,12 +101,19 @@ int rule_window_read(json_t *body, rule_window *out, tc_err *err) {
                           " window)");
     if (once)
         return read_once(once, out, err);
-    if (!json_is_array(rec) || json_array_size(rec) > RULE_WINDOWS_MAX)
+    return rule_window_read_recurring(rec, out, err);
+}
+
+int rule_window_read_recurring(json_t *time_filters, rule_window *out, tc_err *err) {
+    memset(out, 0, sizeof(*out));
+    if (!time_filters || json_is_null(time_filters))
+        return 0;
+    if (!json_is_array(time_filters) || json_array_size(time_filters) > RULE_WINDOWS_MAX)
         return tc_err_set(err, TC_INVALID_PARAMETER,
                           "time_filters must be an array of at most %d windows", RULE_WINDOWS_MAX);
     size_t i;
     json_t *one;
-    json_array_foreach(rec, i, one) {
+    json_array_foreach(time_filters, i, one) {
         if (read_recurring(one, i, &out->rec[i], err) != 0)
             return -1;
         out->nrec = (int)i + 1;

@@ -1,4 +1,4 @@
-/* rule_window.h: the time windows of silence rules (reference/rules.md,
+/* rule_window.h: the time windows of silence and escalation rules (reference/rules.md,
  * "Time filters", and tocsin's decisions).
  *
  * Either one one-off window `time_filter` {start_time, end_time} (Unix s,
@@ -34,6 +34,11 @@ typedef struct {
 /* Reads time_filter xor time_filters from `body` (exactly one must be
  * given); errors name the field. */
 int rule_window_read(json_t *body, rule_window *out, tc_err *err);
+
+/* Reads only recurring windows, the list `time_filters` (escalation rules
+ * have no one-off window): absent, null or empty is no window, which is
+ * always active. Errors name the field as rule_window_read's do. */
+int rule_window_read_recurring(json_t *time_filters, rule_window *out, tc_err *err);
 
 /* Whether now (Unix s) lies inside the window. */
 int rule_window_active(const rule_window *w, int64_t now);

@@ -249,22 +249,36 @@ def test_filters_and_priority_choose_the_rule():
         b, _ = t.make_member("bob")
         db = rule(t, ch, [layer([a])], name="db", priority=1,
                   filters=[[{"key": "labels.service", "oper": "IN", "vals": ["db*"]}]])
-        rest = rule(t, ch, [layer([b])], name="rest", priority=5)
+        # cidr: and num: values are the channel rules' (core/rule_filter),
+        # not text compared as is.
+        net = rule(t, ch, [layer([a])], name="net", priority=2,
+                   filters=[[{"key": "labels.ip", "oper": "IN", "vals": ["cidr:10.0.0.0/8"]}]])
+        many = rule(t, ch, [layer([a])], name="many", priority=3,
+                    filters=[[{"key": "labels.count", "oper": "IN", "vals": ["num:gt:5"]}]])
+        # A window over the whole of every day: always inside it.
+        rest = rule(t, ch, [layer([b])], name="rest", priority=5,
+                    time_filters=[{"start": "00:00", "end": "24:00", "repeat": []}])
         never = rule(t, ch, [layer([b])], name="never", priority=0,
-                     time_filters=[{"start": "00:00", "end": "00:00", "repeat": []}])
+                     filters=[[{"key": "severity", "oper": "NOTIN", "vals": ["*"]}]])
         push(t, key, "f-1", service="dbmain")
         push(t, key, "f-2", service="web")
-        got = assigns(rx, "choose", 2)
+        push(t, key, "f-3", service="web", ip="10.1.2.3")
+        push(t, key, "f-4", service="web", count="7")
+        push(t, key, "f-5", service="web", ip="192.168.1.1", count="3")
+        got = assigns(rx, "choose", 5)
         by_title = {g["incident"]["title"]: g["incident"]["assigned_to"] for g in got}
         assert by_title["disk full f-1"]["escalate_rule_id"] == db, by_title
         assert by_title["disk full f-2"]["escalate_rule_id"] == rest, by_title
+        assert by_title["disk full f-3"]["escalate_rule_id"] == net, by_title
+        assert by_title["disk full f-4"]["escalate_rule_id"] == many, by_title
+        assert by_title["disk full f-5"]["escalate_rule_id"] == rest, by_title
         # A disabled rule is skipped; a channel whose rules are all disabled
         # assigns nobody.
-        for r in (db, rest, never):
+        for r in (db, net, many, rest, never):
             t.api("/channel/escalate/rule/disable", {"channel_id": ch, "rule_id": r})
-        push(t, key, "f-3", service="dbmain")
-        iid = wait_until(lambda: [i for i in incidents(t, ch) if i["title"] == "disk full f-3"],
-                         what="the third incident")[0]["incident_id"]
+        push(t, key, "f-6", service="dbmain")
+        iid = wait_until(lambda: [i for i in incidents(t, ch) if i["title"] == "disk full f-6"],
+                         what="the sixth incident")[0]["incident_id"]
         assert "escalation" not in info(t, iid)
         assert info(t, iid)["responders"] == []
 
@@ -379,10 +393,13 @@ def test_rule_calls_and_bad_input():
             (lay(notify_step=121), "layers[0].notify_step"),
             (lay(notify_step=1.3), "layers[0].notify_step"),
             (lay(force_escalate="yes"), "layers[0].force_escalate"),
-            (dict(base, time_filters=[{"start": "9:00", "end": "18:00"}]),
+            (dict(base, time_filters=[{"start": "24:00", "end": "18:00"}]),
              "time_filters[0].start"),
-            (dict(base, time_filters=[{"start": "09:00", "end": "24:00"}]),
+            (dict(base, time_filters=[{"start": "09:00", "end": "24:30"}]),
              "time_filters[0].end"),
+            (dict(base, time_filters=[{"start": "09:00", "end": "09:00"}]),
+             "time_filters[0].end"),
+            (dict(base, time_filters="x"), "time_filters"),
             (dict(base, time_filters=[{"start": "09:00", "end": "18:00", "repeat": [7]}]),
              "time_filters[0].repeat"),
             (dict(base, time_filters=[{"start": "09:00", "end": "18:00", "cal_id": "c1"}]),
@@ -391,8 +408,17 @@ def test_rule_calls_and_bad_input():
              "filters[0][0].oper"),
             (dict(base, filters=[[{"key": "title", "oper": "IN", "vals": ["/(/"]}]]),
              "filters[0][0].vals[0]"),
+            (dict(base, filters=[[{"key": "title", "oper": "IN", "vals": ["x", "/a(/"]}]]),
+             "filters[0][0].vals[1] is not a valid regular expression: missing"),
+            (dict(base, filters=[[{"key": "labels.ip", "oper": "IN",
+                                   "vals": ["cidr:10.0.0.0/40"]}]]), "filters[0][0].vals[0]"),
+            (dict(base, filters=[[{"key": "labels.n", "oper": "IN", "vals": ["num:gt:"]}]]),
+             "filters[0][0].vals[0]"),
             (dict(base, filters=[[{"key": "", "oper": "IN", "vals": ["x"]}]]),
              "filters[0][0].key"),
+            (dict(base, filters=[[{"key": "what", "oper": "IN", "vals": ["x"]}]]),
+             "filters[0][0].key"),
+            (dict(base, filters="x"), "filters"),
             (dict(base, filters=[[]]), "filters[0]"),
             (dict(base, channel_id="1"), "channel_id"),
         ]

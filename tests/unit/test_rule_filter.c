@@ -1,7 +1,8 @@
 /* test_rule_filter.c: channel rules' conditions and time windows
  * (core/rule_filter.c, core/rule_window.c, core/channel_rules.c): each value
  * shape, IN/NOTIN with absent fields, OR of AND groups, the paths errors
- * name, windows that wrap past midnight, and inhibit's `equals`. */
+ * name, windows that wrap past midnight (also read alone as escalation
+ * rules' recurring windows), and inhibit's `equals`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,6 +58,7 @@ static void value_shapes(void **state) {
                       .labels = labels};
     assert_true(matches(ONE("severity", "IN", "[\"Info\",\"Critical\"]"), &s));
     assert_true(matches(ONE("alert_severity", "IN", "[\"Critical\"]"), &s));
+    assert_true(matches(ONE("incident_severity", "IN", "[\"Critical\"]"), &s));
     assert_false(matches(ONE("severity", "NOTIN", "[\"Critical\"]"), &s));
     assert_true(matches(ONE("title", "IN", "[\"/disk (full|low)/\"]"), &s));
     assert_false(matches(ONE("title", "IN", "[\"/^full/\"]"), &s));
@@ -141,6 +143,54 @@ static void windows(void **state) {
     json_decref(bad);
 }
 
+/* Whether the recurring list (JSON, or NULL) is active at t, as escalation
+ * rules read their windows. */
+static int recurring_at(const char *list, int64_t t) {
+    json_t *j = list ? json_loads(list, 0, NULL) : NULL;
+    assert_true(!list || j);
+    rule_window w;
+    tc_err err = {0};
+    if (rule_window_read_recurring(j, &w, &err) != 0)
+        fail_msg("windows refused: %s", err.message);
+    json_decref(j);
+    return rule_window_active(&w, t);
+}
+
+static const char *recurring_refusal(const char *list) {
+    static tc_err err;
+    memset(&err, 0, sizeof(err));
+    json_t *j = json_loads(list, 0, NULL);
+    assert_non_null(j);
+    rule_window w;
+    assert_int_equal(rule_window_read_recurring(j, &w, &err), -1);
+    json_decref(j);
+    assert_int_equal(err.code, TC_INVALID_PARAMETER);
+    return err.message;
+}
+
+static void recurring_windows(void **state) {
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    /* No windows (absent or empty): always. 1970-01-04 was a Sunday. */
+    assert_true(recurring_at(NULL, 3 * 86400 + 3 * 3600));
+    assert_true(recurring_at("[]", 3 * 86400 + 3 * 3600));
+    const char *office = "[{\"start\":\"09:00\",\"end\":\"18:00\",\"repeat\":[1,2,3,4,5]}]";
+    assert_true(recurring_at(office, 9 * 3600));               /* Thursday 09:00 */
+    assert_false(recurring_at(office, 3 * 86400 + 12 * 3600)); /* Sunday is not listed */
+    /* Several windows are OR'ed; an empty repeat is every day; 24:00 ends a day. */
+    const char *two = "[{\"start\":\"01:00\",\"end\":\"02:00\"},"
+                      "{\"start\":\"23:00\",\"end\":\"24:00\",\"repeat\":[]}]";
+    assert_true(recurring_at(two, 3 * 86400 + 23 * 3600 + 59 * 60));
+    assert_true(recurring_at(two, 3600));
+    assert_false(recurring_at(two, 2 * 3600));
+    assert_non_null(strstr(recurring_refusal("[{\"start\":\"24:00\",\"end\":\"01:00\"}]"),
+                           "time_filters[0].start"));
+    assert_non_null(strstr(recurring_refusal("[{\"start\":\"01:00\",\"end\":\"01:00\"}]"),
+                           "time_filters[0].end"));
+    assert_non_null(strstr(recurring_refusal("{}"), "time_filters must be"));
+}
+
 static void inhibit_equals(void **state) {
     (void)state;
     json_t *body =
@@ -175,9 +225,8 @@ static void inhibit_equals(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(value_shapes),
-        cmocka_unit_test(refusals_name_the_path),
-        cmocka_unit_test(windows),
+        cmocka_unit_test(value_shapes),   cmocka_unit_test(refusals_name_the_path),
+        cmocka_unit_test(windows),        cmocka_unit_test(recurring_windows),
         cmocka_unit_test(inhibit_equals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
