@@ -332,32 +332,22 @@ int escalation_run_due(writer_txn *txn, tc_err *err) {
     if (n < 0)
         return -1;
     for (int i = 0; i < n; i++) {
-        tc_err one, scratch;
-        if (store_escalations_step_begin(txn->conn, err) != 0)
+        tc_err one;
+        int rc = writer_try_item(txn, step_one, ids[i], &one, err);
+        if (rc < 0)
             return -1;
-        size_t mark = txn->state ? state_mark(txn->state) : 0;
-        outbox_delivery *keep = txn->deliveries;
-        if (step_one(txn, ids[i], &one) != 0) {
-            char quoted[sizeof(one.message)];
-            log_error("msg=\"escalation step failed\" incident_id=%s error=\"%s\"", ids[i],
-                      log_quote(one.message, quoted, sizeof(quoted)));
-            if (store_escalations_step_undo(txn->conn, &scratch) != 0) {
-                *err = scratch;
-                return -1; /* its changes may be half made: the tick fails whole */
-            }
-            if (txn->state)
-                state_undo_to(txn->state, mark);
-            outbox_deliveries_drop_to(txn, keep);
-            /* Not retried every tick: the failed step waits a minute. */
-            store_escalation e;
-            int found = store_escalations_get(txn->conn, ids[i], &e, err);
-            if (found < 0)
-                return -1;
-            e.next_at = txn->now_ms + 60 * 1000;
-            if (found && store_escalations_put(txn->conn, &e, err) != 0)
-                return -1;
-        }
-        if (store_escalations_step_end(txn->conn, err) != 0)
+        if (rc == 0)
+            continue;
+        char quoted[sizeof(one.message)];
+        log_error("msg=\"escalation step failed\" incident_id=%s error=\"%s\"", ids[i],
+                  log_quote(one.message, quoted, sizeof(quoted)));
+        /* Not retried every tick: the failed step waits a minute. */
+        store_escalation e;
+        int found = store_escalations_get(txn->conn, ids[i], &e, err);
+        if (found < 0)
+            return -1;
+        e.next_at = txn->now_ms + 60 * 1000;
+        if (found && store_escalations_put(txn->conn, &e, err) != 0)
             return -1;
     }
     return 0;

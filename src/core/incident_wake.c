@@ -36,25 +36,15 @@ int incident_wake_expired(writer_txn *txn, tc_err *err) {
     if (n < 0)
         return -1;
     for (int i = 0; i < n; i++) {
-        tc_err one, scratch;
-        if (store_incidents_wake_begin(txn->conn, err) != 0)
+        tc_err one;
+        int rc = writer_try_item(txn, wake_one, ids[i], &one, err);
+        if (rc < 0)
             return -1;
-        size_t mark = txn->state ? state_mark(txn->state) : 0;
-        outbox_delivery *keep = txn->deliveries;
-        if (wake_one(txn, ids[i], &one) != 0) {
+        if (rc > 0) {
             char quoted[sizeof(one.message)];
             log_error("msg=\"incident not woken\" incident_id=%s error=\"%s\"", ids[i],
                       log_quote(one.message, quoted, sizeof(quoted)));
-            if (store_incidents_wake_undo(txn->conn, &scratch) != 0) {
-                *err = scratch;
-                return -1; /* its changes may be half made: the tick fails whole */
-            }
-            if (txn->state)
-                state_undo_to(txn->state, mark);
-            outbox_deliveries_drop_to(txn, keep);
         }
-        if (store_incidents_wake_end(txn->conn, err) != 0)
-            return -1;
     }
     return 0;
 }

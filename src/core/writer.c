@@ -118,6 +118,23 @@ static int run_one(writer_txn *txn, writer_job *j, tc_err *batch_err) {
     return 0;
 }
 
+int writer_try_item(writer_txn *txn, int (*fn)(writer_txn *, const char *, tc_err *),
+                    const char *id, tc_err *one, tc_err *err) {
+    if (exec_cached(txn->conn, "SAVEPOINT item", err) != 0)
+        return -1;
+    size_t mark = txn->state ? state_mark(txn->state) : 0;
+    outbox_delivery *pushes = txn->deliveries;
+    int failed = fn(txn, id, one) != 0;
+    if (failed) {
+        if (exec_cached(txn->conn, "ROLLBACK TO item", err) != 0)
+            return -1;
+        if (txn->state)
+            state_undo_to(txn->state, mark);
+        outbox_deliveries_drop_to(txn, pushes);
+    }
+    return exec_cached(txn->conn, "RELEASE item", err) != 0 ? -1 : failed;
+}
+
 static void fail_jobs(writer_job *jobs, const char *why, const char *detail) {
     for (writer_job *j = jobs; j; j = j->next) {
         j->failed = 1;

@@ -122,4 +122,14 @@ int writer_is_running(writer *w);
 /* Batches and commands committed so far (for tests and /metrics). */
 void writer_stats(writer *w, int64_t *batches, int64_t *commands);
 
+/* Runs fn(txn, id, one) in a SAVEPOINT of its own, for the timer tick's
+ * jobs that act on many items (snooze expiry, escalation steps): one item
+ * that fails is undone whole (its writes, its marks in the writer's cache,
+ * its pushes) while the others go on. Returns 0 when fn succeeded, 1 when
+ * it failed and was undone (its error in *one), -1 when the batch cannot
+ * go on (err set: the savepoint itself failed, so the item's changes may
+ * be half made). */
+int writer_try_item(writer_txn *txn, int (*fn)(writer_txn *, const char *, tc_err *),
+                    const char *id, tc_err *one, tc_err *err);
+
 #endif

@@ -225,20 +225,3 @@ int store_escalations_due(store_conn *c, int64_t now_ms, char (*ids)[IDS_OBJECT_
     store_stmt_done(q);
     return step < 0 ? -1 : n;
 }
-
-static int exec_cached(store_conn *c, const char *sql, tc_err *err) {
-    store_stmt *st = store_prepare(c, sql, err);
-    return st ? store_run(st, err) : -1;
-}
-
-int store_escalations_step_begin(store_conn *c, tc_err *err) {
-    return exec_cached(c, "SAVEPOINT escalate", err);
-}
-
-int store_escalations_step_undo(store_conn *c, tc_err *err) {
-    return exec_cached(c, "ROLLBACK TO escalate", err);
-}
-
-int store_escalations_step_end(store_conn *c, tc_err *err) {
-    return exec_cached(c, "RELEASE escalate", err);
-}

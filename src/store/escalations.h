@@ -79,9 +79,4 @@ int store_escalations_get(store_conn *c, const char *incident_id, store_escalati
 int store_escalations_due(store_conn *c, int64_t now_ms, char (*ids)[IDS_OBJECT_LEN + 1], int max,
                           tc_err *err);
 
-/* The SAVEPOINT around one incident's step (core/escalation.c). */
-int store_escalations_step_begin(store_conn *c, tc_err *err);
-int store_escalations_step_undo(store_conn *c, tc_err *err);
-int store_escalations_step_end(store_conn *c, tc_err *err);
-
 #endif

@@ -257,21 +257,3 @@ int store_incidents_channel_stats(store_conn *c, int64_t channel_id, int64_t sin
     store_stmt_done(q);
     return step < 0 ? -1 : 0;
 }
-
-/* Savepoint statements are prepared once and cached, like the writer's. */
-static int exec_cached(store_conn *c, const char *sql, tc_err *err) {
-    store_stmt *st = store_prepare(c, sql, err);
-    return st ? store_run(st, err) : -1;
-}
-
-int store_incidents_wake_begin(store_conn *c, tc_err *err) {
-    return exec_cached(c, "SAVEPOINT wake", err);
-}
-
-int store_incidents_wake_undo(store_conn *c, tc_err *err) {
-    return exec_cached(c, "ROLLBACK TO wake", err);
-}
-
-int store_incidents_wake_end(store_conn *c, tc_err *err) {
-    return exec_cached(c, "RELEASE wake", err);
-}

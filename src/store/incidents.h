@@ -58,11 +58,4 @@ typedef struct {
 int store_incidents_channel_stats(store_conn *c, int64_t channel_id, int64_t since,
                                   store_channel_incidents *out, tc_err *err);
 
-/* Snooze expiry wakes each incident in a savepoint of its own, so that one
- * that cannot be woken is undone whole while the others wake
- * (core/incident_wake.c). Inside the writer's transaction only. */
-int store_incidents_wake_begin(store_conn *c, tc_err *err);
-int store_incidents_wake_undo(store_conn *c, tc_err *err);
-int store_incidents_wake_end(store_conn *c, tc_err *err);
-
 #endif
