@@ -288,35 +288,11 @@ static int escalate_target_check(json_t *target, tc_err *err) {
         {"by", PARAM_TYPE_OBJECT},
         {NULL, PARAM_TYPE_STRING},
     };
-    static const param_typed by_fields[] = {
-        {"follow_preference", PARAM_TYPE_BOOL},
-        {"critical", PARAM_TYPE_STRING_ARRAY},
-        {"warning", PARAM_TYPE_STRING_ARRAY},
-        {"info", PARAM_TYPE_STRING_ARRAY},
-        {NULL, PARAM_TYPE_STRING},
-    };
     json_t *webhooks = NULL, *by = json_object_get(target, "by");
-    if (params_check_types(target, fields, err) != 0)
+    if (params_check_types(target, fields, err) != 0 ||
+        (by && escalate_target_by_check(by, err) != 0))
         return -1;
-    if (by && params_check_types(by, by_fields, err) != 0)
-        return params_err_nest(err, "by");
-    if (params_array(target, "webhooks", PARAM_OPTIONAL, 0, 0, &webhooks, err) != 0)
-        return -1;
-    size_t i;
-    json_t *hook;
-    json_array_foreach(webhooks, i, hook) {
-        char name[32];
-        char *type = NULL;
-        json_t *settings = NULL;
-        snprintf(name, sizeof(name), "webhooks[%zu]", i);
-        if (!json_is_object(hook))
-            return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be an object", name);
-        int rc = params_string(hook, "type", PARAM_REQUIRED, 0, PARAM_REFUSE, &type, err);
-        free(type);
-        if (rc != 0 || params_object(hook, "settings", PARAM_REQUIRED, &settings, err) != 0)
-            return params_err_nest(err, name);
-    }
-    return 0;
+    return escalate_target_webhooks_check(target, 0, 0, &webhooks, err);
 }
 
 static int escalate_rule_check(json_t *rule, tc_err *err) {

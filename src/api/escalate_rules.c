@@ -74,10 +74,11 @@ static int target_refuse_unsupported(json_t *target, tc_err *err) {
     return 0;
 }
 
-static int webhooks_check(json_t *target, json_t **out, tc_err *err) {
+int escalate_target_webhooks_check(json_t *target, size_t max, size_t type_max, json_t **out,
+                                   tc_err *err) {
     json_t *hooks = NULL;
     *out = NULL;
-    if (params_array(target, "webhooks", PARAM_OPTIONAL, 0, 20, &hooks, err) != 0)
+    if (params_array(target, "webhooks", PARAM_OPTIONAL, 0, max, &hooks, err) != 0)
         return -1;
     size_t i;
     json_t *hook;
@@ -88,7 +89,7 @@ static int webhooks_check(json_t *target, json_t **out, tc_err *err) {
         name_at(name, sizeof(name), "webhooks", i);
         if (!json_is_object(hook))
             return tc_err_set(err, TC_INVALID_PARAMETER, "%s must be an object", name);
-        int rc = params_string(hook, "type", PARAM_REQUIRED, 64, PARAM_REFUSE, &type, err);
+        int rc = params_string(hook, "type", PARAM_REQUIRED, type_max, PARAM_REFUSE, &type, err);
         free(type);
         if (rc != 0 || params_object(hook, "settings", PARAM_REQUIRED, &settings, err) != 0)
             return params_err_nest(err, name);
@@ -97,9 +98,7 @@ static int webhooks_check(json_t *target, json_t **out, tc_err *err) {
     return 0;
 }
 
-/* The stored target: person_ids, emails, by, webhooks (by and webhooks kept
- * as given: tocsin sends nothing through them). */
-static int target_read(json_t *layer, json_t **out, tc_err *err) {
+int escalate_target_by_check(json_t *by, tc_err *err) {
     static const param_typed by_fields[] = {
         {"follow_preference", PARAM_TYPE_BOOL},
         {"critical", PARAM_TYPE_STRING_ARRAY},
@@ -107,6 +106,12 @@ static int target_read(json_t *layer, json_t **out, tc_err *err) {
         {"info", PARAM_TYPE_STRING_ARRAY},
         {NULL, PARAM_TYPE_STRING},
     };
+    return params_check_types(by, by_fields, err) != 0 ? params_err_nest(err, "by") : 0;
+}
+
+/* The stored target: person_ids, emails, by, webhooks (by and webhooks kept
+ * as given: tocsin sends nothing through them). */
+static int target_read(json_t *layer, json_t **out, tc_err *err) {
     json_t *target = NULL, *persons = NULL, *emails = NULL, *by = NULL, *hooks = NULL;
     *out = NULL;
     if (params_object(layer, "target", PARAM_REQUIRED, &target, err) != 0)
@@ -117,8 +122,8 @@ static int target_read(json_t *layer, json_t **out, tc_err *err) {
         params_string_array(target, "emails", PARAM_OPTIONAL, TARGET_PEOPLE_MAX, &emails, err) !=
             0 ||
         params_object(target, "by", PARAM_OPTIONAL, &by, err) != 0 ||
-        (by && params_check_types(by, by_fields, err) != 0 && params_err_nest(err, "by")) ||
-        webhooks_check(target, &hooks, err) != 0)
+        (by && escalate_target_by_check(by, err) != 0) ||
+        escalate_target_webhooks_check(target, 20, 64, &hooks, err) != 0)
         return params_err_nest(err, "target");
     size_t i;
     json_t *e;

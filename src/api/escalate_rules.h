@@ -7,10 +7,19 @@
 #define TOCSIN_API_ESCALATE_RULES_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/writer.h"
 #include "util/err.h"
+
+/* A target's `webhooks` (at most max, 0 = no bound; each {type of at most
+ * type_max characters (0 = no bound), settings}) and `by`, checked alike
+ * by the rule calls and by channel create/update's escalate_rule. *out
+ * is the list given (borrowed), NULL when absent. */
+int escalate_target_webhooks_check(json_t *target, size_t max, size_t type_max, json_t **out,
+                                   tc_err *err);
+int escalate_target_by_check(json_t *by, tc_err *err);
 
 /* Checks escalate_rule's target as a layer's (on the HTTP thread; errors
  * name escalate_rule.target...) and gives the Default rule's layers. */
