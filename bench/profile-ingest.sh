@@ -8,6 +8,8 @@
 # libsqlite3 and libjansson are visible without debug packages.
 #
 # Usage: bench/profile-ingest.sh [DURATION_S]   (default 15)
+#        KEEP_OUT=FILE bench/profile-ingest.sh   also keeps callgrind's output in FILE
+#        (for callgrind_annotate: per function, callers, and so on)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-15}
@@ -17,7 +19,7 @@ make -s build >/dev/null
 KEY=bench-admin-key-0123456789abcdef
 DATA=$(mktemp -d /tmp/tocsin-prof-XXXXXX)
 OUT=$(mktemp /tmp/tocsin-callgrind-XXXXXX)
-trap 'rm -rf "$DATA" "$OUT"' EXIT
+trap 'rm -rf "$DATA"; [ -n "${KEEP_OUT:-}" ] && cp "$OUT" "$KEEP_OUT"; rm -f "$OUT"' EXIT
 . bench/lib.sh
 PORT=$(free_port)
 TOCSIN_ADMIN_APP_KEY=$KEY valgrind --tool=callgrind --callgrind-out-file="$OUT" \
