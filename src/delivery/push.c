@@ -76,6 +76,15 @@ static int build_body(push_attempt *a, const push_target *t, const char *event_i
     return rc;
 }
 
+/* With the target's keyed signer; without one (a secret that is not
+ * valid), signature_sign reports why. */
+static int sign_one(const signature_signer *signer, const char *secret, const char *event_id,
+                    int64_t timestamp_s, const char *body, size_t len, char *out, tc_err *err) {
+    if (signer)
+        return signature_signer_sign(signer, event_id, timestamp_s, body, len, out, err);
+    return signature_sign(secret, event_id, timestamp_s, body, len, out, err);
+}
+
 static int sign_headers(push_attempt *a, const push_target *t, const char *event_id,
                         int64_t timestamp_s, tc_err *err) {
     char ts[24], one[SIGNATURE_ONE_MAX], two[SIGNATURE_ONE_MAX];
@@ -93,11 +102,12 @@ static int sign_headers(push_attempt *a, const push_target *t, const char *event
                           "integration %lld signs its pushes but has no signing secret: not sent",
                           (long long)t->integration_id);
     size_t len = strlen(a->body);
-    if (signature_sign(t->secret, event_id, timestamp_s, a->body, len, one, err) != 0)
+    if (sign_one(t->signer, t->secret, event_id, timestamp_s, a->body, len, one, err) != 0)
         return -1;
     snprintf(both, sizeof(both), "%s", one);
     if (t->prev_secret) {
-        if (signature_sign(t->prev_secret, event_id, timestamp_s, a->body, len, two, err) != 0)
+        if (sign_one(t->prev_signer, t->prev_secret, event_id, timestamp_s, a->body, len, two,
+                     err) != 0)
             return -1;
         snprintf(both, sizeof(both), "%s %s", one, two);
     }

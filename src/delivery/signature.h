@@ -27,4 +27,13 @@ int signature_secret_valid(const char *secret);
 int signature_sign(const char *secret, const char *msg_id, int64_t timestamp, const char *body,
                    size_t body_len, char *out, tc_err *err);
 
+/* A secret decoded and keyed once, for many signatures (the dispatcher
+ * keeps one per target). A signer is not changed by signing: several
+ * threads may sign with one. InvalidParameter when the secret is not valid. */
+typedef struct signature_signer signature_signer;
+int signature_signer_new(const char *secret, signature_signer **out, tc_err *err);
+void signature_signer_free(signature_signer *s);
+int signature_signer_sign(const signature_signer *s, const char *msg_id, int64_t timestamp,
+                          const char *body, size_t body_len, char *out, tc_err *err);
+
 #endif

@@ -18,6 +18,8 @@ void push_target_clear(push_target *t) {
     free(t->body_template);
     free(t->secret);
     free(t->prev_secret);
+    signature_signer_free(t->signer);
+    signature_signer_free(t->prev_signer);
     json_decref(t->headers);
     json_decref(t->channel_ids);
     push_target_init(t);
@@ -52,6 +54,16 @@ static int flag(json_t *config, const char *key, int dflt) {
     return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
+/* A signer for secret, if it has a valid one. An invalid secret leaves
+ * none: signing a push then fails with the secret's error, as it would
+ * without signers. */
+static int keyed(const char *secret, signature_signer **out, tc_err *err) {
+    *out = NULL;
+    if (!secret || !signature_secret_valid(secret))
+        return 0;
+    return signature_signer_new(secret, out, err);
+}
+
 int push_target_from_row(const store_push_target_row *row, int64_t now_s, push_target *t,
                          tc_err *err) {
     push_target_init(t);
@@ -82,6 +94,11 @@ int push_target_from_row(const store_push_target_row *row, int64_t now_s, push_t
     if (!copied) {
         push_target_clear(t);
         return tc_err_oom(err, "an integration's delivery settings");
+    }
+    if (keyed(t->secret, &t->signer, err) != 0 ||
+        keyed(t->prev_secret, &t->prev_signer, err) != 0) {
+        push_target_clear(t);
+        return -1;
     }
     if (!t->endpoint) {
         push_target_clear(t);

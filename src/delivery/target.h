@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "delivery/retry.h"
+#include "delivery/signature.h"
 #include "store/integrations.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -35,6 +36,9 @@ typedef struct {
     char *secret;
     char *prev_secret; /* NULL when none or expired */
     int64_t prev_secret_expires_at;
+    /* The secrets keyed once for signing (signature.h); NULL when there is
+     * no secret or it is not valid (signing then fails with its error). */
+    signature_signer *signer, *prev_signer;
 } push_target;
 
 void push_target_init(push_target *t);
