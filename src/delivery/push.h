@@ -41,6 +41,7 @@ typedef struct {
     int body_is_event;
     struct curl_slist *headers;
     char *headers_text; /* as recorded in history: sensitive values masked */
+    size_t headers_text_len;
     /* response */
     long status; /* 0: no response */
     char *resp_headers;
