@@ -52,11 +52,11 @@ int store_deliveries_record(store_conn *c, const store_delivery_outcome *o, tc_e
                                    err);
     if (!st)
         return -1;
-    store_bind_text(st, 1, o->status);
+    store_bind_text_static(st, 1, o->status); /* run at once: no copies */
     store_bind_int64(st, 2, o->attempts);
     store_bind_int64(st, 3, o->next_at);
     store_bind_int64(st, 4, o->first_failed_at);
-    store_bind_text(st, 5, o->last_error);
+    store_bind_text_static(st, 5, o->last_error);
     store_bind_int64(st, 6, o->updated_at);
     store_bind_int64(st, 7, o->delivery_id);
     return store_run(st, err);

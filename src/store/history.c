@@ -258,22 +258,24 @@ int store_history_insert(store_conn *c, const store_history_new *h, tc_err *err)
         err);
     if (!st)
         return -1;
+    /* Bound without copies: the statement runs here, before h's text can
+     * change (response bodies of up to 64 KB were copied once more). */
     store_bind_int64(st, 1, h->integration_id);
-    store_bind_text(st, 2, h->event_id);
-    store_bind_text(st, 3, h->webhook_type);
-    store_bind_text(st, 4, h->event_type);
+    store_bind_text_static(st, 2, h->event_id);
+    store_bind_text_static(st, 3, h->webhook_type);
+    store_bind_text_static(st, 4, h->event_type);
     store_bind_int64(st, 5, h->channel_id);
-    store_bind_text(st, 6, h->ref_id);
-    store_bind_text(st, 7, h->endpoint);
+    store_bind_text_static(st, 6, h->ref_id);
+    store_bind_text_static(st, 7, h->endpoint);
     store_bind_int64(st, 8, h->attempt);
     store_bind_int64(st, 9, h->duration_ms);
-    store_bind_text(st, 10, h->status);
+    store_bind_text_static(st, 10, h->status);
     store_bind_int64(st, 11, h->status_code);
-    store_bind_text(st, 12, h->error_message);
-    store_bind_text(st, 13, h->request_headers);
-    store_bind_text(st, 14, h->request_body);
-    store_bind_text(st, 15, h->response_headers);
-    store_bind_text(st, 16, h->response_body);
+    store_bind_text_static(st, 12, h->error_message);
+    store_bind_text_static(st, 13, h->request_headers);
+    store_bind_text_static(st, 14, h->request_body);
+    store_bind_text_static(st, 15, h->response_headers);
+    store_bind_text_static(st, 16, h->response_body);
     store_bind_int64(st, 17, h->event_time);
     store_bind_int64(st, 18, h->created_at);
     store_bind_int64(st, 19, h->delivery_id);
