@@ -139,6 +139,22 @@ static int render_node(tc_app *app, store_conn *c, metrics_text *t, tc_err *err)
     return store_cluster_lease_counts(c, lease_sample, t, err);
 }
 
+/* The writer's batches and the commands they held since start: their ratio
+ * is the group commit's batch size, which bounds what a commit's fixed cost
+ * weighs per event (docs/ARCHITECTURE.md, "The hot path"). */
+static void render_writer(tc_app *app, metrics_text *t) {
+    int64_t batches = 0, commands = 0;
+    if (app->w)
+        writer_stats(app->w, &batches, &commands);
+    metrics_text_family(t, "tocsin_writer_batches_total", "counter",
+                        "Transactions the writer committed (one per batch of commands).");
+    metrics_text_sample(t, "tocsin_writer_batches_total", NULL, 0, (double)batches);
+    metrics_text_family(t, "tocsin_writer_commands_total", "counter",
+                        "Commands (an ingest request, an Open API change, a batch of "
+                        "delivery outcomes, a timer run) in those transactions.");
+    metrics_text_sample(t, "tocsin_writer_commands_total", NULL, 0, (double)commands);
+}
+
 int metrics_page_render(tc_app *app, metrics_text *out, tc_err *err) {
     integ_list l = {0};
     metrics_store_state st = {0};
@@ -146,6 +162,7 @@ int metrics_page_render(tc_app *app, metrics_text *out, tc_err *err) {
     metrics_text_init(&node);
     int rc = -1;
     store_conn *c = store_reader_acquire(app->st);
+    render_writer(app, &node);
     int read = read_integrations(c, &l, err) == 0 && read_pending(c, &l, &st, err) == 0 &&
                render_node(app, c, &node, err) == 0;
     store_reader_release(app->st, c);

@@ -137,6 +137,12 @@ def test_event_and_open_api_counters():
         assert req("/event/push/alert/prometheus", 200) == 1
         assert req("/event/push/alert/prometheus", 400) == 1
         assert req("/event/push/alert/prometheus", 401) == 1
+        # The writer's group commit: every change above is a command in some
+        # committed batch (the timer's runs add their own, so at least).
+        batches = s.get("tocsin_writer_batches_total")
+        commands = s.get("tocsin_writer_commands_total")
+        assert commands >= 1 + 2 + 4 + 1, commands
+        assert 1 <= batches <= commands, (batches, commands)
         # Counters live in memory: a restart starts them again from zero.
         t.restart()
         s = scrape(t)
