@@ -124,6 +124,34 @@ static void bad_secret_is_refused_naming_it(void **state) {
     assert_non_null(strstr(err.message, "24 to 64 bytes"));
 }
 
+/* A signer keyed once gives the spec's signature, and the same one again:
+ * signing works on a copy and leaves the keyed context as it was. */
+static void signer_is_reusable(void **state) {
+    (void)state;
+    const char *secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const char *body = "{\"test\": 2432232314}";
+    signature_signer *s = NULL;
+    tc_err err;
+    char a[SIGNATURE_ONE_MAX], b[SIGNATURE_ONE_MAX], c[SIGNATURE_ONE_MAX];
+    assert_int_equal(signature_signer_new(secret, &s, &err), 0);
+    assert_int_equal(signature_signer_sign(s, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body,
+                                           strlen(body), a, &err),
+                     0);
+    assert_string_equal(a, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    assert_int_equal(signature_signer_sign(s, "other", 7, "x", 1, b, &err), 0);
+    assert_int_equal(signature_sign(secret, "other", 7, "x", 1, c, &err), 0);
+    assert_string_equal(b, c);
+    assert_int_equal(signature_signer_sign(s, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body,
+                                           strlen(body), b, &err),
+                     0);
+    assert_string_equal(a, b);
+    signature_signer_free(s);
+    assert_int_equal(signature_signer_new("whsec_short", &s, &err), -1);
+    assert_null(s);
+    assert_int_equal(err.code, TC_INVALID_PARAMETER);
+    assert_non_null(strstr(err.message, "signing_secret"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spec_vector),
@@ -132,6 +160,7 @@ int main(void) {
         cmocka_unit_test(new_secrets_are_valid_and_distinct),
         cmocka_unit_test(secret_validity),
         cmocka_unit_test(bad_secret_is_refused_naming_it),
+        cmocka_unit_test(signer_is_reusable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
