@@ -28,6 +28,7 @@
 #   DELIVERY_PERF=1 bench/delivery.sh adds one more N_LARGE drain under
 #                                     perf record (call graphs; not used for any
 #                                     figure): bench/out/delivery/perf.txt
+#   BIN=<other build>/tocsin bench/delivery.sh   measures that build instead
 # Writes a dated section into bench/BENCHMARKS.md and prints it. Every wait
 # is bounded; the whole run stops by itself (about 3 minutes here).
 set -euo pipefail
@@ -47,6 +48,7 @@ rm -f "$OUT"/*.json "$OUT"/perf.txt "$OUT"/*.log "$OUT"/*.out
 scripts/install-deps.sh test >/dev/null
 # The run build plus tests/ (for the receiver): tocsin and build/tests/tocsin-test-receiver
 make -s build CMAKE_ARGS=-DTOCSIN_TESTS=ON >/dev/null
+BIN=${BIN:-./build/tocsin}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 RECEIVER=build/tests/tocsin-test-receiver
 [ -x "$RECEIVER" ] || { echo "missing $RECEIVER (make build CMAKE_ARGS=-DTOCSIN_TESTS=ON)" >&2; exit 1; }
@@ -119,7 +121,7 @@ PORT=""; TPID=""; DB=""; IKEY=""
 start_tocsin() { # a fresh tocsin with a channel and a standard alert source
     local data; data=$(mktemp -d "$TMP/tocsin-XXXXXX")
     PORT=$(free_port); DB="$data/tocsin.db"
-    TOCSIN_ADMIN_APP_KEY=$KEY ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$data" \
+    TOCSIN_ADMIN_APP_KEY=$KEY "$BIN" serve --listen 127.0.0.1:$PORT --data "$data" \
         --log-level warn --allow-private-targets --rate-limit-event 0 --rate-limit-api 0 \
         >>"$OUT/tocsin.out" 2>>"$OUT/tocsin.log" &
     TPID=$!; PIDS+=("$TPID")
@@ -424,7 +426,7 @@ SECTION=$(cat <<MD
 
 Machine: $(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, data on $DISK;
 load average $LOAD_BEFORE before the run, $LOAD_AFTER after.
-Command: \`bench/delivery.sh $N_SMALL $N_LARGE $RATE $SECS\`$([ "$ISO_N" != "$N_LARGE" ] && echo " with ISO_N=$ISO_N").
+Command: \`bench/delivery.sh $N_SMALL $N_LARGE $RATE $SECS\`$([ "$ISO_N" != "$N_LARGE" ] && echo " with ISO_N=$ISO_N")$([ "$BIN" != ./build/tocsin ] && echo " with BIN=$BIN ($("$BIN" --version 2>/dev/null | head -1))").
 
 How: nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') (1 worker, keep-alive, \`return 200 "ok"\`) is the endpoint for
 throughput; tocsin-test-receiver (records arrival t_ms, whole ms) for latency and as the dead endpoint (/hang/).
