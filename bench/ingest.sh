@@ -147,6 +147,14 @@ YML
     wait_http "http://127.0.0.1:$AMPORT/-/ready"
 }
 
+# writer_batch: "commands batches per-commit" from tocsin's /metrics: how many
+# requests each group commit carried (the setup's few calls included).
+writer_batch() {
+    curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '
+        /^tocsin_writer_commands_total / {c = $2} /^tocsin_writer_batches_total / {b = $2}
+        END {printf "%d %d %.1f", c, b, (b > 0 ? c / b : 0)}'
+}
+
 declare -A R
 if [ "$ONLY_TOCSIN" = 1 ]; then
     for CONNS in "${CONN_LIST[@]}"; do
@@ -154,10 +162,11 @@ if [ "$ONLY_TOCSIN" = 1 ]; then
         start_tocsin
         R[t$CONNS]=$(load "tocsin-$CONNS" \
             "http://127.0.0.1:$PORT/event/push/alert/standard?integration_key=$IKEY" bench/ingest.lua "$TPID")
+        read -r WC WB WPER <<<"$(writer_batch)"
         kill -TERM "$TPID"; wait "$TPID" || true
         rm -rf "$DATA"
         read -r TR TP50 TP99 TBAD TTOT TCPU TWRK <<<"${R[t$CONNS]}"
-        echo "RULES=$RULES c=$CONNS: $TR events/s, p50 $TP50 ms, p99 $TP99 ms, non-2xx $TBAD of $TTOT, server CPU $TCPU%, wrk CPU $TWRK%"
+        echo "RULES=$RULES c=$CONNS: $TR events/s, p50 $TP50 ms, p99 $TP99 ms, non-2xx $TBAD of $TTOT, server CPU $TCPU%, wrk CPU $TWRK%, $WPER commands per commit"
         sync; sleep 2
     done
     exit 0
@@ -171,6 +180,7 @@ for CONNS in "${CONN_LIST[@]}"; do
     start_tocsin
     R[t$CONNS]=$(load "tocsin-$CONNS" \
         "http://127.0.0.1:$PORT/event/push/alert/standard?integration_key=$IKEY" bench/ingest.lua "$TPID")
+    R[wb$CONNS]=$(writer_batch)
     kill -TERM "$TPID"; wait "$TPID" || true
     rm -rf "$DATA"
     sync; sleep 2
@@ -240,6 +250,7 @@ for CONNS in "${CONN_LIST[@]}"; do
     read -r TR TP50 TP99 TBAD TTOT TCPU TWRK <<<"${R[t$CONNS]}"
     read -r AR AP50 AP99 ABAD ATOT ACPU AWRK <<<"${R[a$CONNS]}"
     read -r NR NP50 NP99 NBAD NTOT NCPU NWRK <<<"${R[ngx$CONNS]}"
+    read -r WC WB WPER <<<"${R[wb$CONNS]}"
     REPORT+="
 **$CONNS connections**
 
@@ -252,6 +263,7 @@ for CONNS in "${CONN_LIST[@]}"; do
 
 tocsin / Alertmanager: **$($PY -c "print('%.1f' % ($TR / max($AR, 1)))")x**; tocsin / ceiling:
 **$($PY -c "print('%.0f%%' % (100 * $TR / max($NR, 1)))")**. Alertmanager's peak RSS: $((R[arss$CONNS] / 1024)) MB.
+tocsin's writer (its /metrics): $WC commands in $WB commits, **$WPER per commit** (group commit).
 "
 done
 REPORT+="
