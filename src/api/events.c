@@ -278,6 +278,7 @@ int events_change_read(json_t *body, change_event *ev, tc_err *err) {
 typedef struct {
     api_op op;
     change_event ev;
+    metrics *m;
     char *key;
     char key_hash[65]; /* "" when the key cannot be one: the check refuses it */
     char change_id[IDS_OBJECT_LEN + 1];
@@ -298,21 +299,26 @@ static void change_release(api_op *op) {
 
 static int change_finish(api_op *op, json_t **data, tc_err *err) {
     change_op *x = (change_op *)op;
-    if (op->job.failed) {
+    int rc = -1;
+    if (op->job.failed)
         *err = op->job.err;
-        return -1;
-    }
-    return api_answer(
-        json_pack("{s:s, s:s}", "change_key", x->ev.change_key, "change_id", x->change_id),
-        "the answer", data, err);
+    else
+        rc = api_answer(
+            json_pack("{s:s, s:s}", "change_key", x->ev.change_key, "change_id", x->change_id),
+            "the answer", data, err);
+    metrics_events_ingested(x->m, METRICS_SOURCE_CHANGE, ingest_outcome(rc, err), 1);
+    return rc;
 }
 
 static int start_change(api_ctx *ctx, json_t *body, api_op **op, json_t **data, tc_err *err) {
     (void)data;
     change_op *x = calloc(1, sizeof(*x));
-    if (!x)
+    if (!x) {
+        metrics_events_ingested(ctx->app->m, METRICS_SOURCE_CHANGE, METRICS_INGEST_ERROR, 1);
         return tc_err_oom(err, "a change event");
+    }
     change_event_init(&x->ev);
+    x->m = ctx->app->m;
     x->op.job.fn = change_cmd;
     x->op.job.arg = x;
     /* change_ingest refuses only before its first write. */
@@ -321,10 +327,12 @@ static int start_change(api_ctx *ctx, json_t *body, api_op **op, json_t **data, 
     x->op.release = change_release;
     if (events_change_read(body, &x->ev, err) != 0) {
         refuse(ctx, CHANGE_TYPE, err);
+        metrics_events_ingested(x->m, METRICS_SOURCE_CHANGE, ingest_outcome(-1, err), 1);
         change_release(&x->op);
         return -1;
     }
     if (!(x->key = strdup(ctx->integration_key ? ctx->integration_key : ""))) {
+        metrics_events_ingested(x->m, METRICS_SOURCE_CHANGE, METRICS_INGEST_ERROR, 1);
         change_release(&x->op);
         return tc_err_oom(err, "a change event");
     }

@@ -28,7 +28,7 @@ static const double http_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                      0.25,  0.5,   1,    2.5,   5,    10};
 #define NHTTP_BOUNDS (sizeof(http_bounds) / sizeof(http_bounds[0]))
 
-static const char *const source_names[METRICS_NSOURCES] = {"standard", "prometheus"};
+static const char *const source_names[METRICS_NSOURCES] = {"standard", "prometheus", "change"};
 static const char *const ingest_names[METRICS_NINGEST] = {"accepted", "refused", "unauthorized",
                                                           "error"};
 static const char *const attempt_names[METRICS_NATTEMPT] = {"delivered", "retry", "gone", "failed"};

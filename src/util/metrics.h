@@ -36,6 +36,7 @@ void metrics_free(metrics *m);
 typedef enum {
     METRICS_SOURCE_STANDARD,   /* /event/push/alert/standard */
     METRICS_SOURCE_PROMETHEUS, /* /event/push/alert/prometheus */
+    METRICS_SOURCE_CHANGE,     /* /event/push/change/standard */
     METRICS_NSOURCES
 } metrics_source;
 

@@ -66,6 +66,26 @@ def test_integration_and_push_url():
                      "InvalidParameter", "integration")
 
 
+def test_pushes_are_counted_in_metrics():
+    """tocsin_events_ingested_total{source="change"}: one per push, by outcome,
+    as for alert events."""
+    with Tocsin() as t:
+        _, _, key = change_source(t)
+        _, alert_key = t.make_source(t.make_channel("alerts"))
+        for i in range(2):
+            push_change(t, key, {"change_key": "M-%d" % i, "change_status": "Done", "title": "t"})
+        push_change(t, key, {"change_key": "M-9"}, expect=400)  # no change_status
+        push_change(t, alert_key, {"change_key": "M-8", "change_status": "Done", "title": "t"},
+                    expect=401)  # an alert source's key
+        text = t.get("/metrics").raw.decode()
+        got = {o: None for o in ("accepted", "refused", "unauthorized", "error")}
+        for line in text.splitlines():
+            for o in got:
+                if line.startswith('tocsin_events_ingested_total{source="change",outcome="%s"}' % o):
+                    got[o] = float(line.split()[-1])
+        assert got == {"accepted": 2, "refused": 1, "unauthorized": 1, "error": 0}, got
+
+
 def test_merge_by_key():
     with Tocsin() as t:
         cid, iid, key = change_source(t)
@@ -363,6 +383,6 @@ def test_rate_limit():
 
 
 if __name__ == "__main__":
-    run([test_integration_and_push_url, test_merge_by_key, test_list_filters_paging_order_query,
+    run([test_integration_and_push_url, test_pushes_are_counted_in_metrics, test_merge_by_key, test_list_filters_paging_order_query,
          test_incident_change_list, test_restart_keeps_changes, test_bad_input_changes_nothing,
          test_rate_limit])

@@ -123,7 +123,9 @@ def test_event_and_open_api_counters():
             ("standard", "accepted"): 4, ("standard", "refused"): 3,
             ("standard", "unauthorized"): 1, ("standard", "error"): 0,
             ("prometheus", "accepted"): 3, ("prometheus", "refused"): 2,
-            ("prometheus", "unauthorized"): 1, ("prometheus", "error"): 0}, ingested
+            ("prometheus", "unauthorized"): 1, ("prometheus", "error"): 0,
+            ("change", "accepted"): 0, ("change", "refused"): 0,
+            ("change", "unauthorized"): 0, ("change", "error"): 0}, ingested
         req = lambda path, code: s.get("tocsin_http_requests_total", path=path, code=code)
         assert req("/channel/list", 200) == 2
         assert req("/channel/list", 400) == 1
