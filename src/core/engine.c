@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "core/alert.h"
+#include "core/change.h"
 #include "core/channel_rules.h"
 #include "core/escalation.h"
 #include "core/event_input.h"
@@ -128,8 +129,9 @@ static int source_verdict(int found, const char *type, const char *stored_key, c
         return tc_err_set(err, TC_UNAUTHORIZED,
                           "integration_key is not valid (its channel is gone)");
     if (strcmp(channel_status, "enabled") != 0)
-        return tc_err_set(err, TC_ACCESS_DENIED, "channel %s is disabled: it takes no alerts",
-                          channel_name);
+        return tc_err_set(err, TC_ACCESS_DENIED, "channel %s is disabled: it takes no %s",
+                          channel_name,
+                          strcmp(expected_type, CHANGE_TYPE) == 0 ? "changes" : "alerts");
     return 0;
 }
 

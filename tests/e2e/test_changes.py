@@ -353,7 +353,8 @@ def test_bad_input_changes_nothing():
         expect_error(r, 400, "MethodNotAllowed")
         # A disabled integration's key is refused, a disabled channel's gives AccessDenied.
         t.api("/channel/disable", {"channel_id": cid})
-        expect_error(push_change(t, key, ok, expect=None), 403, "AccessDenied")
+        expect_error(push_change(t, key, ok, expect=None), 403, "AccessDenied",
+                     "takes no changes")
         t.api("/channel/enable", {"channel_id": cid})
         assert changes(t, start_time=0, end_time=10)["total"] == 0
         t.stop()
