@@ -20,15 +20,8 @@ PY=/usr/bin/python3
 BIN=${BIN:-./build/tocsin}
 [ "$BIN" != ./build/tocsin ] || make -s build >/dev/null
 KEY=bench-admin-key-0123456789abcdef
-TMP=$(mktemp -d /tmp/tocsin-backup-bench-XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
 . bench/lib.sh
+bench_tmp backup-bench
 
 DATA="$TMP/data"; PORT=$(free_port)
 TOCSIN_ADMIN_APP_KEY=$KEY "$BIN" serve --listen 127.0.0.1:$PORT --data "$DATA" \

@@ -55,16 +55,8 @@ RECEIVER=build/tests/tocsin-test-receiver
 ulimit -n 65536 2>/dev/null || true
 
 KEY=bench-admin-key-0123456789abcdef
-TMP=$(mktemp -d /tmp/tocsin-dbench-XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
 . bench/lib.sh
+bench_tmp dbench
 now_ms() { date +%s%3N; }
 # jget FILE KEY[.KEY...]: one value from a JSON file.
 jget() { $PY -c 'import json,sys

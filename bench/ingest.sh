@@ -46,15 +46,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 ulimit -n 65536 2>/dev/null || true
 
 KEY=bench-admin-key-0123456789abcdef
-TMP=$(mktemp -d /tmp/tocsin-ingest-XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
 . bench/lib.sh
+bench_tmp ingest
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # load NAME URL LUA PID: wrk at $CONNS; writes $OUT/wrk-NAME.txt and prints

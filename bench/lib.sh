@@ -11,3 +11,18 @@ wrk_field() { # file, label (50% or 99%)
 wrk_rps() { grep '^Requests/sec' "$1" | awk '{printf "%d", $2}'; }
 wrk_non2xx() { (grep 'Non-2xx' "$1" || echo "x x x x 0") | awk '{print $NF}'; }
 wrk_total() { grep 'requests in' "$1" | awk '{print $1}'; }
+
+# bench_tmp NAME: TMP, a new folder /tmp/tocsin-NAME-XXXXXX, and PIDS, the
+# processes the script starts (it appends to it). However the script ends,
+# every one of them is stopped and waited for, and TMP is removed.
+bench_tmp() {
+    TMP=$(mktemp -d "/tmp/tocsin-$1-XXXXXX")
+    PIDS=()
+    trap bench_cleanup EXIT
+}
+bench_cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}

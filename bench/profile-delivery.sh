@@ -23,15 +23,8 @@ BIN=${BIN:-./build/tocsin}
 [ "$BIN" != ./build/tocsin ] || make -s build >/dev/null
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 KEY=bench-admin-key-0123456789abcdef
-TMP=$(mktemp -d /tmp/tocsin-profdel-XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
 . bench/lib.sh
+bench_tmp profdel
 
 NGX=$(free_port)
 mkdir -p "$TMP/nginx"

@@ -36,15 +36,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 ulimit -n 65536 2>/dev/null || true
 
 KEY=bench-admin-key-0123456789abcdef
-TMP=$(mktemp -d /tmp/tocsin-storm-XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
 . bench/lib.sh
+bench_tmp storm
 now_ms() { date +%s%3N; }
 # CPU seconds (user+system) a process has used so far, threads included.
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0; }
