@@ -56,25 +56,9 @@ tests/support/pg_server.sh start "$TMP/pg" >/dev/null
 PG_URL=$(cat "$TMP/pg/url")
 
 NGX=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; }
-http {
-    keepalive_requests 10000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $TMP/nginx/body;
-    log_format arrival '\$msec \$request_uri';
-    access_log $TMP/nginx/access.log arrival buffer=256k flush=100ms;
-    server { listen 127.0.0.1:$NGX; location / { return 200 "ok"; } }
-}
-CONF
-"$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" &
-NPID=$!
+bench_nginx "log_format arrival '\$msec \$request_uri';" \
+    "access_log $TMP/nginx/access.log arrival buffer=256k flush=100ms;" \
+    "server { listen 127.0.0.1:$NGX; location / { return 200 \"ok\"; } }"
 wait_http "http://127.0.0.1:$NGX/ready"
 NWORKER=$(pgrep -P "$NPID" | head -1)
 

@@ -73,30 +73,11 @@ settle_disk() { sync; sleep 2; }
 # buffered access log with the arrival time, the only way to count
 # Alertmanager's notifications (it records nothing itself).
 NGX_T=$(free_port); NGX_A=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $TMP/nginx/body;
-    log_format arrival '\$msec \$connection \$request_uri';
-    server { listen 127.0.0.1:$NGX_T; location / { return 200 "ok"; } }
-    server {
-        listen 127.0.0.1:$NGX_A;
-        access_log $TMP/nginx/am-access.log arrival buffer=64k flush=100ms;
-        location / { return 200 "ok"; }
-    }
-}
-CONF
-"$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" &
-PIDS+=("$!")
+bench_nginx "access_log off;" \
+    "log_format arrival '\$msec \$connection \$request_uri';" \
+    "server { listen 127.0.0.1:$NGX_T; location / { return 200 \"ok\"; } }" \
+    "server { listen 127.0.0.1:$NGX_A; location / { return 200 \"ok\"; }" \
+    "    access_log $TMP/nginx/am-access.log arrival buffer=64k flush=100ms; }"
 wait_http "http://127.0.0.1:$NGX_T/"
 wait_http "http://127.0.0.1:$NGX_A/ready"
 

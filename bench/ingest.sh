@@ -69,23 +69,8 @@ load() {
 
 # --- the ceiling: nginx answering 200 to the same POST --------------------
 NGX=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $TMP/nginx/body;
-    server { listen 127.0.0.1:$NGX; location / { return 200 '{"data":{}}'; } }
-}
-CONF
-"$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" &
-NPID=$!; PIDS+=("$NPID")
+bench_nginx "access_log off;" \
+    "server { listen 127.0.0.1:$NGX; location / { return 200 '{\"data\":{}}'; } }"
 wait_http "http://127.0.0.1:$NGX/"
 NWORKER=$(pgrep -P "$NPID" | head -1)
 

@@ -26,3 +26,29 @@ bench_cleanup() {
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
+
+# bench_nginx LINE...: starts nginx (one worker, keep-alive connections kept
+# open, files in $TMP/nginx) with the given lines (servers, logs) at the end
+# of its http block; its pid goes in NPID and PIDS. The caller waits for it.
+bench_nginx() {
+    mkdir -p "$TMP/nginx"
+    {
+        cat <<CONF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 16384; }
+http {
+    keepalive_requests 10000000;
+    keepalive_timeout 300s;
+    client_body_temp_path $TMP/nginx/body;
+CONF
+        printf '    %s\n' "$@"
+        echo "}"
+    } >"$TMP/nginx/nginx.conf"
+    "${NGINX:-nginx}" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" &
+    NPID=$!
+    PIDS+=("$NPID")
+}

@@ -27,23 +27,8 @@ KEY=bench-admin-key-0123456789abcdef
 bench_tmp profdel
 
 NGX=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $TMP/nginx/body;
-    server { listen 127.0.0.1:$NGX; location / { return 200 "ok"; } }
-}
-CONF
-"$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" &
-PIDS+=("$!")
+bench_nginx "access_log off;" \
+    "server { listen 127.0.0.1:$NGX; location / { return 200 \"ok\"; } }"
 wait_http "http://127.0.0.1:$NGX/"
 
 PORT=$(free_port)

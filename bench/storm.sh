@@ -44,25 +44,9 @@ cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null |
 
 # --- nginx: one server, an access log with the arrival time -------------
 NGX=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; }
-http {
-    keepalive_requests 10000000;
-    keepalive_timeout 300s;
-    client_body_temp_path $TMP/nginx/body;
-    log_format arrival '\$msec \$request_uri';
-    access_log $TMP/nginx/access.log arrival buffer=256k flush=100ms;
-    server { listen 127.0.0.1:$NGX; location / { return 200 "ok"; } }
-}
-CONF
-"$NGINX" -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" &
-NPID=$!; PIDS+=("$NPID")
+bench_nginx "log_format arrival '\$msec \$request_uri';" \
+    "access_log $TMP/nginx/access.log arrival buffer=256k flush=100ms;" \
+    "server { listen 127.0.0.1:$NGX; location / { return 200 \"ok\"; } }"
 wait_http "http://127.0.0.1:$NGX/ready"
 NWORKER=$(pgrep -P "$NPID" | head -1) # the worker serves; the master only waits
 
