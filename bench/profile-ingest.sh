@@ -8,6 +8,7 @@
 # libsqlite3 and libjansson are visible without debug packages.
 #
 # Usage: bench/profile-ingest.sh [DURATION_S]   (default 15)
+#        BIN=path bench/profile-ingest.sh   another build of tocsin
 #        KEEP_OUT=FILE bench/profile-ingest.sh   also keeps callgrind's output in FILE
 #        (for callgrind_annotate: per function, callers, and so on)
 #        LIST_INDEXES=0 bench/profile-ingest.sh   a what-if, not a way to run
@@ -25,7 +26,8 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-15}
 scripts/install-deps.sh test >/dev/null
 command -v valgrind >/dev/null || { apt-get install -y -qq valgrind >/dev/null; }
-make -s build >/dev/null
+BIN=${BIN:-./build/tocsin}
+[ "$BIN" != ./build/tocsin ] || make -s build >/dev/null
 KEY=bench-admin-key-0123456789abcdef
 DATA=$(mktemp -d /tmp/tocsin-prof-XXXXXX)
 OUT=$(mktemp /tmp/tocsin-callgrind-XXXXXX)
@@ -37,7 +39,7 @@ INDEXES="alerts_start alerts_updated alerts_channel alerts_open incidents_start 
     incidents_open alert_events_alert alert_events_time events_feed"
 if [ "$LISTS" != 1 ]; then
     # A first start makes the schema; the indexes go while nothing runs.
-    TOCSIN_ADMIN_APP_KEY=$KEY ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$DATA" \
+    TOCSIN_ADMIN_APP_KEY=$KEY "$BIN" serve --listen 127.0.0.1:$PORT --data "$DATA" \
         --log-level warn >/dev/null 2>&1 &
     PID=$!
     wait_http "http://127.0.0.1:$PORT/healthz"
@@ -63,7 +65,7 @@ CREATE INDEX events_feed ON events(feed_ref, seq) WHERE listed = 1 AND feed_ref 
 SQL
 fi
 TOCSIN_ADMIN_APP_KEY=$KEY valgrind --tool=callgrind --callgrind-out-file="$OUT" \
-    ./build/tocsin serve --listen 127.0.0.1:$PORT --data "$DATA" --log-level warn \
+    "$BIN" serve --listen 127.0.0.1:$PORT --data "$DATA" --log-level warn \
     --rate-limit-event 0 --rate-limit-api 0 >/dev/null 2>&1 &
 PID=$!
 # Not wait_http: under valgrind tocsin needs up to 30 s to answer.
