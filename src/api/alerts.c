@@ -627,7 +627,7 @@ static int alert_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     feed_sink sink = {id, items};
     store_conn *c = store_reader_acquire(ctx->app->st);
     if (store_alerts_exists(c, id, err) != 0 ||
-        store_events_feed(c, id, asc, wanted, p, limit, feed_add, &sink, &more, err) != 0)
+        store_events_feed(c, "alert", id, asc, wanted, p, limit, feed_add, &sink, &more, err) != 0)
         goto out;
     rc = api_answer(json_pack("{s:b, s:O}", "has_next_page", more, "items", items), "a timeline",
                     data, err);

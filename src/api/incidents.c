@@ -1012,7 +1012,7 @@ static int h_feed(api_ctx *ctx, json_t *body, json_t **data, tc_err *err) {
     if (incident_load(c, id, &inc, err) != 0)
         goto out;
     tc_incident_clear(&inc);
-    if (store_events_feed(c, id, asc, types, p, limit, feed_row, &f, &more, err) != 0)
+    if (store_events_feed(c, "incident", id, asc, types, p, limit, feed_row, &f, &more, err) != 0)
         goto out;
     rc = api_answer(json_pack("{s:b, s:O}", "has_next_page", more, "items", f.items), "a timeline",
                     data, err);

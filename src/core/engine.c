@@ -679,11 +679,22 @@ static int alert_create(writer_txn *txn, event_ctx *x, const state_alert *open, 
         tc_err_oom(err, "a timeline entry");
         goto out;
     }
+    /* The first timeline entry of a new alert and of a new incident goes
+     * into their rows (migration 011), not into the event log. An alert
+     * that rules muted until now is stored already, with its timeline
+     * begun: its a_new is a timeline row in its place. */
+    if (!open) {
+        a.new_at = txn->now_ms;
+        a.new_detail = a_new;
+        a_new = NULL;
+    }
     if (alert_emit(txn, &a, "a_new", NULL, a_new, inc.title, err) != 0)
         goto out;
     if (!grow) {
-        outbox_event ev = {
-            .event_type = "i_new", .feed_ref = inc.incident_id, .detail = i_new, .incident = &inc};
+        inc.new_at = txn->now_ms;
+        inc.new_detail = i_new;
+        i_new = NULL;
+        outbox_event ev = {.event_type = "i_new", .incident = &inc};
         if (outbox_emit(txn, &ev, NULL, err) != 0)
             goto out;
     }

@@ -124,9 +124,19 @@ int incident_commit(writer_txn *txn, tc_incident *inc, const char *type, const t
     if (detail_failed)
         return tc_err_oom(err, "a timeline entry");
     inc->updated_at = txn->now_ms / 1000;
+    /* An incident not stored yet is being made (i_new, by its creator_id):
+     * its first timeline entry goes into its row (migration 011). */
+    int creating = inc->id == 0;
+    if (creating) {
+        inc->new_at = txn->now_ms;
+        if (model_set_str(&inc->new_detail, text ? text : "{}") != 0) {
+            free(text);
+            return tc_err_oom(err, "a timeline entry");
+        }
+    }
     outbox_event ev = {.event_type = type,
                        .person = who,
-                       .feed_ref = inc->incident_id,
+                       .feed_ref = creating ? NULL : inc->incident_id,
                        .detail = text ? text : "{}",
                        .incident = inc};
     int rc = incident_track(txn, inc, err) != 0 || outbox_emit(txn, &ev, NULL, err) != 0 ||

@@ -34,7 +34,8 @@ int incident_save(writer_txn *txn, tc_incident *inc, tc_err *err);
 
 /* The usual last step of a change: updated_at, the event `type` (person
  * `who`, NULL for none) with its timeline entry (detail stolen; NULL
- * means {}), then the save. */
+ * means {}), then the save. For an incident not stored yet (i_new) the
+ * entry is kept in its row, by its creator_id, not as a timeline row. */
 int incident_commit(writer_txn *txn, tc_incident *inc, const char *type, const tc_person *who,
                     json_t *detail, tc_err *err);
 

@@ -54,6 +54,7 @@ void tc_alert_clear(tc_alert *a) {
     free(a->labels);
     free(a->images);
     free(a->lanes);
+    free(a->new_detail);
     tc_alert_init(a);
 }
 
@@ -81,7 +82,8 @@ static void each_incident_string(tc_incident *inc, void (*fn)(char **field, void
                        &inc->responders,
                        &inc->assigned_to,
                        &inc->group_keys,
-                       &inc->lanes};
+                       &inc->lanes,
+                       &inc->new_detail};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         fn(fields[i], arg);
 }
@@ -138,6 +140,7 @@ int tc_alert_copy(tc_alert *dst, const tc_alert *src, tc_err *err) {
     COPY_FIELD(labels)
     COPY_FIELD(images)
     COPY_FIELD(lanes)
+    COPY_FIELD(new_detail)
 #undef COPY_FIELD
     if (failed) {
         tc_alert_clear(dst);

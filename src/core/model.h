@@ -53,6 +53,10 @@ typedef struct {
     char *labels; /* JSON object text */
     char *images; /* JSON array text */
     char *lanes;  /* "integration:sequence,..." (outbox.h) */
+    /* Its timeline's first entry, a_new (migration 011): set only on an
+     * alert about to be inserted; stored, never read back into the struct. */
+    int64_t new_at;   /* ms */
+    char *new_detail; /* FeedDetail JSON text, or NULL: none in the row */
 } tc_alert;
 
 void tc_alert_init(tc_alert *a);
@@ -84,6 +88,10 @@ typedef struct {
     char *assigned_to;       /* JSON object text, or NULL */
     char *group_keys;        /* JSON array text of grouping bucket keys */
     char *lanes;             /* "integration:sequence,..." */
+    /* Its timeline's first entry, i_new, by creator_id (migration 011): set
+     * only on an incident about to be inserted; never read back. */
+    int64_t new_at;   /* ms */
+    char *new_detail; /* FeedDetail JSON text, or NULL: none in the row */
 } tc_incident;
 
 void tc_incident_init(tc_incident *inc);

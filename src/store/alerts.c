@@ -60,7 +60,8 @@ int store_alerts_insert(store_conn *c, tc_alert *a, tc_err *err) {
         "progress,"
         " alert_severity, alert_status, start_time, last_time, end_time, close_time, event_cnt,"
         " event_hash, created_at, updated_at, title, title_rule, description, labels, images,"
-        " lanes, ever_muted) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " lanes, ever_muted, new_at, new_detail)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         err);
     if (!st)
         return -1;
@@ -93,6 +94,8 @@ int store_alerts_insert(store_conn *c, tc_alert *a, tc_err *err) {
     store_bind_text_static(st, 22, a->images ? a->images : "[]");
     store_bind_text_static(st, 23, str_or_empty(a->lanes));
     store_bind_int64(st, 24, a->ever_muted);
+    store_bind_int64(st, 25, a->new_detail ? a->new_at : 0);
+    store_bind_text_static(st, 26, a->new_detail);
     if (store_run(st, err) != 0)
         return -1;
     a->id = id;

@@ -87,15 +87,33 @@ int store_events_by_event_id(store_conn *c, const char *event_id, store_event *o
     return read_one(q, event_id, out, err);
 }
 
-int store_events_feed(store_conn *c, const char *feed_ref, int asc, json_t *types, int64_t p,
-                      int64_t limit, int (*fn)(void *arg, const store_feed_row *r, tc_err *err),
-                      void *arg, int *more, tc_err *err) {
+/* The creation entry kept in the object's row, as a timeline row with seq
+ * 0: before every row of `events`, whose seqs start at 1. */
+static void creation_entry(listing_query *q, const char *object_kind, const char *feed_ref) {
+    int incident = strcmp(object_kind, "incident") == 0;
+    listing_sql(q, incident ? "SELECT 0 AS seq, 'i_new' AS event_type, creator_id AS person_id,"
+                              " new_at AS event_time, new_detail AS detail FROM incidents"
+                              " WHERE incident_id = "
+                            : "SELECT 0 AS seq, 'a_new' AS event_type, 0 AS person_id,"
+                              " new_at AS event_time, new_detail AS detail FROM alerts"
+                              " WHERE alert_id = ");
+    listing_text(q, feed_ref);
+    listing_sql(q, " AND new_detail IS NOT NULL");
+}
+
+int store_events_feed(store_conn *c, const char *object_kind, const char *feed_ref, int asc,
+                      json_t *types, int64_t p, int64_t limit,
+                      int (*fn)(void *arg, const store_feed_row *r, tc_err *err), void *arg,
+                      int *more, tc_err *err) {
     *more = 0;
     listing_query q;
     listing_query_init(&q);
-    listing_sql(&q, "SELECT seq, event_type, person_id, event_time, COALESCE(detail, '{}')"
-                    " FROM events WHERE feed_ref = ");
+    listing_sql(&q, "SELECT seq, event_type, person_id, event_time, detail FROM (");
+    creation_entry(&q, object_kind, feed_ref);
+    listing_sql(&q, " UNION ALL SELECT seq, event_type, person_id, event_time,"
+                    " COALESCE(detail, '{}') FROM events WHERE feed_ref = ");
     listing_text(&q, feed_ref);
+    listing_sql(&q, ") AS feed WHERE 1 = 1");
     listing_in_texts(&q, "event_type", types);
     listing_sql(&q, asc ? " ORDER BY seq ASC" : " ORDER BY seq DESC");
     listing_limit(&q, limit + 1, (p - 1) * limit);

@@ -4,7 +4,9 @@
  *
  * A row is a domain event (i_*, a_*: event_id set; body set when some
  * integration subscribed to it), a timeline entry (feed_ref set, with its
- * detail), or both. */
+ * detail), or both. The first entry of a timeline (i_new, a_new) is kept
+ * in its incident's or alert's row instead (migration 011), and the feed
+ * reads it from there. */
 #ifndef TOCSIN_STORE_EVENTS_H
 #define TOCSIN_STORE_EVENTS_H
 
@@ -56,11 +58,14 @@ typedef struct {
     const char *detail; /* FeedDetail JSON */
 } store_feed_row;
 
-/* The timeline of an incident or alert (feed_ref), oldest first when asc:
- * page p (from 1) of `limit` rows, only the types listed (NULL or empty:
- * all). Calls fn per row; *more tells whether a next page exists. */
-int store_events_feed(store_conn *c, const char *feed_ref, int asc, json_t *types, int64_t p,
-                      int64_t limit, int (*fn)(void *arg, const store_feed_row *r, tc_err *err),
-                      void *arg, int *more, tc_err *err);
+/* The timeline of an incident or alert (object_kind "incident" or "alert",
+ * feed_ref its id), oldest first when asc: page p (from 1) of `limit` rows,
+ * only the types listed (NULL or empty: all). Calls fn per row; *more tells
+ * whether a next page exists. The first entry (i_new, a_new) comes from the
+ * object's row when it holds it (migration 011), with seq 0. */
+int store_events_feed(store_conn *c, const char *object_kind, const char *feed_ref, int asc,
+                      json_t *types, int64_t p, int64_t limit,
+                      int (*fn)(void *arg, const store_feed_row *r, tc_err *err), void *arg,
+                      int *more, tc_err *err);
 
 #endif

@@ -117,9 +117,10 @@ static int bind_mutable(store_stmt *st, int i, const tc_incident *inc) {
 int store_incidents_insert(store_conn *c, tc_incident *inc, tc_err *err) {
     store_stmt *st = store_prepare(
         c,
-        "INSERT INTO incidents(id, incident_id, start_time, created_at, " MUTABLE_COLUMNS ")"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
-        ")",
+        "INSERT INTO incidents(id, incident_id, start_time, created_at, new_at, "
+        "new_detail, " MUTABLE_COLUMNS ")"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+        "?,?)",
         err);
     if (!st)
         return -1;
@@ -132,7 +133,9 @@ int store_incidents_insert(store_conn *c, tc_incident *inc, tc_err *err) {
     store_bind_text_static(st, 2, inc->incident_id);
     store_bind_int64(st, 3, inc->start_time);
     store_bind_int64(st, 4, inc->created_at);
-    bind_mutable(st, 5, inc);
+    store_bind_int64(st, 5, inc->new_detail ? inc->new_at : 0);
+    store_bind_text_static(st, 6, inc->new_detail);
+    bind_mutable(st, 7, inc);
     if (store_run(st, err) != 0)
         return -1;
     inc->id = id;

@@ -273,6 +273,9 @@ def test_silence_mutes_then_lets_through():
         wait_until(lambda: receiver_saw(rx, a["incident"]["incident_id"]), timeout=10,
                    what="the incident's webhook")
         assert [r["rule_id"] for r in rules(t, "silence", chan)] == [rid, gone]
+        # Its a_new came when it joined the incident, after its two muted events.
+        feed = t.api("/alert/feed", {"alert_id": a["alert_id"], "asc": True}).data["items"]
+        assert [i["type"] for i in feed] == ["a_m_silence"] * 2 + ["a_new"], feed
 
 
 def test_recurring_window_in_time_zone():

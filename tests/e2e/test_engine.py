@@ -7,7 +7,8 @@ table) holding the right i_*/a_* sequence with full objects.
 State is read from the store after tocsin has stopped (t.db_query), and
 through /incident/info where that shows the engine's work. Since migration
 007 alerts and incidents are rows of columns, the timelines are rows of
-`events` named by feed_ref, and an event's body is stored only when some
+`events` named by feed_ref (since 011 but for their first entry, which is
+in the object's row), and an event's body is stored only when some
 integration subscribes to it: every test starts tocsin with keeping_bodies
 (disabled webhooks subscribed to everything, see keep_every_body)."""
 import json
@@ -69,8 +70,15 @@ class Store:
         return self.objects("SELECT * FROM incidents ORDER BY id")
 
     def feed(self, object_id):
-        """An incident's or alert's timeline: [(type, person, detail)]."""
-        return [(ty, c, json.loads(d)) for ty, c, d in self.rows(
+        """An incident's or alert's timeline: [(type, person, detail)]. Its
+        first entry (i_new, a_new) is kept in the object's row since
+        migration 011, the rest are rows of `events` named by feed_ref."""
+        first = self.rows(
+            "SELECT 'i_new', creator_id, new_detail FROM incidents"
+            " WHERE incident_id = ? AND new_detail IS NOT NULL"
+            " UNION ALL SELECT 'a_new', 0, new_detail FROM alerts"
+            " WHERE alert_id = ? AND new_detail IS NOT NULL", (object_id, object_id))
+        return [(ty, c, json.loads(d)) for ty, c, d in first + self.rows(
             "SELECT event_type, person_id, detail FROM events WHERE feed_ref = ?"
             " ORDER BY seq", (object_id,))]
 
@@ -145,8 +153,7 @@ def test_alert_lifecycle_and_event_log():
         assert feed == [("i_new", 0, {"severity": "Critical", "title": "h1 down"}),
                         ("i_rslv", 0, {"from": "event"})], feed
         first_id = a_new["alert_id"]
-        assert s.rows("SELECT event_type, detail FROM events WHERE feed_ref = ? ORDER BY seq",
-                      (first_id,)) == [("a_new", '{"severity":"Critical","status":"Critical"}')]
+        assert s.feed(first_id) == [("a_new", 0, {"severity": "Critical", "status": "Critical"})]
         # Four events stored for the first alert, one for the second; drops stored nothing.
         assert s.rows("SELECT event_status FROM alert_events WHERE alert_id = ? ORDER BY seq",
                       (first_id,)) == [("Critical",), ("Warning",), ("Warning",), ("Ok",)]
@@ -311,8 +318,7 @@ def test_manually_closed_incident_takes_no_events():
         assert types[-5:] == ["i_rslv", "a_close", "a_new", "i_new", "a_merge"], types
         closed_body = s.events()[-4][1]
         assert "person" not in closed_body
-        assert s.rows("SELECT event_type FROM events WHERE feed_ref = ? ORDER BY seq",
-                      (first["alert_id"],)) == [("a_new",), ("a_close",)]
+        assert [f[0] for f in s.feed(first["alert_id"])] == ["a_new", "a_close"]
         # The old incident stays closed, its event log untouched by the event.
         assert s.incident(inc1)["progress"] == "Closed"
         # An Ok for an alert of a hand-closed incident closes it and recovers nothing.

@@ -161,6 +161,54 @@ def test_feed_survives_restart():
         assert [it["type"] for it in before["items"]] == ["i_rslv", "i_comm", "i_new"]
 
 
+def test_first_entries_live_in_their_rows():
+    """i_new and a_new, the first entries of the engine's timelines, are
+    kept in the incident's and the alert's rows (migration 011): no row of
+    the event log when nobody subscribes to them, one (with the webhook
+    body, off the timeline) when somebody does; the feeds show them first,
+    once, across pages, type filters and a restart."""
+    with Tocsin() as t:
+        ch = t.make_channel("First")
+        _, key = t.make_source(ch)
+        t.push(key, {"title_rule": "disk full", "event_status": "Warning", "alert_key": "d1"})
+        alert = t.api("/alert/list", {"start_time": int(time.time()) - 60,
+                                      "end_time": int(time.time()) + 60}).data["items"][0]
+        aid, iid = alert["alert_id"], alert["incident"]["incident_id"]
+        ok(t, "/incident/comment", {"incident_ids": [iid], "comment": "looking"})
+        asc = feed(t, iid, asc=True)["items"]
+        assert [(i["type"], i["creator_id"]) for i in asc] == [("i_new", 0), ("i_comm", 1)], asc
+        assert asc[0]["detail"] == {"severity": "Warning", "title": "disk full"}, asc[0]
+        assert 10 ** 12 < asc[0]["created_at"] <= asc[1]["created_at"], asc
+        assert [i["type"] for i in feed(t, iid)["items"]] == ["i_comm", "i_new"]
+        p1, p2 = feed(t, iid, asc=True, limit=1), feed(t, iid, asc=True, limit=1, p=2)
+        assert [i["type"] for i in p1["items"] + p2["items"]] == ["i_new", "i_comm"]
+        assert p1["has_next_page"] and not p2["has_next_page"]
+        assert [i["type"] for i in feed(t, iid, types=["i_new"])["items"]] == ["i_new"]
+        assert feed(t, iid, types=["i_ack"])["items"] == []
+        a_feed = t.api("/alert/feed", {"alert_id": aid}).data["items"]
+        assert [(i["type"], i["creator_id"], i["detail"]) for i in a_feed] == [
+            ("a_new", 0, {"severity": "Warning", "status": "Warning"})], a_feed
+        # Nobody subscribes: nothing of them in the event log.
+        assert t.db_query("SELECT event_type FROM events WHERE object_id IN (?, ?)"
+                          " AND event_type IN ('i_new', 'a_new')", (iid, aid)) == []
+
+        # A webhook subscribed to them: their pushes are stored, off the timelines.
+        t.api("/integration/create", {"type": "webhook_incident", "name": "hook",
+                                      "endpoint": "http://127.0.0.1:9/hook"})
+        t.push(key, {"title_rule": "cpu hot", "event_status": "Critical", "alert_key": "c1"})
+        alert = [a for a in t.api("/alert/list", {
+            "start_time": int(time.time()) - 60, "end_time": int(time.time()) + 60,
+            "alert_keys": ["c1"]}).data["items"]][0]
+        iid2 = alert["incident"]["incident_id"]
+        assert t.db_query("SELECT feed_ref FROM events WHERE object_id = ? AND event_type"
+                          " = 'i_new' AND body IS NOT NULL", (iid2,)) == [("",)]
+        assert [i["type"] for i in feed(t, iid2)["items"]] == ["i_new"]
+
+        before = (feed(t, iid, limit=100), feed(t, iid2, limit=100))
+        t.restart()
+        assert (feed(t, iid, limit=100), feed(t, iid2, limit=100)) == before
+
+
 if __name__ == "__main__":
     run([test_every_manual_change_has_its_detail, test_order_paging_and_types,
-         test_feed_refusals, test_feed_survives_restart])
+         test_feed_refusals, test_feed_survives_restart, test_first_entries_live_in_their_rows])
