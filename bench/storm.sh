@@ -148,6 +148,8 @@ kill "$APID"; wait "$APID" 2>/dev/null || true
 export T_T0 T_T1 T_ACC T_RPS T_CPU T_WRKCPU T_NGXCPU T_DURING T_LAST T_TOTAL T_RSS_KB
 export A_T0 A_T1 A_ACC A_RPS A_CPU A_WRKCPU A_NGXCPU A_DURING A_LAST A_TOTAL
 export DURATION CONNS THREADS
+# Another build (BIN=) is named by its own --version, not by this checkout.
+export BUILD_NOTE=$([ "$BIN" != ./build/tocsin ] && echo " with BIN=$BIN ($("$BIN" --version 2>/dev/null | head -1))")
 export DATE=$(date -u +%Y-%m-%d) NPROC=$(nproc) COMMIT=$(git rev-parse --short HEAD)
 export CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 REPORT=$($PY - <<'PY'
@@ -163,7 +165,7 @@ a_lag = max(n("A_LAST") - n("A_T1"), 0) / 1000
 print(f"""
 ## Storm: {e['DATE']} ({e['COMMIT']})
 
-Machine: {e['NPROC']} cores ({e['CPU_MODEL']}). Command: `bench/storm.sh {e['DURATION']} {e['CONNS']}`
+Machine: {e['NPROC']} cores ({e['CPU_MODEL']}). Command: `bench/storm.sh {e['DURATION']} {e['CONNS']}`{e['BUILD_NOTE']}
 (wrk -t{e['THREADS']} -c{e['CONNS']} -d{e['DURATION']}s, one new alert per request, distinct keys;
 tocsin on SQLite, synchronous=FULL, an incident webhook and an alert webhook to nginx: three
 pushes per alert; Alertmanager 0.25 notifying once per alert, group_wait 0s, to the same nginx).
