@@ -7,7 +7,7 @@
  * committed to a WAL with synchronous=NORMAL (tocsin's writer settings).
  * "single" binds and steps one prepared single-row statement per row;
  * "multi" one statement of BATCH rows per transaction. callgrind counts
- * only inside run_single and run_multi (--toggle-collect). */
+ * only inside run_inserts (--toggle-collect). */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,33 +68,19 @@ static int prepare(sqlite3 *db, int rows, sqlite3_stmt **st) {
     return rc;
 }
 
-int run_single(sqlite3 *db, int n, int batch) {
+/* N rows in transactions of `batch`, written by statements of `per_stmt`
+ * rows each (1: single-row; batch: one statement per transaction). */
+int run_inserts(sqlite3 *db, int n, int batch, int per_stmt) {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(db, 1, &st);
+    int rc = prepare(db, per_stmt, &st);
     for (int b = 0; rc == 0 && b < n; b += batch) {
         rc = check(db, sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), "begin");
-        for (int i = b; rc == 0 && i < b + batch; i++) {
-            bind_row(st, 0, i);
+        for (int s = b; rc == 0 && s < b + batch; s += per_stmt) {
+            for (int i = 0; i < per_stmt; i++)
+                bind_row(st, i * COLS, s + i);
             rc = check(db, sqlite3_step(st), "insert");
             sqlite3_reset(st);
         }
-        if (rc == 0)
-            rc = check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "commit");
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int run_multi(sqlite3 *db, int n, int batch) {
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(db, batch, &st);
-    for (int b = 0; rc == 0 && b < n; b += batch) {
-        rc = check(db, sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), "begin");
-        for (int i = 0; rc == 0 && i < batch; i++)
-            bind_row(st, i * COLS, b + i);
-        if (rc == 0)
-            rc = check(db, sqlite3_step(st), "insert");
-        sqlite3_reset(st);
         if (rc == 0)
             rc = check(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "commit");
     }
@@ -117,7 +103,7 @@ int main(int argc, char **argv) {
     if (rc == 0)
         rc = check(db, sqlite3_exec(db, SCHEMA, NULL, NULL, NULL), "schema");
     if (rc == 0)
-        rc = strcmp(argv[2], "multi") == 0 ? run_multi(db, n, batch) : run_single(db, n, batch);
+        rc = run_inserts(db, n, batch, strcmp(argv[2], "multi") == 0 ? batch : 1);
     sqlite3_close(db);
     return rc == 0 ? 0 : 1;
 }

@@ -15,7 +15,7 @@ trap 'rm -rf "$DIR"' EXIT
 cc -O2 -std=c17 -Wall -Wextra -Werror bench/multirow.c -lsqlite3 -o "$DIR/multirow"
 for batch in 8 32; do
     for mode in single multi; do
-        valgrind --tool=callgrind --toggle-collect="run_$mode" \
+        valgrind --tool=callgrind --toggle-collect=run_inserts \
             --callgrind-out-file="$DIR/cg.$mode.$batch" \
             "$DIR/multirow" "$DIR/$mode.$batch.db" "$mode" "$N" "$batch" >/dev/null 2>&1
         total=$(awk '/^summary:/ {print $2}' "$DIR/cg.$mode.$batch")
