@@ -9,6 +9,9 @@
 #
 # Usage: bench/profile-ingest.sh [DURATION_S]   (default 15)
 #        BIN=path bench/profile-ingest.sh   another build of tocsin
+#        CONNS=64 bench/profile-ingest.sh   wrk's connections (default 16)
+# It also prints the writer's commands per commit: the commit's cost is per
+# batch, so two runs compare per event only at about the same batch size.
 #        KEEP_OUT=FILE bench/profile-ingest.sh   also keeps callgrind's output in FILE
 #        (for callgrind_annotate: per function, callers, and so on)
 #        LIST_INDEXES=0 bench/profile-ingest.sh   a what-if, not a way to run
@@ -72,11 +75,14 @@ PID=$!
 for _ in $(seq 1 150); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.2; done
 CH=$(api /channel/create '{"channel_name":"bench","team_id":0}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["channel_id"])')
 IKEY=$(api /integration/create "{\"type\":\"alert_standard\",\"name\":\"bench\",\"channel_id\":$CH}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["integration_key"])')
-wrk -t1 -c16 -d${DURATION}s -s bench/ingest.lua \
+wrk -t1 -c${CONNS:-16} -d${DURATION}s -s bench/ingest.lua \
     "http://127.0.0.1:$PORT/event/push/alert/standard?integration_key=$IKEY" >/dev/null
+BATCH=$(curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '
+    /^tocsin_writer_commands_total / {c = $2} /^tocsin_writer_batches_total / {b = $2}
+    END {printf "%.1f", (b > 0 ? c / b : 0)}')
 kill -INT $PID; wait $PID || true
 N=$(sqlite3 "$DATA/tocsin.db" "SELECT COUNT(*) FROM alert_events")
-echo "events ingested under callgrind: $N"
+echo "events ingested under callgrind: $N, $BATCH writer commands per commit"
 echo "instructions per event (inclusive):"
 callgrind_annotate --inclusive=yes "$OUT" 2>/dev/null |
     grep -E 'writer.c:writer_main \[|engine_ingest_many \[|engine_event_prepare \[|outbox_[a-z_]* \[|\?\?\?:sqlite3_step \[|\?\?\?:json_dumps \[|\?\?\?:json_pack \[|\?\?\?:json_loads \[|store_commit \[|\?\?\?:sqlite3_prepare_v3 \[' |
