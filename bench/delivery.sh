@@ -399,7 +399,7 @@ SECTION=$(cat <<MD
 
 Machine: $(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, data on $DISK;
 load average $LOAD_BEFORE before the run, $LOAD_AFTER after.
-Command: \`bench/delivery.sh $N_SMALL $N_LARGE $RATE $SECS\`$([ "$ISO_N" != "$N_LARGE" ] && echo " with ISO_N=$ISO_N")$([ "$BIN" != ./build/tocsin ] && echo " with BIN=$BIN ($("$BIN" --version 2>/dev/null | head -1))").
+Command: \`bench/delivery.sh $N_SMALL $N_LARGE $RATE $SECS\`$([ "$ISO_N" = "$N_LARGE" ] || echo " with ISO_N=$ISO_N")$(build_note).
 
 How: nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') (1 worker, keep-alive, \`return 200 "ok"\`) is the endpoint for
 throughput; tocsin-test-receiver (records arrival t_ms, whole ms) for latency and as the dead endpoint (/hang/).

@@ -220,7 +220,7 @@ REPORT="
 ## Ingest: $(date -u +%Y-%m-%d) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))
 
 Machine: $(nproc) cores ($CPU), $(free -g | awk '/Mem:/ {print $2}') GiB RAM.
-Command: \`bench/ingest.sh $DURATION ${CONN_LIST[*]}\`$([ "$BIN" != ./build/tocsin ] && echo " with BIN=$BIN ($("$BIN" --version 2>/dev/null | head -1))") (wrk -t$THREADS -d${DURATION}s, keep-alive,
+Command: \`bench/ingest.sh $DURATION ${CONN_LIST[*]}\`$(build_note) (wrk -t$THREADS -d${DURATION}s, keep-alive,
 one event per request, distinct alert keys; tocsin on SQLite, synchronous=FULL; the ceiling is
 nginx answering 200 to the same POST with the same wrk settings).
 "

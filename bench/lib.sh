@@ -52,3 +52,8 @@ CONF
     NPID=$!
     PIDS+=("$NPID")
 }
+
+# build_note: " with BIN=path (version)" when $BIN is not the default build,
+# else nothing; its status is 0 either way (a report's assignment under
+# set -e takes the status of its last command substitution).
+build_note() { [ "$BIN" = ./build/tocsin ] || echo " with BIN=$BIN ($("$BIN" --version 2>/dev/null | head -1))"; }

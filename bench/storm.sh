@@ -149,7 +149,7 @@ export T_T0 T_T1 T_ACC T_RPS T_CPU T_WRKCPU T_NGXCPU T_DURING T_LAST T_TOTAL T_R
 export A_T0 A_T1 A_ACC A_RPS A_CPU A_WRKCPU A_NGXCPU A_DURING A_LAST A_TOTAL
 export DURATION CONNS THREADS
 # Another build (BIN=) is named by its own --version, not by this checkout.
-export BUILD_NOTE=$([ "$BIN" != ./build/tocsin ] && echo " with BIN=$BIN ($("$BIN" --version 2>/dev/null | head -1))")
+export BUILD_NOTE=$(build_note)
 export DATE=$(date -u +%Y-%m-%d) NPROC=$(nproc) COMMIT=$(git rev-parse --short HEAD)
 export CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 REPORT=$($PY - <<'PY'
