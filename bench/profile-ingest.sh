@@ -10,8 +10,6 @@
 # Usage: bench/profile-ingest.sh [DURATION_S]   (default 15)
 #        BIN=path bench/profile-ingest.sh   another build of tocsin
 #        CONNS=64 bench/profile-ingest.sh   wrk's connections (default 16)
-# It also prints the writer's commands per commit: the commit's cost is per
-# batch, so two runs compare per event only at about the same batch size.
 #        KEEP_OUT=FILE bench/profile-ingest.sh   also keeps callgrind's output in FILE
 #        (for callgrind_annotate: per function, callers, and so on)
 #        LIST_INDEXES=0 bench/profile-ingest.sh   a what-if, not a way to run
@@ -24,6 +22,10 @@
 #        run sqlite3, also under callgrind, prices the two ways to catch up,
 #        per event: marking the rows listed, and filling index tables
 #        (WITHOUT ROWID) of the same keys; 1,024 events per transaction
+#
+# It also prints the writer's commands per commit: much of a commit's cost
+# is per batch, not per event, so two runs compare per event only at about
+# the same batch size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-15}
