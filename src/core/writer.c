@@ -74,13 +74,6 @@ struct writer {
 
 /* ---- running a batch ------------------------------------------------- */
 
-/* Savepoint statements are prepared once and cached by the store, because
- * parsing them per command cost as much as a row insert. */
-static int exec_cached(store_conn *conn, const char *sql, tc_err *err) {
-    store_stmt *st = store_prepare(conn, sql, err);
-    return st ? store_run(st, err) : -1;
-}
-
 /* Runs one command. A failed command's changes are undone: its SAVEPOINT
  * in the store, its marks in the writer's cache, its pushes in the batch.
  * Returns -1 when the batch cannot go on: a failed command's writes could
@@ -93,7 +86,7 @@ static int run_one(writer_txn *txn, writer_job *j, tc_err *batch_err) {
     outbox_delivery *pushes = txn->deliveries;
     if (j->flags & WRITER_NO_SAVEPOINT) {
         j->failed = j->fn(txn, j->arg, &j->err) != 0;
-    } else if (exec_cached(txn->conn, "SAVEPOINT cmd", &j->err) != 0) {
+    } else if (store_run_sql(txn->conn, "SAVEPOINT cmd", &j->err) != 0) {
         j->failed = 1;
     } else {
         tc_err scratch;
@@ -102,10 +95,10 @@ static int run_one(writer_txn *txn, writer_job *j, tc_err *batch_err) {
          * command alone. */
         if (j->fn(txn, j->arg, &j->err) != 0 || store_check(txn->conn, &j->err) != 0) {
             j->failed = 1;
-            if (exec_cached(txn->conn, "ROLLBACK TO cmd", batch_err) != 0)
+            if (store_run_sql(txn->conn, "ROLLBACK TO cmd", batch_err) != 0)
                 return -1;
         }
-        if (exec_cached(txn->conn, "RELEASE cmd", &scratch) != 0 && !j->failed) {
+        if (store_run_sql(txn->conn, "RELEASE cmd", &scratch) != 0 && !j->failed) {
             j->failed = 1;
             j->err = scratch;
         }
@@ -120,19 +113,19 @@ static int run_one(writer_txn *txn, writer_job *j, tc_err *batch_err) {
 
 int writer_try_item(writer_txn *txn, int (*fn)(writer_txn *, const char *, tc_err *),
                     const char *id, tc_err *one, tc_err *err) {
-    if (exec_cached(txn->conn, "SAVEPOINT item", err) != 0)
+    if (store_run_sql(txn->conn, "SAVEPOINT item", err) != 0)
         return -1;
     size_t mark = txn->state ? state_mark(txn->state) : 0;
     outbox_delivery *pushes = txn->deliveries;
     int failed = fn(txn, id, one) != 0;
     if (failed) {
-        if (exec_cached(txn->conn, "ROLLBACK TO item", err) != 0)
+        if (store_run_sql(txn->conn, "ROLLBACK TO item", err) != 0)
             return -1;
         if (txn->state)
             state_undo_to(txn->state, mark);
         outbox_deliveries_drop_to(txn, pushes);
     }
-    return exec_cached(txn->conn, "RELEASE item", err) != 0 ? -1 : failed;
+    return store_run_sql(txn->conn, "RELEASE item", err) != 0 ? -1 : failed;
 }
 
 static void fail_jobs(writer_job *jobs, const char *why, const char *detail) {

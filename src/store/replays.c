@@ -279,19 +279,14 @@ int store_replays_prune(store_conn *c, int64_t before, int64_t limit, tc_err *er
     return store_run(st, err);
 }
 
-static int exec_cached(store_conn *c, const char *sql, tc_err *err) {
-    store_stmt *st = store_prepare(c, sql, err);
-    return st ? store_run(st, err) : -1;
-}
-
 int store_replays_step_begin(store_conn *c, tc_err *err) {
-    return exec_cached(c, "SAVEPOINT replay_job", err);
+    return store_run_sql(c, "SAVEPOINT replay_job", err);
 }
 
 int store_replays_step_undo(store_conn *c, tc_err *err) {
-    return exec_cached(c, "ROLLBACK TO replay_job", err);
+    return store_run_sql(c, "ROLLBACK TO replay_job", err);
 }
 
 int store_replays_step_end(store_conn *c, tc_err *err) {
-    return exec_cached(c, "RELEASE replay_job", err);
+    return store_run_sql(c, "RELEASE replay_job", err);
 }

@@ -114,6 +114,11 @@ int store_run(store_stmt *stmt, tc_err *err) {
     return stmt->engine->run(stmt, err);
 }
 
+int store_run_sql(store_conn *conn, const char *sql, tc_err *err) {
+    store_stmt *st = store_prepare(conn, sql, err);
+    return st ? store_run(st, err) : -1;
+}
+
 int64_t store_col_int64(store_stmt *stmt, int col) {
     return stmt->engine->col_int64(stmt, col);
 }

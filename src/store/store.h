@@ -97,6 +97,11 @@ int64_t store_changes(store_conn *conn);
  * (which then fails the batch). */
 int store_run(store_stmt *stmt, tc_err *err);
 
+/* store_exec for a fixed statement run again and again (SAVEPOINT, BEGIN,
+ * COMMIT): prepared once through the statement cache and run. store_exec
+ * parses its text every time, which cost as much as a row insert. */
+int store_run_sql(store_conn *conn, const char *sql, tc_err *err);
+
 /* ---- the writer's batches -------------------------------------------------
  *
  * The writer runs each batch in one transaction opened by store_batch_begin

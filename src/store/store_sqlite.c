@@ -408,24 +408,16 @@ static int sq_exec(store_conn *conn, const char *sql, tc_err *err) {
     return 0;
 }
 
-static store_stmt *sq_prepare(store_conn *base, const char *sql, tc_err *err);
-static int sq_run(store_stmt *stmt, tc_err *err);
-
 /* Every batch begins and commits: through the statement cache, not
  * sqlite3_exec, which parses its text each time. The two parses were 19,900
  * of the 165,200 instructions a batch cost besides its commands
  * (bench/BENCHMARKS.md, "BEGIN and COMMIT through the statement cache"). */
-static int run_cached(store_conn *conn, const char *sql, tc_err *err) {
-    store_stmt *st = sq_prepare(conn, sql, err);
-    return st ? sq_run(st, err) : -1;
-}
-
 static int sq_begin(store_conn *conn, tc_err *err) {
-    return run_cached(conn, "BEGIN IMMEDIATE", err);
+    return store_run_sql(conn, "BEGIN IMMEDIATE", err);
 }
 
 static int sq_commit(store_conn *conn, tc_err *err) {
-    return run_cached(conn, "COMMIT", err);
+    return store_run_sql(conn, "COMMIT", err);
 }
 
 static void sq_rollback(store_conn *conn) {
