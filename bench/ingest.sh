@@ -125,14 +125,6 @@ YML
     wait_http "http://127.0.0.1:$AMPORT/-/ready"
 }
 
-# writer_batch: "commands batches per-commit" from tocsin's /metrics: how many
-# requests each group commit carried (the setup's few calls included).
-writer_batch() {
-    curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '
-        /^tocsin_writer_commands_total / {c = $2} /^tocsin_writer_batches_total / {b = $2}
-        END {printf "%d %d %.1f", c, b, (b > 0 ? c / b : 0)}'
-}
-
 declare -A R
 if [ "$ONLY_TOCSIN" = 1 ]; then
     for CONNS in "${CONN_LIST[@]}"; do

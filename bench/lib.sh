@@ -57,3 +57,12 @@ CONF
 # else nothing; its status is 0 either way (a report's assignment under
 # set -e takes the status of its last command substitution).
 build_note() { [ "$BIN" = ./build/tocsin ] || echo " with BIN=$BIN ($("$BIN" --version 2>/dev/null | head -1))"; }
+
+# writer_batch: "commands batches per-commit" from the /metrics of the
+# tocsin on $PORT: how many requests each group commit carried (the setup's
+# few calls included).
+writer_batch() {
+    curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '
+        /^tocsin_writer_commands_total / {c = $2} /^tocsin_writer_batches_total / {b = $2}
+        END {printf "%d %d %.1f", c, b, (b > 0 ? c / b : 0)}'
+}

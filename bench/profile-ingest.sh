@@ -79,9 +79,7 @@ CH=$(api /channel/create '{"channel_name":"bench","team_id":0}' | python3 -c 'im
 IKEY=$(api /integration/create "{\"type\":\"alert_standard\",\"name\":\"bench\",\"channel_id\":$CH}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["integration_key"])')
 wrk -t1 -c${CONNS:-16} -d${DURATION}s -s bench/ingest.lua \
     "http://127.0.0.1:$PORT/event/push/alert/standard?integration_key=$IKEY" >/dev/null
-BATCH=$(curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '
-    /^tocsin_writer_commands_total / {c = $2} /^tocsin_writer_batches_total / {b = $2}
-    END {printf "%.1f", (b > 0 ? c / b : 0)}')
+BATCH=$(writer_batch | awk '{print $3}')
 kill -INT $PID; wait $PID || true
 N=$(sqlite3 "$DATA/tocsin.db" "SELECT COUNT(*) FROM alert_events")
 echo "events ingested under callgrind: $N, $BATCH writer commands per commit"
